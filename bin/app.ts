@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { createUsageTrackerApp } from '../lib/app';
+
+createUsageTrackerApp().app.synth();

@@ -1,0 +1,97 @@
+/**
+ * Where things live in the lake (the S3 bucket in AWS, the data folder locally).
+ *
+ * Firehose writes `raw/` by arrival time; the Glue job (or its local twin) writes `curated/` by
+ * event time. Every prefix ends with `/`.
+ */
+export const LAKE_PREFIXES = {
+  /** Newline-delimited EventBridge envelopes, gzip, partitioned by arrival hour. */
+  raw: 'raw/',
+  /** Firehose processing or delivery failures, and the Glue job's malformed records. */
+  errors: 'errors/',
+  /** Records the Glue job could not turn into a curated row, with the reason. */
+  glueErrors: 'errors/glue/',
+  /** Deduplicated Snappy Parquet, partitioned by event time. */
+  curated: 'curated/usage_events/',
+} as const;
+
+/** Glue/Athena database defaults and object names. */
+export const CATALOG = {
+  /** The curated table the crawler maintains; its name is the curated folder's name. */
+  table: 'usage_events',
+  /** The view every named query reads: one row per `event_id`. */
+  dedupedView: 'usage_events_deduped',
+  /** The default Glue database name. */
+  defaultDatabase: 'api_usage',
+} as const;
+
+/** Partition columns of the curated table, in folder order. */
+export const CURATED_PARTITION_KEYS = ['year', 'month', 'day'] as const;
+export type CuratedPartitionKey = (typeof CURATED_PARTITION_KEYS)[number];
+
+/**
+ * Firehose's data prefix for `raw/`: arrival time, hive-style so a crawler or DuckDB reads the
+ * partitions by name.
+ */
+export const FIREHOSE_RAW_PREFIX =
+  'raw/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
+
+/**
+ * Firehose's error prefix. Firehose requires `!{firehose:error-output-type}` in the error prefix
+ * whenever the data prefix uses expressions.
+ */
+export const FIREHOSE_ERROR_PREFIX =
+  'errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
+
+const pad = (value: number, width = 2) => String(value).padStart(width, '0');
+
+/**
+ * Evaluates a Firehose prefix template the way Firehose does (UTC timestamps), so that the local
+ * buffer writes exactly the object layout the deployed stream writes.
+ *
+ * @param template a prefix such as {@link FIREHOSE_RAW_PREFIX}
+ * @param at the (approximate arrival) time to render
+ * @param errorOutputType the value for `!{firehose:error-output-type}`
+ */
+export function renderFirehosePrefix(template: string, at: Date, errorOutputType = 'processing-failed'): string {
+  const values: Record<string, string> = {
+    'timestamp:yyyy': pad(at.getUTCFullYear(), 4),
+    'timestamp:MM': pad(at.getUTCMonth() + 1),
+    'timestamp:dd': pad(at.getUTCDate()),
+    'timestamp:HH': pad(at.getUTCHours()),
+    'firehose:error-output-type': errorOutputType,
+  };
+  return template.replace(/!\{([^}]+)\}/g, (expression, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new Error(`Unsupported Firehose prefix expression ${expression} in "${template}".`);
+    }
+    return value;
+  });
+}
+
+/**
+ * The curated partition values for an event time: zero-padded strings, as hive folders and the
+ * crawler's inferred partition columns hold them.
+ */
+export function curatedPartitionOf(occurredAt: Date): Record<CuratedPartitionKey, string> {
+  return {
+    year: pad(occurredAt.getUTCFullYear(), 4),
+    month: pad(occurredAt.getUTCMonth() + 1),
+    day: pad(occurredAt.getUTCDate()),
+  };
+}
+
+/** `curated/usage_events/year=YYYY/month=MM/day=DD/` for an event time. */
+export function curatedPartitionPrefix(occurredAt: Date): string {
+  const partition = curatedPartitionOf(occurredAt);
+  return LAKE_PREFIXES.curated + CURATED_PARTITION_KEYS.map((key) => `${key}=${partition[key]}/`).join('');
+}
+
+/**
+ * The S3 level (bucket = 1) of the curated table folder, which the crawler's
+ * `TableLevelConfiguration` needs so it creates exactly one table there.
+ */
+export function curatedTableLevel(): number {
+  return 1 + LAKE_PREFIXES.curated.split('/').filter(Boolean).length;
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/** The `detail-type` every usage event carries on the bus. */
+export const USAGE_EVENT_DETAIL_TYPE = 'api-usage-event';
+
+/** The schema version this module describes. */
+export const USAGE_EVENT_SCHEMA_VERSION = '1';
+
+/**
+ * Event sources the rule accepts unless a deployment configures its own allow-list.
+ * `my-applications` is what the original service's producers used.
+ */
+export const DEFAULT_EVENT_SOURCES: readonly string[] = ['my-applications'];
+
+/**
+ * Bounds on `attributes`: free-form tags must not turn a usage event into a payload
+ * (EventBridge bills per 64 KB chunk and Firehose per 5 KB record).
+ */
+export const ATTRIBUTE_LIMITS = {
+  maxEntries: 20,
+  maxKeyLength: 64,
+  maxValueLength: 256,
+} as const;
+
+const boundedText = (max: number) => z.string().min(1).max(max);
+const nonNegativeInt = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** Upper-case HTTP method token (`GET`, `POST`, …) or another upper-case verb such as `INVOKE`. */
+const methodSchema = z.string().regex(/^[A-Z]{3,16}$/, 'method must be an upper-case verb such as GET or POST');
+
+const attributesSchema = z
+  .record(z.string().min(1).max(ATTRIBUTE_LIMITS.maxKeyLength), z.string().max(ATTRIBUTE_LIMITS.maxValueLength))
+  .refine((value) => Object.keys(value).length <= ATTRIBUTE_LIMITS.maxEntries, {
+    message: `attributes may hold at most ${ATTRIBUTE_LIMITS.maxEntries} entries`,
+  })
+  .meta({ maxProperties: ATTRIBUTE_LIMITS.maxEntries });
+
+/**
+ * The `detail` of a usage event, version 1.
+ *
+ * Strict: an unknown key is a producer's typo (`tenantID`), refused rather than silently dropped.
+ */
+export const usageEventDetailSchema = z
+  .object({
+    schemaVersion: z.literal(USAGE_EVENT_SCHEMA_VERSION),
+    /** Producer-assigned, unique, kept across retries: the dedup key for billing. */
+    eventId: z.string().regex(/^[A-Za-z0-9._:-]{8,128}$/, 'eventId must be 8-128 characters of [A-Za-z0-9._:-]'),
+    /** Event time (UTC, ISO-8601 with `Z`): billing and partitions use it, not arrival time. */
+    occurredAt: z.iso.datetime({ offset: false }),
+    service: boundedText(128),
+    tenantId: boundedText(128),
+    userId: boundedText(256).optional(),
+    apiKeyId: boundedText(128).optional(),
+    /** Route template such as `GET /v1/orders/{id}`, never the raw path. */
+    operation: boundedText(256),
+    feature: boundedText(128).optional(),
+    method: methodSchema,
+    statusCode: z.number().int().min(100).max(599),
+    latencyMs: z.number().nonnegative().max(86_400_000),
+    requestBytes: nonNegativeInt.optional(),
+    responseBytes: nonNegativeInt.optional(),
+    billableUnits: z.number().nonnegative().max(1_000_000).default(1),
+    tier: boundedText(64).optional(),
+    region: boundedText(64).optional(),
+    attributes: attributesSchema.optional(),
+  })
+  .strict();
+
+/** A usage event's `detail` as producers write it (`billableUnits` may be omitted). */
+export type UsageEventDetailInput = z.input<typeof usageEventDetailSchema>;
+
+/** A validated usage event `detail` (`billableUnits` filled in). */
+export type UsageEventDetail = z.output<typeof usageEventDetailSchema>;
+
+/**
+ * The EventBridge envelope around a usage event, as the bus delivers it to its targets
+ * (and so as Firehose writes it to `raw/`).
+ */
+export const usageEventEnvelopeSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  'detail-type': z.literal(USAGE_EVENT_DETAIL_TYPE),
+  source: boundedText(256),
+  account: z.string(),
+  time: z.iso.datetime({ offset: false }),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: usageEventDetailSchema,
+});
+
+/** A usage event as delivered by EventBridge. */
+export type UsageEventEnvelope = z.output<typeof usageEventEnvelopeSchema>;

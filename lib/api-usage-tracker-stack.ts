@@ -1,0 +1,80 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { LakeBucket } from './lake-bucket';
+import { UsageTrackerConfig } from './stack-config';
+import { UsageAnalytics } from './usage-analytics';
+import { UsageIngestion } from './usage-ingestion';
+import { UsageLake } from './usage-lake';
+import { UsagePipelineMonitoring } from './usage-pipeline-monitoring';
+
+/** Properties of an {@link ApiUsageTrackerStack}. */
+export interface ApiUsageTrackerStackProps extends StackProps {
+  readonly config: UsageTrackerConfig;
+}
+
+/**
+ * The usage pipeline: bus → Firehose → S3 → Glue workflow → Athena, with its alarms and dashboard.
+ */
+export class ApiUsageTrackerStack extends Stack {
+  public readonly lakeBucket: LakeBucket;
+  public readonly ingestion: UsageIngestion;
+  public readonly lake: UsageLake;
+  public readonly analytics: UsageAnalytics;
+  public readonly monitoring: UsagePipelineMonitoring;
+
+  constructor(scope: Construct, id: string, props: ApiUsageTrackerStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.lakeBucket = new LakeBucket(this, 'LakeBucket', { rawRetention: config.rawRetention });
+    const { bucket, encryptionKey } = this.lakeBucket;
+
+    this.ingestion = new UsageIngestion(this, 'Ingestion', {
+      lakeBucket: bucket,
+      lakeEncryptionKey: encryptionKey,
+      eventSources: config.eventSources,
+      bufferInterval: config.bufferInterval,
+      bufferSize: config.bufferSize,
+      archiveRetention: config.archiveRetention,
+      schemaDiscovery: config.schemaDiscovery,
+    });
+
+    this.lake = new UsageLake(this, 'Lake', {
+      lakeBucket: bucket,
+      encryptionKey,
+      databaseName: config.databaseName,
+      schedule: config.glueSchedule,
+      numberOfWorkers: config.glueWorkers,
+    });
+
+    this.analytics = new UsageAnalytics(this, 'Analytics', {
+      lake: this.lake,
+      encryptionKey,
+      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
+      resultsRetention: config.athenaResultsRetention,
+      serverAccessLogsBucket: this.lakeBucket.serverAccessLogsBucket,
+    });
+
+    this.monitoring = new UsagePipelineMonitoring(this, 'Monitoring', {
+      ingestion: this.ingestion,
+      lake: this.lake,
+      alarmEmail: config.alarmEmail,
+    });
+
+    const outputs: Record<string, [string, string]> = {
+      EventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
+      EventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
+      LakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],
+      DeliveryStreamName: [this.ingestion.deliveryStream.deliveryStreamName, 'Firehose stream into raw/'],
+      GlueDatabaseName: [this.lake.databaseName, 'Glue database of the usage table'],
+      GlueTableName: [this.lake.tableName, 'Curated table (created by the first crawl)'],
+      GlueWorkflowName: [this.lake.workflowName, 'Workflow running the job, then the crawler'],
+      AthenaWorkGroupName: [this.analytics.workGroup.ref, 'Workgroup of the named queries'],
+      AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'Topic receiving pipeline alarms'],
+      DeadLetterQueueUrl: [this.ingestion.deadLetterQueue.queueUrl, 'Events EventBridge could not deliver'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { value, description });
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { Duration, Size } from 'aws-cdk-lib';
+import { Node } from 'constructs';
+import { DEFAULT_EVENT_SOURCES } from '../contracts/usage-event';
+import { CATALOG } from '../contracts/lake-layout';
+import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
+
+/** Everything a deployment may configure, with its context key (`cdk deploy -c key=value`). */
+export interface UsageTrackerConfig {
+  readonly eventSources: readonly string[];
+  readonly bufferInterval: Duration;
+  readonly bufferSize: Size;
+  readonly archiveRetention: Duration;
+  readonly rawRetention: Duration;
+  readonly glueSchedule: string;
+  readonly glueWorkers: number;
+  readonly databaseName: string;
+  readonly athenaBytesScannedCutoff: Size;
+  readonly athenaResultsRetention: Duration;
+  readonly schemaDiscovery: boolean;
+  readonly alarmEmail?: string;
+}
+
+/** A context key, its meaning and its default, as the README documents them. */
+export interface ContextParameter {
+  readonly key: string;
+  readonly description: string;
+  readonly defaultValue: string;
+}
+
+export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
+  { key: 'eventSources', description: 'Comma-separated allow-list of event `source` values the rule accepts', defaultValue: DEFAULT_EVENT_SOURCES.join(',') },
+  { key: 'bufferIntervalSeconds', description: 'Firehose buffering interval, 0-900 s', defaultValue: '900' },
+  { key: 'bufferSizeMiB', description: 'Firehose buffering size, 1-128 MiB', defaultValue: '128' },
+  { key: 'archiveRetentionDays', description: 'Days the bus archive keeps usage events for replay', defaultValue: '30' },
+  { key: 'rawRetentionDays', description: 'Days raw Firehose objects are kept in `raw/`', defaultValue: '90' },
+  { key: 'glueSchedule', description: 'Glue workflow schedule (Glue cron)', defaultValue: DEFAULT_GLUE_SCHEDULE },
+  { key: 'glueWorkers', description: 'G.1X workers of the Glue job', defaultValue: '2' },
+  { key: 'databaseName', description: 'Glue database of the `usage_events` table', defaultValue: CATALOG.defaultDatabase },
+  { key: 'athenaBytesScannedCutoffGiB', description: 'Per-query data-scanned limit of the Athena workgroup, in GiB', defaultValue: '10' },
+  { key: 'athenaResultsRetentionDays', description: 'Days Athena query results are kept', defaultValue: '30' },
+  { key: 'schemaDiscovery', description: 'Run EventBridge schema discovery on the bus (`true`/`false`)', defaultValue: 'false' },
+  { key: 'alarmEmail', description: 'E-mail address subscribed to the alarm topic', defaultValue: '(none)' },
+];
+
+/** Thrown when a context value cannot be used. */
+export class ContextParameterError extends Error {
+  constructor(key: string, value: unknown, expected: string) {
+    super(`Context parameter "${key}" is ${JSON.stringify(value)}; expected ${expected}. Set it with: npx cdk deploy -c ${key}=<value>`);
+    this.name = 'ContextParameterError';
+  }
+}
+
+const defaultOf = (key: string): string => {
+  const parameter = CONTEXT_PARAMETERS.find((p) => p.key === key);
+  if (!parameter) throw new Error(`No context parameter "${key}" is documented.`);
+  return parameter.defaultValue;
+};
+
+/**
+ * Reads the stack configuration from CDK context (`-c key=value` or `cdk.json`), failing with a
+ * message that names the key and what it accepts.
+ */
+export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
+  const raw = (key: string): unknown => node.tryGetContext(key);
+  const number = (key: string, min: number, max: number): number => {
+    const value = raw(key) ?? defaultOf(key);
+    const parsed = typeof value === 'number' ? value : Number(String(value).trim());
+    if (!Number.isFinite(parsed) || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+      throw new ContextParameterError(key, value, `a whole number from ${min} to ${max}`);
+    }
+    return parsed;
+  };
+  const text = (key: string): string => {
+    const value = raw(key) ?? defaultOf(key);
+    if (typeof value !== 'string' || value.trim() === '') throw new ContextParameterError(key, value, 'a non-empty string');
+    return value.trim();
+  };
+  const bool = (key: string): boolean => {
+    const value = raw(key) ?? defaultOf(key);
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new ContextParameterError(key, value, 'true or false');
+  };
+  const list = (key: string): string[] => {
+    const value = raw(key) ?? defaultOf(key);
+    const items = Array.isArray(value) ? value : String(value).split(',');
+    const cleaned = items.map((item) => String(item).trim()).filter(Boolean);
+    if (cleaned.length === 0) throw new ContextParameterError(key, value, 'a comma-separated list with at least one entry');
+    return cleaned;
+  };
+  const email = raw('alarmEmail');
+  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
+    throw new ContextParameterError('alarmEmail', email, 'an e-mail address');
+  }
+
+  return {
+    eventSources: list('eventSources'),
+    bufferInterval: Duration.seconds(number('bufferIntervalSeconds', 0, 900)),
+    bufferSize: Size.mebibytes(number('bufferSizeMiB', 1, 128)),
+    archiveRetention: Duration.days(number('archiveRetentionDays', 1, 3650)),
+    rawRetention: Duration.days(number('rawRetentionDays', 1, 3650)),
+    glueSchedule: text('glueSchedule'),
+    glueWorkers: number('glueWorkers', 2, 299),
+    databaseName: text('databaseName'),
+    athenaBytesScannedCutoff: Size.gibibytes(number('athenaBytesScannedCutoffGiB', 1, 1_048_576)),
+    athenaResultsRetention: Duration.days(number('athenaResultsRetentionDays', 1, 3650)),
+    schemaDiscovery: bool('schemaDiscovery'),
+    alarmEmail: email as string | undefined,
+  };
+}

@@ -1,0 +1,359 @@
+import * as path from 'node:path';
+import { ArnFormat, Aws, Duration, Names, Stack } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import { renderCuratedColumnsJson } from '../contracts/generated-artifacts';
+import { CATALOG, LAKE_PREFIXES, curatedTableLevel } from '../contracts/lake-layout';
+import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
+
+/** The PySpark job's source, shipped as an asset. */
+export const GLUE_JOB_SCRIPT = path.join(__dirname, '..', 'glue-scripts', 'usage_events_job.py');
+
+/** Catalog actions a crawler needs to keep one table and its partitions current. */
+export const GLUE_CRAWLER_CATALOG_ACTIONS = [
+  'glue:GetDatabase',
+  'glue:GetTable',
+  'glue:GetTables',
+  'glue:CreateTable',
+  'glue:UpdateTable',
+  'glue:GetPartition',
+  'glue:GetPartitions',
+  'glue:BatchGetPartition',
+  'glue:CreatePartition',
+  'glue:BatchCreatePartition',
+  'glue:UpdatePartition',
+  'glue:BatchUpdatePartition',
+  'glue:CreatePartitionIndex',
+  'glue:GetPartitionIndexes',
+] as const;
+
+/** Catalog actions a reader (Athena, analysts) needs to query the table. */
+export const GLUE_CATALOG_READ_ACTIONS = [
+  'glue:GetDatabase',
+  'glue:GetDatabases',
+  'glue:GetTable',
+  'glue:GetTables',
+  'glue:GetPartition',
+  'glue:GetPartitions',
+  'glue:BatchGetPartition',
+] as const;
+
+/** Catalog actions to create and replace views (Athena `CREATE OR REPLACE VIEW`). */
+export const GLUE_VIEW_WRITE_ACTIONS = ['glue:CreateTable', 'glue:UpdateTable'] as const;
+
+/** Glue writes job and crawler logs itself; with a security configuration it also associates the key. */
+export const GLUE_LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'] as const;
+
+/** Glue's default cron: every hour at minute 10, after Firehose has flushed the previous hour. */
+export const DEFAULT_GLUE_SCHEDULE = 'cron(10 * * * ? *)';
+
+/** Properties of a {@link UsageLake}. */
+export interface UsageLakeProps {
+  /** The lake bucket holding `raw/`, `curated/` and `errors/`. */
+  readonly lakeBucket: s3.IBucket;
+  /** The key that encrypts the lake; Glue's security configuration uses it too. */
+  readonly encryptionKey: kms.IKey;
+
+  /**
+   * Glue database name.
+   * @default 'api_usage'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * When the workflow runs, as a Glue cron expression `cron(min hour dom month dow year)`.
+   * @default 'cron(10 * * * ? *)' - hourly
+   */
+  readonly schedule?: string;
+
+  /**
+   * G.1X workers of the job (at least 2).
+   * @default 2 - enough for about 10 million events an hour
+   */
+  readonly numberOfWorkers?: number;
+
+  /**
+   * Longest a job run may take before Glue stops it.
+   * @default Duration.minutes(60)
+   */
+  readonly jobTimeout?: Duration;
+}
+
+/**
+ * Raw JSON to curated Parquet: a Glue database and security configuration, the PySpark job
+ * (bookmarked, deduplicating, partitioned by event time), a crawler that keeps exactly one table
+ * current, and a workflow that runs the job on a schedule and then the crawler.
+ */
+export class UsageLake extends Construct {
+  public readonly database: glue.CfnDatabase;
+  public readonly databaseName: string;
+  /** The table the crawler creates and keeps current. */
+  public readonly tableName: string = CATALOG.table;
+  public readonly securityConfiguration: glue.CfnSecurityConfiguration;
+  public readonly job: glue.CfnJob;
+  public readonly jobRole: iam.Role;
+  public readonly crawler: glue.CfnCrawler;
+  public readonly crawlerRole: iam.Role;
+  public readonly workflow: glue.CfnWorkflow;
+  public readonly scheduleTrigger: glue.CfnTrigger;
+  public readonly crawlerTrigger: glue.CfnTrigger;
+  /** The lake bucket. */
+  public readonly lakeBucket: s3.IBucket;
+  private readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: UsageLakeProps) {
+    super(scope, id);
+    this.lakeBucket = props.lakeBucket;
+    this.encryptionKey = props.encryptionKey;
+    this.databaseName = props.databaseName ?? CATALOG.defaultDatabase;
+    validateDatabaseName(this.databaseName);
+    const schedule = props.schedule ?? DEFAULT_GLUE_SCHEDULE;
+    validateGlueSchedule(schedule);
+    const numberOfWorkers = props.numberOfWorkers ?? 2;
+    if (!Number.isInteger(numberOfWorkers) || numberOfWorkers < 2 || numberOfWorkers > 299) {
+      throw new Error(`numberOfWorkers must be a whole number from 2 to 299 (Glue's limits for G.1X); got ${numberOfWorkers}.`);
+    }
+    const jobTimeout = props.jobTimeout ?? Duration.minutes(60);
+    const stack = Stack.of(this);
+
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: this.databaseName, description: 'API usage events, curated by the usage lake job' },
+    });
+
+    this.securityConfiguration = new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
+      name: Names.uniqueResourceName(this, { maxLength: 128 }),
+      encryptionConfiguration: {
+        s3Encryptions: [{ s3EncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn }],
+        cloudWatchEncryption: { cloudWatchEncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'CSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
+      },
+    });
+    const glueLogGroups = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // CloudWatch Logs encrypts the Glue log groups with the lake key.
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': glueLogGroups } },
+      }),
+    );
+
+    const script = new s3assets.Asset(this, 'JobScript', { path: GLUE_JOB_SCRIPT });
+    this.jobRole = new iam.Role(this, 'JobRole', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Runs the usage lake job: reads raw/, writes curated/ and errors/glue/',
+    });
+    script.bucket.grantRead(this.jobRole, script.s3ObjectKey);
+    this.lakeBucket.grantRead(this.jobRole, `${LAKE_PREFIXES.raw}*`);
+    this.lakeBucket.grantReadWrite(this.jobRole, `${LAKE_PREFIXES.curated}*`);
+    this.lakeBucket.grantPut(this.jobRole, `${LAKE_PREFIXES.glueErrors}*`);
+    this.encryptionKey.grantEncryptDecrypt(this.jobRole);
+    this.grantGlueLogs(this.jobRole, glueLogGroups);
+    this.jobRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
+      }),
+    );
+
+    this.job = new glue.CfnJob(this, 'Job', {
+      description: 'Raw usage events (JSON) to deduplicated, event-time partitioned Parquet',
+      role: this.jobRole.roleArn,
+      glueVersion: '5.0',
+      workerType: 'G.1X',
+      numberOfWorkers,
+      timeout: jobTimeout.toMinutes(),
+      maxRetries: 0,
+      executionProperty: { maxConcurrentRuns: 1 },
+      securityConfiguration: this.securityConfiguration.ref,
+      command: { name: 'glueetl', pythonVersion: '3', scriptLocation: script.s3ObjectUrl },
+      defaultArguments: {
+        '--job-language': 'python',
+        '--job-bookmark-option': 'job-bookmark-enable',
+        '--enable-metrics': 'true',
+        '--enable-observability-metrics': 'true',
+        '--enable-continuous-cloudwatch-log': 'true',
+        '--lake_bucket': this.lakeBucket.bucketName,
+        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson())),
+      },
+    });
+
+    this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Crawls curated/usage_events/ into the usage_events table',
+    });
+    this.lakeBucket.grantRead(this.crawlerRole, `${LAKE_PREFIXES.curated}*`);
+    this.encryptionKey.grantEncryptDecrypt(this.crawlerRole);
+    this.grantGlueLogs(this.crawlerRole, glueLogGroups);
+    this.crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...GLUE_CRAWLER_CATALOG_ACTIONS], resources: this.catalogArns(`${CATALOG.table}*`) }),
+    );
+
+    this.crawler = new glue.CfnCrawler(this, 'Crawler', {
+      description: 'Keeps the usage_events table and its partitions current',
+      role: this.crawlerRole.roleArn,
+      databaseName: this.databaseName,
+      crawlerSecurityConfiguration: this.securityConfiguration.ref,
+      targets: {
+        s3Targets: [
+          {
+            path: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.curated),
+            exclusions: ['**/_SUCCESS', '**/_temporary/**', '**.crc'],
+          },
+        ],
+      },
+      // New day folders only; incremental crawls require LOG for both behaviours.
+      recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
+      configuration: JSON.stringify({
+        Version: 1.0,
+        Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: curatedTableLevel() },
+        CrawlerOutput: {
+          Partitions: { AddOrUpdateBehavior: 'InheritFromTable' },
+          Tables: { AddOrUpdateBehavior: 'MergeNewColumns', TableThreshold: 1 },
+        },
+        CreatePartitionIndex: true,
+      }),
+    });
+    this.crawler.node.addDependency(this.database);
+
+    this.workflow = new glue.CfnWorkflow(this, 'Workflow', {
+      description: 'Hourly: the usage lake job, then the crawler when the job succeeded',
+      maxConcurrentRuns: 1,
+    });
+    this.scheduleTrigger = new glue.CfnTrigger(this, 'ScheduleTrigger', {
+      type: 'SCHEDULED',
+      schedule,
+      startOnCreation: true,
+      workflowName: this.workflow.ref,
+      actions: [{ jobName: this.job.ref }],
+      description: 'Starts the usage lake job',
+    });
+    this.crawlerTrigger = new glue.CfnTrigger(this, 'CrawlerTrigger', {
+      type: 'CONDITIONAL',
+      startOnCreation: true,
+      workflowName: this.workflow.ref,
+      predicate: { logical: 'ANY', conditions: [{ logicalOperator: 'EQUALS', jobName: this.job.ref, state: 'SUCCEEDED' }] },
+      actions: [{ crawlerName: this.crawler.ref }],
+      description: 'Crawls the curated table after the job succeeded',
+    });
+
+    this.acknowledgeFindings();
+  }
+
+  /** The job's name. */
+  public get jobName(): string {
+    return this.job.ref;
+  }
+
+  /** The crawler's name. */
+  public get crawlerName(): string {
+    return this.crawler.ref;
+  }
+
+  /** The workflow's name. */
+  public get workflowName(): string {
+    return this.workflow.ref;
+  }
+
+  /** Lets a reader query the curated table: catalog reads, `curated/` reads, key decrypt. */
+  public grantReadCurated(grantee: iam.IGrantable): iam.Grant {
+    this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.curated}*`);
+    this.encryptionKey.grantDecrypt(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...GLUE_CATALOG_READ_ACTIONS],
+      resourceArns: this.catalogArns('*'),
+    });
+  }
+
+  /** Lets a grantee create or replace views in the usage database (the deduplicated view). */
+  public grantCreateViews(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...GLUE_VIEW_WRITE_ACTIONS],
+      resourceArns: this.catalogArns(`${CATALOG.dedupedView}`),
+    });
+  }
+
+  /** Catalog, database and matching tables of the usage database. */
+  private catalogArns(tablePattern: string): string[] {
+    const stack = Stack.of(this);
+    return [
+      stack.formatArn({ service: 'glue', resource: 'catalog' }),
+      stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
+      stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${this.databaseName}/${tablePattern}` }),
+    ];
+  }
+
+  private grantGlueLogs(role: iam.Role, glueLogGroups: string): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...GLUE_LOG_ACTIONS], resources: [glueLogGroups, `${glueLogGroups}:*`] }),
+    );
+  }
+
+  private acknowledgeFindings(): void {
+    const keyReason =
+      'CDK grants kms:GenerateDataKey* and kms:ReEncrypt* on the one lake key; Glue needs both for SSE-KMS writes and CSE-KMS bookmarks.';
+    const logsReason =
+      'Glue names its log groups and streams per run under /aws-glue/; the grant is limited to that prefix in this account and region.';
+    const logsArn = `Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*`;
+    for (const role of [this.jobRole, this.crawlerRole]) {
+      acknowledgeNagFindings(role, [
+        { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: keyReason },
+        { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: keyReason },
+        { id: `AwsSolutions-IAM5[${logsArn}]`, reason: logsReason },
+        { id: `AwsSolutions-IAM5[${logsArn}:*]`, reason: logsReason },
+      ]);
+    }
+    acknowledgeBucketPrefixGrant(this.jobRole, this.lakeBucket, {
+      actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'],
+      prefixes: [LAKE_PREFIXES.raw, LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors],
+      reason:
+        'The job reads every new object under raw/, rewrites curated/ and writes error objects, whose names Spark chooses; access is limited to those prefixes.',
+    });
+    acknowledgeNagFindings(this.jobRole, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:PutMetricData has no resource type; the statement is limited to the Glue metric namespace by condition.',
+      },
+    ]);
+    acknowledgeBucketPrefixGrant(this.crawlerRole, this.lakeBucket, {
+      actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
+      prefixes: [LAKE_PREFIXES.curated],
+      reason: 'The crawler reads the Parquet objects under curated/usage_events/ only.',
+    });
+    acknowledgeNagFindings(this.crawlerRole, [
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${this.databaseName}/${CATALOG.table}*]`,
+        reason: 'The crawler manages the usage_events table; the wildcard covers only that name in the usage database.',
+      },
+    ]);
+  }
+}
+
+function validateDatabaseName(name: string): void {
+  if (!/^[a-z0-9_]{1,255}$/.test(name)) {
+    throw new Error(
+      `databaseName "${name}" is not usable by Athena: use lower-case letters, digits and underscores (1-255 characters).`,
+    );
+  }
+}
+
+/** Glue cron: `cron(minutes hours day-of-month month day-of-week year)`, one of the day fields `?`. */
+export function validateGlueSchedule(schedule: string): void {
+  const match = /^cron\(([^)]+)\)$/.exec(schedule.trim());
+  const fields = match ? match[1].trim().split(/\s+/) : [];
+  if (fields.length !== 6 || (fields[2] !== '?' && fields[4] !== '?')) {
+    throw new Error(
+      `schedule "${schedule}" is not a Glue cron expression: write cron(minutes hours day-of-month month day-of-week year) with "?" in one of the day fields, e.g. "cron(10 * * * ? *)" for hourly.`,
+    );
+  }
+}

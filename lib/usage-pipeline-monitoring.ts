@@ -1,0 +1,212 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { UsageIngestion } from './usage-ingestion';
+import { UsageLake } from './usage-lake';
+
+/** Glue job states that mean a run did not complete. */
+export const GLUE_JOB_FAILURE_STATES = ['FAILED', 'TIMEOUT', 'ERROR'] as const;
+
+/** Properties of a {@link UsagePipelineMonitoring}. */
+export interface UsagePipelineMonitoringProps {
+  readonly ingestion: UsageIngestion;
+  readonly lake: UsageLake;
+
+  /**
+   * An address subscribed to the alarm topic (it must confirm the subscription).
+   * @default - no subscription; subscribe to the topic yourself.
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * An existing topic for alarms and failure notifications.
+   * @default - a new topic encrypted with a new key.
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * Says when the usage pipeline breaks: alarms on undelivered events (dead-letter queue, failed
+ * rule invocations), Firehose delivery failures and stale data, and Glue job or crawler failures,
+ * all to one SNS topic, plus a dashboard of the whole flow.
+ */
+export class UsagePipelineMonitoring extends Construct {
+  public readonly alarmTopic: sns.ITopic;
+  public readonly dashboard: cloudwatch.Dashboard;
+  public readonly alarms: Readonly<Record<'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures', cloudwatch.Alarm>>;
+  public readonly jobFailureRule: events.Rule;
+  public readonly crawlerFailureRule: events.Rule;
+  /** Twice the Firehose buffer interval (at least 5 minutes): older undelivered data raises the alarm. */
+  public readonly dataFreshnessThresholdSeconds: number;
+
+  constructor(scope: Construct, id: string, props: UsagePipelineMonitoringProps) {
+    super(scope, id);
+    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+      throw new Error(`alarmEmail "${props.alarmEmail}" is not an e-mail address.`);
+    }
+    if (props.alarmTopic && props.alarmEmail) {
+      throw new Error('Give either alarmTopic or alarmEmail: subscribe the address to your own topic yourself.');
+    }
+    this.alarmTopic = props.alarmTopic ?? this.createTopic();
+    if (props.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    const { ingestion, lake } = props;
+    const period = Duration.minutes(5);
+    this.dataFreshnessThresholdSeconds = Math.max(2 * ingestion.bufferInterval.toSeconds(), 300);
+    const freshnessThreshold = this.dataFreshnessThresholdSeconds;
+
+    this.alarms = {
+      deadLetterQueue: new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
+        alarmDescription: 'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.',
+        metric: ingestion.metricDeadLetterMessages({ period }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      failedInvocations: new cloudwatch.Alarm(this, 'FailedInvocationsAlarm', {
+        alarmDescription: 'EventBridge could not put usage events on Firehose (it retries, then uses the dead-letter queue).',
+        metric: ingestion.metricFailedInvocations({ period }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      dataFreshness: new cloudwatch.Alarm(this, 'DataFreshnessAlarm', {
+        alarmDescription: `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`,
+        metric: ingestion.metricDataFreshness({ period }),
+        threshold: freshnessThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      deliveryFailures: new cloudwatch.Alarm(this, 'DeliveryFailuresAlarm', {
+        alarmDescription: 'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).',
+        metric: ingestion.metricDeliverySuccess({ period }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    };
+    const action = new cwActions.SnsAction(this.alarmTopic);
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+
+    this.jobFailureRule = new events.Rule(this, 'JobFailedRule', {
+      description: 'Notifies when the usage lake Glue job fails',
+      eventPattern: {
+        source: ['aws.glue'],
+        detailType: ['Glue Job State Change'],
+        detail: { jobName: [lake.jobName], state: [...GLUE_JOB_FAILURE_STATES] },
+      },
+      targets: [
+        new targets.SnsTopic(this.alarmTopic, {
+          message: events.RuleTargetInput.fromText(
+            `Glue job ${events.EventField.fromPath('$.detail.jobName')} run ${events.EventField.fromPath('$.detail.jobRunId')} ended ${events.EventField.fromPath('$.detail.state')}: ${events.EventField.fromPath('$.detail.message')}`,
+          ),
+        }),
+      ],
+    });
+    this.crawlerFailureRule = new events.Rule(this, 'CrawlerFailedRule', {
+      description: 'Notifies when the usage_events crawler fails',
+      eventPattern: {
+        source: ['aws.glue'],
+        detailType: ['Glue Crawler State Change'],
+        detail: { crawlerName: [lake.crawlerName], state: ['Failed'] },
+      },
+      targets: [
+        new targets.SnsTopic(this.alarmTopic, {
+          message: events.RuleTargetInput.fromText(
+            `Glue crawler ${events.EventField.fromPath('$.detail.crawlerName')} failed: ${events.EventField.fromPath('$.detail.errorMessage')}`,
+          ),
+        }),
+      ],
+    });
+
+    this.dashboard = this.createDashboard(ingestion, period);
+  }
+
+  private createTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the usage pipeline alarm topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarms and EventBridge rules publish to the encrypted topic.
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      key.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    }
+    return new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'API usage pipeline alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+  }
+
+  private createDashboard(ingestion: UsageIngestion, period: Duration): cloudwatch.Dashboard {
+    const triggered = (rule: events.Rule, label: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: 'TriggeredRules',
+        dimensionsMap: { RuleName: rule.ruleName },
+        statistic: 'Sum',
+        period,
+        label,
+      });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-usage-pipeline`,
+      defaultInterval: Duration.hours(24),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: '# API usage pipeline\nBus → rule → Firehose → S3 `raw/` → Glue job → `curated/` → crawler → Athena',
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Usage events: matched by the rule, delivered to S3',
+        left: [ingestion.metricMatchedEvents({ period, label: 'matched' }), ingestion.metricDeliveredRecords({ period, label: 'delivered' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Undelivered: failed invocations, dead-letter queue',
+        left: [ingestion.metricFailedInvocations({ period, label: 'failed invocations' })],
+        right: [ingestion.metricDeadLetterMessages({ period, label: 'DLQ messages' })],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Firehose data freshness (s)',
+        left: [ingestion.metricDataFreshness({ period })],
+        leftAnnotations: [{ value: this.dataFreshnessThresholdSeconds, label: 'alarm' }],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Firehose S3 delivery success',
+        left: [ingestion.metricDeliverySuccess({ period })],
+        leftYAxis: { min: 0, max: 1 },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Glue failures (job, crawler)',
+        left: [triggered(this.jobFailureRule, 'job failed'), triggered(this.crawlerFailureRule, 'crawler failed')],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }));
+    return dashboard;
+  }
+}

@@ -1,0 +1,45 @@
+import {
+  FIREHOSE_ERROR_PREFIX,
+  FIREHOSE_RAW_PREFIX,
+  LAKE_PREFIXES,
+  curatedPartitionOf,
+  curatedPartitionPrefix,
+  curatedTableLevel,
+  renderFirehosePrefix,
+} from '../../contracts/lake-layout';
+
+describe('Function: renderFirehosePrefix', () => {
+  it('renders the raw prefix in UTC, zero-padded', () => {
+    const at = new Date('2026-03-04T05:06:07Z');
+    expect(renderFirehosePrefix(FIREHOSE_RAW_PREFIX, at)).toBe('raw/year=2026/month=03/day=04/hour=05/');
+  });
+
+  it('renders the error prefix with the error type', () => {
+    const at = new Date('2026-12-31T23:59:59Z');
+    expect(renderFirehosePrefix(FIREHOSE_ERROR_PREFIX, at, 'S3Failed')).toBe('errors/S3Failed/year=2026/month=12/day=31/');
+  });
+
+  it('refuses an expression Firehose would not know', () => {
+    expect(() => renderFirehosePrefix('raw/!{timestamp:mm}/', new Date())).toThrow(
+      'Unsupported Firehose prefix expression !{timestamp:mm} in "raw/!{timestamp:mm}/".',
+    );
+  });
+
+  it('keeps raw data and errors under their lake prefixes', () => {
+    expect(FIREHOSE_RAW_PREFIX.startsWith(LAKE_PREFIXES.raw)).toBe(true);
+    expect(FIREHOSE_ERROR_PREFIX.startsWith(LAKE_PREFIXES.errors)).toBe(true);
+    expect(LAKE_PREFIXES.glueErrors.startsWith(LAKE_PREFIXES.errors)).toBe(true);
+  });
+});
+
+describe('Function: curatedPartitionPrefix', () => {
+  it('partitions by the event time in UTC', () => {
+    const late = new Date('2026-10-31T23:30:00-02:00'); // 1 November 01:30 UTC
+    expect(curatedPartitionOf(late)).toEqual({ year: '2026', month: '11', day: '01' });
+    expect(curatedPartitionPrefix(late)).toBe('curated/usage_events/year=2026/month=11/day=01/');
+  });
+
+  it('puts the table at S3 level 3 (bucket/curated/usage_events)', () => {
+    expect(curatedTableLevel()).toBe(3);
+  });
+});

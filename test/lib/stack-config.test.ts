@@ -1,0 +1,56 @@
+import { CONTEXT_PARAMETERS, readUsageTrackerConfig } from '../../lib/stack-config';
+import { DEFAULT_GLUE_SCHEDULE } from '../../lib/usage-lake';
+import { testApp } from './fixtures';
+
+const read = (context: Record<string, unknown> = {}) => readUsageTrackerConfig(testApp(context).node);
+
+describe('Function: readUsageTrackerConfig', () => {
+  it('uses the documented defaults', () => {
+    const config = read();
+    expect(config.eventSources).toEqual(['my-applications']);
+    expect(config.bufferInterval.toSeconds()).toBe(900);
+    expect(config.bufferSize.toMebibytes()).toBe(128);
+    expect(config.archiveRetention.toDays()).toBe(30);
+    expect(config.rawRetention.toDays()).toBe(90);
+    expect(config.glueSchedule).toBe(DEFAULT_GLUE_SCHEDULE);
+    expect(config.glueWorkers).toBe(2);
+    expect(config.databaseName).toBe('api_usage');
+    expect(config.athenaBytesScannedCutoff.toGibibytes()).toBe(10);
+    expect(config.schemaDiscovery).toBe(false);
+    expect(config.alarmEmail).toBeUndefined();
+  });
+
+  it('reads strings as the CLI passes them (-c key=value)', () => {
+    const config = read({
+      eventSources: 'orders, billing',
+      bufferIntervalSeconds: '60',
+      bufferSizeMiB: '5',
+      schemaDiscovery: 'true',
+      alarmEmail: 'ops@example.com',
+      athenaBytesScannedCutoffGiB: '2',
+    });
+    expect(config.eventSources).toEqual(['orders', 'billing']);
+    expect(config.bufferInterval.toSeconds()).toBe(60);
+    expect(config.bufferSize.toMebibytes()).toBe(5);
+    expect(config.schemaDiscovery).toBe(true);
+    expect(config.alarmEmail).toBe('ops@example.com');
+    expect(config.athenaBytesScannedCutoff.toGibibytes()).toBe(2);
+  });
+
+  it.each([
+    [{ bufferIntervalSeconds: '1000' }, 'Context parameter "bufferIntervalSeconds" is "1000"; expected a whole number from 0 to 900. Set it with: npx cdk deploy -c bufferIntervalSeconds=<value>'],
+    [{ bufferSizeMiB: 'big' }, 'Context parameter "bufferSizeMiB" is "big"; expected a whole number from 1 to 128.'],
+    [{ schemaDiscovery: 'yes' }, 'Context parameter "schemaDiscovery" is "yes"; expected true or false.'],
+    [{ eventSources: ' , ' }, 'Context parameter "eventSources" is " , "; expected a comma-separated list with at least one entry.'],
+    [{ alarmEmail: 'ops' }, 'Context parameter "alarmEmail" is "ops"; expected an e-mail address.'],
+  ])('refuses %o', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it('documents every parameter it reads', () => {
+    expect(CONTEXT_PARAMETERS.map((p) => p.key)).toEqual([
+      'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
+      'glueWorkers', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
+    ]);
+  });
+});

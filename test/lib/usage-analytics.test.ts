@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Size } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { loadNamedQueries } from '../../contracts/named-queries';
+import { UsageAnalytics, UsageAnalyticsProps } from '../../lib/usage-analytics';
+import { UsageLake } from '../../lib/usage-lake';
+import { lakeStack } from './fixtures';
+
+const synth = (props: Partial<UsageAnalyticsProps> = {}) => {
+  const { stack, lakeBucket } = lakeStack();
+  const lake = new UsageLake(stack, 'Lake', { lakeBucket: lakeBucket.bucket, encryptionKey: lakeBucket.encryptionKey });
+  const analytics = new UsageAnalytics(stack, 'Analytics', {
+    lake,
+    encryptionKey: lakeBucket.encryptionKey,
+    serverAccessLogsBucket: lakeBucket.serverAccessLogsBucket,
+    ...props,
+  });
+  return { template: Template.fromStack(stack), analytics };
+};
+
+describe('Construct: UsageAnalytics', () => {
+  const { template } = synth();
+
+  it('enforces the workgroup configuration with encrypted results and a 10 GiB cutoff', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      State: 'ENABLED',
+      WorkGroupConfiguration: {
+        EnforceWorkGroupConfiguration: true,
+        PublishCloudWatchMetricsEnabled: true,
+        BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        EngineVersion: { SelectedEngineVersion: 'Athena engine version 3' },
+        ResultConfiguration: {
+          OutputLocation: Match.anyValue(),
+          EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: Match.anyValue() },
+        },
+      },
+    });
+  });
+
+  it('keeps results in their own encrypted bucket that expires them', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })] },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'ExpireResults', ExpirationInDays: 30 })]) },
+      LoggingConfiguration: { DestinationBucketName: Match.anyValue(), LogFilePrefix: 'athena-results/' },
+    });
+  });
+
+  it('publishes one named query per file in queries/', () => {
+    const queries = loadNamedQueries();
+    template.resourceCountIs('AWS::Athena::NamedQuery', queries.length);
+    for (const query of queries) {
+      template.hasResourceProperties('AWS::Athena::NamedQuery', {
+        Name: query.name,
+        QueryString: query.sql,
+        Database: 'api_usage',
+        WorkGroup: { Ref: Match.stringLikeRegexp('WorkGroup') },
+      });
+    }
+  });
+
+  it('lists parameters in the description', () => {
+    template.hasResourceProperties('AWS::Athena::NamedQuery', {
+      Name: 'billing_by_tenant',
+      Description: Match.stringLikeRegexp('Parameters: \\?1 month: Billing month as YYYY-MM'),
+    });
+  });
+
+  it('recreates the views after each successful crawl', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.glue'],
+        'detail-type': ['Glue Crawler State Change'],
+        detail: { crawlerName: [{ Ref: Match.stringLikeRegexp('Crawler') }], state: ['Succeeded'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('ViewRefresher') } })],
+    });
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('CREATE OR REPLACE VIEW usage_events_deduped');
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  it('reads queries from another folder and skips the refresher when asked', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'queries-'));
+    writeFileSync(path.join(dir, 'calls.sql'), '-- name: calls\n-- description: All calls.\nSELECT count(*) FROM usage_events');
+    const { template: custom } = synth({ queriesDir: dir, refreshViewsAfterCrawl: false, bytesScannedCutoffPerQuery: Size.gibibytes(1) });
+    custom.resourceCountIs('AWS::Athena::NamedQuery', 1);
+    custom.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    custom.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 1024 ** 3 }),
+    });
+  });
+
+  it('refuses a cutoff under Athena minimum', () => {
+    expect(() => synth({ bytesScannedCutoffPerQuery: Size.mebibytes(5) })).toThrow(
+      "bytesScannedCutoffPerQuery must be at least 10 MB (10000000 bytes), Athena's minimum; got 5242880 bytes.",
+    );
+  });
+});

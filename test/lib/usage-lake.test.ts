@@ -1,0 +1,106 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { renderCuratedColumnsJson } from '../../contracts/generated-artifacts';
+import { DEFAULT_GLUE_SCHEDULE, validateGlueSchedule } from '../../lib/usage-lake';
+import { lakeTemplate } from './fixtures';
+
+describe('Construct: UsageLake', () => {
+  const { template } = lakeTemplate();
+
+  it('creates the database', () => {
+    template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'api_usage' }) });
+  });
+
+  it('encrypts S3 output, CloudWatch logs and bookmarks with the lake key', () => {
+    const keyArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('LakeBucketKey'), 'Arn'] };
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: {
+        S3Encryptions: [{ S3EncryptionMode: 'SSE-KMS', KmsKeyArn: keyArn }],
+        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: keyArn },
+        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: keyArn },
+      },
+    });
+  });
+
+  it('runs the PySpark script from glue-scripts/ with bookmarks and the contracts as arguments', () => {
+    template.hasResourceProperties('AWS::Glue::Job', {
+      GlueVersion: '5.0',
+      WorkerType: 'G.1X',
+      NumberOfWorkers: 2,
+      ExecutionProperty: { MaxConcurrentRuns: 1 },
+      SecurityConfiguration: { Ref: Match.stringLikeRegexp('SecurityConfiguration') },
+      Command: { Name: 'glueetl', PythonVersion: '3', ScriptLocation: Match.anyValue() },
+      DefaultArguments: Match.objectLike({
+        '--job-bookmark-option': 'job-bookmark-enable',
+        '--lake_bucket': { Ref: Match.stringLikeRegexp('LakeBucket') },
+        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson())),
+      }),
+    });
+  });
+
+  it('lets the job read raw/, write curated/ and errors/glue/ only', () => {
+    const statements = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }));
+    expect(statements).toContain('/raw/*');
+    expect(statements).toContain('/curated/usage_events/*');
+    expect(statements).toContain('/errors/glue/*');
+    expect(statements).not.toMatch(/"Arn"\]\},"\/\*"/);
+  });
+
+  it('crawls curated/ into one table, new folders only, never splitting it', () => {
+    template.hasResourceProperties('AWS::Glue::Crawler', {
+      Targets: { S3Targets: [Match.objectLike({ Path: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/curated/usage_events/']] } })] },
+      RecrawlPolicy: { RecrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+      SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
+      CrawlerSecurityConfiguration: Match.anyValue(),
+    });
+    const crawler = Object.values(template.findResources('AWS::Glue::Crawler'))[0];
+    expect(JSON.parse(crawler.Properties.Configuration)).toEqual({
+      Version: 1,
+      Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: 3 },
+      CrawlerOutput: {
+        Partitions: { AddOrUpdateBehavior: 'InheritFromTable' },
+        Tables: { AddOrUpdateBehavior: 'MergeNewColumns', TableThreshold: 1 },
+      },
+      CreatePartitionIndex: true,
+    });
+  });
+
+  it('schedules the job hourly and starts the crawler when the job succeeded', () => {
+    template.hasResourceProperties('AWS::Glue::Trigger', {
+      Type: 'SCHEDULED',
+      Schedule: DEFAULT_GLUE_SCHEDULE,
+      StartOnCreation: true,
+      WorkflowName: { Ref: Match.stringLikeRegexp('Workflow') },
+      Actions: [{ JobName: { Ref: Match.stringLikeRegexp('LakeJob') } }],
+    });
+    template.hasResourceProperties('AWS::Glue::Trigger', {
+      Type: 'CONDITIONAL',
+      WorkflowName: { Ref: Match.stringLikeRegexp('Workflow') },
+      Predicate: { Conditions: [{ LogicalOperator: 'EQUALS', State: 'SUCCEEDED', JobName: { Ref: Match.stringLikeRegexp('LakeJob') } }] },
+      Actions: [{ CrawlerName: { Ref: Match.stringLikeRegexp('Crawler') } }],
+    });
+  });
+
+  it('takes schedule, workers, timeout and database from props', () => {
+    const custom = lakeTemplate({ schedule: 'cron(0 2 * * ? *)', numberOfWorkers: 4, jobTimeout: Duration.minutes(30), databaseName: 'usage_prod' }).template;
+    custom.hasResourceProperties('AWS::Glue::Trigger', { Type: 'SCHEDULED', Schedule: 'cron(0 2 * * ? *)' });
+    custom.hasResourceProperties('AWS::Glue::Job', { NumberOfWorkers: 4, Timeout: 30 });
+    custom.hasResourceProperties('AWS::Glue::Crawler', { DatabaseName: 'usage_prod' });
+  });
+
+  it.each([
+    [{ schedule: 'rate(1 hour)' }, 'schedule "rate(1 hour)" is not a Glue cron expression'],
+    [{ numberOfWorkers: 1 }, "numberOfWorkers must be a whole number from 2 to 299 (Glue's limits for G.1X); got 1."],
+    [{ databaseName: 'Usage-DB' }, 'databaseName "Usage-DB" is not usable by Athena: use lower-case letters, digits and underscores (1-255 characters).'],
+  ])('validates %o', (props, message) => {
+    expect(() => lakeTemplate(props)).toThrow(message);
+  });
+});
+
+describe('Function: validateGlueSchedule', () => {
+  it('accepts Glue cron with one "?" day field and refuses five-field cron', () => {
+    expect(() => validateGlueSchedule('cron(15 12 * * ? *)')).not.toThrow();
+    expect(() => validateGlueSchedule('cron(0 * * * *)')).toThrow('is not a Glue cron expression');
+    expect(() => validateGlueSchedule('cron(0 * * * * *)')).toThrow('with "?" in one of the day fields');
+  });
+});
