@@ -228,20 +228,18 @@ export class UsageIngestion extends Construct {
 
   /** Rule invocations EventBridge could not deliver to Firehose (before the dead-letter queue). */
   public metricFailedInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/Events',
-      metricName: 'FailedInvocations',
-      dimensionsMap: { RuleName: this.rule.ruleName, EventBusName: this.eventBus.eventBusName },
-      statistic: 'Sum',
-      ...props,
-    });
+    return this.ruleMetric('FailedInvocations', props);
   }
 
   /** Usage events the rule matched. */
   public metricMatchedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.ruleMetric('MatchedEvents', props);
+  }
+
+  private ruleMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/Events',
-      metricName: 'MatchedEvents',
+      metricName,
       dimensionsMap: { RuleName: this.rule.ruleName, EventBusName: this.eventBus.eventBusName },
       statistic: 'Sum',
       ...props,

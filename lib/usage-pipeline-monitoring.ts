@@ -63,39 +63,25 @@ export class UsagePipelineMonitoring extends Construct {
     this.dataFreshnessThresholdSeconds = Math.max(2 * ingestion.bufferInterval.toSeconds(), 300);
     const freshnessThreshold = this.dataFreshnessThresholdSeconds;
 
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, below: boolean, description: string) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: below ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data means no traffic, not a fault.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
     this.alarms = {
-      deadLetterQueue: new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
-        alarmDescription: 'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.',
-        metric: ingestion.metricDeadLetterMessages({ period }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      failedInvocations: new cloudwatch.Alarm(this, 'FailedInvocationsAlarm', {
-        alarmDescription: 'EventBridge could not put usage events on Firehose (it retries, then uses the dead-letter queue).',
-        metric: ingestion.metricFailedInvocations({ period }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      dataFreshness: new cloudwatch.Alarm(this, 'DataFreshnessAlarm', {
-        alarmDescription: `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`,
-        metric: ingestion.metricDataFreshness({ period }),
-        threshold: freshnessThreshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      deliveryFailures: new cloudwatch.Alarm(this, 'DeliveryFailuresAlarm', {
-        alarmDescription: 'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).',
-        metric: ingestion.metricDeliverySuccess({ period }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      deadLetterQueue: alarm('DeadLetterQueueAlarm', ingestion.metricDeadLetterMessages({ period }), 0, false,
+        'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.'),
+      failedInvocations: alarm('FailedInvocationsAlarm', ingestion.metricFailedInvocations({ period }), 0, false,
+        'EventBridge could not put usage events on Firehose (it retries, then uses the dead-letter queue).'),
+      dataFreshness: alarm('DataFreshnessAlarm', ingestion.metricDataFreshness({ period }), freshnessThreshold, false,
+        `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`),
+      deliveryFailures: alarm('DeliveryFailuresAlarm', ingestion.metricDeliverySuccess({ period }), 1, true,
+        'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).'),
     };
     const action = new cwActions.SnsAction(this.alarmTopic);
     for (const alarm of Object.values(this.alarms)) {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Size } from 'aws-cdk-lib';
+import { Duration, Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadNamedQueries } from '../../contracts/named-queries';
 import { UsageAnalytics, UsageAnalyticsProps } from '../../lib/usage-analytics';
@@ -93,6 +93,10 @@ describe('Construct: UsageAnalytics', () => {
     custom.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 1024 ** 3 }),
     });
+  });
+
+  it('refuses a results retention that is not whole days', () => {
+    expect(() => synth({ resultsRetention: Duration.hours(12) })).toThrow('resultsRetention must be a whole number of days, at least 1; got 12 hours.');
   });
 
   it('refuses a cutoff under Athena minimum', () => {
