@@ -1,0 +1,206 @@
+/**
+ * Producer SDK benchmark: the UsagePublisher against the naive approach (one awaited PutEvents
+ * per request), side by side in one run, both into the same loopback PutEvents server running in
+ * its own process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
+import { createEventBridgeClient } from '../sdk/eventbridge-client';
+import { buildUsageEventDetail } from '../sdk/usage-event-builder';
+import { UsagePublisher } from '../sdk/usage-publisher';
+import { collectGarbage, fmt, heapSampler, percentile, printTable, sleep, yieldToLoop } from './support/measure';
+import { PutEventsServerProcess } from './support/server-handle';
+
+const EVENTS = Number(process.env.BENCH_SDK_EVENTS ?? 200_000);
+const NAIVE_EVENTS = Number(process.env.BENCH_SDK_NAIVE_EVENTS ?? 20_000);
+const NAIVE_CONCURRENCY = 64;
+const OUTAGE_SECONDS = Number(process.env.BENCH_SDK_OUTAGE_SECONDS ?? 20);
+const OUTAGE_RATE = 1000; // events per second during the outage phase
+
+const fields = (i: number) => ({
+  service: 'orders',
+  tenantId: `tenant-${i % 100}`,
+  userId: `user-${i % 5000}`,
+  apiKeyId: `key-${i % 300}`,
+  operation: 'GET /v1/orders/{id}',
+  feature: 'orders.read',
+  method: 'GET',
+  statusCode: i % 50 === 0 ? 500 : 200,
+  latencyMs: (i % 250) + 0.5,
+  responseBytes: 1834,
+  tier: 'premium',
+});
+
+interface Result {
+  recordMedianUs: number;
+  recordP99Us: number;
+  eventsPerSecond: number;
+  callsPerEvent: number;
+  peakHeapMiB: number;
+  delivered: number;
+}
+
+async function runPublisher(server: PutEventsServerProcess, events: number): Promise<Result> {
+  await server.command('reset');
+  collectGarbage();
+  const usage = new UsagePublisher({ eventBusName: 'usage-bus', source: 'my-applications', maxQueueSize: events, flushOnExitSignals: false });
+  const durations = new Float64Array(events);
+  const heap = heapSampler();
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < events; i++) {
+    const t0 = process.hrtime.bigint();
+    usage.record(fields(i));
+    durations[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    // A server yields to the event loop between requests; so does this loop, every 500 events.
+    if (i % 500 === 499) await yieldToLoop();
+  }
+  await usage.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const peakHeapMiB = heap.stop();
+  const counts = await server.command('stats');
+  durations.sort();
+  return {
+    recordMedianUs: percentile(durations, 0.5),
+    recordP99Us: percentile(durations, 0.99),
+    eventsPerSecond: events / seconds,
+    callsPerEvent: counts.requests / events,
+    peakHeapMiB,
+    delivered: counts.accepted,
+  };
+}
+
+async function runNaive(server: PutEventsServerProcess, events: number): Promise<Result> {
+  await server.command('reset');
+  collectGarbage();
+  // What a service without the SDK does: build the event, await PutEvents inside the request.
+  const client = createEventBridgeClient({ maxAttempts: 3 });
+  const durations = new Float64Array(events);
+  const heap = heapSampler();
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: NAIVE_CONCURRENCY }, async () => {
+      while (next < events) {
+        const i = next++;
+        const t0 = process.hrtime.bigint();
+        const detail = buildUsageEventDetail(fields(i));
+        await client.send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: JSON.stringify(detail) }] }));
+        durations[i] = Number(process.hrtime.bigint() - t0) / 1000;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const peakHeapMiB = heap.stop();
+  const counts = await server.command('stats');
+  client.destroy();
+  durations.sort();
+  return {
+    recordMedianUs: percentile(durations, 0.5),
+    recordP99Us: percentile(durations, 0.99),
+    eventsPerSecond: events / seconds,
+    callsPerEvent: counts.requests / events,
+    peakHeapMiB,
+    delivered: counts.accepted,
+  };
+}
+
+interface OutageResult {
+  heapBeforeMiB: number;
+  heapPeakMiB: number;
+  heapGrowthMiBPerMin: number;
+  recorded: number;
+  lost: number;
+}
+
+/** A bus that accepts connections and never answers, for OUTAGE_SECONDS, at OUTAGE_RATE events/s. */
+async function runOutage(server: PutEventsServerProcess, kind: 'publisher' | 'naive'): Promise<OutageResult> {
+  await server.command('reset');
+  collectGarbage();
+  const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-spool-'));
+  const usage = kind === 'publisher' ? new UsagePublisher({ eventBusName: 'usage-bus', source: 'my-applications', spoolDir, flushOnExitSignals: false }) : undefined;
+  const client = kind === 'naive' ? createEventBridgeClient({ maxAttempts: 3 }) : undefined;
+  let recorded = 0;
+  let naiveFailed = 0;
+  const naiveInFlight = new Set<Promise<unknown>>();
+  const record = (i: number) => {
+    recorded++;
+    if (usage) {
+      usage.record(fields(i));
+      return;
+    }
+    const detail = JSON.stringify(buildUsageEventDetail(fields(i)));
+    const request = client!
+      .send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail }] }))
+      .catch(() => naiveFailed++)
+      .finally(() => naiveInFlight.delete(request));
+    naiveInFlight.add(request);
+  };
+  const heapBeforeMiB = process.memoryUsage().heapUsed / 1024 ** 2;
+  await server.command('blackhole');
+  const heap = heapSampler(100);
+  const samples: [number, number][] = [];
+  const started = Date.now();
+  let i = 0;
+  while (Date.now() - started < OUTAGE_SECONDS * 1000) {
+    const due = Math.floor(((Date.now() - started) / 1000) * OUTAGE_RATE);
+    while (i < due) record(i++);
+    samples.push([(Date.now() - started) / 60_000, process.memoryUsage().heapUsed / 1024 ** 2]);
+    await sleep(10);
+  }
+  const heapPeakMiB = heap.stop();
+  await server.command('up');
+  if (usage) {
+    await sleep(200);
+    record(i++); // a delivery after recovery starts the spool replay
+    const deadline = Date.now() + 120_000;
+    while ((await server.command('stats')).accepted < recorded && Date.now() < deadline) await sleep(250);
+    await usage.close();
+  } else {
+    await Promise.all([...naiveInFlight]);
+    client!.destroy();
+  }
+  rmSync(spoolDir, { recursive: true, force: true });
+  const counts = await server.command('stats');
+  // Least-squares slope of heap over the second half of the outage (after warm-up).
+  const tail = samples.slice(Math.floor(samples.length / 2));
+  const meanX = tail.reduce((s, [x]) => s + x, 0) / tail.length;
+  const meanY = tail.reduce((s, [, y]) => s + y, 0) / tail.length;
+  const slope = tail.reduce((s, [x, y]) => s + (x - meanX) * (y - meanY), 0) / tail.reduce((s, [x]) => s + (x - meanX) ** 2, 0);
+  return { heapBeforeMiB, heapPeakMiB, heapGrowthMiBPerMin: slope, recorded, lost: kind === 'publisher' ? recorded - counts.accepted : naiveFailed };
+}
+
+export async function sdkBenchmark(): Promise<void> {
+  const server = await PutEventsServerProcess.start();
+  process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = server.url;
+  try {
+    console.log(`SDK benchmark: ${EVENTS.toLocaleString()} events through UsagePublisher, ${NAIVE_EVENTS.toLocaleString()} the naive way (${NAIVE_CONCURRENCY} concurrent requests), loopback PutEvents server in a child process`);
+    await runPublisher(server, 20_000); // warm-up: JIT, sockets
+    const publisher = await runPublisher(server, EVENTS);
+    await runNaive(server, 2_000); // warm-up
+    const naive = await runNaive(server, NAIVE_EVENTS);
+    printTable('Throughput and cost per request', ['metric', 'UsagePublisher', 'naive (await PutEvents)', 'ratio', 'target'], [
+      ['request-path cost, median (µs)', fmt(publisher.recordMedianUs, 2), fmt(naive.recordMedianUs, 0), `${fmt(naive.recordMedianUs / publisher.recordMedianUs, 0)}× less`, ''],
+      ['request-path cost, p99 (µs)', fmt(publisher.recordP99Us, 2), fmt(naive.recordP99Us, 0), `${fmt(naive.recordP99Us / publisher.recordP99Us, 0)}× less`, `≤ 20 ${publisher.recordP99Us <= 20 ? 'met' : 'MISSED'}`],
+      ['events/s end to end', fmt(publisher.eventsPerSecond, 0), fmt(naive.eventsPerSecond, 0), `${fmt(publisher.eventsPerSecond / naive.eventsPerSecond, 1)}×`, `≥ 50,000 ${publisher.eventsPerSecond >= 50_000 ? 'met' : 'MISSED'}`],
+      ['PutEvents calls per event', fmt(publisher.callsPerEvent, 3), fmt(naive.callsPerEvent, 3), `${fmt(naive.callsPerEvent / publisher.callsPerEvent, 1)}× fewer`, `≤ 0.11 ${publisher.callsPerEvent <= 0.11 ? 'met' : 'MISSED'}`],
+      ['peak heap (MiB)', fmt(publisher.peakHeapMiB), fmt(naive.peakHeapMiB), '', ''],
+      ['events delivered', `${publisher.delivered}/${EVENTS}`, `${naive.delivered}/${NAIVE_EVENTS}`, '', ''],
+    ]);
+
+    console.log(`\nOutage: the bus hangs (accepts, never answers) for ${OUTAGE_SECONDS} s while requests arrive at ${OUTAGE_RATE}/s`);
+    const publisherOutage = await runOutage(server, 'publisher');
+    const naiveOutage = await runOutage(server, 'naive');
+    printTable('Memory during an outage', ['metric', 'UsagePublisher (spool)', 'naive (await PutEvents)', 'target'], [
+      ['heap before (MiB)', fmt(publisherOutage.heapBeforeMiB), fmt(naiveOutage.heapBeforeMiB), ''],
+      ['peak heap during outage (MiB)', fmt(publisherOutage.heapPeakMiB), fmt(naiveOutage.heapPeakMiB), ''],
+      ['heap growth, 2nd half (MiB/min)', fmt(publisherOutage.heapGrowthMiBPerMin), fmt(naiveOutage.heapGrowthMiBPerMin), `bounded ${Math.abs(publisherOutage.heapGrowthMiBPerMin) < 5 ? 'met' : 'MISSED'}`],
+      ['events recorded', String(publisherOutage.recorded), String(naiveOutage.recorded), ''],
+      ['events lost', String(publisherOutage.lost), String(naiveOutage.lost), 'publisher 0'],
+    ]);
+  } finally {
+    server.stop();
+  }
+}

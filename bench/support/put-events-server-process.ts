@@ -1,0 +1,22 @@
+// The loopback PutEvents server in its own process, so the producer being measured has a core to
+// itself. Controlled over IPC: { cmd: 'stats' | 'down' | 'blackhole' | 'up' | 'reset' }.
+import { LoopbackPutEventsServer } from '../../test/support/put-events-server';
+
+const server = new LoopbackPutEventsServer();
+void server.start().then((url) => process.send!({ url }));
+process.on('message', (message: { cmd: string; id: number }) => {
+  if (message.cmd === 'down') server.setDown(true);
+  if (message.cmd === 'up') {
+    server.setDown(false);
+    server.setBlackhole(false);
+  }
+  if (message.cmd === 'blackhole') server.setBlackhole(true);
+  if (message.cmd === 'reset') {
+    server.accepted.clear();
+    server.requests = 0;
+    server.entries = 0;
+  }
+  const cpu = process.cpuUsage();
+  process.send!({ id: message.id, requests: server.requests, entries: server.entries, accepted: server.accepted.size, cpuMicros: cpu.user + cpu.system });
+});
+process.on('disconnect', () => void server.stop().then(() => process.exit(0)));

@@ -1,0 +1,80 @@
+import { UsageCaller, UsageRequestContext } from './usage-context';
+import { UsageEventFields } from './usage-event-builder';
+import { UsagePublisher } from './usage-publisher';
+
+/** Tenant recorded for requests whose caller is unknown (unauthenticated, refused before auth). */
+export const ANONYMOUS_TENANT = 'anonymous';
+
+/** Options every integration (middleware, plugin, Lambda wrapper) shares. */
+export interface RequestTrackingOptions {
+  /**
+   * The producing service.
+   * @default - the publisher's `defaults.service`
+   */
+  readonly service?: string;
+  /**
+   * Called when tracking itself fails (a caller field that breaks the contract, say); it never
+   * reaches the request.
+   * @default - a process warning, once per distinct message
+   */
+  readonly onTrackingError?: (error: Error) => void;
+}
+
+/** What an integration measured about one request. */
+export interface MeasuredRequest {
+  readonly method: string;
+  readonly operation: string;
+  readonly statusCode: number;
+  readonly latencyMs: number;
+  readonly requestBytes?: number;
+  readonly responseBytes?: number;
+  readonly caller?: UsageCaller;
+  readonly context?: UsageRequestContext;
+}
+
+const warned = new Set<string>();
+
+function warnOnce(error: Error): void {
+  if (warned.has(error.message)) return;
+  warned.add(error.message);
+  process.emitWarning(`api-usage-tracker: a request was not tracked: ${error.message}`, 'UsageTrackingWarning');
+}
+
+/** Records one request; never throws. */
+export function recordRequest(publisher: UsagePublisher, request: MeasuredRequest, options: RequestTrackingOptions = {}): string | undefined {
+  try {
+    const caller = request.context?.caller ?? request.caller;
+    const fields: UsageEventFields = {
+      ...(options.service ? { service: options.service } : {}),
+      tenantId: caller?.tenantId ?? ANONYMOUS_TENANT,
+      ...(caller?.userId ? { userId: caller.userId } : {}),
+      ...(caller?.apiKeyId ? { apiKeyId: caller.apiKeyId } : {}),
+      ...(caller?.tier ? { tier: caller.tier } : {}),
+      operation: request.operation,
+      method: request.method.toUpperCase(),
+      statusCode: request.statusCode,
+      latencyMs: Math.round(request.latencyMs * 1000) / 1000,
+      ...(request.requestBytes !== undefined ? { requestBytes: request.requestBytes } : {}),
+      ...(request.responseBytes !== undefined ? { responseBytes: request.responseBytes } : {}),
+      ...(request.context?.feature ? { feature: request.context.feature } : {}),
+      ...(request.context?.billableUnits !== undefined ? { billableUnits: request.context.billableUnits } : {}),
+      ...(request.context?.attributes ? { attributes: request.context.attributes } : {}),
+    };
+    return publisher.record(fields);
+  } catch (error) {
+    try {
+      (options.onTrackingError ?? warnOnce)(error as Error);
+    } catch {
+      // The error handler's own failure must not reach the request either.
+    }
+    return undefined;
+  }
+}
+
+/** A byte count from a `content-length` value, if it is one. */
+export function contentLength(value: unknown): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
+  if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
+}

@@ -1,0 +1,461 @@
+import { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { PUT_EVENTS_LIMITS } from '../contracts/put-events-limits';
+import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
+import { eventBridgeClientConfig } from './eventbridge-client';
+import { nextBatchLength } from './put-events-batch';
+import { HttpPutEventsTransport, PutEventsTransport, SdkPutEventsTransport } from './put-events-transport';
+import { UsageEventValidationError, UsagePublishError, UsagePublishFailureReason } from './errors';
+import { EventSpool, SpooledEvent } from './event-spool';
+import { errorName, fullJitterDelay, isRetryableCallError, isRetryableEntryError } from './retry-policy';
+import { UsageEventDefaults, UsageEventFields, buildUsageEventDetail } from './usage-event-builder';
+
+/** Properties of a {@link UsagePublisher}. */
+export interface UsagePublisherOptions {
+  /** The usage bus's name or ARN (the stack output `EventBusName`). */
+  readonly eventBusName: string;
+  /** The EventBridge `source` of the events; must be on the stack's allow-list. */
+  readonly source: string;
+  /**
+   * The client to send with, through its middleware. Give it `maxAttempts: 1`: the publisher
+   * retries itself, per entry. The SDK costs a few hundred microseconds of CPU per call.
+   * @default - the SDK's configuration from the environment (region, credentials,
+   * `AWS_ENDPOINT_URL_EVENTBRIDGE`), sent through a lean signed HTTP transport
+   */
+  readonly client?: EventBridgeClient;
+  /**
+   * How often a partial batch is sent.
+   * @default 1000
+   */
+  readonly flushIntervalMs?: number;
+  /**
+   * Events held in memory (queued, in flight or waiting to retry); beyond it new events go to the
+   * spool, or are dropped and reported without one.
+   * @default 10000
+   */
+  readonly maxQueueSize?: number;
+  /**
+   * Folder for events the bus could not take (outage, overflow); they are sent on the next start
+   * and as soon as the bus answers again.
+   * @default - no spool: such events are counted in `dropped`/`failed` and reported to `onError`
+   */
+  readonly spoolDir?: string;
+  /**
+   * Cap on the spool folder's size in bytes.
+   * @default 1 GiB
+   */
+  readonly maxSpoolBytes?: number;
+  /**
+   * Called with every delivery failure; it must not throw.
+   * @default - failures are only counted in `stats()`
+   */
+  readonly onError?: (error: UsagePublishError) => void;
+  /** Fields every event gets unless it has its own, e.g. `{ service: 'orders' }`. */
+  readonly defaults?: UsageEventDefaults;
+  /**
+   * PutEvents requests in flight at once.
+   * @default 4
+   */
+  readonly maxConcurrentRequests?: number;
+  /**
+   * Retries of an entry before it is spooled (or reported as failed).
+   * @default 6
+   */
+  readonly maxRetries?: number;
+  /** @default 100 */
+  readonly retryBaseDelayMs?: number;
+  /** @default 5000 */
+  readonly retryMaxDelayMs?: number;
+  /**
+   * Flush and close on SIGTERM and SIGINT, then let the signal take its default course.
+   * @default true
+   */
+  readonly flushOnExitSignals?: boolean;
+}
+
+/** Counters since the publisher was created. */
+export interface UsagePublisherStats {
+  /** Events accepted by `record()`. */
+  readonly recorded: number;
+  /** Events EventBridge accepted. */
+  readonly published: number;
+  /** Entry retries (one event retried twice counts 2). */
+  readonly retried: number;
+  /** Events lost for good: rejected by EventBridge, or out of retries without a spool. */
+  readonly failed: number;
+  /** Events written to the spool. */
+  readonly spooled: number;
+  /** Events dropped because the queue was full and there is no spool. */
+  readonly dropped: number;
+  /** Events in memory now: queued, in flight or waiting to retry. */
+  readonly queued: number;
+}
+
+interface PendingEvent {
+  readonly eventId: string;
+  readonly source: string;
+  readonly detail: string;
+  readonly size: number;
+  readonly seq: number;
+  attempts: number;
+  /** The spool file this event was replayed from; removed once all its events settled. */
+  readonly origin?: ReplayFile;
+}
+
+interface ReplayFile {
+  readonly file: string;
+  outstanding: number;
+  finishedReading: boolean;
+}
+
+interface FlushBarrier {
+  readonly maxSeq: number;
+  remaining: number;
+  readonly resolve: () => void;
+}
+
+const EXIT_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Publishes usage events to EventBridge without slowing the caller: `record()` validates and
+ * queues in microseconds; batches of up to 10 entries within PutEvents' size limit go out in the
+ * background; only failed entries are retried, with the same `eventId`, with exponential backoff
+ * and full jitter; what the bus cannot take is spooled to disk and sent later.
+ *
+ * @example
+ * const publisher = new UsagePublisher({ eventBusName: 'usage', source: 'my-applications', spoolDir: '/var/spool/usage' });
+ * publisher.record({ service: 'orders', tenantId: 'acme', operation: 'GET /v1/orders/{id}', method: 'GET', statusCode: 200, latencyMs: 12 });
+ * await publisher.close();
+ */
+export class UsagePublisher {
+  private readonly transport: PutEventsTransport;
+  private readonly ownsTransport: boolean;
+  private readonly eventBusName: string;
+  private readonly source: string;
+  private readonly sourceAndTypeBytes: number;
+  private readonly maxQueueSize: number;
+  private readonly maxConcurrentRequests: number;
+  private readonly maxRetries: number;
+  private readonly backoff: { baseDelayMs: number; maxDelayMs: number };
+  private readonly defaults?: UsageEventDefaults;
+  private readonly onError?: (error: UsagePublishError) => void;
+  private readonly spool?: EventSpool;
+  private readonly timer: NodeJS.Timeout;
+  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
+  private readonly beforeExitHandler = () => {
+    if (this.inMemory > 0) void this.flush();
+  };
+
+  private queue: PendingEvent[] = [];
+  private head = 0;
+  private seq = 0;
+  private inFlight = 0;
+  private inMemory = 0;
+  private pumpScheduled = false;
+  private barriers: FlushBarrier[] = [];
+  private closed = false;
+  private closing?: Promise<void>;
+  private replaying?: Promise<void>;
+  private spooledSinceReplay = false;
+  private capacityWaiters: (() => void)[] = [];
+  private pendingSpoolWrites = new Set<Promise<void>>();
+  private readonly counters = { recorded: 0, published: 0, retried: 0, failed: 0, spooled: 0, dropped: 0 };
+
+  constructor(options: UsagePublisherOptions) {
+    if (!options.eventBusName) throw new Error('UsagePublisher needs eventBusName: the usage bus name or ARN (stack output EventBusName).');
+    if (!options.source) throw new Error('UsagePublisher needs source: an event source on the stack allow-list, e.g. "my-applications".');
+    this.eventBusName = options.eventBusName;
+    this.source = options.source;
+    this.sourceAndTypeBytes = Buffer.byteLength(options.source) + Buffer.byteLength(USAGE_EVENT_DETAIL_TYPE);
+    this.maxConcurrentRequests = positiveInteger('maxConcurrentRequests', options.maxConcurrentRequests ?? 4);
+    this.ownsTransport = options.client === undefined;
+    this.transport = options.client
+      ? new SdkPutEventsTransport(options.client)
+      : new HttpPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
+    this.maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize ?? 10_000);
+    this.maxRetries = nonNegativeInteger('maxRetries', options.maxRetries ?? 6);
+    this.backoff = { baseDelayMs: options.retryBaseDelayMs ?? 100, maxDelayMs: options.retryMaxDelayMs ?? 5000 };
+    this.defaults = options.defaults;
+    this.onError = options.onError;
+    const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 1000);
+    this.timer = setInterval(() => this.pump(true), flushIntervalMs);
+    this.timer.unref();
+    process.on('beforeExit', this.beforeExitHandler);
+    if (options.flushOnExitSignals ?? true) this.installSignalHandlers();
+    if (options.spoolDir) {
+      this.spool = new EventSpool(options.spoolDir, { maxBytes: options.maxSpoolBytes });
+      // Events left by an earlier run (or another process that ended) go out first.
+      this.replaySpool();
+    }
+  }
+
+  /**
+   * Records one usage event and returns its `eventId` at once; delivery happens in the background.
+   *
+   * @throws UsageEventValidationError when the event does not match the contract
+   */
+  public record(fields: UsageEventFields): string {
+    const detail = buildUsageEventDetail(fields, this.defaults);
+    const text = JSON.stringify(detail);
+    const size = this.sourceAndTypeBytes + Buffer.byteLength(text);
+    if (size > PUT_EVENTS_LIMITS.maxRequestBytes) {
+      throw new UsageEventValidationError('(event)', `entry of ${size} bytes exceeds PutEvents' ${PUT_EVENTS_LIMITS.maxRequestBytes}-byte limit`);
+    }
+    this.counters.recorded++;
+    const event: PendingEvent = { eventId: detail.eventId, source: this.source, detail: text, size, seq: ++this.seq, attempts: 0 };
+    if (this.closed || this.inMemory >= this.maxQueueSize) {
+      this.overflow([event]);
+    } else {
+      this.enqueue(event);
+    }
+    return detail.eventId;
+  }
+
+  /** Resolves when every event recorded so far has been delivered, spooled or reported as failed. */
+  public async flush(): Promise<void> {
+    if (this.inMemory > 0) {
+      const settled = new Promise<void>((resolve) => this.barriers.push({ maxSeq: this.seq, remaining: this.inMemory, resolve }));
+      this.pump(true);
+      await settled;
+    }
+    await Promise.all([...this.pendingSpoolWrites]);
+    await this.spool?.flush();
+  }
+
+  /** Flushes, then stops the timer and the signal handlers. Events recorded afterwards go to the spool or are dropped. */
+  public close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      clearInterval(this.timer);
+      for (const wake of this.capacityWaiters.splice(0)) wake();
+      await this.flush();
+      await this.replaying;
+      await this.flush();
+      await this.spool?.close();
+      if (this.ownsTransport) await this.transport.close();
+      process.off('beforeExit', this.beforeExitHandler);
+      for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
+      this.signalHandlers.clear();
+    })();
+    return this.closing;
+  }
+
+  /** Counters since creation, and the number of events in memory. */
+  public stats(): UsagePublisherStats {
+    return { ...this.counters, queued: this.inMemory };
+  }
+
+  private enqueue(event: PendingEvent): void {
+    this.queue.push(event);
+    this.inMemory++;
+    if (this.queue.length - this.head >= PUT_EVENTS_LIMITS.maxEntries) this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.inFlight >= this.maxConcurrentRequests) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump(false);
+    });
+  }
+
+  /** Sends batches while there is room in flight; partial batches only when `partial` or flushing. */
+  private pump(partial: boolean): void {
+    const sendPartial = partial || this.barriers.length > 0 || this.closed;
+    while (this.inFlight < this.maxConcurrentRequests) {
+      const available = this.queue.length - this.head;
+      if (available === 0 || (available < PUT_EVENTS_LIMITS.maxEntries && !sendPartial)) break;
+      const batch = this.takeBatch();
+      this.inFlight++;
+      void this.send(batch).finally(() => {
+        this.inFlight--;
+        this.pump(false);
+      });
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Up to 10 entries whose sizes add up to at most 256 KB, oldest first. */
+  private takeBatch(): PendingEvent[] {
+    const count = nextBatchLength((i) => this.queue[i].size, this.head, this.queue.length);
+    const batch = this.queue.slice(this.head, this.head + count);
+    this.queue.fill(undefined as unknown as PendingEvent, this.head, this.head + count);
+    this.head += count;
+    return batch;
+  }
+
+  private async send(batch: PendingEvent[]): Promise<void> {
+    const entries: PutEventsRequestEntry[] = batch.map((event) => ({
+      EventBusName: this.eventBusName,
+      Source: event.source,
+      DetailType: USAGE_EVENT_DETAIL_TYPE,
+      Detail: event.detail,
+    }));
+    let results;
+    try {
+      results = await this.transport.putEvents(entries);
+    } catch (error) {
+      if (isRetryableCallError(error)) this.retry(batch, errorName(error));
+      else this.fail(batch, 'rejected', `were refused by PutEvents: ${(error as Error).message}`, errorName(error));
+      return;
+    }
+    if (!results || results.length !== batch.length) {
+      this.retry(batch, 'IncompleteResponse');
+      return;
+    }
+    const retryable: PendingEvent[] = [];
+    const rejected = new Map<string, PendingEvent[]>();
+    let delivered = false;
+    results.forEach((result, i) => {
+      const event = batch[i];
+      if (!result.ErrorCode) {
+        this.counters.published++;
+        delivered = true;
+        this.settle(event);
+      } else if (isRetryableEntryError(result.ErrorCode)) {
+        retryable.push(event);
+      } else {
+        rejected.set(result.ErrorCode, [...(rejected.get(result.ErrorCode) ?? []), event]);
+      }
+    });
+    for (const [code, events] of rejected) this.fail(events, 'rejected', `were rejected by EventBridge (${code})`, code);
+    if (retryable.length > 0) this.retry(retryable, 'EntryFailed');
+    if (delivered && this.spooledSinceReplay) this.replaySpool();
+  }
+
+  private retry(events: PendingEvent[], cause: string): void {
+    const exhausted: PendingEvent[] = [];
+    const again: PendingEvent[] = [];
+    for (const event of events) (++event.attempts > this.maxRetries ? exhausted : again).push(event);
+    if (exhausted.length > 0) this.overflow(exhausted, cause, true);
+    if (again.length === 0) return;
+    this.counters.retried += again.length;
+    const attempt = Math.max(...again.map((event) => event.attempts));
+    // Not unref'd: a pending retry keeps the process alive, so a graceful exit loses nothing.
+    setTimeout(() => {
+      // Retries go to the front: they are the oldest events.
+      this.queue.splice(this.head, 0, ...again);
+      this.pump(true);
+    }, fullJitterDelay(attempt, this.backoff));
+  }
+
+  /** Events that cannot stay in memory: spooled if there is a spool, otherwise counted and reported. */
+  private overflow(events: PendingEvent[], cause?: string, wereInMemory = false): void {
+    if (this.spool) {
+      const write = this.spool
+        .append(events.map(({ eventId, source, detail }) => ({ eventId, source, detail })))
+        .then(() => {
+          this.counters.spooled += events.length;
+          this.spooledSinceReplay = true;
+        })
+        .catch((error: Error) => {
+          this.counters.failed += events.length;
+          this.report(new UsagePublishError('spool-failed', events.map((e) => e.eventId), `could not be spooled: ${error.message}`, errorName(error)));
+        })
+        .finally(() => {
+          this.pendingSpoolWrites.delete(write);
+          if (wereInMemory) for (const event of events) this.settle(event);
+        });
+      this.pendingSpoolWrites.add(write);
+      return;
+    }
+    const reason: UsagePublishFailureReason = wereInMemory ? 'retries-exhausted' : 'overflow';
+    if (wereInMemory) this.counters.failed += events.length;
+    else this.counters.dropped += events.length;
+    const message = wereInMemory ? `were not delivered after ${this.maxRetries} retries (${cause}) and no spoolDir is set` : `were dropped: ${this.closed ? 'the publisher is closed' : `more than maxQueueSize (${this.maxQueueSize}) events in memory`} and no spoolDir is set`;
+    this.report(new UsagePublishError(reason, events.map((e) => e.eventId), message, cause));
+    if (wereInMemory) for (const event of events) this.settle(event);
+  }
+
+  private fail(events: PendingEvent[], reason: UsagePublishFailureReason, message: string, code: string): void {
+    this.counters.failed += events.length;
+    this.report(new UsagePublishError(reason, events.map((e) => e.eventId), message, code));
+    for (const event of events) this.settle(event);
+  }
+
+  /** An in-memory event is done: delivered, spooled or failed. */
+  private settle(event: PendingEvent): void {
+    this.inMemory--;
+    if (this.barriers.length > 0) {
+      this.barriers = this.barriers.filter((barrier) => {
+        if (event.seq > barrier.maxSeq) return true;
+        if (--barrier.remaining > 0) return true;
+        barrier.resolve();
+        return false;
+      });
+    }
+    if (event.origin && --event.origin.outstanding === 0 && event.origin.finishedReading) {
+      void this.spool?.remove(event.origin.file);
+    }
+    if (this.capacityWaiters.length > 0 && this.inMemory < this.maxQueueSize) this.capacityWaiters.shift()!();
+  }
+
+  private report(error: UsagePublishError): void {
+    try {
+      this.onError?.(error);
+    } catch {
+      // A failing error handler must not break delivery.
+    }
+  }
+
+  /** Sends spooled events again, without taking more memory than maxQueueSize. */
+  private replaySpool(): void {
+    if (!this.spool || this.replaying || this.closed) return;
+    this.spooledSinceReplay = false;
+    const spool = this.spool;
+    this.replaying = (async () => {
+      await Promise.all([...this.pendingSpoolWrites]);
+      for (const file of await spool.claimReplayable()) {
+        const events = await spool.read(file);
+        const origin: ReplayFile = { file, outstanding: 0, finishedReading: false };
+        let index = 0;
+        for (; index < events.length && !this.closed; index++) {
+          while (this.inMemory >= this.maxQueueSize && !this.closed) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
+          if (this.closed) break;
+          origin.outstanding++;
+          this.enqueue(this.fromSpool(events[index], origin));
+        }
+        if (index < events.length) await spool.append(events.slice(index)); // closing: keep the unread rest
+        origin.finishedReading = true;
+        if (origin.outstanding === 0) await spool.remove(file);
+        this.pump(true);
+      }
+    })()
+      .catch((error: Error) => this.report(new UsagePublishError('spool-failed', [], `could not be replayed from the spool: ${error.message}`, errorName(error))))
+      .finally(() => {
+        this.replaying = undefined;
+        if (this.spooledSinceReplay && !this.closed) this.replaySpool();
+      });
+  }
+
+  private fromSpool(event: SpooledEvent, origin: ReplayFile): PendingEvent {
+    const size = Buffer.byteLength(event.source) + Buffer.byteLength(USAGE_EVENT_DETAIL_TYPE) + Buffer.byteLength(event.detail);
+    return { ...event, size, seq: ++this.seq, attempts: 0, origin };
+  }
+
+  private installSignalHandlers(): void {
+    for (const signal of EXIT_SIGNALS) {
+      const handler = () => {
+        void this.close().finally(() => {
+          // Nobody else handles the signal: let it end the process as it would have.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+      };
+      this.signalHandlers.set(signal, handler);
+      process.once(signal, handler);
+    }
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number; got ${value}.`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, 0 or more; got ${value}.`);
+  return value;
+}
