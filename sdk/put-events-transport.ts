@@ -1,3 +1,5 @@
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   EventBridgeClient,
   EventBridgeClientConfig,
@@ -5,9 +7,9 @@ import {
   PutEventsRequestEntry,
   PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { Pool } from 'undici';
 import { PUT_EVENTS_TIMEOUTS } from './eventbridge-client';
-import { AwsCredentials, SigV4Signer } from './sigv4';
+import { AwsCredentials } from './sigv4';
+import { SignedPutEventsSender, PutEventsEndpoint, SenderFailure } from './signed-put-events-sender';
 
 /** Sends one PutEvents request; errors carry the service's error name and HTTP status, as SDK errors do. */
 export interface PutEventsTransport {
@@ -28,126 +30,182 @@ export class SdkPutEventsTransport implements PutEventsTransport {
   }
 }
 
-/** What the SDK would send: found once by letting the SDK build (and sign) a probe request. */
-export interface ResolvedRequestShape {
-  readonly origin: string;
-  readonly path: string;
-  readonly host: string;
-  readonly signingRegion: string;
-  readonly signingService: string;
-}
-
 class ProbeCaptured extends Error {
   constructor(public readonly request: { protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string> }) {
     super('probe captured');
   }
 }
 
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
-const PUT_EVENTS_TARGET = 'AWSEvents.PutEvents';
+/**
+ * Where PutEvents requests go and how they are signed, exactly as the SDK resolves it: a client
+ * with the same configuration builds and signs a probe request, which is captured, never sent.
+ */
+export async function resolvePutEventsEndpoint(config: EventBridgeClientConfig): Promise<PutEventsEndpoint> {
+  const probeClient = new EventBridgeClient({
+    ...config,
+    maxAttempts: 1,
+    requestHandler: {
+      handle: async (request: ConstructorParameters<typeof ProbeCaptured>[0]) => {
+        throw new ProbeCaptured(request);
+      },
+    } as never,
+  });
+  try {
+    await probeClient.send(new PutEventsCommand({ Entries: [{ Source: 'probe', DetailType: 'probe', Detail: '{}' }] }));
+    throw new Error('The PutEvents probe was sent instead of captured.');
+  } catch (error) {
+    if (!(error instanceof ProbeCaptured)) throw error;
+    const { protocol, hostname, port, path: requestPath, headers } = error.request;
+    const authorization = headers.authorization ?? headers.Authorization ?? '';
+    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
+    if (!authorization.startsWith('AWS4-HMAC-SHA256 ') || !scope) {
+      throw new Error(`The SDK signs PutEvents with "${authorization.split(' ')[0]}", which the publisher's transport does not implement; pass your own client to use the SDK.`);
+    }
+    const origin = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
+    return { origin, path: requestPath || '/', host: headers.host ?? new URL(origin).host, signingRegion: scope[1], signingService: scope[2] };
+  } finally {
+    probeClient.destroy();
+  }
+}
 
 /**
- * PutEvents over a keep-alive HTTP pool with a lean SigV4 signature: the same wire request the SDK
- * sends, at about a third of its CPU cost per call, which is what lets one process publish tens
- * of thousands of events a second. The endpoint, signing region and credentials come from the
- * SDK itself: a probe request is built (never sent) by a client with the same configuration, and
- * credentials come from that client's provider chain, refreshed as it refreshes them.
+ * The SDK's configuration with the lean sender: endpoint and signing region from the SDK (a
+ * probe), credentials from the SDK's provider chain (refreshed as it refreshes them), and the
+ * request signed and sent by {@link SignedPutEventsSender} at about a third of the SDK's CPU cost.
  */
-export class HttpPutEventsTransport implements PutEventsTransport {
-  private readonly client: EventBridgeClient;
-  private shape?: Promise<ResolvedRequestShape>;
-  private pool?: Pool;
-  private signer?: SigV4Signer;
+abstract class LeanPutEventsTransport implements PutEventsTransport {
+  protected readonly client: EventBridgeClient;
+  private endpoint?: Promise<PutEventsEndpoint>;
+  private resolvedEndpoint?: PutEventsEndpoint;
 
-  constructor(
-    private readonly config: EventBridgeClientConfig,
-    private readonly connections: number,
-  ) {
+  constructor(protected readonly config: EventBridgeClientConfig) {
     this.client = new EventBridgeClient(config);
   }
 
   public async putEvents(entries: readonly PutEventsRequestEntry[]): Promise<PutEventsResultEntry[] | undefined> {
-    const shape = await this.resolveShape();
+    const endpoint = this.resolvedEndpoint ?? (await this.describeEndpoint());
+    // The SDK's provider is memoized: the same object until it refreshes the credentials.
     const credentials = (await this.client.config.credentials()) as AwsCredentials;
-    const body = JSON.stringify({ Entries: entries });
-    const headers = this.signer!.sign(
-      { method: 'POST', path: shape.path, headers: { host: shape.host, 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': PUT_EVENTS_TARGET }, body },
-      credentials,
-    );
-    const response = await this.pool!.request({ method: 'POST', path: shape.path, headers, body });
-    const text = await response.body.text();
-    if (response.statusCode !== 200) throw serviceError(response.statusCode, response.headers['x-amzn-errortype'], text);
-    const parsed = JSON.parse(text) as { Entries?: PutEventsResultEntry[] };
-    return parsed.Entries;
+    return this.send(endpoint, JSON.stringify({ Entries: entries }), credentials);
   }
 
   /** Where requests go and how they are signed, as the SDK resolved it. */
-  public describeEndpoint(): Promise<ResolvedRequestShape> {
-    return this.resolveShape();
+  public describeEndpoint(): Promise<PutEventsEndpoint> {
+    this.endpoint ??= resolvePutEventsEndpoint(this.config).then(
+      (endpoint) => (this.resolvedEndpoint = endpoint),
+      (error: unknown) => {
+        this.endpoint = undefined; // e.g. no credentials yet: try again on the next call
+        throw error;
+      },
+    );
+    return this.endpoint;
   }
 
   public async close(): Promise<void> {
-    await this.pool?.close();
     this.client.destroy();
   }
 
-  private resolveShape(): Promise<ResolvedRequestShape> {
-    this.shape ??= this.probe().catch((error: unknown) => {
-      this.shape = undefined; // e.g. no credentials yet: try again on the next call
-      throw error;
-    });
-    return this.shape;
+  protected abstract send(endpoint: PutEventsEndpoint, body: string, credentials: AwsCredentials): Promise<PutEventsResultEntry[] | undefined>;
+}
+
+/** Signs and sends on the caller's event loop (the right choice in Lambda, where a thread only adds start-up time). */
+export class HttpPutEventsTransport extends LeanPutEventsTransport {
+  private sender?: SignedPutEventsSender;
+
+  constructor(
+    config: EventBridgeClientConfig,
+    private readonly connections: number,
+  ) {
+    super(config);
   }
 
-  private async probe(): Promise<ResolvedRequestShape> {
-    const probeClient = new EventBridgeClient({
-      ...this.config,
-      maxAttempts: 1,
-      requestHandler: {
-        handle: async (request: ConstructorParameters<typeof ProbeCaptured>[0]) => {
-          throw new ProbeCaptured(request);
-        },
-      } as never,
-    });
-    try {
-      await probeClient.send(new PutEventsCommand({ Entries: [{ Source: 'probe', DetailType: 'probe', Detail: '{}' }] }));
-      throw new Error('The PutEvents probe was sent instead of captured.');
-    } catch (error) {
-      if (!(error instanceof ProbeCaptured)) throw error;
-      const { protocol, hostname, port, path, headers } = error.request;
-      const authorization = headers.authorization ?? headers.Authorization ?? '';
-      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
-      if (!authorization.startsWith('AWS4-HMAC-SHA256 ') || !scope) {
-        throw new Error(`The SDK signs PutEvents with "${authorization.split(' ')[0]}", which this transport does not implement; pass your own client to use the SDK.`);
-      }
-      const origin = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
-      const shape = { origin, path: path || '/', host: headers.host ?? new URL(origin).host, signingRegion: scope[1], signingService: scope[2] };
-      this.signer = new SigV4Signer(shape.signingService, shape.signingRegion);
-      this.pool = new Pool(origin, {
-        connections: this.connections,
-        pipelining: 1,
-        connectTimeout: PUT_EVENTS_TIMEOUTS.connectionTimeout,
-        headersTimeout: PUT_EVENTS_TIMEOUTS.requestTimeout,
-        bodyTimeout: PUT_EVENTS_TIMEOUTS.requestTimeout,
-      });
-      return shape;
-    } finally {
-      probeClient.destroy();
-    }
+  protected send(endpoint: PutEventsEndpoint, body: string, credentials: AwsCredentials): Promise<PutEventsResultEntry[] | undefined> {
+    this.sender ??= new SignedPutEventsSender(endpoint, { connections: this.connections, ...PUT_EVENTS_TIMEOUTS });
+    return this.sender.send(body, credentials);
+  }
+
+  public override async close(): Promise<void> {
+    await this.sender?.close();
+    await super.close();
   }
 }
 
-/** An error shaped like the SDK's service errors: `name` is the error type, `$metadata` the status. */
-export function serviceError(statusCode: number, typeHeader: string | string[] | undefined, body: string): Error {
-  let type = Array.isArray(typeHeader) ? typeHeader[0] : typeHeader;
-  let message = `HTTP ${statusCode}`;
-  try {
-    const parsed = JSON.parse(body) as { __type?: string; message?: string; Message?: string };
-    type ??= parsed.__type;
-    message = parsed.message ?? parsed.Message ?? message;
-  } catch {
-    // Not JSON (a proxy's error page, say): keep the status.
+/** Messages between the publisher and its sender thread. */
+export type SenderRequest =
+  | { readonly type: 'init'; readonly endpoint: PutEventsEndpoint; readonly connections: number; readonly timeouts: typeof PUT_EVENTS_TIMEOUTS }
+  | { readonly type: 'credentials'; readonly credentials: AwsCredentials }
+  | { readonly type: 'send'; readonly id: number; readonly body: string };
+export type SenderReply = { readonly id: number; readonly entries?: PutEventsResultEntry[]; readonly failure?: SenderFailure };
+
+const WORKER_SCRIPT = path.join(__dirname, `put-events-sender-thread${path.extname(__filename)}`);
+
+/**
+ * Signs and sends on a thread of its own, so the request-serving thread pays only for `record()`
+ * and building the request body: the publisher's throughput is no longer capped by one core.
+ * The thread holds the process open only while requests are in flight.
+ */
+export class WorkerPutEventsTransport extends LeanPutEventsTransport {
+  private worker?: Worker;
+  private sentCredentials?: AwsCredentials;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (entries: PutEventsResultEntry[] | undefined) => void; reject: (error: Error) => void }>();
+
+  constructor(
+    config: EventBridgeClientConfig,
+    private readonly connections: number,
+  ) {
+    super(config);
   }
-  const name = (type ?? (statusCode >= 500 ? 'InternalFailure' : 'UnknownError')).split('#').pop()!.split(':')[0];
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: statusCode } });
+
+  protected send(endpoint: PutEventsEndpoint, body: string, credentials: AwsCredentials): Promise<PutEventsResultEntry[] | undefined> {
+    const worker = this.startedWorker(endpoint);
+    if (credentials !== this.sentCredentials) {
+      const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+      worker.postMessage({ type: 'credentials', credentials: { accessKeyId, secretAccessKey, sessionToken } } satisfies SenderRequest);
+      this.sentCredentials = credentials;
+    }
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ type: 'send', id, body } satisfies SenderRequest);
+    });
+  }
+
+  public override async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+    await super.close();
+  }
+
+  private startedWorker(endpoint: PutEventsEndpoint): Worker {
+    if (this.worker) return this.worker;
+    // From TypeScript sources (development, tests) the thread registers tsx first.
+    const worker = WORKER_SCRIPT.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(WORKER_SCRIPT)});`, { eval: true })
+      : new Worker(WORKER_SCRIPT);
+    worker.unref();
+    worker.postMessage({ type: 'init', endpoint, connections: this.connections, timeouts: PUT_EVENTS_TIMEOUTS } satisfies SenderRequest);
+    worker.on('message', (reply: SenderReply) => {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if (reply.failure) waiter.reject(Object.assign(new Error(reply.failure.message), reply.failure));
+      else waiter.resolve(reply.entries);
+    });
+    const fail = (error: Error) => {
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.sentCredentials = undefined;
+      }
+      for (const waiter of this.pending.values()) waiter.reject(Object.assign(new Error(`the sender thread stopped: ${error.message}`), { name: 'SenderThreadFailure' }));
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import Ajv from 'ajv';
+import { z } from 'zod';
 import {
   USAGE_EVENT_SCHEMA_VERSION,
   UsageEventDetail,
@@ -22,6 +24,21 @@ export type UsageEventFields = Omit<UsageEventDetailInput, 'schemaVersion' | 'ev
 export type UsageEventDefaults = Partial<Omit<UsageEventFields, 'eventId' | 'occurredAt'>>;
 
 /**
+ * The contract's zod schema compiled to a validator for the hot path: zod describes the event
+ * once; its JSON Schema, compiled by Ajv, checks a valid event in well under a microsecond and
+ * fills `billableUnits`' default. zod still explains a refusal, field by field. A test checks
+ * that both always agree.
+ */
+const validateCompiled = new Ajv({ useDefaults: true, strict: false, validateFormats: false, allErrors: false }).compile(
+  z.toJSONSchema(usageEventDetailSchema, { target: 'draft-7', io: 'input' }),
+);
+
+/** Whether the compiled validator accepts a candidate detail (it fills defaults in place). */
+export function passesCompiledValidator(candidate: unknown): boolean {
+  return validateCompiled(candidate) as boolean;
+}
+
+/**
  * Completes and validates a usage event: assigns `eventId` and `occurredAt` when absent, applies
  * the defaults, and checks the result against the contract.
  *
@@ -39,12 +56,14 @@ export function buildUsageEventDetail(fields: UsageEventFields, defaults?: Usage
     eventId: fields.eventId ?? randomUUID(),
     occurredAt,
   };
+  if (validateCompiled(candidate)) return candidate as UsageEventDetail;
   const result = usageEventDetailSchema.safeParse(candidate);
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue.path.length > 0 ? issue.path.join('.') : '(event)';
     throw new UsageEventValidationError(field, issue.message);
   }
+  // Unreachable while the two validators agree (tested); zod, the contract, has the last word.
   return result.data;
 }
 

@@ -3,7 +3,7 @@ import { PUT_EVENTS_LIMITS } from '../contracts/put-events-limits';
 import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
 import { eventBridgeClientConfig } from './eventbridge-client';
 import { nextBatchLength } from './put-events-batch';
-import { HttpPutEventsTransport, PutEventsTransport, SdkPutEventsTransport } from './put-events-transport';
+import { HttpPutEventsTransport, PutEventsTransport, SdkPutEventsTransport, WorkerPutEventsTransport } from './put-events-transport';
 import { UsageEventValidationError, UsagePublishError, UsagePublishFailureReason } from './errors';
 import { EventSpool, SpooledEvent } from './event-spool';
 import { errorName, fullJitterDelay, isRetryableCallError, isRetryableEntryError } from './retry-policy';
@@ -52,10 +52,18 @@ export interface UsagePublisherOptions {
   /** Fields every event gets unless it has its own, e.g. `{ service: 'orders' }`. */
   readonly defaults?: UsageEventDefaults;
   /**
-   * PutEvents requests in flight at once.
-   * @default 4
+   * PutEvents requests in flight at once. Throughput is about this × 10 events ÷ the round trip:
+   * 64 × 10 / 25 ms ≈ 25,600 events/s to a regional endpoint.
+   * @default 64
    */
   readonly maxConcurrentRequests?: number;
+  /**
+   * Where requests are signed and sent when the publisher makes its own client: on a thread of
+   * its own (`thread`), so that the request-serving thread only pays for `record()`, or on the
+   * event loop (`event-loop`).
+   * @default 'event-loop' in AWS Lambda (a thread only adds start-up time there), 'thread' elsewhere
+   */
+  readonly sendFrom?: 'thread' | 'event-loop';
   /**
    * Retries of an entry before it is spooled (or reported as failed).
    * @default 6
@@ -158,6 +166,7 @@ export class UsagePublisher {
   private spooledSinceReplay = false;
   private capacityWaiters: (() => void)[] = [];
   private pendingSpoolWrites = new Set<Promise<void>>();
+  private spoolBuffer: { event: PendingEvent; wasInMemory: boolean }[] = [];
   private readonly counters = { recorded: 0, published: 0, retried: 0, failed: 0, spooled: 0, dropped: 0 };
 
   constructor(options: UsagePublisherOptions) {
@@ -166,11 +175,12 @@ export class UsagePublisher {
     this.eventBusName = options.eventBusName;
     this.source = options.source;
     this.sourceAndTypeBytes = Buffer.byteLength(options.source) + Buffer.byteLength(USAGE_EVENT_DETAIL_TYPE);
-    this.maxConcurrentRequests = positiveInteger('maxConcurrentRequests', options.maxConcurrentRequests ?? 4);
+    this.maxConcurrentRequests = positiveInteger('maxConcurrentRequests', options.maxConcurrentRequests ?? 64);
     this.ownsTransport = options.client === undefined;
-    this.transport = options.client
-      ? new SdkPutEventsTransport(options.client)
-      : new HttpPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
+    const sendFrom = options.sendFrom ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 'event-loop' : 'thread');
+    if (options.client) this.transport = new SdkPutEventsTransport(options.client);
+    else if (sendFrom === 'thread') this.transport = new WorkerPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
+    else this.transport = new HttpPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
     this.maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize ?? 10_000);
     this.maxRetries = nonNegativeInteger('maxRetries', options.maxRetries ?? 6);
     this.backoff = { baseDelayMs: options.retryBaseDelayMs ?? 100, maxDelayMs: options.retryMaxDelayMs ?? 5000 };
@@ -345,21 +355,17 @@ export class UsagePublisher {
   /** Events that cannot stay in memory: spooled if there is a spool, otherwise counted and reported. */
   private overflow(events: PendingEvent[], cause?: string, wereInMemory = false): void {
     if (this.spool) {
-      const write = this.spool
-        .append(events.map(({ eventId, source, detail }) => ({ eventId, source, detail })))
-        .then(() => {
-          this.counters.spooled += events.length;
-          this.spooledSinceReplay = true;
-        })
-        .catch((error: Error) => {
-          this.counters.failed += events.length;
-          this.report(new UsagePublishError('spool-failed', events.map((e) => e.eventId), `could not be spooled: ${error.message}`, errorName(error)));
-        })
-        .finally(() => {
-          this.pendingSpoolWrites.delete(write);
-          if (wereInMemory) for (const event of events) this.settle(event);
-        });
-      this.pendingSpoolWrites.add(write);
+      // Gathered and written once per turn of the event loop: one append for many events.
+      for (const event of events) this.spoolBuffer.push({ event, wasInMemory: wereInMemory });
+      if (this.spoolBuffer.length === events.length) {
+        let release!: () => void;
+        const written = new Promise<void>((resolve) => (release = resolve));
+        this.pendingSpoolWrites.add(written);
+        setImmediate(() => void this.writeSpoolBuffer().finally(() => {
+          this.pendingSpoolWrites.delete(written);
+          release();
+        }));
+      }
       return;
     }
     const reason: UsagePublishFailureReason = wereInMemory ? 'retries-exhausted' : 'overflow';
@@ -368,6 +374,20 @@ export class UsagePublisher {
     const message = wereInMemory ? `were not delivered after ${this.maxRetries} retries (${cause}) and no spoolDir is set` : `were dropped: ${this.closed ? 'the publisher is closed' : `more than maxQueueSize (${this.maxQueueSize}) events in memory`} and no spoolDir is set`;
     this.report(new UsagePublishError(reason, events.map((e) => e.eventId), message, cause));
     if (wereInMemory) for (const event of events) this.settle(event);
+  }
+
+  private async writeSpoolBuffer(): Promise<void> {
+    const batch = this.spoolBuffer;
+    this.spoolBuffer = [];
+    try {
+      await this.spool!.append(batch.map(({ event: { eventId, source, detail } }) => ({ eventId, source, detail })));
+      this.counters.spooled += batch.length;
+      this.spooledSinceReplay = true;
+    } catch (error) {
+      this.counters.failed += batch.length;
+      this.report(new UsagePublishError('spool-failed', batch.map((b) => b.event.eventId), `could not be spooled: ${(error as Error).message}`, errorName(error)));
+    }
+    for (const { event, wasInMemory } of batch) if (wasInMemory) this.settle(event);
   }
 
   private fail(events: PendingEvent[], reason: UsagePublishFailureReason, message: string, code: string): void {

@@ -2,7 +2,7 @@
 // itself. Controlled over IPC: { cmd: 'stats' | 'down' | 'blackhole' | 'up' | 'reset' }.
 import { LoopbackPutEventsServer } from '../../test/support/put-events-server';
 
-const server = new LoopbackPutEventsServer();
+const server = new LoopbackPutEventsServer({ countOnly: true });
 void server.start().then((url) => process.send!({ url }));
 process.on('message', (message: { cmd: string; id: number }) => {
   if (message.cmd === 'down') server.setDown(true);
@@ -15,8 +15,9 @@ process.on('message', (message: { cmd: string; id: number }) => {
     server.accepted.clear();
     server.requests = 0;
     server.entries = 0;
+    server.acceptedEntries = 0;
   }
   const cpu = process.cpuUsage();
-  process.send!({ id: message.id, requests: server.requests, entries: server.entries, accepted: server.accepted.size, cpuMicros: cpu.user + cpu.system });
+  process.send!({ id: message.id, requests: server.requests, entries: server.entries, accepted: server.acceptedEntries, cpuMicros: cpu.user + cpu.system });
 });
 process.on('disconnect', () => void server.stop().then(() => process.exit(0)));

@@ -1,6 +1,7 @@
 import { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { createEventBridgeClient, eventBridgeClientConfig } from '../../sdk/eventbridge-client';
-import { HttpPutEventsTransport, SdkPutEventsTransport, serviceError } from '../../sdk/put-events-transport';
+import { HttpPutEventsTransport, SdkPutEventsTransport, WorkerPutEventsTransport } from '../../sdk/put-events-transport';
+import { serviceError } from '../../sdk/signed-put-events-sender';
 import { LoopbackPutEventsServer } from '../support/put-events-server';
 
 const credentials = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-secret' };
@@ -33,6 +34,17 @@ describe('Class: HttpPutEventsTransport', () => {
     expect([...server.accepted.keys()]).toEqual(['evt-1-0000', 'evt-2-0000', 'evt-3-0000']);
     expect(server.lastHeaders['x-amz-target']).toBe('AWSEvents.PutEvents');
     expect(server.lastHeaders['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it('sends from its own thread, signed the same way', async () => {
+    const transport = new WorkerPutEventsTransport(eventBridgeClientConfig({ endpoint, region: 'eu-west-1', credentials }, {}), 2);
+    const wrong = new WorkerPutEventsTransport(eventBridgeClientConfig({ endpoint, region: 'eu-west-1', credentials: { ...credentials, secretAccessKey: 'wrong' } }, {}), 1);
+    const results = await transport.putEvents(entries);
+    await expect(wrong.putEvents(entries)).rejects.toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } });
+    await Promise.all([transport.close(), wrong.close()]);
+    expect(results).toHaveLength(3);
+    expect(server.signatureFailures).toBe(1);
+    expect(server.accepted.size).toBe(3);
   });
 
   it('is refused when its credentials are wrong, as AWS would refuse it', async () => {

@@ -52,3 +52,52 @@ describe('Function: buildUsageEventDetail', () => {
     expect(() => buildUsageEventDetail(null as never)).toThrow('Invalid usage event: (event): expected an object, got null');
   });
 });
+
+describe('Validator: compiled fast path', () => {
+  // A seeded generator of events near the contract's edges: each field valid, missing, or wrong.
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
+  const longText = (n: number) => 'x'.repeat(n);
+  const variants: Record<string, readonly unknown[]> = {
+    schemaVersion: ['1', '2', 1, undefined],
+    eventId: ['evt-12345678', 'short', 'has space in it', longText(128), longText(129), 42, undefined],
+    occurredAt: ['2026-11-23T10:15:30.123Z', '2026-11-23T10:15:30Z', '2026-02-30T00:00:00Z', '2026-11-23T10:15:30+01:00', 'yesterday', undefined],
+    service: ['orders', '', longText(128), longText(129), 7, undefined],
+    tenantId: ['acme', '', null, undefined],
+    userId: ['u-1', '', undefined],
+    operation: ['GET /v1/orders/{id}', '', longText(257), undefined],
+    method: ['GET', 'get', 'PATCH', 'VERYLONGMETHODNAME', undefined],
+    statusCode: [200, 99, 600, 404.5, '200', undefined],
+    latencyMs: [0, 12.5, -1, 86_400_001, NaN, undefined],
+    requestBytes: [0, 10, -1, 1.5, undefined],
+    billableUnits: [0, 2.5, -1, 1_000_001, undefined],
+    tier: ['free', '', undefined],
+    attributes: [{ plan: 'annual' }, { plan: 5 }, { '': 'x' }, Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])), 'x', undefined],
+    extra: [undefined, undefined, undefined, 'unknown key'],
+  };
+
+  it('agrees with the zod schema on thousands of generated events, defaults included', async () => {
+    const { usageEventDetailSchema } = await import('../../contracts/usage-event');
+    const { passesCompiledValidator } = await import('../../sdk/usage-event-builder');
+    let valid = 0;
+    for (let n = 0; n < 5000; n++) {
+      const event: Record<string, unknown> = {};
+      for (const [field, values] of Object.entries(variants)) {
+        // Mostly the first (valid) value, so that valid and invalid events both occur often.
+        const value = random() < 0.9 ? values[0] : pick(values);
+        if (value !== undefined) event[field] = value;
+      }
+      const zod = usageEventDetailSchema.safeParse(structuredClone(event));
+      const candidate = structuredClone(event);
+      const compiled = passesCompiledValidator(candidate);
+      expect({ event, compiled }).toEqual({ event, compiled: zod.success });
+      if (zod.success) {
+        valid++;
+        expect(candidate).toEqual(zod.data);
+      }
+    }
+    expect(valid).toBeGreaterThan(200);
+    expect(valid).toBeLessThan(4800);
+  });
+});

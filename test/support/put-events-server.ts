@@ -41,6 +41,11 @@ export interface PutEventsFaults {
   readonly failRequestRate?: number;
   /** Share of requests answered `400 ThrottlingException` as a whole. */
   readonly throttleRate?: number;
+  /**
+   * Count accepted entries without parsing their Detail (no per-event-id bookkeeping): a cheap
+   * endpoint, so that a benchmark measures the producer rather than this server.
+   */
+  readonly countOnly?: boolean;
   /** When set, requests whose SigV4 signature does not verify are refused (403 InvalidSignatureException). */
   readonly verifyCredentials?: VerifiedCredentials;
   /** Entries whose Detail contains this text are refused with `MalformedDetail` (not retryable). */
@@ -56,6 +61,8 @@ export class LoopbackPutEventsServer {
   public readonly accepted = new Map<string, number>();
   public requests = 0;
   public entries = 0;
+  /** Entries accepted (with `countOnly`, the only record of them). */
+  public acceptedEntries = 0;
   public lastHeaders: IncomingMessage['headers'] = {};
   private server?: Server;
   private readonly sockets = new Set<Socket>();
@@ -154,6 +161,13 @@ export class LoopbackPutEventsServer {
         this.error(res, 400, 'ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10`);
         return;
       }
+      if (this.faults.countOnly) {
+        this.entries += entries.length;
+        this.acceptedEntries += entries.length;
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(`{"FailedEntryCount":0,"Entries":[${entries.map((_, i) => `{"EventId":"${i}"}`).join(',')}]}`);
+        return;
+      }
       let failed = 0;
       const results = entries.map((entry) => {
         this.entries++;
@@ -167,6 +181,7 @@ export class LoopbackPutEventsServer {
         }
         const eventId = (JSON.parse(entry.Detail ?? '{}') as { eventId?: string }).eventId ?? 'missing';
         this.accepted.set(eventId, (this.accepted.get(eventId) ?? 0) + 1);
+        this.acceptedEntries++;
         return { EventId: randomUUID() };
       });
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
