@@ -12,7 +12,7 @@ import { createEventBridgeClient } from '../sdk/eventbridge-client';
 import { buildUsageEventDetail } from '../sdk/usage-event-builder';
 import { UsagePublisher } from '../sdk/usage-publisher';
 import { collectGarbage, fmt, heapSampler, percentile, printTable, sleep, yieldToLoop } from './support/measure';
-import { PutEventsServerProcess } from './support/server-handle';
+import { PutEventsServerProcess, ServerCounts } from './support/server-handle';
 
 const EVENTS = Number(process.env.BENCH_SDK_EVENTS ?? 200_000);
 const NAIVE_EVENTS = Number(process.env.BENCH_SDK_NAIVE_EVENTS ?? 20_000);
@@ -44,6 +44,18 @@ interface Result {
   delivered: number;
 }
 
+function summarise(durations: Float64Array, events: number, seconds: number, counts: ServerCounts, peakHeapMiB: number): Result {
+  durations.sort();
+  return {
+    recordMedianUs: percentile(durations, 0.5),
+    recordP99Us: percentile(durations, 0.99),
+    eventsPerSecond: events / seconds,
+    callsPerEvent: counts.requests / events,
+    peakHeapMiB,
+    delivered: counts.accepted,
+  };
+}
+
 async function runPublisher(server: PutEventsServerProcess, events: number): Promise<Result> {
   await server.command('reset');
   collectGarbage();
@@ -66,15 +78,7 @@ async function runPublisher(server: PutEventsServerProcess, events: number): Pro
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const peakHeapMiB = heap.stop();
   const counts = await server.command('stats');
-  durations.sort();
-  return {
-    recordMedianUs: percentile(durations, 0.5),
-    recordP99Us: percentile(durations, 0.99),
-    eventsPerSecond: events / seconds,
-    callsPerEvent: counts.requests / events,
-    peakHeapMiB,
-    delivered: counts.accepted,
-  };
+  return summarise(durations, events, seconds, counts, peakHeapMiB);
 }
 
 async function runNaive(server: PutEventsServerProcess, events: number): Promise<Result> {
@@ -101,15 +105,7 @@ async function runNaive(server: PutEventsServerProcess, events: number): Promise
   const peakHeapMiB = heap.stop();
   const counts = await server.command('stats');
   client.destroy();
-  durations.sort();
-  return {
-    recordMedianUs: percentile(durations, 0.5),
-    recordP99Us: percentile(durations, 0.99),
-    eventsPerSecond: events / seconds,
-    callsPerEvent: counts.requests / events,
-    peakHeapMiB,
-    delivered: counts.accepted,
-  };
+  return summarise(durations, events, seconds, counts, peakHeapMiB);
 }
 
 interface OutageResult {

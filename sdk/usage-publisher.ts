@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { PUT_EVENTS_LIMITS } from '../contracts/put-events-limits';
+import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../contracts/put-events-limits';
 import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
 import { eventBridgeClientConfig } from './eventbridge-client';
 import { nextBatchLength } from './put-events-batch';
@@ -139,7 +139,6 @@ export class UsagePublisher {
   private readonly ownsTransport: boolean;
   private readonly eventBusName: string;
   private readonly source: string;
-  private readonly sourceAndTypeBytes: number;
   private readonly maxQueueSize: number;
   private readonly maxConcurrentRequests: number;
   private readonly maxRetries: number;
@@ -174,7 +173,6 @@ export class UsagePublisher {
     if (!options.source) throw new Error('UsagePublisher needs source: an event source on the stack allow-list, e.g. "my-applications".');
     this.eventBusName = options.eventBusName;
     this.source = options.source;
-    this.sourceAndTypeBytes = Buffer.byteLength(options.source) + Buffer.byteLength(USAGE_EVENT_DETAIL_TYPE);
     this.maxConcurrentRequests = positiveInteger('maxConcurrentRequests', options.maxConcurrentRequests ?? 64);
     this.ownsTransport = options.client === undefined;
     const sendFrom = options.sendFrom ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 'event-loop' : 'thread');
@@ -206,7 +204,7 @@ export class UsagePublisher {
   public record(fields: UsageEventFields): string {
     const detail = buildUsageEventDetail(fields, this.defaults);
     const text = JSON.stringify(detail);
-    const size = this.sourceAndTypeBytes + Buffer.byteLength(text);
+    const size = putEventsEntrySize({ Source: this.source, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: text });
     if (size > PUT_EVENTS_LIMITS.maxRequestBytes) {
       throw new UsageEventValidationError('(event)', `entry of ${size} bytes exceeds PutEvents' ${PUT_EVENTS_LIMITS.maxRequestBytes}-byte limit`);
     }
@@ -452,7 +450,7 @@ export class UsagePublisher {
   }
 
   private fromSpool(event: SpooledEvent, origin: ReplayFile): PendingEvent {
-    const size = Buffer.byteLength(event.source) + Buffer.byteLength(USAGE_EVENT_DETAIL_TYPE) + Buffer.byteLength(event.detail);
+    const size = putEventsEntrySize({ Source: event.source, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: event.detail });
     return { ...event, size, seq: ++this.seq, attempts: 0, origin };
   }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { EventBridgeClient, PutEventsCommand, PutEventsCommandInput, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../../contracts/put-events-limits';
 import { UsageEventValidationError, UsagePublishError } from '../../sdk/errors';
 import { UsagePublisher, UsagePublisherOptions } from '../../sdk/usage-publisher';
 
@@ -203,6 +204,24 @@ describe('Class: UsagePublisher', () => {
       expect(sentEventIds().sort()).toEqual([...ids].sort());
       expect(second.stats()).toMatchObject({ published: 15 });
       expect(readdirSync(spoolDir)).toEqual([]);
+    });
+
+    it('splits batches by the 256 KB request size, counting bytes as EventBridge does', async () => {
+      // Prepare: a spool left by an earlier run holds three 100 KB events (a valid event from
+      // record() is far smaller, so the spool is the way to put large entries in the queue).
+      const spoolDir = mkdtempSync(path.join(tmpdir(), 'usage-spool-'));
+      const big = (i: number) => ({ v: 1, eventId: `evt-big-${i}`, source: 'my-applications', detail: JSON.stringify({ eventId: `evt-big-${i}`, pad: 'é'.repeat(50 * 1024) }) });
+      writeFileSync(path.join(spoolDir, 'usage-events.999999999-deadbeef.20261123T000000000Z.000001.ndjson'), [1, 2, 3].map((i) => `${JSON.stringify(big(i))}\n`).join(''));
+      // Act
+      const usage = publisher({ spoolDir });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await usage.flush();
+      // Assess: 2 × 100 KB fit in 256 KB ('é' is 2 bytes in UTF-8), a third does not.
+      expect(sentCalls().map((input) => input.Entries!.length)).toEqual([2, 1]);
+      for (const input of sentCalls()) {
+        const bytes = input.Entries!.reduce((sum, entry) => sum + putEventsEntrySize(entry), 0);
+        expect(bytes).toBeLessThanOrEqual(PUT_EVENTS_LIMITS.maxRequestBytes);
+      }
     });
 
     it('replays the spool as soon as the bus answers again', async () => {
