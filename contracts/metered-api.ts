@@ -1,0 +1,133 @@
+/**
+ * Facts of the metered API shared by the stack, the Lambda handlers and the local runtime: table
+ * key schemas, routes, scopes, credential formats.
+ */
+
+/** A DynamoDB key attribute. */
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+/** A table's keys and indexes, from which both CDK's TableV2 and the local CreateTable are built. */
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes?: readonly { readonly indexName: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute }[];
+}
+
+export const METERED_API_TABLES = {
+  /** Tenants (`TENANT#id`), API keys by hash (`KEYHASH#sha256`) and by id (`KEY#id`). */
+  credentials: {
+    partitionKey: { name: 'pk', type: 'S' },
+    globalSecondaryIndexes: [{ indexName: 'byEntity', partitionKey: { name: 'entity', type: 'S' }, sortKey: { name: 'sk', type: 'S' } }],
+  },
+  /** One item per tenant: the GCRA theoretical arrival time, tier, blocks and daily/monthly counts. */
+  limiter: { partitionKey: { name: 'pk', type: 'S' } },
+  /** Admin actions by month (`AUDIT#YYYY-MM`), newest last by `sk` = time#id. */
+  audit: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
+} as const satisfies Record<string, TableDefinition>;
+
+export type MeteredApiTable = keyof typeof METERED_API_TABLES;
+
+/** Environment variables naming the tables, read by the handlers and set by the stack. */
+export const TABLE_ENV = {
+  credentials: 'CREDENTIALS_TABLE',
+  limiter: 'LIMITER_TABLE',
+  audit: 'AUDIT_TABLE',
+} as const satisfies Record<MeteredApiTable, string>;
+
+/** Scopes carried in the authorizer context and in tokens. */
+export const SCOPES = {
+  /** Call metered routes. */
+  call: 'api:call',
+  /** Read one's own usage. */
+  usage: 'usage:read',
+  /** Administer tenants and keys. Only admin credentials carry it. */
+  admin: 'admin',
+} as const;
+
+export const TENANT_SCOPES: readonly string[] = [SCOPES.call, SCOPES.usage];
+
+/** API keys: a recognisable prefix, then 32 random bytes in base64url. */
+export const API_KEY_PREFIX = 'aut_';
+export const API_KEY_PATTERN = /^aut_[A-Za-z0-9_-]{43}$/;
+
+/** The header carrying an API key for the token exchange. */
+export const API_KEY_HEADER = 'x-api-key';
+
+/** How an authorizer finds the credential: its identity source, which is also its cache key. */
+export type CredentialSource = 'authorization' | 'x-api-key';
+
+export const IDENTITY_SOURCES: Readonly<Record<CredentialSource, string>> = {
+  authorization: '$request.header.Authorization',
+  'x-api-key': `$request.header.${API_KEY_HEADER}`,
+};
+
+/** What a route needs from the caller. */
+export type RouteAccess = 'tenant' | 'admin';
+
+/** A built-in route: its key, the handler module under `lambdas/handlers/`, and who may call it. */
+export interface BuiltInRoute {
+  readonly routeKey: string;
+  readonly handler: 'token' | 'usage' | 'demo-users' | 'demo-products' | 'admin';
+  readonly access: RouteAccess;
+  readonly credential: CredentialSource;
+  /** Whether the route consumes the caller's rate limit. */
+  readonly metered: boolean;
+}
+
+export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
+  { routeKey: 'POST /v1/auth/token', handler: 'token', access: 'tenant', credential: 'x-api-key', metered: true },
+  { routeKey: 'GET /v1/usage', handler: 'usage', access: 'tenant', credential: 'authorization', metered: true },
+  { routeKey: 'GET /v1/users', handler: 'demo-users', access: 'tenant', credential: 'authorization', metered: true },
+  { routeKey: 'GET /v1/products', handler: 'demo-products', access: 'tenant', credential: 'authorization', metered: true },
+  { routeKey: 'POST /v1/admin/tenants', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'GET /v1/admin/tenants', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'PUT /v1/admin/tenants/{tenantId}/tier', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/tenants/{tenantId}/block', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/tenants/{tenantId}/unblock', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/tenants/{tenantId}/keys', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/keys/{keyId}/revoke', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/keys/{keyId}/block', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/keys/{keyId}/unblock', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'GET /v1/admin/audit', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+];
+
+/** The `service` of usage events the metered API emits. */
+export const METERED_API_SERVICE = 'metered-api';
+
+/** Token lifetime: short, since a revoked key's tokens stay valid until they expire. */
+export const TOKEN_TTL_SECONDS = 900;
+
+/** How long API Gateway caches an authorizer answer. Blocks act at once anyway (the limiter checks them). */
+export const AUTHORIZER_CACHE_TTL_SECONDS = 60;
+
+/**
+ * The HTTP API's access log record (JSON, one per request): field name → `$context` variable.
+ * The stage writes it, the access-log processor reads it, the local gateway produces the same.
+ */
+export const ACCESS_LOG_FORMAT = {
+  requestId: '$context.requestId',
+  requestTimeEpoch: '$context.requestTimeEpoch',
+  routeKey: '$context.routeKey',
+  httpMethod: '$context.httpMethod',
+  status: '$context.status',
+  integrationStatus: '$context.integrationStatus',
+  responseLatency: '$context.responseLatency',
+  responseLength: '$context.responseLength',
+  tenantId: '$context.authorizer.tenantId',
+  apiKeyId: '$context.authorizer.apiKeyId',
+  sourceIp: '$context.identity.sourceIp',
+} as const;
+
+export type AccessLogRecord = { readonly [K in keyof typeof ACCESS_LOG_FORMAT]?: string | number | null };
+
+/**
+ * The authorizer a route is attached to. Routes share an authorizer only when they share access
+ * and credential source: API Gateway caches an authorizer's answer per credential, whatever the
+ * route, so admin routes get an authorizer (and cache) of their own.
+ */
+export function authorizerNameOf(route: { readonly access: RouteAccess; readonly credential: CredentialSource }): string {
+  return `${route.access}-${route.credential}`;
+}

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+/** One admin action. */
+export interface AuditEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly details?: Record<string, unknown>;
+}
+
+const monthKey = (iso: string) => `AUDIT#${iso.slice(0, 7)}`;
+
+/** Admin actions, partitioned by month and ordered by time within it. Append-only. */
+export class AuditLog {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client);
+  }
+
+  public async append(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
+    const at = new Date(this.clock()).toISOString();
+    const full: AuditEntry = { at, ...entry };
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: monthKey(at), sk: `${at}#${randomBytes(4).toString('hex')}`, ...full },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return full;
+  }
+
+  /** The newest entries first, walking back month by month up to `months`. */
+  public async recent(limit = 50, months = 12): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    const cursor = new Date(this.clock());
+    for (let i = 0; i < months && entries.length < limit; i++) {
+      const month = new Date(Date.UTC(cursor.getUTCFullYear(), cursor.getUTCMonth() - i, 1)).toISOString();
+      const { Items } = await this.documents.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': monthKey(month) }, ScanIndexForward: false, Limit: limit - entries.length }),
+      );
+      entries.push(...(Items ?? []).map(({ at, actor, action, target, details }) => ({ at, actor, action, target, ...(details ? { details } : {}) }) as AuditEntry));
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,36 @@
+import { gunzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda';
+import { AccessLogRecord, METERED_API_SERVICE } from '../../contracts/metered-api';
+import { UsagePublisher } from '../../sdk/usage-publisher';
+import { usageOfGatewayAnswer } from '../access-log/gateway-answers';
+
+const logger = new Logger({ serviceName: `${METERED_API_SERVICE}-access-log` });
+const busName = process.env.USAGE_EVENT_BUS_NAME;
+if (!busName) throw new Error('USAGE_EVENT_BUS_NAME is not set.');
+const publisher = new UsagePublisher({ eventBusName: busName, source: process.env.USAGE_EVENT_SOURCE ?? 'my-applications' });
+
+/** CloudWatch Logs subscription on the API's access log: usage events for requests API Gateway answered itself. */
+export const handler = async (event: CloudWatchLogsEvent): Promise<{ recorded: number }> => {
+  const data = JSON.parse(gunzipSync(Buffer.from(event.awslogs.data, 'base64')).toString('utf8')) as CloudWatchLogsDecodedData;
+  let recorded = 0;
+  for (const logEvent of data.logEvents) {
+    let record: AccessLogRecord;
+    try {
+      record = JSON.parse(logEvent.message) as AccessLogRecord;
+    } catch {
+      logger.warn('access log line is not JSON', { id: logEvent.id });
+      continue;
+    }
+    const usage = usageOfGatewayAnswer(record);
+    if (!usage) continue;
+    try {
+      publisher.record(usage);
+      recorded++;
+    } catch (error) {
+      logger.warn('access log record not tracked', { error: error as Error, requestId: record.requestId });
+    }
+  }
+  await publisher.flush();
+  return { recorded };
+};

@@ -1,0 +1,5 @@
+import { runtimeDependencies } from '../runtime/dependencies';
+import { ROUTE_HANDLERS } from './registry';
+
+/** Lambda entry of the `demo-products` routes (see BUILT_IN_ROUTES). */
+export const handler = ROUTE_HANDLERS['demo-products'](runtimeDependencies());

@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BUILT_IN_ROUTES, METERED_API_SERVICE } from '../../contracts/metered-api';
+import { withUsageTracking } from '../../sdk/lambda-wrapper';
+import { UsagePublisher } from '../../sdk/usage-publisher';
+import { AdminService } from '../admin/admin-service';
+import { AuditLog } from '../admin/audit-log';
+import { Authenticator } from '../auth/authenticator';
+import { CredentialStore } from '../credentials/credential-store';
+import { AuthorizedEvent, MeteredRouteOptions } from '../http/metered-route';
+import { JsonResult } from '../http/responses';
+import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
+import { SecretSource, TokenService } from '../tokens/token-service';
+import { RuntimeConfig, SecretLocation, readRuntimeConfig } from './runtime-config';
+
+/** The domain modules wired for one process: created once, reused by every invocation. */
+export interface MeteredApiDependencies {
+  readonly config: RuntimeConfig;
+  readonly dynamodb: DynamoDBClient;
+  readonly store: CredentialStore;
+  readonly limiter: TokenBucketLimiter;
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly admin: AdminService;
+  readonly publisher: UsagePublisher;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The route options of a built-in handler, from the route table. */
+  routeOptions(handler: string): MeteredRouteOptions;
+  /** Records every answer of a route as a usage event, flushed before the invocation returns. */
+  track(route: (event: AuthorizedEvent) => Promise<JsonResult>): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
+}
+
+export interface DependencyOverrides {
+  readonly dynamodb?: DynamoDBClient;
+  readonly publisher?: UsagePublisher;
+  readonly clock?: () => number;
+}
+
+/** Builds the dependencies from a configuration (tests and the local runtime pass their own clients). */
+export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): MeteredApiDependencies {
+  const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
+  const clock = overrides.clock ?? Date.now;
+  const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, clock });
+  const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, clock });
+  const tokens = new TokenService({
+    issuer: config.tokenIssuer,
+    audience: config.tokenAudience,
+    tenantSecret: secretSource(config.tenantSecret),
+    adminSecret: secretSource(config.adminSecret),
+    external: config.external,
+    clock,
+  });
+  if (!overrides.publisher && !config.usageBus) throw new Error('USAGE_EVENT_BUS_NAME is not set: every request must be recorded as a usage event.');
+  const publisher = overrides.publisher ?? new UsagePublisher({ ...config.usageBus!, defaults: { service: METERED_API_SERVICE } });
+  const logger = new Logger({ serviceName: METERED_API_SERVICE });
+  const metrics = new Metrics({ namespace: 'ApiUsageTracker', serviceName: METERED_API_SERVICE });
+  const deps: MeteredApiDependencies = {
+    config,
+    dynamodb,
+    store,
+    limiter,
+    tokens,
+    authenticator: new Authenticator(store, tokens),
+    admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),
+    publisher,
+    logger,
+    metrics,
+    routeOptions(handler) {
+      const route = BUILT_IN_ROUTES.find((r) => r.handler === handler);
+      if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
+      return { access: route.access, metered: route.metered, limiter, logger, metrics };
+    },
+    track: (route) => withUsageTracking(publisher, route, { service: METERED_API_SERVICE }),
+  };
+  return deps;
+}
+
+let fromEnvironment: MeteredApiDependencies | undefined;
+
+/** The dependencies of a Lambda, from its environment, read once per execution environment. */
+export function runtimeDependencies(): MeteredApiDependencies {
+  fromEnvironment ??= createDependencies(readRuntimeConfig());
+  return fromEnvironment;
+}
+
+function secretSource(location: SecretLocation): SecretSource {
+  if (location.kind === 'file') return async () => new Uint8Array(Buffer.from((await readFile(location.path, 'utf8')).trim(), 'utf8'));
+  return async () => {
+    const client = new SecretsManagerClient({});
+    try {
+      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: location.secretId }));
+      if (!SecretString) throw new Error(`Secret ${location.secretId} has no string value.`);
+      return new Uint8Array(Buffer.from(SecretString, 'utf8'));
+    } finally {
+      client.destroy();
+    }
+  };
+}

@@ -1,0 +1,27 @@
+import { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MeteredApiTable } from '../../contracts/metered-api';
+import { createDynaliteServer } from '../../local/dynalite-server';
+import { createMeteredApiTables } from '../../local/metered-api';
+
+/** An in-memory dynalite on a loopback port, with the metered API's tables. */
+export async function startDynalite(): Promise<{ client: DynamoDBClient; tables: Record<MeteredApiTable, string>; stop: () => Promise<void> }> {
+  const server = createDynaliteServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const tables = { credentials: 'credentials', limiter: 'limiter', audit: 'audit' };
+  await createMeteredApiTables(client, tables);
+  return {
+    client,
+    tables,
+    stop: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
