@@ -59,6 +59,8 @@ export interface PutEventsFaults {
 export class LoopbackPutEventsServer {
   /** How many times each usage event id (from the Detail) was accepted. */
   public readonly accepted = new Map<string, number>();
+  /** The accepted usage event details, in order. */
+  public readonly details: Record<string, unknown>[] = [];
   public requests = 0;
   public entries = 0;
   /** Entries accepted (with `countOnly`, the only record of them). */
@@ -179,7 +181,9 @@ export class LoopbackPutEventsServer {
           failed++;
           return { ErrorCode: 'InternalFailure', ErrorMessage: 'injected entry failure' };
         }
-        const eventId = (JSON.parse(entry.Detail ?? '{}') as { eventId?: string }).eventId ?? 'missing';
+        const detail = JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>;
+        this.details.push(detail);
+        const eventId = typeof detail.eventId === 'string' ? detail.eventId : 'missing';
         this.accepted.set(eventId, (this.accepted.get(eventId) ?? 0) + 1);
         this.acceptedEntries++;
         return { EventId: randomUUID() };

@@ -1,0 +1,158 @@
+import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
+
+/** Integration: the built-in routes through the local HTTP API gateway, on dynalite, with a loopback bus. */
+describe('Integration: metered API', () => {
+  let api: MeteredApiHarness;
+
+  beforeAll(async () => {
+    api = await startMeteredApi();
+  });
+  afterAll(() => api.stop());
+
+  it('exchanges an API key for a short-lived Bearer token that works on the routes', async () => {
+    // Prepare
+    const { apiKey } = await api.tenantWithKey('basic');
+    // Act
+    const token = await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
+    const users = await api.call('GET', '/v1/users', { headers: { authorization: `Bearer ${token.json.access_token}` } });
+    // Assess
+    expect(token.status).toBe(200);
+    expect(token.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'api:call usage:read' });
+    expect(users.status).toBe(200);
+    expect((users.json.items as unknown[]).length).toBeGreaterThan(0);
+  });
+
+  it('accepts an API key directly on routes (Authorization: ApiKey ...)', async () => {
+    const { apiKey } = await api.tenantWithKey('basic');
+    const products = await api.call('GET', '/v1/products', { headers: { authorization: `ApiKey ${apiKey}` } });
+    expect(products.status).toBe(200);
+  });
+
+  it('answers with RateLimit-Policy, RateLimit and X-RateLimit headers, and 429 with Retry-After and a JSON body', async () => {
+    const { apiKey } = await api.tenantWithKey('free');
+    const headers = { authorization: `ApiKey ${apiKey}` };
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await api.call('GET', '/v1/users', { headers }));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(answers[0].headers.get('ratelimit-policy')).toBe('"free";q=5;w=60');
+    expect(answers[0].headers.get('ratelimit')).toBe('"free";r=4;t=12');
+    expect(answers[0].headers.get('x-ratelimit-limit')).toBe('5');
+    expect(answers[0].headers.get('x-ratelimit-remaining')).toBe('4');
+    const limited = answers[5];
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('ratelimit')).toMatch(/^"free";r=0;t=\d+$/);
+    expect(limited.json).toMatchObject({ error: 'rate-limited' });
+    expect(String(limited.json.message)).toContain('5/min');
+  });
+
+  it("reports the caller's tier, limit, remaining, reset and counts on GET /v1/usage", async () => {
+    const { apiKey } = await api.tenantWithKey('premium');
+    const headers = { authorization: `ApiKey ${apiKey}` };
+    await api.call('GET', '/v1/users', { headers });
+    const usage = await api.call('GET', '/v1/usage', { headers });
+    expect(usage.status).toBe(200);
+    expect(usage.json).toMatchObject({ tier: 'premium', limit: { requestsPerMinute: 100, burst: 100 }, remaining: 98, counts: { today: 2, thisMonth: 2 } });
+  });
+
+  it('lets admins change a tier, block and unblock keys and tenants, effective on the next request, and audits it', async () => {
+    const { tenantId, apiKey, keyId } = await api.tenantWithKey('free');
+    const headers = { authorization: `ApiKey ${apiKey}` };
+    expect((await api.call('GET', '/v1/users', { headers })).status).toBe(200);
+
+    expect((await api.admin('POST', `/v1/admin/keys/${keyId}/block`)).status).toBe(200);
+    // The authorizer's cached "allow" for this key does not matter: the limiter refuses.
+    const blocked = await api.call('GET', '/v1/users', { headers });
+    expect(blocked.status).toBe(403);
+    expect(blocked.json).toMatchObject({ error: 'key-blocked' });
+    expect((await api.admin('POST', `/v1/admin/keys/${keyId}/unblock`)).status).toBe(200);
+    expect((await api.call('GET', '/v1/users', { headers })).status).toBe(200);
+
+    const tier = await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'enterprise' });
+    expect(tier.json).toMatchObject({ tenantId, tier: 'enterprise' });
+    expect((await api.call('GET', '/v1/users', { headers })).headers.get('ratelimit-policy')).toBe('"enterprise";q=1000;w=60');
+
+    expect((await api.admin('POST', `/v1/admin/tenants/${tenantId}/block`)).status).toBe(200);
+    expect((await api.call('GET', '/v1/users', { headers })).json).toMatchObject({ error: 'tenant-blocked' });
+
+    const audit = await api.admin('GET', '/v1/admin/audit?limit=10');
+    const actions = (audit.json.items as { action: string; target: string }[]).map((e) => `${e.action} ${e.target}`);
+    expect(actions.slice(0, 4)).toEqual([`tenant.block ${tenantId}`, `tenant.set-tier ${tenantId}`, `key.unblock ${keyId}`, `key.block ${keyId}`]);
+  });
+
+  it('never lets a tenant credential reach the admin routes, not even to change its own tier', async () => {
+    const { tenantId, apiKey } = await api.tenantWithKey('free');
+    const token = await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
+    for (const authorization of [`ApiKey ${apiKey}`, `Bearer ${token.json.access_token}`]) {
+      const upgrade = await api.call('PUT', `/v1/admin/tenants/${tenantId}/tier`, { headers: { authorization }, body: { tier: 'enterprise' } });
+      expect(upgrade.status).toBe(403);
+      expect((await api.call('GET', '/v1/admin/tenants', { headers: { authorization } })).status).toBe(403);
+    }
+    const tenant = await api.admin('GET', '/v1/admin/tenants');
+    expect((tenant.json.items as { tenantId: string; tier: string }[]).find((t) => t.tenantId === tenantId)?.tier).toBe('free');
+  });
+
+  it('shows a new key once and stores only its hash', async () => {
+    const { apiKey, keyId } = await api.tenantWithKey('free');
+    const stored = JSON.stringify(await api.deps.store.getKey(keyId));
+    expect(apiKey).toMatch(/^aut_[A-Za-z0-9_-]{43}$/);
+    expect(stored).not.toContain(apiKey);
+  });
+
+  it.each([
+    ['a body that is not JSON', 'POST', '/v1/admin/tenants', '{nope', 'The request body is not valid JSON.'],
+    ['an unknown tier', 'POST', '/v1/admin/tenants', { name: 'x', tier: 'gold' }, 'tier: Invalid option'],
+    ['an unknown field', 'PUT', '/v1/admin/tenants/t-x/tier', { tier: 'free', extra: 1 }, 'Unrecognized key'],
+    ['a missing body', 'POST', '/v1/admin/tenants', undefined, 'The request needs a JSON body.'],
+  ])('answers 400 with a JSON error for %s', async (_label, method, route, body, message) => {
+    const answer = await api.admin(method, route, body);
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toBe('invalid-body');
+    expect(String(answer.json.message)).toContain(message);
+  });
+
+  it('answers 404 and 409 with JSON errors for unknown and duplicate tenants', async () => {
+    expect((await api.admin('PUT', '/v1/admin/tenants/no-such-tenant/tier', { tier: 'basic' })).json).toMatchObject({ error: 'tenant-not-found' });
+    await api.admin('POST', '/v1/admin/tenants', { tenantId: 'dup-tenant', name: 'dup', tier: 'free' });
+    const again = await api.admin('POST', '/v1/admin/tenants', { tenantId: 'dup-tenant', name: 'dup', tier: 'free' });
+    expect(again.status).toBe(409);
+  });
+
+  it('records every request as a usage event: admitted, 401, 403 and 429', async () => {
+    // Prepare
+    const { tenantId, apiKey } = await api.tenantWithKey('free', 'usage-events');
+    const headers = { authorization: `ApiKey ${apiKey}` };
+    // Act
+    for (let i = 0; i < 6; i++) await api.call('GET', '/v1/users', { headers });
+    await api.call('GET', '/v1/users');
+    await api.call('GET', '/v1/users', { headers: { authorization: 'Bearer not-a-token' } });
+    await api.publisher.flush();
+    // Assess
+    const events = api.bus.details.filter((d) => d.tenantId === tenantId || d.tenantId === 'anonymous');
+    const byStatus = (status: number) => events.filter((d) => d.statusCode === status && d.operation === 'GET /v1/users');
+    expect(byStatus(200).filter((d) => d.tenantId === tenantId)).toHaveLength(5);
+    expect(byStatus(429).filter((d) => d.tenantId === tenantId)).toHaveLength(1);
+    expect(byStatus(401).length).toBeGreaterThanOrEqual(1);
+    expect(byStatus(403).length).toBeGreaterThanOrEqual(1);
+    expect(events.every((d) => d.service === 'metered-api')).toBe(true);
+  });
+});
+
+describe('Integration: metered API with a failing upstream', () => {
+  it('answers 500 with a JSON body and no stack trace, and records the 5xx as a usage event', async () => {
+    // Prepare: the demo service fails every request.
+    const api = await startMeteredApi({ demoErrorRate: 1 });
+    try {
+      const { tenantId, apiKey } = await api.tenantWithKey('basic');
+      // Act
+      const answer = await api.call('GET', '/v1/products', { headers: { authorization: `ApiKey ${apiKey}` } });
+      await api.publisher.flush();
+      // Assess
+      expect(answer.status).toBe(500);
+      expect(answer.json).toMatchObject({ error: 'upstream-failure' });
+      expect(answer.text).not.toMatch(/\bat \w|Error:/);
+      expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/products', statusCode: 500 }));
+    } finally {
+      await api.stop();
+    }
+  });
+});

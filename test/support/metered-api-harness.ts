@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as jose from 'jose';
+import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
+import { DEFAULT_FAIL_MODES, TierPolicy } from '../../lambdas/limiter/token-bucket-limiter';
+import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
+import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
+import { LocalHttpApiGateway } from '../../local/http-api-gateway';
+import { meteredApiRoutes } from '../../local/metered-api';
+import { createEventBridgeClient } from '../../sdk/eventbridge-client';
+import { UsagePublisher } from '../../sdk/usage-publisher';
+import { startDynalite } from './dynalite';
+import { LoopbackPutEventsServer } from './put-events-server';
+
+export const TENANT_SECRET = 'tenant-secret-for-tests-0123456789abcdef0123456789';
+export const ADMIN_SECRET = 'admin-secret-for-tests-0123456789abcdef01234567890';
+export const ISSUER = 'https://api-usage-tracker.test';
+export const AUDIENCE = 'api-usage-tracker';
+export const EXTERNAL = { issuer: 'https://idp.test', audience: 'metered-api', kid: 'idp-key-1' };
+
+/** The metered API on the local gateway, dynalite and a loopback bus: every part real. */
+export async function startMeteredApi(options: { tiers?: Partial<Record<TierName, Partial<TierPolicy>>>; clock?: () => number; demoErrorRate?: number } = {}) {
+  const dynamo = await startDynalite();
+  const bus = new LoopbackPutEventsServer();
+  const busUrl = await bus.start();
+  const dir = mkdtempSync(path.join(tmpdir(), 'metered-api-'));
+  writeFileSync(path.join(dir, 'tenant-secret'), TENANT_SECRET, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'admin-secret'), ADMIN_SECRET, { mode: 0o600 });
+  const externalKeys = await jose.generateKeyPair('ES256', { extractable: true });
+  const externalJwk = { ...(await jose.exportJWK(externalKeys.publicKey)), kid: EXTERNAL.kid, alg: 'ES256', use: 'sig' };
+  const tiers = Object.fromEntries(
+    TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name], ...options.tiers?.[name] }]),
+  ) as Record<TierName, TierPolicy>;
+  const config: RuntimeConfig = {
+    tables: dynamo.tables,
+    tokenIssuer: ISSUER,
+    tokenAudience: AUDIENCE,
+    tenantSecret: { kind: 'file', path: path.join(dir, 'tenant-secret') },
+    adminSecret: { kind: 'file', path: path.join(dir, 'admin-secret') },
+    external: { issuer: EXTERNAL.issuer, audience: EXTERNAL.audience, jwks: { keys: [externalJwk] }, algorithms: ['ES256'], tenantClaim: 'tenant_id' },
+    tiers,
+    demo: { latencyMs: 0, errorRate: options.demoErrorRate ?? 0 },
+  };
+  const publisher = new UsagePublisher({
+    eventBusName: 'usage-bus',
+    source: 'my-applications',
+    client: createEventBridgeClient({ endpoint: busUrl, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }),
+    flushOnExitSignals: false,
+    defaults: { service: 'metered-api' },
+  });
+  const deps: MeteredApiDependencies = createDependencies(config, { dynamodb: dynamo.client, publisher, clock: options.clock });
+  const gateway = new LocalHttpApiGateway({
+    routes: meteredApiRoutes(deps),
+    clock: options.clock,
+    onAccessLog: (record) => {
+      const usage = usageOfGatewayAnswer(record);
+      if (usage) publisher.record(usage);
+    },
+  });
+  const url = await gateway.listen(0);
+  const adminKey = (await deps.store.createKey('operators', 'admin')).apiKey;
+
+  const call = async (method: string, route: string, init: { headers?: Record<string, string>; body?: unknown } = {}) => {
+    const response = await fetch(`${url}${route}`, {
+      method,
+      headers: { ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json: json as Record<string, unknown> };
+  };
+  const admin = (method: string, route: string, body?: unknown) => call(method, route, { headers: { authorization: `ApiKey ${adminKey}` }, body });
+
+  /** A tenant with a key, through the admin API. */
+  const tenantWithKey = async (tier: TierName = 'free', tenantId?: string) => {
+    const tenant = await admin('POST', '/v1/admin/tenants', { name: `Tenant ${tenantId ?? tier}`, tier, ...(tenantId ? { tenantId } : {}) });
+    if (tenant.status !== 201) throw new Error(`tenant not created: ${tenant.text}`);
+    const key = await admin('POST', `/v1/admin/tenants/${tenant.json.tenantId}/keys`);
+    return { tenantId: String(tenant.json.tenantId), apiKey: String(key.json.apiKey), keyId: String(key.json.keyId) };
+  };
+
+  return {
+    url,
+    deps,
+    gateway,
+    bus,
+    publisher,
+    adminKey,
+    externalKeys,
+    call,
+    admin,
+    tenantWithKey,
+    stop: async () => {
+      await publisher.close();
+      await gateway.close();
+      await bus.stop();
+      await dynamo.stop();
+    },
+  };
+}
+
+export type MeteredApiHarness = Awaited<ReturnType<typeof startMeteredApi>>;
