@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { LakeBucket } from './lake-bucket';
+import { MeteredHttpApi } from './metered-http-api';
 import { UsageTrackerConfig } from './stack-config';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
@@ -21,6 +22,7 @@ export class ApiUsageTrackerStack extends Stack {
   public readonly lake: UsageLake;
   public readonly analytics: UsageAnalytics;
   public readonly monitoring: UsagePipelineMonitoring;
+  public readonly meteredApi: MeteredHttpApi;
 
   constructor(scope: Construct, id: string, props: ApiUsageTrackerStackProps) {
     super(scope, id, props);
@@ -61,7 +63,17 @@ export class ApiUsageTrackerStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    this.meteredApi = new MeteredHttpApi(this, 'MeteredApi', {
+      usageEventBus: this.ingestion.eventBus,
+      usageEventSource: config.eventSources[0],
+      tiers: config.tiers,
+      demo: config.demo,
+      externalIssuer: config.externalIssuer,
+    });
+
     const outputs: Record<string, [string, string]> = {
+      ApiUrl: [this.meteredApi.url, 'Base URL of the metered API'],
+      AdminTokenSecretArn: [this.meteredApi.adminTokenSecret.secretArn, 'Secret operators read to mint admin tokens'],
       EventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
       EventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
       LakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],

@@ -2,6 +2,8 @@ import { Duration, Size } from 'aws-cdk-lib';
 import { Node } from 'constructs';
 import { DEFAULT_EVENT_SOURCES } from '../contracts/usage-event';
 import { CATALOG } from '../contracts/lake-layout';
+import { TierName } from '../contracts/tiers';
+import { ExternalIssuerProps, TierSettings } from './metered-http-api';
 import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
 
 /** Everything a deployment may configure, with its context key (`cdk deploy -c key=value`). */
@@ -18,6 +20,9 @@ export interface UsageTrackerConfig {
   readonly athenaResultsRetention: Duration;
   readonly schemaDiscovery: boolean;
   readonly alarmEmail?: string;
+  readonly tiers: Partial<Record<TierName, TierSettings>>;
+  readonly demo: { readonly latencyMs: number; readonly errorRate: number };
+  readonly externalIssuer?: ExternalIssuerProps;
 }
 
 /** A context key, its meaning and its default, as the README documents them. */
@@ -40,6 +45,12 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'athenaResultsRetentionDays', description: 'Days Athena query results are kept', defaultValue: '30' },
   { key: 'schemaDiscovery', description: 'Run EventBridge schema discovery on the bus (`true`/`false`)', defaultValue: 'false' },
   { key: 'alarmEmail', description: 'E-mail address subscribed to the alarm topic', defaultValue: '(none)' },
+  { key: 'tiers', description: 'JSON tier overrides, e.g. `{"free":{"requestsPerMinute":10},"premium":{"failMode":"closed"}}`', defaultValue: 'free 5, basic 20, premium 100, enterprise 1000 per minute' },
+  { key: 'demoLatencyMs', description: 'Added latency of the demo routes GET /v1/users and /v1/products', defaultValue: '0' },
+  { key: 'demoErrorRate', description: 'Share of demo route requests that fail with 500 (0-1)', defaultValue: '0' },
+  { key: 'externalIssuer', description: 'An external token issuer (e.g. a Cognito user pool URL) whose access tokens tenants may use; needs the two below', defaultValue: '(none)' },
+  { key: 'externalAudience', description: 'Audience the external tokens must carry', defaultValue: '(none)' },
+  { key: 'externalJwksUrl', description: 'JWKS URL of the external issuer', defaultValue: '(none)' },
 ];
 
 /** Thrown when a context value cannot be used. */
@@ -93,7 +104,30 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     throw new ContextParameterError('alarmEmail', email, 'an e-mail address');
   }
 
+  let tiers: Partial<Record<TierName, TierSettings>> = {};
+  const tiersRaw = raw('tiers');
+  if (tiersRaw !== undefined) {
+    try {
+      tiers = typeof tiersRaw === 'string' ? JSON.parse(tiersRaw) : (tiersRaw as typeof tiers);
+    } catch {
+      throw new ContextParameterError('tiers', tiersRaw, 'a JSON object such as {"free":{"requestsPerMinute":10}}');
+    }
+  }
+  const decimal = (key: string, max: number): number => {
+    const value = raw(key) ?? defaultOf(key);
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < 0 || parsed > max) throw new ContextParameterError(key, value, `a number from 0 to ${max}`);
+    return parsed;
+  };
+  const external = ['externalIssuer', 'externalAudience', 'externalJwksUrl'].map((key) => raw(key));
+  if (external.some((v) => v !== undefined) && external.some((v) => typeof v !== 'string' || v === '')) {
+    throw new ContextParameterError('externalIssuer', external[0], 'externalIssuer, externalAudience and externalJwksUrl together');
+  }
+
   return {
+    tiers,
+    demo: { latencyMs: number('demoLatencyMs', 0, 30_000), errorRate: decimal('demoErrorRate', 1) },
+    externalIssuer: external[0] ? { issuer: String(external[0]), audience: String(external[1]), jwksUrl: String(external[2]) } : undefined,
     eventSources: list('eventSources'),
     bufferInterval: Duration.seconds(number('bufferIntervalSeconds', 0, 900)),
     bufferSize: Size.mebibytes(number('bufferSizeMiB', 1, 128)),

@@ -3,14 +3,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { BUILT_IN_ROUTES, METERED_API_SERVICE } from '../../contracts/metered-api';
+import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { AdminService } from '../admin/admin-service';
 import { AuditLog } from '../admin/audit-log';
 import { Authenticator } from '../auth/authenticator';
 import { CredentialStore } from '../credentials/credential-store';
-import { AuthorizedEvent, MeteredRouteOptions } from '../http/metered-route';
+import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '../http/metered-route';
 import { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { SecretSource, TokenService } from '../tokens/token-service';
@@ -30,6 +30,8 @@ export interface MeteredApiDependencies {
   readonly metrics: Metrics;
   /** The route options of a built-in handler, from the route table. */
   routeOptions(handler: string): MeteredRouteOptions;
+  /** A route of your own, with the limiter and usage tracking of the built-in ones. */
+  customRoute(logic: RouteLogic, access?: RouteAccess): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
   /** Records every answer of a route as a usage event, flushed before the invocation returns. */
   track(route: (event: AuthorizedEvent) => Promise<JsonResult>): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
 }
@@ -75,6 +77,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
       return { access: route.access, metered: route.metered, limiter, logger, metrics };
     },
     track: (route) => withUsageTracking(publisher, route, { service: METERED_API_SERVICE }),
+    customRoute: (logic, access = 'tenant') => deps.track(meteredRoute(logic, { access, metered: true, limiter, logger, metrics })),
   };
   return deps;
 }

@@ -91,6 +91,24 @@ describe('Integration: metered API', () => {
     expect((tenant.json.items as { tenantId: string; tier: string }[]).find((t) => t.tenantId === tenantId)?.tier).toBe('free');
   });
 
+  it('runs routes of your own with the same limiter and tracking (customRoute)', async () => {
+    const { tenantId, keyId } = await api.tenantWithKey('free');
+    const handler = api.deps.customRoute(async ({ principal, event }) => ({ statusCode: 200, body: { tenant: principal.tenantId, order: event.pathParameters?.id } }));
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /v1/orders/{id}',
+      rawPath: '/v1/orders/o-1',
+      headers: {},
+      pathParameters: { id: 'o-1' },
+      requestContext: { http: { method: 'GET' }, requestId: 'r', authorizer: { lambda: { kind: 'tenant', tenantId, apiKeyId: keyId, tier: 'free', scopes: 'api:call usage:read', via: 'api-key', subject: keyId } } },
+    };
+    const answer = await handler(event as never, {});
+    expect(answer.statusCode).toBe(200);
+    expect(JSON.parse(String(answer.body))).toEqual({ tenant: tenantId, order: 'o-1' });
+    expect(answer.headers['RateLimit-Policy']).toBe('"free";q=5;w=60');
+    expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/orders/{id}', statusCode: 200 }));
+  });
+
   it('shows a new key once and stores only its hash', async () => {
     const { apiKey, keyId } = await api.tenantWithKey('free');
     const stored = JSON.stringify(await api.deps.store.getKey(keyId));

@@ -9,7 +9,7 @@ import { createUsageTrackerApp } from '../../lib/app';
 import { CDK_JSON_CONTEXT } from './fixtures';
 
 const newApp = (context: Record<string, unknown> = {}) =>
-  createUsageTrackerApp({ outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')), context: { ...CDK_JSON_CONTEXT, ...context } });
+  createUsageTrackerApp({ outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
 
 describe('App: cdk-nag AwsSolutions', () => {
   it('synthesizes with zero unacknowledged findings, every acknowledgement with a reason', () => {

@@ -51,6 +51,16 @@ describe('Function: readUsageTrackerConfig', () => {
     expect(CONTEXT_PARAMETERS.map((p) => p.key)).toEqual([
       'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
       'glueWorkers', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
+      'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalAudience', 'externalJwksUrl',
     ]);
+  });
+
+  it('reads tier overrides, demo settings and an external issuer', () => {
+    const config = read({ tiers: '{"free":{"requestsPerMinute":10}}', demoErrorRate: '0.05', externalIssuer: 'https://idp', externalAudience: 'api', externalJwksUrl: 'https://idp/jwks' });
+    expect(config.tiers).toEqual({ free: { requestsPerMinute: 10 } });
+    expect(config.demo).toEqual({ latencyMs: 0, errorRate: 0.05 });
+    expect(config.externalIssuer).toEqual({ issuer: 'https://idp', audience: 'api', jwksUrl: 'https://idp/jwks' });
+    expect(() => read({ tiers: '{free' })).toThrow('Context parameter "tiers" is "{free"; expected a JSON object');
+    expect(() => read({ externalIssuer: 'https://idp' })).toThrow('expected externalIssuer, externalAudience and externalJwksUrl together');
   });
 });

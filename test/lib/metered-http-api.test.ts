@@ -1,0 +1,118 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ACCESS_LOG_FORMAT, AUTHORIZER_CACHE_TTL_SECONDS, BUILT_IN_ROUTES, TABLE_ENV } from '../../contracts/metered-api';
+import { MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
+import { testApp } from './fixtures';
+import { Stack } from 'aws-cdk-lib';
+
+/** Bundling is skipped here (the app test bundles and runs the real artefacts). */
+const synth = (props: Partial<MeteredHttpApiProps> = {}, extra?: (api: MeteredHttpApi, stack: Stack) => void) => {
+  const stack = new Stack(testApp({ 'aws:cdk:bundling-stacks': [] }), 'TestStack');
+  const bus = new events.EventBus(stack, 'Bus');
+  const api = new MeteredHttpApi(stack, 'MeteredApi', { usageEventBus: bus, ...props });
+  extra?.(api, stack);
+  return Template.fromStack(stack);
+};
+
+describe('Construct: MeteredHttpApi', () => {
+  const template = synth();
+
+  it('creates the three tables from the contracts, encrypted, with point-in-time recovery', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byEntity', KeySchema: [{ AttributeName: 'entity', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] })],
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] });
+  });
+
+  it('attaches every built-in route to a simple-response Lambda authorizer', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', BUILT_IN_ROUTES.length);
+    for (const route of BUILT_IN_ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route.routeKey, AuthorizationType: 'CUSTOM', AuthorizerId: Match.anyValue() });
+    }
+  });
+
+  it('keys authorizers by Authorization or x-api-key with a 60 s cache, admin routes on their own', () => {
+    const authorizers = Object.values(template.findResources('AWS::ApiGatewayV2::Authorizer')).map((r) => r.Properties);
+    expect(authorizers.map((a) => [a.Name, a.IdentitySource, a.AuthorizerResultTtlInSeconds, a.EnableSimpleResponses, a.AuthorizerPayloadFormatVersion]).sort()).toEqual([
+      ['admin-authorization', ['$request.header.Authorization'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
+      ['tenant-authorization', ['$request.header.Authorization'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
+      ['tenant-x-api-key', ['$request.header.x-api-key'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
+    ]);
+  });
+
+  it('logs access in the contract format and turns gateway answers into usage events', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: { Format: JSON.stringify(ACCESS_LOG_FORMAT), DestinationArn: Match.anyValue() },
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+    });
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', { FilterPattern: '{ $.integrationStatus = "-" }' });
+  });
+
+  it('gives functions the tables, secrets and bus in their environment, on the latest Node.js runtime', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({
+          [TABLE_ENV.limiter]: Match.anyValue(),
+          TENANT_TOKEN_SECRET_ARN: Match.anyValue(),
+          ADMIN_TOKEN_SECRET_ARN: Match.anyValue(),
+          USAGE_EVENT_BUS_NAME: Match.anyValue(),
+          TIERS_JSON: JSON.stringify({
+            free: { requestsPerMinute: 5, burst: 5 },
+            basic: { requestsPerMinute: 20, burst: 20 },
+            premium: { requestsPerMinute: 100, burst: 100 },
+            enterprise: { requestsPerMinute: 1000, burst: 1000 },
+          }),
+        }),
+      },
+    });
+  });
+
+  it('lets the authorizer only read credentials by key', () => {
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('AuthorizerFunction') } });
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const dynamo = statements.filter((s: { Action: string | string[] }) => JSON.stringify(s.Action).includes('dynamodb'));
+    expect(dynamo).toEqual([expect.objectContaining({ Action: 'dynamodb:GetItem' })]);
+  });
+
+  it('puts users own routes behind the same authorizer, limiter and tracking', () => {
+    const custom = synth({}, (api, stack) => {
+      const orders = new lambda.Function(stack, 'Orders', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
+      api.addMeteredRoute('GET /v1/orders/{id}', { handler: orders });
+    });
+    custom.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/orders/{id}', AuthorizationType: 'CUSTOM' });
+    custom.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ [TABLE_ENV.limiter]: Match.anyValue(), USAGE_EVENT_BUS_NAME: Match.anyValue() }) } });
+  });
+
+  it('takes tier overrides and an external issuer', () => {
+    const custom = synth({ tiers: { free: { requestsPerMinute: 10, failMode: 'open' } }, externalIssuer: { issuer: 'https://idp', audience: 'api', jwksUrl: 'https://idp/.well-known/jwks.json' } });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ TIERS_JSON: Match.stringLikeRegexp('"free":\\{"requestsPerMinute":10,"burst":10,"failMode":"open"\\}'), EXTERNAL_JWKS_URL: 'https://idp/.well-known/jwks.json' }) },
+    });
+  });
+
+  it.each([
+    [{ demo: { errorRate: 2 } }, 'demo.errorRate must be from 0 to 1; got 2.'],
+    [{ tiers: { free: { failMode: 'sometimes' as never } } }, 'Tier "free": failMode must be "open" or "closed"; got "sometimes".'],
+    [{ tiers: { gold: {} } as never }, 'Unknown tier(s) gold'],
+  ])('validates %o', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  it('refuses a malformed route key', () => {
+    expect(() =>
+      synth({}, (api, stack) => {
+        const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
+        api.addMeteredRoute('/v1/orders', { handler: fn });
+      }),
+    ).toThrow('routeKey "/v1/orders" must be "<METHOD> /path", e.g. "GET /v1/orders/{id}".');
+  });
+});
