@@ -2,10 +2,12 @@
  * `npm run bench -- <name>...`: runs the named benchmarks (all when none is named) and prints
  * their figures. Figures, not pass/fail tests: timing depends on the machine.
  */
+import { limiterBenchmark } from './limiter.bench';
 import { sdkBenchmark } from './sdk.bench';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   sdk: sdkBenchmark,
+  limiter: limiterBenchmark,
 };
 
 async function main(): Promise<void> {
