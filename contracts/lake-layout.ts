@@ -95,3 +95,18 @@ export function curatedPartitionPrefix(occurredAt: Date): string {
 export function curatedTableLevel(): number {
   return 1 + LAKE_PREFIXES.curated.split('/').filter(Boolean).length;
 }
+
+/**
+ * The per-operation price list billing reads: a CSV with a header row, `operation,unit_price,currency`;
+ * operation `*` prices every operation without a row of its own.
+ */
+export const PRICE_LIST = {
+  prefix: 'reference/operation_prices/',
+  table: 'operation_prices',
+  columns: [
+    { name: 'operation', type: 'string' },
+    { name: 'unit_price', type: 'double' },
+    { name: 'currency', type: 'string' },
+  ],
+  defaultOperation: '*',
+} as const;

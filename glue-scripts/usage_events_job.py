@@ -30,9 +30,14 @@ class MalformedRecord(Exception):
     """A raw record that cannot become a curated row; the message is the reason recorded."""
 
 
+def is_blank(line):
+    """A blank line holds no record (Firehose writes none); it is skipped, not an error."""
+    return line is None or not line.strip()
+
+
 def parse_line(line):
     """Parses one newline-delimited record into an envelope dict."""
-    if line is None or not line.strip():
+    if is_blank(line):
         raise MalformedRecord("empty line")
     try:
         envelope = json.loads(line)
@@ -80,7 +85,10 @@ def cast_value(value, column_type):
             raise ValueError("expected a string")
         return value
     if column_type == "timestamp":
-        return parse_timestamp(value)
+        try:
+            return parse_timestamp(value)
+        except ValueError as error:
+            raise ValueError("expected an ISO-8601 timestamp with a time zone (%s)" % error)
     if column_type in ("int", "bigint"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("expected a whole number")
@@ -113,7 +121,7 @@ def flatten_envelope(envelope, columns):
     """
     detail_type = envelope.get("detail-type")
     if detail_type != EXPECTED_DETAIL_TYPE:
-        raise MalformedRecord("detail-type is %r, not %r" % (detail_type, EXPECTED_DETAIL_TYPE))
+        raise MalformedRecord("detail-type is not %r (got %r)" % (EXPECTED_DETAIL_TYPE, detail_type))
     if not isinstance(envelope.get("detail"), dict):
         raise MalformedRecord("detail is missing or not an object")
     version = lookup(envelope, "detail.schemaVersion")
@@ -239,7 +247,7 @@ def main():  # pragma: no cover - runs on AWS Glue only
         job.commit()
         return
 
-    results = lines.rdd.map(lambda r: curate_line(r[0], columns)).cache()
+    results = lines.rdd.filter(lambda r: not is_blank(r[0])).map(lambda r: curate_line(r[0], columns)).cache()
     rows = results.filter(lambda r: r[0] == "ok").map(lambda r: r[1])
     errors = results.filter(lambda r: r[0] == "error").map(lambda r: r[1])
 

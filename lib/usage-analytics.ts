@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { LAKE_PREFIXES } from '../contracts/lake-layout';
+import { LAKE_PREFIXES, PRICE_LIST } from '../contracts/lake-layout';
 import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../contracts/named-queries';
 import { S3_LOGS_USE_BUCKET_POLICY } from './lake-bucket';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
@@ -206,7 +206,7 @@ export class UsageAnalytics extends Construct {
     const role = stateMachine.role;
     const reason = 'The view refresher runs Athena, which reads the curated objects and writes result objects whose names it chooses.';
     acknowledgeBucketPrefixGrant(role, this.resultsBucket, { actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'], prefixes: [''], reason });
-    acknowledgeBucketPrefixGrant(role, props.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated], reason });
+    acknowledgeBucketPrefixGrant(role, props.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix], reason });
     acknowledgeNagFindings(role, [
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Athena writes SSE-KMS results with the one analytics key.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by CDK with encrypt/decrypt on the one analytics key.' },

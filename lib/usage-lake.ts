@@ -7,7 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { renderCuratedColumnsJson } from '../contracts/generated-artifacts';
-import { CATALOG, LAKE_PREFIXES, curatedTableLevel } from '../contracts/lake-layout';
+import { CATALOG, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
 
 /** The PySpark job's source, shipped as an asset. */
@@ -97,6 +97,8 @@ export class UsageLake extends Construct {
   public readonly job: glue.CfnJob;
   public readonly jobRole: iam.Role;
   public readonly crawler: glue.CfnCrawler;
+  /** `operation_prices`, over the CSV price list under `reference/operation_prices/`. */
+  public readonly priceListTable: glue.CfnTable;
   public readonly crawlerRole: iam.Role;
   public readonly workflow: glue.CfnWorkflow;
   public readonly scheduleTrigger: glue.CfnTrigger;
@@ -224,6 +226,27 @@ export class UsageLake extends Construct {
     });
     this.crawler.node.addDependency(this.database);
 
+    // The price list billing_by_tenant reads: a CSV with a header row that operators upload
+    // under reference/operation_prices/ (the README shows one). Not crawled: its schema is fixed.
+    this.priceListTable = new glue.CfnTable(this, 'PriceListTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: PRICE_LIST.table,
+        description: `Unit price per operation for billing; operation "${PRICE_LIST.defaultOperation}" prices every other operation`,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'csv', 'skip.header.line.count': '1' },
+        storageDescriptor: {
+          columns: PRICE_LIST.columns.map((column) => ({ name: column.name, type: column.type })),
+          location: this.lakeBucket.s3UrlForObject(PRICE_LIST.prefix),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe', parameters: { 'field.delim': ',' } },
+        },
+      },
+    });
+    this.priceListTable.node.addDependency(this.database);
+
     this.workflow = new glue.CfnWorkflow(this, 'Workflow', {
       description: 'Hourly: the usage lake job, then the crawler when the job succeeded',
       maxConcurrentRuns: 1,
@@ -266,6 +289,7 @@ export class UsageLake extends Construct {
   /** Lets a reader query the curated table: catalog reads, `curated/` reads, key decrypt. */
   public grantReadCurated(grantee: iam.IGrantable): iam.Grant {
     this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.curated}*`);
+    this.lakeBucket.grantRead(grantee, `${PRICE_LIST.prefix}*`);
     this.encryptionKey.grantDecrypt(grantee);
     return iam.Grant.addToPrincipal({
       grantee,

@@ -1,11 +1,26 @@
 -- name: billing_by_tenant
--- description: Calls and billable units per tenant for one calendar month of event time (UTC), over deduplicated events.
+-- description: Calls, billable units and the amount owed per tenant for one calendar month of event time (UTC), over deduplicated events. Calls refused by the API (401, 403, 429) and server errors (5xx) are not billed. Prices come from operation_prices (operation "*" prices every other operation).
 -- param: month: Billing month as YYYY-MM, e.g. 2026-11
+WITH billable AS (
+  SELECT tenant_id, operation, billable_units
+  FROM usage_events_deduped
+  WHERE concat(year, '-', month) = ?
+    AND status_code < 500
+    AND status_code NOT IN (401, 403, 429)
+),
+fallback AS (
+  SELECT max(unit_price) AS unit_price, max(currency) AS currency
+  FROM operation_prices
+  WHERE operation = '*'
+)
 SELECT
-  tenant_id,
+  b.tenant_id,
   count(*) AS calls,
-  sum(billable_units) AS billable_units
-FROM usage_events_deduped
-WHERE concat(year, '-', month) = ?
-GROUP BY tenant_id
-ORDER BY billable_units DESC, tenant_id
+  sum(b.billable_units) AS billable_units,
+  round(sum(b.billable_units * coalesce(p.unit_price, f.unit_price, 0)), 6) AS amount,
+  coalesce(max(p.currency), max(f.currency), 'USD') AS currency
+FROM billable b
+LEFT JOIN operation_prices p ON p.operation = b.operation
+CROSS JOIN fallback f
+GROUP BY b.tenant_id
+ORDER BY amount DESC, b.tenant_id

@@ -1,3 +1,4 @@
+import { Parser } from 'node-sql-parser';
 import { countPositionalParameters, loadNamedQueries, parseNamedQuery } from '../../contracts/named-queries';
 
 describe('Function: countPositionalParameters', () => {
@@ -47,5 +48,41 @@ describe('Function: loadNamedQueries', () => {
     expect(queries[0]).toMatchObject({ name: 'usage_events_deduped', isView: true });
     expect(queries.map((q) => q.name)).toContain('billing_by_tenant');
     expect(queries.find((q) => q.name === 'billing_by_tenant')?.parameters.map((p) => p.name)).toEqual(['month']);
+  });
+});
+
+describe('queries/*.sql as Athena (Trino) SQL', () => {
+  const parser = new Parser();
+  const queries = loadNamedQueries();
+
+  it('holds the whole set analysts rely on', () => {
+    expect(queries.map((q) => q.name).sort()).toEqual(
+      [
+        'billing_by_tenant',
+        'duplicate_event_ids',
+        'error_rates',
+        'feature_usage',
+        'latency_by_operation',
+        'rate_limited_by_tenant',
+        'traffic_summary',
+        'trending_features',
+        'usage_by_api_key',
+        'usage_events_deduped',
+      ].sort(),
+    );
+  });
+
+  it.each(queries.map((q) => [q.name, q] as const))('%s parses as Trino SQL', (_name, query) => {
+    expect(() => parser.astify(query.sql, { database: 'trino' })).not.toThrow();
+  });
+
+  it('a parser that rejects broken SQL (the check can fail)', () => {
+    expect(() => parser.astify('SELECT FROM WHERE ?', { database: 'trino' })).toThrow();
+  });
+
+  it.each(queries.filter((q) => !q.isView).map((q) => [q.name, q] as const))('%s reads the deduplicated view, never the raw table', (_name, query) => {
+    if (query.name === 'duplicate_event_ids') return expect(query.sql).toMatch(/FROM usage_events\b(?!_)/);
+    expect(query.sql).toMatch(/FROM usage_events_deduped\b/);
+    expect(query.sql).not.toMatch(/FROM usage_events\b(?!_)/);
   });
 });

@@ -153,7 +153,6 @@ class Describe_curate_line(unittest.TestCase):
         cases = {
             "{not json": "not JSON",
             "[1, 2]": "not a JSON object",
-            "   ": "empty line",
             json.dumps(envelope(latencyMs=None)): "missing detail.latencyMs",
         }
         for line, reason in cases.items():
@@ -162,6 +161,11 @@ class Describe_curate_line(unittest.TestCase):
                 self.assertEqual(status, "error")
                 self.assertIn(reason, error["reason"])
                 self.assertEqual(error["line"], line)
+
+    def test_blank_lines_hold_no_record(self):
+        self.assertTrue(job.is_blank("   "))
+        self.assertTrue(job.is_blank(None))
+        self.assertFalse(job.is_blank("{}"))
 
     def test_error_lines_are_truncated(self):
         status, error = job.curate_line("x" * (job.MAX_ERROR_LINE_CHARS + 100), COLUMNS)

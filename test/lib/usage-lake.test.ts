@@ -1,11 +1,26 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCuratedColumnsJson } from '../../contracts/generated-artifacts';
+import { PRICE_LIST } from '../../contracts/lake-layout';
 import { DEFAULT_GLUE_SCHEDULE, validateGlueSchedule } from '../../lib/usage-lake';
 import { lakeTemplate } from './fixtures';
 
 describe('Construct: UsageLake', () => {
   const { template } = lakeTemplate();
+
+  it('registers the price list billing reads as a CSV table under reference/', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'api_usage',
+      TableInput: Match.objectLike({
+        Name: PRICE_LIST.table,
+        Parameters: { classification: 'csv', 'skip.header.line.count': '1' },
+        StorageDescriptor: Match.objectLike({
+          Columns: PRICE_LIST.columns.map((c) => ({ Name: c.name, Type: c.type })),
+          Location: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([`/${PRICE_LIST.prefix}`])]) }),
+        }),
+      }),
+    });
+  });
 
   it('creates the database', () => {
     template.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'api_usage' }) });

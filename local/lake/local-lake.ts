@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import { CATALOG, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
+import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../../contracts/named-queries';
+import { curatedColumnList, curationSelect, emptyCuratedRelation, fastParsedRelation, partitionProjection, preciseParsedRelation, sqlString } from './curation-sql';
+import { TRINO_COMPAT_MACROS } from './trino-compat';
+
+/** What one compaction run did. */
+export interface CompactionResult {
+  readonly runId: string;
+  /** Raw objects read (new since the last run). */
+  readonly files: number;
+  readonly lines: number;
+  /** Rows written to curated/. */
+  readonly rows: number;
+  /** Copies dropped: the same eventId within the run or already curated. */
+  readonly duplicates: number;
+  /** Lines written to errors/glue/ with their reason. */
+  readonly malformed: number;
+  readonly partitions: readonly string[];
+  readonly seconds: number;
+}
+
+/** A query's answer: column names in order, and rows as plain JSON values. */
+export interface QueryResult {
+  readonly columns: readonly string[];
+  readonly rows: readonly Record<string, unknown>[];
+}
+
+const BOOKMARK_FILE = 'compaction-bookmark.json';
+
+/**
+ * The lake on one machine: the data folder holds the same objects the S3 bucket would (`raw/`,
+ * `curated/`, `errors/`, `reference/`), DuckDB does the Glue job's and Athena's work. Compaction
+ * is the Glue job's twin; `refreshCatalogue` the crawler's; named queries run unchanged through a
+ * few Trino-compatibility macros.
+ */
+export class LocalLake {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    public readonly dataDir: string,
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    private readonly queries: readonly NamedQuery[],
+  ) {}
+
+  /** Opens the lake in a data folder (created if needed), with the catalogue registered. */
+  static async open(dataDir: string, options: { queriesDir?: string; threads?: number } = {}): Promise<LocalLake> {
+    const root = path.resolve(dataDir);
+    for (const prefix of [LAKE_PREFIXES.raw, LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors, PRICE_LIST.prefix, 'state/']) {
+      await fs.mkdir(path.join(root, prefix), { recursive: true });
+    }
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(options.threads ?? 2),
+      // Row order means nothing in a lake; not keeping it lets scans and writes run in parallel.
+      preserve_insertion_order: 'false',
+    });
+    const connection = await instance.connect();
+    await connection.run(`SET TimeZone = 'UTC'`);
+    for (const macro of TRINO_COMPAT_MACROS) await connection.run(macro);
+    const lake = new LocalLake(root, instance, connection, loadNamedQueries(options.queriesDir ?? QUERIES_DIR));
+    await lake.refreshCatalogue();
+    return lake;
+  }
+
+  /** The named queries this lake can run. */
+  public get namedQueries(): readonly NamedQuery[] {
+    return this.queries;
+  }
+
+  /**
+   * The crawler's twin: `usage_events` over the curated Parquet (hive partitions as strings, as
+   * the crawler infers them), `operation_prices` over the price list, and the view queries.
+   */
+  public refreshCatalogue(): Promise<void> {
+    return this.serial(() => this.registerCatalogue());
+  }
+
+  private async registerCatalogue(): Promise<void> {
+    {
+      const curated = path.join(this.dataDir, LAKE_PREFIXES.curated);
+      const hasParquet = (await listFiles(curated, '.parquet')).length > 0;
+      const relation = hasParquet
+        ? `SELECT ${curatedColumnList()} FROM read_parquet(${sqlString(path.join(curated, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR, 'day': VARCHAR}, union_by_name = true)`
+        : emptyCuratedRelation();
+      await this.connection.run(`CREATE OR REPLACE VIEW ${CATALOG.table} AS ${relation}`);
+      const prices = await listFiles(path.join(this.dataDir, PRICE_LIST.prefix), '.csv');
+      const priceRelation =
+        prices.length > 0
+          ? `SELECT operation, CAST(unit_price AS DOUBLE) AS unit_price, currency FROM read_csv([${prices.map(sqlString).join(', ')}], header = true, columns = {'operation': 'VARCHAR', 'unit_price': 'DOUBLE', 'currency': 'VARCHAR'})`
+          : `SELECT CAST(NULL AS VARCHAR) AS operation, CAST(NULL AS DOUBLE) AS unit_price, CAST(NULL AS VARCHAR) AS currency WHERE false`;
+      await this.connection.run(`CREATE OR REPLACE VIEW ${PRICE_LIST.table} AS ${priceRelation}`);
+      for (const view of this.queries.filter((q) => q.isView)) await this.connection.run(view.sql);
+    }
+  }
+
+  /**
+   * The Glue job's twin: curates the raw objects not yet processed (the bookmark), drops
+   * duplicate eventIds within the run and against the curated days it touches, writes Snappy
+   * Parquet partitioned by event time, and malformed lines with their reason to `errors/glue/`.
+   * Running it again with no new raw objects changes nothing.
+   */
+  public compact(now: Date = new Date()): Promise<CompactionResult> {
+    return this.serial(async () => {
+      const started = Date.now();
+      const runId = `${now.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+      const bookmark = await this.readBookmark();
+      const rawDir = path.join(this.dataDir, LAKE_PREFIXES.raw);
+      const files = (await listFiles(rawDir, '.gz')).filter((file) => !bookmark.has(path.relative(this.dataDir, file))).sort();
+      if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
+
+      const c = this.connection;
+      const staged = (relation: string) => `SELECT *, ${partitionProjection()} FROM (${curationSelect(relation)})`;
+      // Fast path: DuckDB's JSON reader (Firehose objects hold EventBridge events: valid JSON).
+      // If any line is not a JSON object, or any event is malformed, everything is read again
+      // line by line, so that errors/ keeps each bad line's raw text.
+      let precise = false;
+      try {
+        await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(fastParsedRelation(files))}`);
+        precise = (await this.rows(`SELECT count(*) AS n FROM compaction_staged WHERE reason IS NOT NULL`))[0].n !== 0;
+      } catch {
+        precise = true;
+      }
+      if (precise) await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
+      await c.run(`CREATE OR REPLACE TEMP VIEW compaction_rows AS SELECT ${curatedColumnList()} FROM compaction_staged WHERE reason IS NULL`);
+      const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_rows ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
+
+      // Event ids already curated in the days this run touches.
+      const curatedDir = path.join(this.dataDir, LAKE_PREFIXES.curated);
+      const existing: string[] = [];
+      for (const day of partitions) {
+        const [year, month, dd] = day.split('-');
+        existing.push(...(await listFiles(path.join(curatedDir, `year=${year}`, `month=${month}`, `day=${dd}`), '.parquet')));
+      }
+      const existingIds = existing.length > 0 ? `SELECT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}])` : `SELECT CAST(NULL AS VARCHAR) AS event_id WHERE false`;
+      // Most ids occur once: only repeated ids (retries) go through the ordering that keeps the first copy received.
+      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_repeated AS SELECT event_id FROM compaction_rows GROUP BY event_id HAVING count(*) > 1`);
+      await c.run(`
+        CREATE OR REPLACE TEMP VIEW compaction_new AS
+        SELECT * FROM (
+          SELECT * FROM compaction_rows WHERE event_id NOT IN (SELECT event_id FROM compaction_repeated)
+          UNION ALL
+          (SELECT * FROM compaction_rows WHERE event_id IN (SELECT event_id FROM compaction_repeated)
+           QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) = 1)
+        )
+        WHERE event_id NOT IN (${existingIds})`);
+
+      const [counts] = await this.rows(`
+        SELECT (SELECT count(*) FROM compaction_staged) AS lines,
+               (SELECT count(*) FROM compaction_staged WHERE reason IS NOT NULL) AS malformed,
+               (SELECT count(*) FROM compaction_rows) AS valid,
+               (SELECT count(*) FROM compaction_new) AS rows`);
+      if (Number(counts.rows) > 0) {
+        await c.run(
+          `COPY (SELECT * FROM compaction_new) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day), APPEND, FILENAME_PATTERN 'part-{uuid}')`,
+        );
+      }
+      if (Number(counts.malformed) > 0) {
+        const day = now.toISOString().slice(0, 10).split('-');
+        const errorsDir = path.join(this.dataDir, LAKE_PREFIXES.glueErrors, `year=${day[0]}`, `month=${day[1]}`, `day=${day[2]}`, `run=${runId}`);
+        await fs.mkdir(errorsDir, { recursive: true });
+        await c.run(`COPY (SELECT reason, error_line AS line, raw_object FROM compaction_staged WHERE reason IS NOT NULL) TO ${sqlString(path.join(errorsDir, 'errors.json.gz'))} (FORMAT json, COMPRESSION gzip)`);
+      }
+      await this.writeBookmark(new Set([...bookmark, ...files.map((file) => path.relative(this.dataDir, file))]));
+      await c.run('DROP VIEW compaction_new; DROP TABLE compaction_repeated; DROP VIEW compaction_rows; DROP TABLE compaction_staged');
+      await this.registerCatalogue();
+      return {
+        runId,
+        files: files.length,
+        lines: Number(counts.lines),
+        rows: Number(counts.rows),
+        duplicates: Number(counts.valid) - Number(counts.rows),
+        malformed: Number(counts.malformed),
+        partitions,
+        seconds: (Date.now() - started) / 1000,
+      };
+    });
+  }
+
+  /** Runs SQL (with `?` parameters) and returns plain JSON values. */
+  public query(sql: string, parameters: readonly string[] = []): Promise<QueryResult> {
+    return this.serial(async () => {
+      const reader = await this.connection.runAndReadAll(sql, parameters.length > 0 ? [...parameters] : undefined);
+      const columns = reader.columnNames();
+      const maps = new Set(reader.columnTypes().flatMap((type, i) => (type.typeId === DuckDBTypeId.MAP ? [columns[i]] : [])));
+      const value = (name: string, v: unknown) => (maps.has(name) && Array.isArray(v) ? Object.fromEntries(v.map((e: { key: unknown; value: unknown }) => [String(e.key), plain(e.value)])) : plain(v));
+      return { columns, rows: reader.getRowObjectsJS().map((row) => Object.fromEntries(columns.map((name) => [name, value(name, row[name])]))) };
+    });
+  }
+
+  /** Runs a named query by name with its parameters by name, as the CLI and the dashboard do. */
+  public async runNamedQuery(name: string, parameters: Readonly<Record<string, string>> = {}): Promise<QueryResult> {
+    const query = this.queries.find((q) => q.name === name);
+    if (!query) throw new Error(`No named query "${name}". Known: ${this.queries.map((q) => q.name).join(', ')}.`);
+    const missing = query.parameters.filter((p) => parameters[p.name] === undefined).map((p) => p.name);
+    if (missing.length > 0) throw new Error(`Query "${name}" needs ${missing.map((m) => `--param ${m}=...`).join(' ')}.`);
+    return this.query(query.sql, query.parameters.map((p) => parameters[p.name]));
+  }
+
+  public async close(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async rows(sql: string): Promise<Record<string, unknown>[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJS().map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)])));
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(task, task);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readBookmark(): Promise<Set<string>> {
+    try {
+      return new Set((JSON.parse(await fs.readFile(path.join(this.dataDir, 'state', BOOKMARK_FILE), 'utf8')) as { processed: string[] }).processed);
+    } catch {
+      return new Set();
+    }
+  }
+
+  private async writeBookmark(processed: Set<string>): Promise<void> {
+    const file = path.join(this.dataDir, 'state', BOOKMARK_FILE);
+    await fs.writeFile(`${file}.tmp`, JSON.stringify({ processed: [...processed].sort() }));
+    await fs.rename(`${file}.tmp`, file);
+  }
+}
+
+/** Files under a folder (recursively) with a suffix. */
+export async function listFiles(dir: string, suffix: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+}
+
+/** DuckDB JS values as plain JSON: safe bigints as numbers, timestamps as ISO strings. */
+export function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,17 @@
+/**
+ * DuckDB macros standing in for the Trino (Athena) functions the named queries use, so that each
+ * `queries/*.sql` file runs unchanged on both engines. A macro hides a built-in of the same name,
+ * so functions DuckDB already has with another arity are overloaded by arity.
+ */
+export const TRINO_COMPAT_MACROS: readonly string[] = [
+  'CREATE OR REPLACE MACRO approx_percentile(x, p) AS approx_quantile(x, p)',
+  'CREATE OR REPLACE MACRO approx_distinct(x) AS approx_count_distinct(x)',
+  'CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)',
+  "CREATE OR REPLACE MACRO date_format(t, f) AS strftime(t, replace(replace(f, '%i', '%M'), '%s', '%S'))",
+  'CREATE OR REPLACE MACRO to_unixtime(t) AS epoch(t)',
+  'CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)',
+  'CREATE OR REPLACE MACRO regexp_like(s, p) AS regexp_matches(s, p)',
+  'CREATE OR REPLACE MACRO element_at(m, k) AS m[k]',
+  // date_add(d, interval) is DuckDB's; date_add('day', n, t) is Trino's.
+  "CREATE OR REPLACE MACRO date_add(d, i) AS d + i, (unit, n, t) AS t + CASE lower(unit) WHEN 'second' THEN to_seconds(n) WHEN 'minute' THEN to_minutes(n) WHEN 'hour' THEN to_hours(n) WHEN 'day' THEN to_days(n) WHEN 'week' THEN to_weeks(n) WHEN 'month' THEN to_months(n) WHEN 'year' THEN to_years(n) END",
+];
