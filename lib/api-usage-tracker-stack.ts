@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { STACK_OUTPUTS, StackOutputKey } from '../contracts/stack-outputs';
 import { Construct } from 'constructs';
 import { LakeBucket } from './lake-bucket';
 import { MeteredHttpApi } from './metered-http-api';
@@ -71,22 +72,24 @@ export class ApiUsageTrackerStack extends Stack {
       externalIssuer: config.externalIssuer,
     });
 
-    const outputs: Record<string, [string, string]> = {
-      ApiUrl: [this.meteredApi.url, 'Base URL of the metered API'],
-      AdminTokenSecretArn: [this.meteredApi.adminTokenSecret.secretArn, 'Secret operators read to mint admin tokens'],
-      EventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
-      EventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
-      LakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],
-      DeliveryStreamName: [this.ingestion.deliveryStream.deliveryStreamName, 'Firehose stream into raw/'],
-      GlueDatabaseName: [this.lake.databaseName, 'Glue database of the usage table'],
-      GlueTableName: [this.lake.tableName, 'Curated table (created by the first crawl)'],
-      GlueWorkflowName: [this.lake.workflowName, 'Workflow running the job, then the crawler'],
-      AthenaWorkGroupName: [this.analytics.workGroup.ref, 'Workgroup of the named queries'],
-      AlarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'Topic receiving pipeline alarms'],
-      DeadLetterQueueUrl: [this.ingestion.deadLetterQueue.queueUrl, 'Events EventBridge could not deliver'],
+    const outputs: Record<StackOutputKey, [string, string]> = {
+      apiUrl: [this.meteredApi.url, 'Base URL of the metered API'],
+      adminTokenSecretArn: [this.meteredApi.adminTokenSecret.secretArn, 'Secret operators read to mint admin tokens'],
+      eventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
+      eventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
+      lakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],
+      deliveryStreamName: [this.ingestion.deliveryStream.deliveryStreamName, 'Firehose stream into raw/'],
+      glueDatabaseName: [this.lake.databaseName, 'Glue database of the usage table'],
+      glueTableName: [this.lake.tableName, 'Curated table (created by the first crawl)'],
+      glueWorkflowName: [this.lake.workflowName, 'Workflow running the job, then the crawler'],
+      glueJobName: [this.lake.jobName, 'Job converting raw/ to curated Parquet'],
+      glueCrawlerName: [this.lake.crawlerName, 'Crawler keeping the usage table current'],
+      athenaWorkGroupName: [this.analytics.workGroup.ref, 'Workgroup of the named queries'],
+      alarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'Topic receiving pipeline alarms'],
+      deadLetterQueueUrl: [this.ingestion.deadLetterQueue.queueUrl, 'Events EventBridge could not deliver'],
     };
-    for (const [id, [value, description]] of Object.entries(outputs)) {
-      new CfnOutput(this, id, { value, description });
+    for (const [key, [value, description]] of Object.entries(outputs) as [StackOutputKey, [string, string]][]) {
+      new CfnOutput(this, STACK_OUTPUTS[key], { value, description });
     }
   }
 }

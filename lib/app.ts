@@ -1,10 +1,11 @@
 import { App, AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_STACK_NAME } from '../contracts/stack-outputs';
 import { ApiUsageTrackerStack } from './api-usage-tracker-stack';
 import { readUsageTrackerConfig } from './stack-config';
 
 /** The stack's construct id and default CloudFormation stack name. */
-export const STACK_ID = 'ApiUsageTracker';
+export const STACK_ID = DEFAULT_STACK_NAME;
 
 /**
  * The CDK app: the usage tracker stack configured from context, with cdk-nag's AwsSolutions

@@ -6,6 +6,7 @@ import { CATALOG, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout'
 import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../../contracts/named-queries';
 import { curatedColumnList, curationSelect, emptyCuratedRelation, fastParsedRelation, partitionProjection, preciseParsedRelation, sqlString } from './curation-sql';
 import { TRINO_COMPAT_MACROS } from './trino-compat';
+import { StatusCheck } from '../status-check';
 
 /** What one compaction run did. */
 export interface CompactionResult {
@@ -30,6 +31,7 @@ export interface QueryResult {
 }
 
 const BOOKMARK_FILE = 'compaction-bookmark.json';
+const LAST_RUN_FILE = 'last-compaction.json';
 
 /**
  * The lake on one machine: the data folder holds the same objects the S3 bucket would (`raw/`,
@@ -165,9 +167,7 @@ export class LocalLake {
         await c.run(`COPY (SELECT reason, error_line AS line, raw_object FROM compaction_staged WHERE reason IS NOT NULL) TO ${sqlString(path.join(errorsDir, 'errors.json.gz'))} (FORMAT json, COMPRESSION gzip)`);
       }
       await this.writeBookmark(new Set([...bookmark, ...files.map((file) => path.relative(this.dataDir, file))]));
-      await c.run('DROP VIEW compaction_new; DROP TABLE compaction_repeated; DROP VIEW compaction_rows; DROP TABLE compaction_staged');
-      await this.registerCatalogue();
-      return {
+      const result: CompactionResult = {
         runId,
         files: files.length,
         lines: Number(counts.lines),
@@ -177,6 +177,10 @@ export class LocalLake {
         partitions,
         seconds: (Date.now() - started) / 1000,
       };
+      await writeJsonAtomically(path.join(this.dataDir, 'state', LAST_RUN_FILE), { ...result, finishedAt: new Date().toISOString() });
+      await c.run('DROP VIEW compaction_new; DROP TABLE compaction_repeated; DROP VIEW compaction_rows; DROP TABLE compaction_staged');
+      await this.registerCatalogue();
+      return result;
     });
   }
 
@@ -226,10 +230,42 @@ export class LocalLake {
   }
 
   private async writeBookmark(processed: Set<string>): Promise<void> {
-    const file = path.join(this.dataDir, 'state', BOOKMARK_FILE);
-    await fs.writeFile(`${file}.tmp`, JSON.stringify({ processed: [...processed].sort() }));
-    await fs.rename(`${file}.tmp`, file);
+    await writeJsonAtomically(path.join(this.dataDir, 'state', BOOKMARK_FILE), { processed: [...processed].sort() });
   }
+
+  /** The lake's state for `usage-tracker status --local`: work pending, rows curated, lines rejected, the last run. */
+  public status(): Promise<StatusCheck[]> {
+    return this.serial(async () => {
+      const bookmark = await this.readBookmark();
+      const pending = (await listFiles(path.join(this.dataDir, LAKE_PREFIXES.raw), '.gz')).filter((f) => !bookmark.has(path.relative(this.dataDir, f)));
+      const [curated] = await this.rows(`SELECT count(*) AS n, count(DISTINCT year || month || day) AS days, max(occurred_at) AS latest FROM ${CATALOG.table}`);
+      const errorFiles = await listFiles(path.join(this.dataDir, LAKE_PREFIXES.glueErrors), '.json.gz');
+      const rejected = errorFiles.length > 0 ? Number((await this.rows(`SELECT count(*) AS n FROM read_json([${errorFiles.map(sqlString).join(', ')}])`))[0].n) : 0;
+      let last: (CompactionResult & { finishedAt: string }) | undefined;
+      try {
+        last = JSON.parse(await fs.readFile(path.join(this.dataDir, 'state', LAST_RUN_FILE), 'utf8'));
+      } catch {
+        last = undefined;
+      }
+      return [
+        { component: 'raw/', state: `${pending.length} pending`, healthy: true, detail: pending.length === 0 ? 'every raw object is curated' : `${pending.length} raw objects await the next ETL run` },
+        { component: LAKE_PREFIXES.curated, state: `${curated.n} rows`, healthy: true, detail: curated.latest ? `${curated.days} days, latest event ${curated.latest}` : 'empty' },
+        { component: LAKE_PREFIXES.glueErrors, state: `${rejected} rejected`, healthy: true, detail: rejected === 0 ? 'no malformed lines' : 'malformed lines with their reason' },
+        {
+          component: 'last ETL run',
+          state: last ? last.finishedAt : 'never',
+          healthy: true,
+          detail: last ? `${last.files} objects, ${last.rows} rows, ${last.duplicates} duplicates, ${last.malformed} malformed, ${last.seconds.toFixed(1)} s` : 'run usage-tracker etl --local',
+        },
+      ];
+    });
+  }
+}
+
+/** Writes JSON through a temporary file and a rename, so a reader never sees half of it. */
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(value));
+  await fs.rename(`${file}.tmp`, file);
 }
 
 /** Files under a folder (recursively) with a suffix. */

@@ -1,0 +1,24 @@
+/**
+ * The deployed stack's name and the outputs the CLI reads: the stack writes them under these keys
+ * and `usage-tracker` finds the workgroup, database, workflow, stream and queue through them.
+ */
+export const DEFAULT_STACK_NAME = 'ApiUsageTracker';
+
+export const STACK_OUTPUTS = {
+  apiUrl: 'ApiUrl',
+  adminTokenSecretArn: 'AdminTokenSecretArn',
+  eventBusName: 'EventBusName',
+  eventBusArn: 'EventBusArn',
+  lakeBucketName: 'LakeBucketName',
+  deliveryStreamName: 'DeliveryStreamName',
+  glueDatabaseName: 'GlueDatabaseName',
+  glueTableName: 'GlueTableName',
+  glueWorkflowName: 'GlueWorkflowName',
+  glueJobName: 'GlueJobName',
+  glueCrawlerName: 'GlueCrawlerName',
+  athenaWorkGroupName: 'AthenaWorkGroupName',
+  alarmTopicArn: 'AlarmTopicArn',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+} as const;
+
+export type StackOutputKey = keyof typeof STACK_OUTPUTS;

@@ -1,0 +1,23 @@
+import { QueryResult } from '../lake/local-lake';
+
+export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const text = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+
+/** RFC 4180: quote a field holding a comma, quote or line break; double its quotes. */
+const csvField = (value: unknown): string => {
+  const s = text(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** A query result as the CLI prints it: an aligned table, CSV with a header, or a JSON array of row objects. */
+export function formatResult(result: QueryResult, format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify(result.rows, null, 2)}\n`;
+  if (format === 'csv') return [result.columns.map(csvField).join(','), ...result.rows.map((row) => result.columns.map((c) => csvField(row[c])).join(','))].join('\r\n') + '\r\n';
+  const cells = [result.columns.map(String), ...result.rows.map((row) => result.columns.map((c) => text(row[c])))];
+  const widths = result.columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const numeric = result.columns.map((c) => result.rows.length > 0 && result.rows.every((row) => row[c] === null || typeof row[c] === 'number'));
+  const line = (r: string[]) => r.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line), `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`].join('\n') + '\n';
+}

@@ -1,0 +1,300 @@
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { GlueClient } from '@aws-sdk/client-glue';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NamedQuery, loadNamedQueries } from '../../contracts/named-queries';
+import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
+import { LocalLake } from '../lake/local-lake';
+import { AthenaQueryError, runAthenaQuery } from './athena-query';
+import { WorkflowRunError, runGlueWorkflow } from './glue-workflow';
+import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
+import { pipelineStatus } from './pipeline-status';
+import { StackOutputs, readStackOutputs } from './stack-outputs';
+
+/** Where the CLI writes, and what it may start: injectable so tests run it in-process. */
+export interface CliContext {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** True when stderr is a terminal: progress rewrites one line instead of printing many. */
+  readonly interactive: boolean;
+  /** Aborted on Ctrl-C: running Athena queries and workflow runs are stopped. */
+  readonly signal: AbortSignal;
+  /** The `local` command (the whole stack on one machine), when available. */
+  readonly runLocalStack?: (argv: readonly string[], context: CliContext) => Promise<number>;
+}
+
+/** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
+export class UsageError extends Error {}
+
+export const DEFAULT_DATA_DIR = '.usage-tracker';
+
+export const USAGE = `usage-tracker <command> [options]
+
+Commands
+  queries                               List the named queries and their parameters.
+  query <name> [--param k=v]...         Run a named query.
+        [--format table|csv|json]
+        [--local [--data-dir D]]        ... on the local lake (DuckDB; the default), or
+        [--workgroup W --database DB]   ... in Athena (names default to the stack's outputs:
+        [--stack S] [--region R]            --aws or --stack alone selects Athena).
+  etl [--local [--data-dir D]]          Local: compact raw/ to curated Parquet and refresh the catalogue.
+      [--workflow W | --stack S]        AWS: start the Glue workflow and follow it to the end.
+  status [--stack S] [--region R]       Pipeline health in AWS: Firehose, workflow runs, crawler, DLQ.
+  status --local [--data-dir D]         The local lake: pending raw objects, curated rows, rejects.
+  local [options]                       The whole system on this machine (see usage-tracker local --help).
+
+Exit codes: 0 success, 1 the query or run failed, 2 bad usage, 130 interrupted.`;
+
+const COMMON_OPTIONS = {
+  local: { type: 'boolean' },
+  aws: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function parse<O extends ParseArgsConfig['options']>(argv: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Local unless AWS names or `--aws` are given; both at once is a mistake. */
+function wantsAws(values: Record<string, unknown>, awsOptions: readonly string[]): boolean {
+  const aws = values.aws === true || awsOptions.some((name) => values[name] !== undefined);
+  if (aws && values.local === true) throw new UsageError(`--local cannot be combined with ${['--aws', ...awsOptions.map((o) => `--${o}`)].join('/')}.`);
+  return aws;
+}
+
+function findQuery(name: string | undefined): NamedQuery {
+  const queries = loadNamedQueries();
+  if (!name) throw new UsageError(`Which query? One of: ${queries.map((q) => q.name).join(', ')}.`);
+  const query = queries.find((q) => q.name === name);
+  if (!query) throw new UsageError(`No named query "${name}". Known: ${queries.map((q) => q.name).join(', ')}.`);
+  return query;
+}
+
+/** `--param k=v` pairs, checked against the query's declared parameters. */
+function queryParameters(query: NamedQuery, pairs: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes name=value; got "${pair}".`);
+    const name = pair.slice(0, eq);
+    if (!query.parameters.some((p) => p.name === name)) {
+      throw new UsageError(`Query "${query.name}" has no parameter "${name}"; it takes ${query.parameters.map((p) => p.name).join(', ') || 'none'}.`);
+    }
+    values[name] = pair.slice(eq + 1);
+  }
+  const missing = query.parameters.filter((p) => values[p.name] === undefined);
+  if (missing.length > 0) throw new UsageError(`Query "${query.name}" needs ${missing.map((p) => `--param ${p.name}=... (${p.description})`).join(', ')}.`);
+  return values;
+}
+
+/** Progress on stderr: one rewritten line on a terminal, a line per change otherwise. */
+function progressPrinter(context: CliContext): { update: (line: string) => void; done: () => void } {
+  let last = '';
+  return {
+    update: (line) => {
+      if (context.interactive) context.stderr(`\r\x1b[2K${line}`);
+      else if (line.replace(/[\d.]+\s?s\b.*$/, '') !== last.replace(/[\d.]+\s?s\b.*$/, '')) context.stderr(`${line}\n`);
+      last = line;
+    },
+    done: () => {
+      if (context.interactive && last) context.stderr('\n');
+    },
+  };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MiB`;
+
+async function stackOutputsFor(values: { stack?: string; region?: string }, needed: boolean): Promise<StackOutputs> {
+  if (!needed) return {};
+  const client = new CloudFormationClient({ region: values.region });
+  try {
+    return await readStackOutputs(client, values.stack ?? DEFAULT_STACK_NAME);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function commandQueries(context: CliContext): Promise<number> {
+  for (const query of loadNamedQueries()) {
+    const parameters = query.parameters.map((p) => ` --param ${p.name}=...`).join('');
+    context.stdout(`${query.name}${query.isView ? ' (view)' : ''}${parameters}\n    ${query.description}\n`);
+    for (const p of query.parameters) context.stdout(`    ${p.name}: ${p.description}\n`);
+  }
+  return 0;
+}
+
+async function commandQuery(argv: readonly string[], context: CliContext): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    param: { type: 'string', multiple: true },
+    format: { type: 'string' },
+    workgroup: { type: 'string' },
+    database: { type: 'string' },
+  });
+  if (positionals.length > 1) throw new UsageError(`query takes one query name; got ${positionals.join(' ')}.`);
+  const query = findQuery(positionals[0]);
+  const parameters = queryParameters(query, values.param ?? []);
+  const format = (values.format ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got "${values.format}".`);
+
+  if (!wantsAws(values, ['workgroup', 'database', 'stack', 'region'])) {
+    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
+    try {
+      const started = Date.now();
+      const result = await lake.runNamedQuery(query.name, parameters);
+      context.stdout(formatResult(result, format));
+      context.stderr(`local lake ${lake.dataDir}: ${result.rows.length} rows in ${seconds(Date.now() - started)}\n`);
+      return 0;
+    } finally {
+      await lake.close();
+    }
+  }
+
+  const outputs = await stackOutputsFor(values, values.workgroup === undefined || values.database === undefined);
+  const workGroup = values.workgroup ?? outputs.athenaWorkGroupName;
+  const database = values.database ?? outputs.glueDatabaseName;
+  if (!workGroup || !database) throw new UsageError('Athena needs --workgroup and --database (or a deployed stack whose outputs name them).');
+  const client = new AthenaClient({ region: values.region });
+  const progress = progressPrinter(context);
+  try {
+    // A view's query needs the views it reads to exist: the stack refreshes them; so does this.
+    const result = await runAthenaQuery(client, {
+      sql: query.sql,
+      parameters: query.parameters.map((p) => parameters[p.name]),
+      workGroup,
+      database,
+      signal: context.signal,
+      onProgress: (p) => progress.update(`athena ${p.queryExecutionId}: ${p.state}, ${megabytes(p.bytesScanned)} scanned, ${seconds(p.elapsedMs)}`),
+    });
+    progress.done();
+    context.stdout(formatResult(result, format));
+    return 0;
+  } catch (error) {
+    progress.done();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function commandEtl(argv: readonly string[], context: CliContext): Promise<number> {
+  const { values, positionals } = parse(argv, { workflow: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`etl takes no arguments; got ${positionals.join(' ')}.`);
+  if (!wantsAws(values, ['workflow', 'stack', 'region'])) {
+    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
+    try {
+      context.stderr(`compacting ${lake.dataDir}/raw ...\n`);
+      const result = await lake.compact();
+      context.stdout(
+        result.files === 0
+          ? 'No new raw objects since the last run.\n'
+          : `Read ${result.files} raw objects (${result.lines} lines): wrote ${result.rows} rows to ${result.partitions.length} day partitions, dropped ${result.duplicates} duplicates, rejected ${result.malformed} malformed lines${result.malformed > 0 ? ' (see errors/glue/)' : ''}, in ${result.seconds.toFixed(1)} s.\n`,
+      );
+      return 0;
+    } finally {
+      await lake.close();
+    }
+  }
+  const workflowName = values.workflow ?? (await stackOutputsFor(values, true)).glueWorkflowName;
+  if (!workflowName) throw new UsageError('etl in AWS needs --workflow (or a deployed stack whose outputs name it).');
+  const client = new GlueClient({ region: values.region });
+  const progress = progressPrinter(context);
+  try {
+    const outcome = await runGlueWorkflow(client, {
+      workflowName,
+      signal: context.signal,
+      onProgress: (p) => progress.update(`workflow ${workflowName} run ${p.runId}: ${p.status}; ${Object.entries(p.steps).map(([step, state]) => `${step} ${state}`).join(', ')}; ${seconds(p.elapsedMs)}`),
+    });
+    progress.done();
+    context.stdout(`Workflow run ${outcome.runId} completed: ${outcome.statistics.SucceededActions ?? 0}/${outcome.statistics.TotalActions ?? 0} actions succeeded.\n`);
+    return 0;
+  } catch (error) {
+    progress.done();
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function commandStatus(argv: readonly string[], context: CliContext): Promise<number> {
+  const { values, positionals } = parse(argv, { format: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`status takes no arguments; got ${positionals.join(' ')}.`);
+  const format = (values.format ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got "${values.format}".`);
+  let checks;
+  if (values.local) {
+    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
+    try {
+      checks = await lake.status();
+    } finally {
+      await lake.close();
+    }
+  } else {
+    const outputs = await stackOutputsFor(values, true);
+    const clients = { firehose: new FirehoseClient({ region: values.region }), glue: new GlueClient({ region: values.region }), sqs: new SQSClient({ region: values.region }) };
+    try {
+      checks = await pipelineStatus(clients, {
+        deliveryStreamName: outputs.deliveryStreamName,
+        workflowName: outputs.glueWorkflowName,
+        crawlerName: outputs.glueCrawlerName,
+        deadLetterQueueUrl: outputs.deadLetterQueueUrl,
+      });
+    } finally {
+      Object.values(clients).forEach((client) => client.destroy());
+    }
+  }
+  context.stdout(formatResult({ columns: ['component', 'state', 'healthy', 'detail'], rows: checks.map((c) => ({ ...c })) }, format));
+  return checks.every((c) => c.healthy) ? 0 : 1;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      context.stdout(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      if (command !== 'local') {
+        context.stdout(`${USAGE}\n`);
+        return 0;
+      }
+    }
+    switch (command) {
+      case 'queries':
+        return await commandQueries(context);
+      case 'query':
+        return await commandQuery(rest, context);
+      case 'etl':
+        return await commandEtl(rest, context);
+      case 'status':
+        return await commandStatus(rest, context);
+      case 'local':
+        if (!context.runLocalStack) throw new UsageError('The local stack is not available in this build.');
+        return await context.runLocalStack(rest, context);
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      context.stderr(`usage-tracker: ${error.message}\nRun "usage-tracker --help" for the commands and options.\n`);
+      return 2;
+    }
+    if (error instanceof AthenaQueryError || error instanceof WorkflowRunError) {
+      context.stderr(`usage-tracker: ${error.message}\n`);
+      return context.signal.aborted ? 130 : 1;
+    }
+    context.stderr(`usage-tracker: ${(error as Error).message ?? String(error)}\n`);
+    return context.signal.aborted ? 130 : 1;
+  }
+}
