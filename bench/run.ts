@@ -2,12 +2,14 @@
  * `npm run bench -- <name>...`: runs the named benchmarks (all when none is named) and prints
  * their figures. Figures, not pass/fail tests: timing depends on the machine.
  */
+import { lakeBenchmark } from './lake.bench';
 import { limiterBenchmark } from './limiter.bench';
 import { sdkBenchmark } from './sdk.bench';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   sdk: sdkBenchmark,
   limiter: limiterBenchmark,
+  lake: lakeBenchmark,
 };
 
 async function main(): Promise<void> {

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { DuckDBConnection } from '@duckdb/node-api';
 import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS } from '../../contracts/curated-columns';
 import { duckdbType, partitionProjection, sqlString } from '../../local/lake/curation-sql';
@@ -7,7 +9,7 @@ import { duckdbType, partitionProjection, sqlString } from '../../local/lake/cur
  * `start`, a few hundred tenants, dozens of operations, some errors and 429s. One expression per
  * curated column, so a column added to the contracts without one here fails loudly.
  */
-export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30): string {
+export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30, first = 0): string {
   const expressions: Record<string, string> = {
     event_id: `'evt-' || lpad(CAST(n AS VARCHAR), 10, '0') || '-' || md5(CAST(n AS VARCHAR))[1:12]`,
     schema_version: `'1'`,
@@ -35,7 +37,7 @@ export function syntheticEventsSql(count: number, start = '2026-09-01', days = 3
     if (expression === undefined) throw new Error(`syntheticEventsSql has no value for curated column ${column.name}.`);
     return `CAST(${expression} AS ${duckdbType(column)}) AS "${column.name}"`;
   });
-  return `SELECT *, ${partitionProjection()} FROM (SELECT ${columns.join(', ')} FROM range(${count}) r(n))`;
+  return `SELECT *, ${partitionProjection()} FROM (SELECT ${columns.join(', ')} FROM range(${first}, ${first + count}) r(n))`;
 }
 
 /** Writes `count` synthetic events as curated Parquet (the Glue job's layout) under `curatedDir`. */
@@ -51,7 +53,7 @@ export async function writeSyntheticCuratedLake(connection: DuckDBConnection, cu
  * object per line, built from the curated columns' envelope paths. Every `duplicateEvery`-th
  * event is delivered twice, as a producer's retry would be.
  */
-export function syntheticRawEnvelopesSql(count: number, start?: string, days?: number, duplicateEvery = 50): string {
+export function syntheticRawEnvelopesSql(count: number, start?: string, days?: number, first = 0, duplicateEvery = 50): string {
   const detail = CURATED_COLUMNS.filter((c) => c.source.startsWith('detail.'));
   const top = CURATED_COLUMNS.filter((c) => !c.source.startsWith('detail.'));
   const value = (column: (typeof CURATED_COLUMNS)[number]) =>
@@ -59,7 +61,7 @@ export function syntheticRawEnvelopesSql(count: number, start?: string, days?: n
   const detailStruct = detail.map((c) => `'${c.source.slice('detail.'.length)}': ${value(c)}`).join(', ');
   return `SELECT '0' AS version, uuid()::VARCHAR AS id, 'api-usage-event' AS "detail-type", ${top.map((c) => `${value(c)} AS "${c.source}"`).join(', ')},
       '123456789012' AS account, 'eu-west-1' AS region, []::VARCHAR[] AS resources, {${detailStruct}} AS detail
-    FROM (${syntheticEventsSql(count, start, days)}) events
+    FROM (${syntheticEventsSql(count, start, days, first)}) events
     CROSS JOIN LATERAL (SELECT * FROM range(CASE WHEN hash(event_id) % ${duplicateEvery} = 0 THEN 2 ELSE 1 END)) copies`;
 }
 
@@ -69,9 +71,8 @@ export async function writeSyntheticRawObjects(connection: DuckDBConnection, raw
   for (let i = 0; i < objects; i++) {
     const n = Math.min(perObject, count - i * perObject);
     if (n <= 0) break;
-    const file = `${rawDir}/year=2026/month=09/day=01/hour=${String(i % 24).padStart(2, '0')}/usage-${i}.gz`;
-    await import('node:fs').then((fs) => fs.mkdirSync(file.slice(0, file.lastIndexOf('/')), { recursive: true }));
-    const sql = syntheticRawEnvelopesSql(n, start, days).replace(`range(${n}) r(n)`, `range(${i * perObject}, ${i * perObject + n}) r(n)`);
-    await connection.run(`COPY (${sql}) TO ${sqlString(file)} (FORMAT json, COMPRESSION gzip)`);
+    const file = path.join(rawDir, 'year=2026', 'month=09', 'day=01', `hour=${String(i % 24).padStart(2, '0')}`, `usage-${i}.gz`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    await connection.run(`COPY (${syntheticRawEnvelopesSql(n, start, days, i * perObject)}) TO ${sqlString(file)} (FORMAT json, COMPRESSION gzip)`);
   }
 }
