@@ -145,7 +145,7 @@ export class LocalEventBus {
     for (const entry of entries as PutEventsRequestEntry[]) {
       const outcome = this.envelope(entry);
       if ('ErrorCode' in outcome) {
-        results.push(outcome);
+        results.push({ ErrorCode: outcome.ErrorCode as string, ErrorMessage: outcome.ErrorMessage as string });
         continue;
       }
       results.push({ EventId: outcome.id });
@@ -161,7 +161,7 @@ export class LocalEventBus {
   }
 
   /** The event as a rule and its target see it, or the entry's error. */
-  private envelope(entry: PutEventsRequestEntry): Record<string, unknown> & { id: string } | { ErrorCode: string; ErrorMessage: string } {
+  private envelope(entry: PutEventsRequestEntry): (Record<string, unknown> & { id: string }) | { ErrorCode: string; ErrorMessage: string } {
     for (const field of ['Source', 'DetailType', 'Detail'] as const) {
       if (typeof entry[field] !== 'string' || (entry[field] as string).length === 0) {
         return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` };
