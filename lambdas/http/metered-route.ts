@@ -72,7 +72,7 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
       metrics.addMetric('routeErrors', MetricUnit.Count, 1);
       return errorResult(new HttpError(500, 'internal', 'The request failed; it has been logged.'), requestId);
     } finally {
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

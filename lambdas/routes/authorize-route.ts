@@ -33,7 +33,7 @@ export function authorizeRequest(authenticator: Authenticator, logger: Logger, m
       metrics.addMetric('authorizer.allowed', MetricUnit.Count, 1);
       return { isAuthorized: true, context: toAuthorizerContext(outcome.principal) };
     } finally {
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }

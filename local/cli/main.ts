@@ -8,10 +8,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nStopping... (Ctrl-C again to quit at once)\n');
+    process.stderr.write('\nStopping... (again to quit at once)\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const code = await runCli(argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
@@ -19,6 +20,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     signal: controller.signal,
   });
   process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   process.exitCode = code;
 }
 

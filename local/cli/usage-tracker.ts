@@ -21,8 +21,6 @@ export interface CliContext {
   readonly interactive: boolean;
   /** Aborted on Ctrl-C: running Athena queries and workflow runs are stopped. */
   readonly signal: AbortSignal;
-  /** The `local` command (the whole stack on one machine), when available. */
-  readonly runLocalStack?: (argv: readonly string[], context: CliContext) => Promise<number>;
 }
 
 /** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
@@ -280,8 +278,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       case 'status':
         return await commandStatus(rest, context);
       case 'local':
-        if (!context.runLocalStack) throw new UsageError('The local stack is not available in this build.');
-        return await context.runLocalStack(rest, context);
+        // Loaded on demand: the other commands need none of the local stack's engines.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return await (require('./local-command') as typeof import('./local-command')).runLocalCommand(rest, context);
       default:
         throw new UsageError(`Unknown command "${command}".`);
     }
@@ -295,6 +294,6 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       return context.signal.aborted ? 130 : 1;
     }
     context.stderr(`usage-tracker: ${(error as Error).message ?? String(error)}\n`);
-    return context.signal.aborted ? 130 : 1;
+    return context.signal.aborted && command !== 'local' ? 130 : 1;
   }
 }

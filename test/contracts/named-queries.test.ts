@@ -65,6 +65,7 @@ describe('queries/*.sql as Athena (Trino) SQL', () => {
         'latency_by_operation',
         'rate_limited_by_tenant',
         'traffic_summary',
+        'traffic_timeline',
         'trending_features',
         'usage_by_api_key',
         'usage_events_deduped',

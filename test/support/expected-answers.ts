@@ -144,3 +144,15 @@ export function expectedTrafficSummary(events: readonly CuratedEvent[], since: D
   });
   return [summarise('(all)', recent), ...[...groupBy(recent, (e) => e.operation)].map(([operation, rows]) => summarise(operation, rows))];
 }
+
+export function expectedTimeline(events: readonly CuratedEvent[], since: Date, bucketMs: number) {
+  const recent = events.filter((e) => e.occurredAt >= since);
+  return [...groupBy(recent, (e) => new Date(Math.floor(e.occurredAt.getTime() / bucketMs) * bucketMs).toISOString())]
+    .map(([bucket, rows]) => ({
+      bucket_start: bucket,
+      requests: rows.length,
+      errors: rows.filter((e) => e.statusCode >= 500).length,
+      rate_limited: rows.filter((e) => e.statusCode === 429).length,
+    }))
+    .sort((a, b) => a.bucket_start.localeCompare(b.bucket_start));
+}

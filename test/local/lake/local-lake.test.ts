@@ -16,6 +16,7 @@ import {
   expectedLatency,
   expectedRateLimited,
   expectedTrafficSummary,
+  expectedTimeline,
   expectedTrending,
   expectedUsageByApiKey,
   quantile,
@@ -226,6 +227,18 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
         expect(got.avg_latency_ms as number).toBeCloseTo(row.avg_latency_ms, 3);
         expectApproxQuantile(got.p95_latency_ms, row.latencies, 0.95);
       }
+    });
+
+    it.each([
+      ['last_hour', 3_600_000, 60_000],
+      ['last_24h', 24 * 3_600_000, 3_600_000],
+      ['all', Date.now(), 86_400_000],
+    ] as const)('traffic_timeline over %s counts requests, errors and 429s per bucket', async (window, span, bucketMs) => {
+      const result = await run('traffic_timeline', { window });
+      expect(result.columns).toEqual(['bucket_start', 'requests', 'errors', 'rate_limited', 'p95_latency_ms']);
+      const expected = expectedTimeline(events, new Date(Date.now() - span), bucketMs);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(result.rows.map(({ p95_latency_ms: _p95, ...row }) => row)).toEqual(expected);
     });
 
     it('names a missing parameter or an unknown query', async () => {

@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_BUS_NAME, startLocalStack } from '../stack/local-stack';
+import type { CliContext } from './usage-tracker';
+import { UsageError } from './usage-tracker';
+
+export const LOCAL_USAGE = `usage-tracker local [options]     (npm start)
+
+The whole system on this machine: DynamoDB (dynalite), an EventBridge PutEvents endpoint, a
+Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboard.
+
+  --data-dir D          where everything is kept (default .usage-tracker)
+  --api-port N          the metered API and the dashboard (default 3000; 0 = any free port)
+  --events-port N       the EventBridge endpoint (default 4010; 0 = any free port)
+  --demo | --no-demo    simulated services and API consumers of every tier (default --demo)
+  --buffer-seconds N    Firehose buffer interval hint (default 10; AWS default 900)
+  --buffer-mib N        Firehose buffer size hint (default 1; AWS default 128)
+  --etl-seconds N       how often raw/ is curated into Parquet (default 15)
+  --sources a,b         the rule's event source allow-list (default my-applications)
+
+Ctrl-C (or SIGTERM) flushes every buffer to raw/ and stops; the next start carries on.`;
+
+function positiveNumber(name: string, value: string | undefined, fallback: number, { allowZero = false } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new UsageError(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number; got "${value}".`);
+  return n;
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  const n = positiveNumber(name, value, fallback, { allowZero: true });
+  if (!Number.isInteger(n) || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535; got "${value}".`);
+  return n;
+}
+
+/** `usage-tracker local`: starts the stack, prints its endpoints, runs until Ctrl-C or SIGTERM. */
+export async function runLocalCommand(argv: readonly string[], context: CliContext): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        'data-dir': { type: 'string' },
+        'api-port': { type: 'string' },
+        'events-port': { type: 'string' },
+        demo: { type: 'boolean' },
+        'no-demo': { type: 'boolean' },
+        'buffer-seconds': { type: 'string' },
+        'buffer-mib': { type: 'string' },
+        'etl-seconds': { type: 'string' },
+        sources: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  if (values.help) {
+    context.stdout(`${LOCAL_USAGE}\n`);
+    return 0;
+  }
+  if (values.demo && values['no-demo']) throw new UsageError('--demo and --no-demo cannot both be given.');
+  const bufferMiB = positiveNumber('buffer-mib', values['buffer-mib'], 1);
+  if (bufferMiB > 128) throw new UsageError(`--buffer-mib must be at most 128 (Firehose's limit); got ${bufferMiB}.`);
+  const bufferSeconds = positiveNumber('buffer-seconds', values['buffer-seconds'], 10);
+  if (bufferSeconds > 900) throw new UsageError(`--buffer-seconds must be at most 900 (Firehose's limit); got ${bufferSeconds}.`);
+  const options = {
+    dataDir: values['data-dir'] ?? '.usage-tracker',
+    apiPort: port('api-port', values['api-port'], 3000),
+    eventsPort: port('events-port', values['events-port'], 4010),
+    demo: !values['no-demo'],
+    bufferIntervalSeconds: bufferSeconds,
+    bufferSizeMiB: bufferMiB,
+    etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
+    sources: values.sources?.split(',').map((s) => s.trim()).filter(Boolean),
+    log: (line: string) => context.stderr(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+  };
+
+  const started = Date.now();
+  let stack;
+  try {
+    stack = await startLocalStack(options);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port and --events-port.\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const lines = [
+    `api-usage-tracker is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), data in ${stack.dataDir}`,
+    '',
+    `  Metered API      ${stack.apiUrl}          (health: ${stack.apiUrl}/health)`,
+    `  Dashboard        ${stack.dashboardUrl}`,
+    `  EventBridge      ${stack.eventsUrl}          (bus "${stack.busName}", source "${stack.source}")`,
+    `  Admin API key    in ${stack.adminKeyFile}${stack.adminKeyCreated ? ' (created now)' : ''}`,
+    '',
+    'Point a service at it:',
+    `  AWS_ENDPOINT_URL_EVENTBRIDGE=${stack.eventsUrl} USAGE_EVENT_BUS_NAME=${stack.busName}`,
+    `Query it:  npm run usage-tracker -- query billing_by_tenant --param month=${new Date().toISOString().slice(0, 7)} --data-dir ${options.dataDir}`,
+    `Buffer ${options.bufferIntervalSeconds} s / ${options.bufferSizeMiB} MiB, ETL every ${options.etlIntervalSeconds} s.${options.demo ? '' : ' No demo traffic (--no-demo).'}`,
+  ];
+  if (stack.demoTenants.length > 0) {
+    lines.push('', 'Demo tenants (one per tier; their traffic is running):');
+    for (const tenant of stack.demoTenants) lines.push(`  ${tenant.tier.padEnd(10)} ${tenant.tenantId.padEnd(16)} ${tenant.apiKey}`);
+    lines.push(`  try: curl -H "Authorization: ApiKey ${stack.demoTenants[0].apiKey}" ${stack.apiUrl}/v1/usage`);
+  }
+  context.stdout(`${lines.join('\n')}\n\nCtrl-C to stop.\n`);
+
+  await new Promise<void>((resolve) => {
+    if (context.signal.aborted) return resolve();
+    context.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  context.stderr('flushing buffers to raw/ ...\n');
+  await stack.stop();
+  context.stderr('stopped; the next start carries on from here.\n');
+  return 0;
+}
+
+export { DEFAULT_BUS_NAME };
