@@ -57,8 +57,8 @@ export interface LocalStack {
   readonly adminKeyCreated: boolean;
   readonly demoTenants: readonly DemoTenant[];
   readonly lake: LocalLake;
-  /** Writes what the Firehose buffer holds to raw/ now. */
-  flushBuffer(): Promise<void>;
+  /** Sends the API's pending usage events to the bus, then writes what the buffer holds to raw/. */
+  flush(): Promise<void>;
   /** Runs the ETL now (also what `usage-tracker etl --local` does). */
   runEtl(): Promise<CompactionResult>;
   /** Flushes every buffer to raw/ and stops; nothing accepted is lost. */
@@ -238,7 +238,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminKeyCreated,
       demoTenants,
       lake,
-      flushBuffer: () => buffer.flush(),
+      flush: async () => {
+        await publisher.flush();
+        await buffer.flush();
+      },
       runEtl,
       stop: () => (stopping ??= cleanup()),
     };

@@ -46,7 +46,8 @@ function bucketLabel(iso) {
 function lineChart(name, rows, series, { percent = false } = {}) {
   if (rows.length === 0) return empty(name, 'No events in this window yet.');
   const { section, holder } = chartOf(name);
-  const width = 900, height = 240, left = 48, right = 12, top = 10, bottom = 28;
+  // Drawn at the card's own width, so text keeps its size in narrow and wide cards alike.
+  const width = Math.max(320, Math.round(holder.getBoundingClientRect().width) || 900), height = 220, left = 52, right = 24, top = 10, bottom = 28;
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': section.querySelector('h2').textContent }, holder);
   const max = Math.max(1e-9, ...rows.flatMap((row) => series.map((s) => s.value(row))));
   const x = (i) => left + (rows.length === 1 ? (width - left - right) / 2 : (i * (width - left - right)) / (rows.length - 1));
@@ -55,7 +56,7 @@ function lineChart(name, rows, series, { percent = false } = {}) {
   for (const fraction of [0, 0.5, 1]) text(svg, left - 6, y(max * fraction) + 4, percent ? `${format(max * fraction * 100, 1)}%` : format(max * fraction), 'end');
   const step = Math.max(1, Math.ceil(rows.length / 8));
   rows.forEach((row, i) => {
-    if (i % step === 0) text(svg, x(i), height - 8, bucketLabel(row.bucket_start), 'middle');
+    if (i % step === 0 || i === rows.length - 1) text(svg, x(i), height - 8, bucketLabel(row.bucket_start), i === rows.length - 1 && rows.length > 1 ? 'end' : 'middle');
   });
   for (const s of series) {
     const points = rows.map((row, i) => `${x(i).toFixed(1)},${y(s.value(row)).toFixed(1)}`);
@@ -75,7 +76,7 @@ function barChart(name, rows, label, value, { unit = '', className = 'bar', limi
   const shown = rows.filter((row) => value(row) > 0).slice(0, limit);
   if (shown.length === 0) return empty(name, 'Nothing to show in this window yet.');
   const { section, holder } = chartOf(name);
-  const width = 600, row = 26, left = 190, right = 70;
+  const width = Math.max(320, Math.round(holder.getBoundingClientRect().width) || 600), row = 26, left = Math.min(220, width * 0.4), right = 70;
   const svg = el('svg', { viewBox: `0 0 ${width} ${shown.length * row + 4}`, role: 'img', 'aria-label': section.querySelector('h2').textContent }, holder);
   const max = Math.max(...shown.map(value));
   shown.forEach((item, i) => {

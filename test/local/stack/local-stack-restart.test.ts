@@ -1,0 +1,115 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { CliContext, runCli } from '../../../local/cli/usage-tracker';
+import { listFiles } from '../../../local/lake/local-lake';
+
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'usage-tracker.js');
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly apiUrl: string;
+  readonly eventsUrl: string;
+  readonly stdout: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** `usage-tracker local` as its own process, as `npm start` runs it; resolves once it printed its endpoints. */
+async function start(dataDir: string): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, 'local', '--no-demo', '--data-dir', dataDir, '--api-port', '0', '--events-port', '0', '--buffer-seconds', '900', '--etl-seconds', '3600'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('Ctrl-C to stop.')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local stack did not start:\n${out}\n${err}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(out)![1];
+  return { child, apiUrl: url('Metered API'), eventsUrl: url('EventBridge'), stdout: () => out, exited };
+}
+
+const cliContext = (): CliContext & { out: string } => {
+  const c = { out: '', interactive: false, signal: new AbortController().signal, stdout: (t: string) => void (c.out += t), stderr: () => undefined };
+  return c;
+};
+
+describe('npm start stops cleanly and carries on', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'local-restart-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('SIGTERM flushes every accepted event to raw/; the next start keeps the admin key, tenants and limiter state', async () => {
+    const first = await start(dataDir);
+    let second: Running | undefined;
+    try {
+      expect(first.stdout()).toContain('(created now)');
+      const adminKey = readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
+      const admin = (method: string, route: string, body?: unknown) =>
+        fetch(`${first.apiUrl}${route}`, { method, headers: { authorization: `ApiKey ${adminKey}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, string> }));
+      expect((await admin('POST', '/v1/admin/tenants', { tenantId: 'steady', name: 'Steady', tier: 'free' })).status).toBe(201);
+      expect((await admin('POST', '/v1/admin/tenants', { tenantId: 'blocked-co', name: 'Blocked', tier: 'basic' })).status).toBe(201);
+      const steadyKey = (await admin('POST', '/v1/admin/tenants/steady/keys')).json.apiKey;
+      const blockedKey = (await admin('POST', '/v1/admin/tenants/blocked-co/keys')).json.apiKey;
+      expect((await admin('POST', '/v1/admin/tenants/blocked-co/block')).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await fetch(`${first.apiUrl}/v1/users`, { headers: { authorization: `ApiKey ${steadyKey}` } })).status).toBe(200);
+
+      const client = new EventBridgeClient({ endpoint: first.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const ids = Array.from({ length: 7 }, () => randomUUID());
+      const detail = (eventId: string) => JSON.stringify({ schemaVersion: '1', eventId, occurredAt: new Date().toISOString(), service: 'billing', tenantId: 'sdk-tenant', operation: 'GET /v1/invoices', method: 'GET', statusCode: 200, latencyMs: 3 });
+      const put = await client.send(new PutEventsCommand({ Entries: ids.map((id) => ({ EventBusName: 'api-usage-tracker', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail(id) })) }));
+      client.destroy();
+      expect(put.FailedEntryCount).toBe(0);
+      expect(await listFiles(path.join(dataDir, 'raw'), '.gz')).toEqual([]); // still buffered (900 s hint)
+
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const lines = (await listFiles(path.join(dataDir, 'raw'), '.gz')).flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean));
+      const delivered = new Set(lines.map((l) => (JSON.parse(l) as { detail: { eventId: string } }).detail.eventId));
+      expect(ids.every((id) => delivered.has(id))).toBe(true);
+      expect(lines.filter((l) => l.includes('"tenantId":"steady"'))).toHaveLength(5); // the API's own usage events, flushed too
+      expect(readdirSync(path.join(dataDir, 'state', 'firehose-wal'))).toEqual([]);
+
+      second = await start(dataDir);
+      expect(second.stdout()).not.toContain('(created now)');
+      expect(readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim()).toBe(adminKey);
+      const blocked = await fetch(`${second.apiUrl}/v1/users`, { headers: { authorization: `ApiKey ${blockedKey}` } });
+      expect(blocked.status).toBe(403);
+      const usage = await fetch(`${second.apiUrl}/v1/usage`, { headers: { authorization: `ApiKey ${steadyKey}` } });
+      // The burst spent before the restart is still spent (at most one token refilled since).
+      if (usage.status === 200) expect(((await usage.json()) as { remaining: number }).remaining).toBeLessThanOrEqual(1);
+      else expect(usage.status).toBe(429);
+      second.child.kill('SIGINT');
+      expect(await second.exited).toBe(0);
+      second = undefined;
+
+      const etl = cliContext();
+      expect(await runCli(['etl', '--local', '--data-dir', dataDir], etl)).toBe(0);
+      const billing = cliContext();
+      expect(await runCli(['query', 'billing_by_tenant', '--data-dir', dataDir, '--param', `month=${new Date().toISOString().slice(0, 7)}`, '--format', 'json'], billing)).toBe(0);
+      const rows = JSON.parse(billing.out) as { tenant_id: string; calls: number }[];
+      expect(rows.find((r) => r.tenant_id === 'sdk-tenant')?.calls).toBe(7);
+      expect(rows.find((r) => r.tenant_id === 'steady')?.calls).toBe(5);
+    } finally {
+      if (first.child.exitCode === null) first.child.kill('SIGKILL');
+      if (second && second.child.exitCode === null) second.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses bad options with a message and exit code 2', async () => {
+    const c = { ...cliContext(), err: '' };
+    const context = { ...c, stderr: (t: string) => void (c.err += t) };
+    expect(await runCli(['local', '--api-port', '70000'], context)).toBe(2);
+    expect(c.err).toContain('--api-port must be a port number from 0 to 65535');
+    expect(await runCli(['local', '--buffer-mib', '512'], context)).toBe(2);
+    expect(c.err).toContain("--buffer-mib must be at most 128 (Firehose's limit)");
+  });
+});
