@@ -9,12 +9,14 @@ import { duckdbType, partitionProjection, sqlString } from '../../local/lake/cur
  * `start`, a few hundred tenants, dozens of operations, some errors and 429s. One expression per
  * curated column, so a column added to the contracts without one here fails loudly.
  */
-export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30, first = 0): string {
+export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30, first = 0, order: { readonly total: number } | undefined = undefined): string {
+  // Scattered over the days (a lake), or in time order over them (a stream, as Firehose delivers it).
+  const offset = order ? `CAST(n * ${days * 86400} / ${order.total} AS BIGINT)` : `((n * 7919) % (${days} * 86400))`;
   const expressions: Record<string, string> = {
     event_id: `'evt-' || lpad(CAST(n AS VARCHAR), 10, '0') || '-' || md5(CAST(n AS VARCHAR))[1:12]`,
     schema_version: `'1'`,
-    occurred_at: `TIMESTAMP '${start}' + to_seconds((n * 7919) % (${days} * 86400))`,
-    received_at: `TIMESTAMP '${start}' + to_seconds((n * 7919) % (${days} * 86400) + 2)`,
+    occurred_at: `TIMESTAMP '${start}' + to_seconds(${offset})`,
+    received_at: `TIMESTAMP '${start}' + to_seconds(${offset} + 2)`,
     source: `'com.example.svc-' || (n % 12)`,
     service: `'svc-' || (n % 12)`,
     tenant_id: `'tenant-' || lpad(CAST(n % 500 AS VARCHAR), 3, '0')`,
@@ -53,7 +55,7 @@ export async function writeSyntheticCuratedLake(connection: DuckDBConnection, cu
  * object per line, built from the curated columns' envelope paths. Every `duplicateEvery`-th
  * event is delivered twice, as a producer's retry would be.
  */
-export function syntheticRawEnvelopesSql(count: number, start?: string, days?: number, first = 0, duplicateEvery = 50): string {
+export function syntheticRawEnvelopesSql(count: number, start?: string, days?: number, first = 0, duplicateEvery = 50, order?: { readonly total: number }): string {
   const detail = CURATED_COLUMNS.filter((c) => c.source.startsWith('detail.'));
   const top = CURATED_COLUMNS.filter((c) => !c.source.startsWith('detail.'));
   const value = (column: (typeof CURATED_COLUMNS)[number]) =>
@@ -61,18 +63,19 @@ export function syntheticRawEnvelopesSql(count: number, start?: string, days?: n
   const detailStruct = detail.map((c) => `'${c.source.slice('detail.'.length)}': ${value(c)}`).join(', ');
   return `SELECT '0' AS version, uuid()::VARCHAR AS id, 'api-usage-event' AS "detail-type", ${top.map((c) => `${value(c)} AS "${c.source}"`).join(', ')},
       '123456789012' AS account, 'eu-west-1' AS region, []::VARCHAR[] AS resources, {${detailStruct}} AS detail
-    FROM (${syntheticEventsSql(count, start, days, first)}) events
+    FROM (${syntheticEventsSql(count, start, days, first, order)}) events
     CROSS JOIN LATERAL (SELECT * FROM range(CASE WHEN hash(event_id) % ${duplicateEvery} = 0 THEN 2 ELSE 1 END)) copies`;
 }
 
 /** Writes the synthetic envelopes as Firehose would: gzip objects of newline-delimited JSON under `rawDir`. */
-export async function writeSyntheticRawObjects(connection: DuckDBConnection, rawDir: string, count: number, objects = 4, start?: string, days?: number): Promise<void> {
+export async function writeSyntheticRawObjects(connection: DuckDBConnection, rawDir: string, count: number, objects = 4, start?: string, days?: number, ordered = false): Promise<void> {
   const perObject = Math.ceil(count / objects);
   for (let i = 0; i < objects; i++) {
     const n = Math.min(perObject, count - i * perObject);
     if (n <= 0) break;
     const file = path.join(rawDir, 'year=2026', 'month=09', 'day=01', `hour=${String(i % 24).padStart(2, '0')}`, `usage-${i}.gz`);
     mkdirSync(path.dirname(file), { recursive: true });
-    await connection.run(`COPY (${syntheticRawEnvelopesSql(n, start, days, i * perObject)}) TO ${sqlString(file)} (FORMAT json, COMPRESSION gzip)`);
+    const order = ordered ? { total: count } : undefined;
+    await connection.run(`COPY (${syntheticRawEnvelopesSql(n, start, days, i * perObject, 50, order)}) TO ${sqlString(file)} (FORMAT json, COMPRESSION gzip)`);
   }
 }

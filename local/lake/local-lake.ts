@@ -285,3 +285,16 @@ export function plain(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * The Glue job's twin as one call: curates a data folder's new raw objects into Parquet (see
+ * {@link LocalLake.compact}) and closes the lake again.
+ */
+export async function compactRawToParquet(dataDir: string, now?: Date): Promise<CompactionResult> {
+  const lake = await LocalLake.open(dataDir);
+  try {
+    return await lake.compact(now);
+  } finally {
+    await lake.close();
+  }
+}
