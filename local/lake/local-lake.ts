@@ -127,38 +127,42 @@ export class LocalLake {
         precise = true;
       }
       if (precise) await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
-      await c.run(`CREATE OR REPLACE TEMP VIEW compaction_rows AS SELECT ${curatedColumnList()} FROM compaction_staged WHERE reason IS NULL`);
-      const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_rows ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
+      const [counts] = await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`);
+      const valid = Number(counts.lines) - Number(counts.malformed);
+      const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_staged WHERE reason IS NULL ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
 
-      // Event ids already curated in the days this run touches.
+      // Copies to drop, as row ids: every copy of an id repeated within the run but the first
+      // received. Most ids occur once, so only the repeated ones are ranked.
+      await c.run(`
+        CREATE OR REPLACE TEMP TABLE compaction_dropped AS
+        SELECT row_id FROM (
+          SELECT rowid AS row_id, row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) AS copy
+          FROM compaction_staged
+          WHERE reason IS NULL AND event_id IN (SELECT event_id FROM compaction_staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1)
+        ) WHERE copy > 1`);
+      const dropsWithinRun = Number((await this.rows(`SELECT count(*) AS n FROM compaction_dropped`))[0].n);
+
+      // Event ids already curated on the days this run touches (copies share occurred_at, so a day).
       const curatedDir = path.join(this.dataDir, LAKE_PREFIXES.curated);
       const existing: string[] = [];
       for (const day of partitions) {
         const [year, month, dd] = day.split('-');
         existing.push(...(await listFiles(path.join(curatedDir, `year=${year}`, `month=${month}`, `day=${dd}`), '.parquet')));
       }
-      const existingIds = existing.length > 0 ? `SELECT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}])` : `SELECT CAST(NULL AS VARCHAR) AS event_id WHERE false`;
-      // Most ids occur once: only repeated ids (retries) go through the ordering that keeps the first copy received.
-      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_repeated AS SELECT event_id FROM compaction_rows GROUP BY event_id HAVING count(*) > 1`);
-      await c.run(`
-        CREATE OR REPLACE TEMP VIEW compaction_new AS
-        SELECT * FROM (
-          SELECT * FROM compaction_rows WHERE event_id NOT IN (SELECT event_id FROM compaction_repeated)
-          UNION ALL
-          (SELECT * FROM compaction_rows WHERE event_id IN (SELECT event_id FROM compaction_repeated)
-           QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) = 1)
-        )
-        WHERE event_id NOT IN (${existingIds})`);
-
-      const [counts] = await this.rows(`
-        SELECT (SELECT count(*) FROM compaction_staged) AS lines,
-               (SELECT count(*) FROM compaction_staged WHERE reason IS NOT NULL) AS malformed,
-               (SELECT count(*) FROM compaction_rows) AS valid,
-               (SELECT count(*) FROM compaction_new) AS rows`);
-      if (Number(counts.rows) > 0) {
+      const conditions = ['reason IS NULL'];
+      if (dropsWithinRun > 0) conditions.push('rowid NOT IN (SELECT row_id FROM compaction_dropped)');
+      if (existing.length > 0) {
         await c.run(
-          `COPY (SELECT * FROM compaction_new) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day), APPEND, FILENAME_PATTERN 'part-{uuid}')`,
+          `CREATE OR REPLACE TEMP TABLE compaction_existing AS SELECT DISTINCT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}]) WHERE event_id IN (SELECT event_id FROM compaction_staged)`,
         );
+        if (Number((await this.rows(`SELECT count(*) AS n FROM compaction_existing`))[0].n) > 0) conditions.push('event_id NOT IN (SELECT event_id FROM compaction_existing)');
+      }
+      let rows = 0;
+      if (valid > 0) {
+        const copied = await c.runAndReadAll(
+          `COPY (SELECT ${curatedColumnList()} FROM compaction_staged WHERE ${conditions.join(' AND ')}) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day), APPEND, FILENAME_PATTERN 'part-{uuid}')`,
+        );
+        rows = Number(copied.getRows()[0]?.[0] ?? 0);
       }
       if (Number(counts.malformed) > 0) {
         const day = now.toISOString().slice(0, 10).split('-');
@@ -171,14 +175,14 @@ export class LocalLake {
         runId,
         files: files.length,
         lines: Number(counts.lines),
-        rows: Number(counts.rows),
-        duplicates: Number(counts.valid) - Number(counts.rows),
+        rows,
+        duplicates: valid - rows,
         malformed: Number(counts.malformed),
         partitions,
         seconds: (Date.now() - started) / 1000,
       };
       await writeJsonAtomically(path.join(this.dataDir, 'state', LAST_RUN_FILE), { ...result, finishedAt: new Date().toISOString() });
-      await c.run('DROP VIEW compaction_new; DROP TABLE compaction_repeated; DROP VIEW compaction_rows; DROP TABLE compaction_staged');
+      await c.run('DROP TABLE IF EXISTS compaction_existing; DROP TABLE compaction_dropped; DROP TABLE compaction_staged');
       await this.registerCatalogue();
       return result;
     });
