@@ -109,6 +109,32 @@ function progressPrinter(context: CliContext): { update: (line: string) => void;
   };
 }
 
+/** Runs work that reports progress; the progress line is closed however the work ends. */
+async function withProgress<T>(context: CliContext, work: (update: (line: string) => void) => Promise<T>): Promise<T> {
+  const progress = progressPrinter(context);
+  try {
+    return await work(progress.update);
+  } finally {
+    progress.done();
+  }
+}
+
+/** Opens the local lake of `--data-dir` for one command. */
+async function withLocalLake<T>(values: { 'data-dir'?: string }, use: (lake: LocalLake) => Promise<T>): Promise<T> {
+  const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
+  try {
+    return await use(lake);
+  } finally {
+    await lake.close();
+  }
+}
+
+function outputFormat(value: string | undefined): OutputFormat {
+  const format = (value ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got "${value}".`);
+  return format;
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MiB`;
 
@@ -141,20 +167,16 @@ async function commandQuery(argv: readonly string[], context: CliContext): Promi
   if (positionals.length > 1) throw new UsageError(`query takes one query name; got ${positionals.join(' ')}.`);
   const query = findQuery(positionals[0]);
   const parameters = queryParameters(query, values.param ?? []);
-  const format = (values.format ?? 'table') as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got "${values.format}".`);
+  const format = outputFormat(values.format);
 
   if (!wantsAws(values, ['workgroup', 'database', 'stack', 'region'])) {
-    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
-    try {
+    return withLocalLake(values, async (lake) => {
       const started = Date.now();
       const result = await lake.runNamedQuery(query.name, parameters);
       context.stdout(formatResult(result, format));
       context.stderr(`local lake ${lake.dataDir}: ${result.rows.length} rows in ${seconds(Date.now() - started)}\n`);
       return 0;
-    } finally {
-      await lake.close();
-    }
+    });
   }
 
   const outputs = await stackOutputsFor(values, values.workgroup === undefined || values.database === undefined);
@@ -162,23 +184,19 @@ async function commandQuery(argv: readonly string[], context: CliContext): Promi
   const database = values.database ?? outputs.glueDatabaseName;
   if (!workGroup || !database) throw new UsageError('Athena needs --workgroup and --database (or a deployed stack whose outputs name them).');
   const client = new AthenaClient({ region: values.region });
-  const progress = progressPrinter(context);
   try {
-    // A view's query needs the views it reads to exist: the stack refreshes them; so does this.
-    const result = await runAthenaQuery(client, {
-      sql: query.sql,
-      parameters: query.parameters.map((p) => parameters[p.name]),
-      workGroup,
-      database,
-      signal: context.signal,
-      onProgress: (p) => progress.update(`athena ${p.queryExecutionId}: ${p.state}, ${megabytes(p.bytesScanned)} scanned, ${seconds(p.elapsedMs)}`),
-    });
-    progress.done();
+    const result = await withProgress(context, (update) =>
+      runAthenaQuery(client, {
+        sql: query.sql,
+        parameters: query.parameters.map((p) => parameters[p.name]),
+        workGroup,
+        database,
+        signal: context.signal,
+        onProgress: (p) => update(`athena ${p.queryExecutionId}: ${p.state}, ${megabytes(p.bytesScanned)} scanned, ${seconds(p.elapsedMs)}`),
+      }),
+    );
     context.stdout(formatResult(result, format));
     return 0;
-  } catch (error) {
-    progress.done();
-    throw error;
   } finally {
     client.destroy();
   }
@@ -188,8 +206,7 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
   const { values, positionals } = parse(argv, { workflow: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`etl takes no arguments; got ${positionals.join(' ')}.`);
   if (!wantsAws(values, ['workflow', 'stack', 'region'])) {
-    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
-    try {
+    return withLocalLake(values, async (lake) => {
       context.stderr(`compacting ${lake.dataDir}/raw ...\n`);
       const result = await lake.compact();
       context.stdout(
@@ -198,26 +215,21 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
           : `Read ${result.files} raw objects (${result.lines} lines): wrote ${result.rows} rows to ${result.partitions.length} day partitions, dropped ${result.duplicates} duplicates, rejected ${result.malformed} malformed lines${result.malformed > 0 ? ' (see errors/glue/)' : ''}, in ${result.seconds.toFixed(1)} s.\n`,
       );
       return 0;
-    } finally {
-      await lake.close();
-    }
+    });
   }
   const workflowName = values.workflow ?? (await stackOutputsFor(values, true)).glueWorkflowName;
   if (!workflowName) throw new UsageError('etl in AWS needs --workflow (or a deployed stack whose outputs name it).');
   const client = new GlueClient({ region: values.region });
-  const progress = progressPrinter(context);
   try {
-    const outcome = await runGlueWorkflow(client, {
-      workflowName,
-      signal: context.signal,
-      onProgress: (p) => progress.update(`workflow ${workflowName} run ${p.runId}: ${p.status}; ${Object.entries(p.steps).map(([step, state]) => `${step} ${state}`).join(', ')}; ${seconds(p.elapsedMs)}`),
-    });
-    progress.done();
+    const outcome = await withProgress(context, (update) =>
+      runGlueWorkflow(client, {
+        workflowName,
+        signal: context.signal,
+        onProgress: (p) => update(`workflow ${workflowName} run ${p.runId}: ${p.status}; ${Object.entries(p.steps).map(([step, state]) => `${step} ${state}`).join(', ')}; ${seconds(p.elapsedMs)}`),
+      }),
+    );
     context.stdout(`Workflow run ${outcome.runId} completed: ${outcome.statistics.SucceededActions ?? 0}/${outcome.statistics.TotalActions ?? 0} actions succeeded.\n`);
     return 0;
-  } catch (error) {
-    progress.done();
-    throw error;
   } finally {
     client.destroy();
   }
@@ -226,16 +238,10 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
 async function commandStatus(argv: readonly string[], context: CliContext): Promise<number> {
   const { values, positionals } = parse(argv, { format: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`status takes no arguments; got ${positionals.join(' ')}.`);
-  const format = (values.format ?? 'table') as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}; got "${values.format}".`);
+  const format = outputFormat(values.format);
   let checks;
   if (values.local) {
-    const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
-    try {
-      checks = await lake.status();
-    } finally {
-      await lake.close();
-    }
+    checks = await withLocalLake(values, (lake) => lake.status());
   } else {
     const outputs = await stackOutputsFor(values, true);
     const clients = { firehose: new FirehoseClient({ region: values.region }), glue: new GlueClient({ region: values.region }), sqs: new SQSClient({ region: values.region }) };

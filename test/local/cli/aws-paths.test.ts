@@ -15,7 +15,8 @@ import { STACK_OUTPUTS } from '../../../contracts/stack-outputs';
 import { AthenaQueryError, athenaStringLiteral, runAthenaQuery } from '../../../local/cli/athena-query';
 import { WorkflowRunError, runGlueWorkflow } from '../../../local/cli/glue-workflow';
 import { pipelineStatus } from '../../../local/cli/pipeline-status';
-import { CliContext, runCli } from '../../../local/cli/usage-tracker';
+import { runCli } from '../../../local/cli/usage-tracker';
+import { capturingCliContext } from '../../support/cli-context';
 
 const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);
@@ -31,21 +32,7 @@ beforeEach(() => {
   for (const mock of [athena, glue, cloudformation, firehose, sqs]) mock.reset();
 });
 
-function context(): CliContext & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    interactive: false,
-    signal: new AbortController().signal,
-    stdout: (text: string) => {
-      c.out += text;
-    },
-    stderr: (text: string) => {
-      c.err += text;
-    },
-  };
-  return c;
-}
+const context = capturingCliContext;
 
 describe('Athena path: runAthenaQuery', () => {
   it('passes parameters as quoted literals, polls with growing waits while reporting progress, and reads every page', async () => {

@@ -2,21 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CliContext, runCli } from '../../../local/cli/usage-tracker';
+import { runCli } from '../../../local/cli/usage-tracker';
+import { capturingCliContext } from '../../support/cli-context';
 import { deduplicate, expectedBilling } from '../../support/expected-answers';
 import { generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
 
-function context(): CliContext & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    interactive: false,
-    signal: new AbortController().signal,
-    stdout: (text: string) => void (c.out += text),
-    stderr: (text: string) => void (c.err += text),
-  };
-  return c;
-}
+const context = capturingCliContext;
 
 describe('usage-tracker CLI on the local lake', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'usage-cli-'));

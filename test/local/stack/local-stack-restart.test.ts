@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
-import { CliContext, runCli } from '../../../local/cli/usage-tracker';
+import { runCli } from '../../../local/cli/usage-tracker';
+import { capturingCliContext } from '../../support/cli-context';
 import { listFiles } from '../../../local/lake/local-lake';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'usage-tracker.js');
@@ -38,10 +39,7 @@ async function start(dataDir: string): Promise<Running> {
   return { child, apiUrl: url('Metered API'), eventsUrl: url('EventBridge'), stdout: () => out, exited };
 }
 
-const cliContext = (): CliContext & { out: string } => {
-  const c = { out: '', interactive: false, signal: new AbortController().signal, stdout: (t: string) => void (c.out += t), stderr: () => undefined };
-  return c;
-};
+const cliContext = capturingCliContext;
 
 describe('npm start stops cleanly and carries on', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'local-restart-'));
@@ -105,11 +103,10 @@ describe('npm start stops cleanly and carries on', () => {
   });
 
   it('refuses bad options with a message and exit code 2', async () => {
-    const c = { ...cliContext(), err: '' };
-    const context = { ...c, stderr: (t: string) => void (c.err += t) };
-    expect(await runCli(['local', '--api-port', '70000'], context)).toBe(2);
+    const c = cliContext();
+    expect(await runCli(['local', '--api-port', '70000'], c)).toBe(2);
     expect(c.err).toContain('--api-port must be a port number from 0 to 65535');
-    expect(await runCli(['local', '--buffer-mib', '512'], context)).toBe(2);
+    expect(await runCli(['local', '--buffer-mib', '512'], c)).toBe(2);
     expect(c.err).toContain("--buffer-mib must be at most 128 (Firehose's limit)");
   });
 });
