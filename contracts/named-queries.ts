@@ -4,6 +4,10 @@ import * as path from 'node:path';
 /** The folder holding one `.sql` file per Athena named query. */
 export const QUERIES_DIR = path.join(__dirname, '..', 'queries');
 
+/** The values of the `window` parameter of the windowed queries (traffic summary and timeline). */
+export const TIME_WINDOWS = ['last_hour', 'last_24h', 'last_30d', 'all'] as const;
+export type TimeWindow = (typeof TIME_WINDOWS)[number];
+
 /** A positional (`?`) parameter of a named query. */
 export interface NamedQueryParameter {
   readonly name: string;

@@ -8,9 +8,15 @@ WITH billable AS (
     AND status_code < 500
     AND status_code NOT IN (401, 403, 429)
 ),
+prices AS (
+  -- One price per operation, however many rows or files list it (the highest counts).
+  SELECT operation, max(unit_price) AS unit_price, max(currency) AS currency
+  FROM operation_prices
+  GROUP BY operation
+),
 fallback AS (
   SELECT max(unit_price) AS unit_price, max(currency) AS currency
-  FROM operation_prices
+  FROM prices
   WHERE operation = '*'
 )
 SELECT
@@ -20,7 +26,7 @@ SELECT
   round(sum(b.billable_units * coalesce(p.unit_price, f.unit_price, 0)), 6) AS amount,
   coalesce(max(p.currency), max(f.currency), 'USD') AS currency
 FROM billable b
-LEFT JOIN operation_prices p ON p.operation = b.operation
+LEFT JOIN prices p ON p.operation = b.operation
 CROSS JOIN fallback f
 GROUP BY b.tenant_id
 ORDER BY amount DESC, b.tenant_id

@@ -4,7 +4,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { NamedQuery, loadNamedQueries } from '../../contracts/named-queries';
+import { NamedQuery, TIME_WINDOWS, loadNamedQueries } from '../../contracts/named-queries';
 import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
 import { LocalLake } from '../lake/local-lake';
 import { AthenaQueryError, runAthenaQuery } from './athena-query';
@@ -88,6 +88,9 @@ function queryParameters(query: NamedQuery, pairs: readonly string[]): Record<st
       throw new UsageError(`Query "${query.name}" has no parameter "${name}"; it takes ${query.parameters.map((p) => p.name).join(', ') || 'none'}.`);
     }
     values[name] = pair.slice(eq + 1);
+  }
+  if (values.window !== undefined && !(TIME_WINDOWS as readonly string[]).includes(values.window)) {
+    throw new UsageError(`--param window must be one of ${TIME_WINDOWS.join(', ')}; got "${values.window}".`);
   }
   const missing = query.parameters.filter((p) => values[p.name] === undefined);
   if (missing.length > 0) throw new UsageError(`Query "${query.name}" needs ${missing.map((p) => `--param ${p.name}=... (${p.description})`).join(', ')}.`);
@@ -208,7 +211,8 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
   if (!wantsAws(values, ['workflow', 'stack', 'region'])) {
     return withLocalLake(values, async (lake) => {
       context.stderr(`compacting ${lake.dataDir}/raw ...\n`);
-      const result = await lake.compact();
+      // `npm start`'s own ETL may be running: wait for it rather than fail.
+      const result = await lake.compact(new Date(), { waitForLockMs: 120_000 });
       context.stdout(
         result.files === 0
           ? 'No new raw objects since the last run.\n'
@@ -239,8 +243,13 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
   const { values, positionals } = parse(argv, { format: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`status takes no arguments; got ${positionals.join(' ')}.`);
   const format = outputFormat(values.format);
+  // Local when asked (or given a data folder); AWS otherwise, as the pipeline's health is there.
+  const local = values.local === true || values['data-dir'] !== undefined;
+  if (local && (values.aws || values.stack !== undefined || values.region !== undefined)) {
+    throw new UsageError('status reports on the local lake (--local, --data-dir) or on AWS (--aws, --stack, --region), not both.');
+  }
   let checks;
-  if (values.local) {
+  if (local) {
     checks = await withLocalLake(values, (lake) => lake.status());
   } else {
     const outputs = await stackOutputsFor(values, true);

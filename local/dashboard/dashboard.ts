@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
+import { TIME_WINDOWS, TimeWindow } from '../../contracts/named-queries';
 import { LocalLake } from '../lake/local-lake';
 
 /** The windows the dashboard offers: the `window` values of the summary and timeline queries. */
-export const DASHBOARD_WINDOWS = ['last_hour', 'last_24h', 'last_30d', 'all'] as const;
-export type DashboardWindow = (typeof DASHBOARD_WINDOWS)[number];
+export const DASHBOARD_WINDOWS = TIME_WINDOWS;
+export type DashboardWindow = TimeWindow;
 
 export interface DashboardData {
   readonly generatedAt: string;

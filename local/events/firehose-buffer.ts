@@ -30,6 +30,11 @@ export interface FirehoseBufferStats {
 
 const WAL_DIR = path.join('state', 'firehose-wal');
 
+interface Segment {
+  readonly file: string;
+  readonly stream: WriteStream;
+}
+
 /**
  * Firehose's buffering on one machine: records (EventBridge envelopes) are held until the size
  * or interval hint is reached, then written as one gzip object of newline-delimited records
@@ -47,8 +52,13 @@ export class FirehoseBuffer {
   private objects = 0;
   private timer?: NodeJS.Timeout;
   private chain: Promise<unknown> = Promise.resolve();
-  private segment?: { file: string; stream: WriteStream };
+  private segment?: Segment;
   private segmentSequence = 0;
+  /** Segments whose records are buffered but not yet in an object (after a failed write). */
+  private carried: Segment[] = [];
+  private stopping = false;
+  /** The last write-ahead log failure: while set, nothing new is accepted. */
+  private failure?: Error;
   private readonly clock: () => number;
   private readonly walDir: string;
 
@@ -68,6 +78,7 @@ export class FirehoseBuffer {
     for (const name of leftovers) {
       recovered.push(...(await fs.readFile(path.join(this.walDir, name), 'utf8')).split('\n').filter((line) => line.trim() !== ''));
     }
+    // (Their first arrival is not logged: they are filed under the hour of this start.)
     if (recovered.length > 0) await this.writeObject(recovered, this.clock());
     for (const name of leftovers) await fs.unlink(path.join(this.walDir, name));
     this.segment = this.openSegment();
@@ -79,7 +90,8 @@ export class FirehoseBuffer {
   /** Accepts records: resolves once they are in the log; flushes when the size hint is reached. */
   public put(records: readonly string[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    if (!this.segment) return Promise.reject(new Error('The buffer is not started (or is stopped).'));
+    if (!this.segment || this.stopping) return Promise.reject(new Error('The buffer is not started, or is stopping.'));
+    if (this.failure) return Promise.reject(new Error(`The buffer's write-ahead log failed: ${this.failure.message}`));
     const text = records.map((r) => `${r}\n`).join('');
     if (this.records.length === 0) this.firstArrival = this.clock();
     this.records.push(...records);
@@ -95,14 +107,26 @@ export class FirehoseBuffer {
       if (this.records.length === 0 || !this.segment) return;
       // Take the records and their log segment together; later records go to a new segment.
       const records = this.records;
+      const bytes = this.bytes;
       const arrival = this.firstArrival;
-      const segment = this.segment;
+      const segments = [...this.carried, this.segment];
       this.records = [];
       this.bytes = 0;
-      this.segment = this.openSegment();
-      await new Promise<void>((resolve) => segment.stream.end(resolve));
-      await this.writeObject(records, arrival);
-      await fs.unlink(segment.file);
+      this.carried = [];
+      if (!this.stopping) this.segment = this.openSegment();
+      await new Promise<void>((resolve) => segments.at(-1)!.stream.end(resolve));
+      try {
+        await this.writeObject(records, arrival);
+      } catch (error) {
+        // Not delivered: the records go back in front of the buffer, their segments stay on
+        // disk, and the next flush (or start) delivers them.
+        this.records = [...records, ...this.records];
+        this.bytes += bytes;
+        this.firstArrival = arrival;
+        this.carried = segments;
+        throw error;
+      }
+      for (const segment of segments) await fs.unlink(segment.file).catch(() => undefined);
     });
     this.chain = run.catch(() => undefined);
     return run;
@@ -115,18 +139,30 @@ export class FirehoseBuffer {
   /** Flushes and closes the log: after this, every accepted record is in `raw/`. */
   public async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    // From here on nothing is accepted, so the last flush takes every accepted record.
+    this.stopping = true;
     await this.flush();
     const segment = this.segment;
     this.segment = undefined;
-    if (segment) {
+    if (segment && this.records.length === 0) {
       await new Promise<void>((resolve) => segment.stream.end(resolve));
       await fs.unlink(segment.file).catch(() => undefined);
     }
   }
 
-  private openSegment(): { file: string; stream: WriteStream } {
+  /** The write-ahead log's health, for `/health`. */
+  public get healthy(): boolean {
+    return this.failure === undefined;
+  }
+
+  private openSegment(): Segment {
     const file = path.join(this.walDir, `${String(Date.now()).padStart(15, '0')}-${String(++this.segmentSequence).padStart(6, '0')}.log`);
-    return { file, stream: createWriteStream(file, { flags: 'a', mode: 0o600 }) };
+    const stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    // A disk error fails the writes waiting on it (their callers hear it) and stops new ones.
+    stream.on('error', (error) => {
+      this.failure ??= error;
+    });
+    return { file, stream };
   }
 
   private flushIfDue(): Promise<void> | undefined {

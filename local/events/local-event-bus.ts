@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../../contracts/put-events-limits';
+import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { EventPattern, matchesEventPattern } from './event-pattern';
 
 /** Where matched events go: the Firehose buffer in the local stack. */
@@ -88,10 +89,7 @@ export class LocalEventBus {
   public async close(): Promise<void> {
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    await closeGracefully(server);
     this.server = undefined;
   }
 
@@ -101,6 +99,7 @@ export class LocalEventBus {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      if (refuseForeignHost(req, res, 'application/x-amz-json-1.1')) return;
       if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return send(res, 200, { status: 'ok', bus: this.options.busName });
       if (req.method !== 'POST') throw new RequestError('UnknownOperationException', 'Only POST requests of the AWS JSON protocol are served.', 404);
       const target = String(req.headers['x-amz-target'] ?? '');
@@ -115,7 +114,11 @@ export class LocalEventBus {
       this.requests++;
       send(res, 200, await this.putEvents(request));
     } catch (error) {
-      if (error instanceof RequestError) return send(res, error.status, { __type: error.type, message: error.message });
+      if (error instanceof RequestError) {
+        // An oversized body is not read to its end: answer, then drop the connection.
+        if (error.status === 413) res.on('finish', () => req.destroy());
+        return send(res, error.status, { __type: error.type, message: error.message });
+      }
       send(res, 500, { __type: 'InternalException', message: (error as Error).message });
     }
   }
@@ -207,7 +210,8 @@ function readBody(req: IncomingMessage): Promise<string> {
       length += chunk.length;
       if (length > MAX_BODY_BYTES) {
         reject(new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.', 413));
-        req.destroy();
+        req.pause();
+        req.removeAllListeners('data');
         return;
       }
       chunks.push(chunk);

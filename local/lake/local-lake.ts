@@ -105,87 +105,107 @@ export class LocalLake {
    * Parquet partitioned by event time, and malformed lines with their reason to `errors/glue/`.
    * Running it again with no new raw objects changes nothing.
    */
-  public compact(now: Date = new Date()): Promise<CompactionResult> {
+  public compact(now: Date = new Date(), options: { waitForLockMs?: number } = {}): Promise<CompactionResult> {
     return this.serial(async () => {
-      const started = Date.now();
-      const runId = `${now.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
-      const bookmark = await this.readBookmark();
-      const rawDir = path.join(this.dataDir, LAKE_PREFIXES.raw);
-      const files = (await listFiles(rawDir, '.gz')).filter((file) => !bookmark.has(path.relative(this.dataDir, file))).sort();
-      if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
-
-      const c = this.connection;
-      const staged = (relation: string) => `SELECT *, ${partitionProjection()} FROM (${curationSelect(relation)})`;
-      // Fast path: DuckDB's JSON reader (Firehose objects hold EventBridge events: valid JSON).
-      // If any line is not a JSON object, or any event is malformed, everything is read again
-      // line by line, so that errors/ keeps each bad line's raw text.
-      let precise = false;
+      // One compaction at a time per data folder, across processes (`npm start`'s timer and
+      // `usage-tracker etl --local`): two at once would both write the same new rows.
+      const release = await acquireLock(path.join(this.dataDir, 'state', 'compaction.lock'), options.waitForLockMs ?? 0);
       try {
-        await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(fastParsedRelation(files))}`);
-        precise = (await this.rows(`SELECT count(*) AS n FROM compaction_staged WHERE reason IS NOT NULL`))[0].n !== 0;
-      } catch {
-        precise = true;
+        return await this.compactLocked(now);
+      } finally {
+        await release();
       }
-      if (precise) await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
-      const [counts] = await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`);
-      const valid = Number(counts.lines) - Number(counts.malformed);
-      const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_staged WHERE reason IS NULL ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
-
-      // Copies to drop, as row ids: every copy of an id repeated within the run but the first
-      // received. Most ids occur once, so only the repeated ones are ranked.
-      await c.run(`
-        CREATE OR REPLACE TEMP TABLE compaction_dropped AS
-        SELECT row_id FROM (
-          SELECT rowid AS row_id, row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) AS copy
-          FROM compaction_staged
-          WHERE reason IS NULL AND event_id IN (SELECT event_id FROM compaction_staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1)
-        ) WHERE copy > 1`);
-      const dropsWithinRun = Number((await this.rows(`SELECT count(*) AS n FROM compaction_dropped`))[0].n);
-
-      // Event ids already curated on the days this run touches (copies share occurred_at, so a day).
-      const curatedDir = path.join(this.dataDir, LAKE_PREFIXES.curated);
-      const existing: string[] = [];
-      for (const day of partitions) {
-        const [year, month, dd] = day.split('-');
-        existing.push(...(await listFiles(path.join(curatedDir, `year=${year}`, `month=${month}`, `day=${dd}`), '.parquet')));
-      }
-      const conditions = ['reason IS NULL'];
-      if (dropsWithinRun > 0) conditions.push('rowid NOT IN (SELECT row_id FROM compaction_dropped)');
-      if (existing.length > 0) {
-        await c.run(
-          `CREATE OR REPLACE TEMP TABLE compaction_existing AS SELECT DISTINCT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}]) WHERE event_id IN (SELECT event_id FROM compaction_staged)`,
-        );
-        if (Number((await this.rows(`SELECT count(*) AS n FROM compaction_existing`))[0].n) > 0) conditions.push('event_id NOT IN (SELECT event_id FROM compaction_existing)');
-      }
-      let rows = 0;
-      if (valid > 0) {
-        const copied = await c.runAndReadAll(
-          `COPY (SELECT ${curatedColumnList()} FROM compaction_staged WHERE ${conditions.join(' AND ')}) TO ${sqlString(curatedDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day), APPEND, FILENAME_PATTERN 'part-{uuid}')`,
-        );
-        rows = Number(copied.getRows()[0]?.[0] ?? 0);
-      }
-      if (Number(counts.malformed) > 0) {
-        const day = now.toISOString().slice(0, 10).split('-');
-        const errorsDir = path.join(this.dataDir, LAKE_PREFIXES.glueErrors, `year=${day[0]}`, `month=${day[1]}`, `day=${day[2]}`, `run=${runId}`);
-        await fs.mkdir(errorsDir, { recursive: true });
-        await c.run(`COPY (SELECT reason, error_line AS line, raw_object FROM compaction_staged WHERE reason IS NOT NULL) TO ${sqlString(path.join(errorsDir, 'errors.json.gz'))} (FORMAT json, COMPRESSION gzip)`);
-      }
-      await this.writeBookmark(new Set([...bookmark, ...files.map((file) => path.relative(this.dataDir, file))]));
-      const result: CompactionResult = {
-        runId,
-        files: files.length,
-        lines: Number(counts.lines),
-        rows,
-        duplicates: valid - rows,
-        malformed: Number(counts.malformed),
-        partitions,
-        seconds: (Date.now() - started) / 1000,
-      };
-      await writeJsonAtomically(path.join(this.dataDir, 'state', LAST_RUN_FILE), { ...result, finishedAt: new Date().toISOString() });
-      await c.run('DROP TABLE IF EXISTS compaction_existing; DROP TABLE compaction_dropped; DROP TABLE compaction_staged');
-      await this.registerCatalogue();
-      return result;
     });
+  }
+
+  private async compactLocked(now: Date): Promise<CompactionResult> {
+    const started = Date.now();
+    const runId = `${now.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+    const bookmark = await this.readBookmark();
+    const rawDir = path.join(this.dataDir, LAKE_PREFIXES.raw);
+    const files = (await listFiles(rawDir, '.gz')).filter((file) => !bookmark.has(path.relative(this.dataDir, file))).sort();
+    if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
+
+    const c = this.connection;
+    const staged = (relation: string) => `SELECT *, ${partitionProjection()} FROM (${curationSelect(relation)})`;
+    // Fast path: DuckDB's JSON reader (Firehose objects hold EventBridge events: valid JSON).
+    // If any line is not a JSON object, or any event is malformed, everything is read again
+    // line by line, so that errors/ keeps each bad line's raw text.
+    let precise = false;
+    try {
+      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(fastParsedRelation(files))}`);
+      precise = (await this.rows(`SELECT count(*) AS n FROM compaction_staged WHERE reason IS NOT NULL`))[0].n !== 0;
+    } catch {
+      precise = true;
+    }
+    if (precise) await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
+    const [counts] = await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`);
+    const valid = Number(counts.lines) - Number(counts.malformed);
+    const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_staged WHERE reason IS NULL ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
+
+    // Copies to drop, as row ids: every copy of an id repeated within the run but the first
+    // received. Most ids occur once, so only the repeated ones are ranked.
+    await c.run(`
+      CREATE OR REPLACE TEMP TABLE compaction_dropped AS
+      SELECT row_id FROM (
+        SELECT rowid AS row_id, row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) AS copy
+        FROM compaction_staged
+        WHERE reason IS NULL AND event_id IN (SELECT event_id FROM compaction_staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1)
+      ) WHERE copy > 1`);
+    const dropsWithinRun = Number((await this.rows(`SELECT count(*) AS n FROM compaction_dropped`))[0].n);
+
+    // Event ids already curated on the days this run touches (copies share occurred_at, so a day).
+    const curatedDir = path.join(this.dataDir, LAKE_PREFIXES.curated);
+    const existing: string[] = [];
+    for (const day of partitions) {
+      const [year, month, dd] = day.split('-');
+      existing.push(...(await listFiles(path.join(curatedDir, `year=${year}`, `month=${month}`, `day=${dd}`), '.parquet')));
+    }
+    const conditions = ['reason IS NULL'];
+    if (dropsWithinRun > 0) conditions.push('rowid NOT IN (SELECT row_id FROM compaction_dropped)');
+    if (existing.length > 0) {
+      await c.run(
+        `CREATE OR REPLACE TEMP TABLE compaction_existing AS SELECT DISTINCT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}]) WHERE event_id IN (SELECT event_id FROM compaction_staged)`,
+      );
+      if (Number((await this.rows(`SELECT count(*) AS n FROM compaction_existing`))[0].n) > 0) conditions.push('event_id NOT IN (SELECT event_id FROM compaction_existing)');
+    }
+    let rows = 0;
+    // Files are written aside and renamed into place, so a reader (a query in another process)
+    // never opens half a Parquet file; a crash leaves only the staging folder, cleared next run.
+    const stagingDir = path.join(this.dataDir, 'state', 'compaction-staging');
+    await fs.rm(stagingDir, { recursive: true, force: true });
+    await fs.mkdir(stagingDir, { recursive: true });
+    if (valid > 0) {
+      const copied = await c.runAndReadAll(
+        `COPY (SELECT ${curatedColumnList()} FROM compaction_staged WHERE ${conditions.join(' AND ')}) TO ${sqlString(path.join(stagingDir, 'curated'))} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year, month, day), FILENAME_PATTERN 'part-{uuid}')`,
+      );
+      rows = Number(copied.getRows()[0]?.[0] ?? 0);
+      await moveTree(path.join(stagingDir, 'curated'), curatedDir);
+    }
+    if (Number(counts.malformed) > 0) {
+      const day = now.toISOString().slice(0, 10).split('-');
+      const errorsDir = path.join(this.dataDir, LAKE_PREFIXES.glueErrors, `year=${day[0]}`, `month=${day[1]}`, `day=${day[2]}`, `run=${runId}`);
+      await fs.mkdir(errorsDir, { recursive: true });
+      const staged = path.join(stagingDir, 'errors.json.gz');
+      await c.run(`COPY (SELECT reason, error_line AS line, raw_object FROM compaction_staged WHERE reason IS NOT NULL) TO ${sqlString(staged)} (FORMAT json, COMPRESSION gzip)`);
+      await fs.rename(staged, path.join(errorsDir, 'errors.json.gz'));
+    }
+    await fs.rm(stagingDir, { recursive: true, force: true });
+    await this.writeBookmark(new Set([...bookmark, ...files.map((file) => path.relative(this.dataDir, file))]));
+    const result: CompactionResult = {
+      runId,
+      files: files.length,
+      lines: Number(counts.lines),
+      rows,
+      duplicates: valid - rows,
+      malformed: Number(counts.malformed),
+      partitions,
+      seconds: (Date.now() - started) / 1000,
+    };
+    await writeJsonAtomically(path.join(this.dataDir, 'state', LAST_RUN_FILE), { ...result, finishedAt: new Date().toISOString() });
+    await c.run('DROP TABLE IF EXISTS compaction_existing; DROP TABLE compaction_dropped; DROP TABLE compaction_staged');
+    await this.registerCatalogue();
+    return result;
   }
 
   /** Runs SQL (with `?` parameters) and returns plain JSON values. */
@@ -266,6 +286,61 @@ export class LocalLake {
   }
 }
 
+/** Thrown when another process is compacting the same data folder. */
+export class CompactionBusyError extends Error {
+  constructor(holder: string) {
+    super(`Another ETL run is compacting this data folder (${holder}); try again when it is done.`);
+    this.name = 'CompactionBusyError';
+  }
+}
+
+/**
+ * An exclusive lock file (created with O_EXCL) holding the owner's pid. A lock whose process is
+ * gone (a crash) is taken over. Waits up to `waitMs` for a live holder.
+ */
+async function acquireLock(file: string, waitMs: number): Promise<() => Promise<void>> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await fs.writeFile(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }), { flag: 'wx', mode: 0o600 });
+      return () => fs.unlink(file).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder: { pid?: number; since?: string } = {};
+    try {
+      holder = JSON.parse(await fs.readFile(file, 'utf8')) as typeof holder;
+    } catch {
+      // Being written or removed right now: look again.
+    }
+    if (holder.pid !== undefined && !processAlive(holder.pid)) {
+      await fs.unlink(file).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() >= deadline) throw new CompactionBusyError(holder.pid ? `pid ${holder.pid}, since ${holder.since}` : 'starting');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Moves every file under `from` to the same relative place under `to` (renames: atomic per file). */
+async function moveTree(from: string, to: string): Promise<void> {
+  for (const file of await listFiles(from, '')) {
+    const target = path.join(to, path.relative(from, file));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(file, target);
+  }
+}
+
 /** Writes JSON through a temporary file and a rename, so a reader never sees half of it. */
 async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
   await fs.writeFile(`${file}.tmp`, JSON.stringify(value));
@@ -294,10 +369,10 @@ export function plain(value: unknown): unknown {
  * The Glue job's twin as one call: curates a data folder's new raw objects into Parquet (see
  * {@link LocalLake.compact}) and closes the lake again.
  */
-export async function compactRawToParquet(dataDir: string, now?: Date): Promise<CompactionResult> {
+export async function compactRawToParquet(dataDir: string, now?: Date, options: { waitForLockMs?: number } = {}): Promise<CompactionResult> {
   const lake = await LocalLake.open(dataDir);
   try {
-    return await lake.compact(now);
+    return await lake.compact(now, options);
   } finally {
     await lake.close();
   }

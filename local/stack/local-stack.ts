@@ -17,10 +17,11 @@ import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { createDashboardHandler } from '../dashboard/dashboard';
 import { createDynaliteServer } from '../dynalite-server';
+import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
 import { LocalEventBus } from '../events/local-event-bus';
 import { LocalHttpApiGateway } from '../http-api-gateway';
-import { CompactionResult, LocalLake, listFiles } from '../lake/local-lake';
+import { CompactionBusyError, CompactionResult, LocalLake, listFiles } from '../lake/local-lake';
 import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
 
@@ -87,11 +88,6 @@ async function listen(server: Server, port: number): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const closeServer = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
 
 /**
  * The whole system on one machine, with the same code paths as in AWS: dynalite (persisted) for
@@ -119,7 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // DynamoDB: dynalite persisted under the data folder, tables from the stack's definitions.
     const dynalite = createDynaliteServer({ path: path.join(dataDir, 'dynamodb') });
     const dynamoPort = await listen(dynalite, 0);
-    cleanups.push(() => closeServer(dynalite));
+    cleanups.push(() => closeGracefully(dynalite));
     const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynamoPort}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     cleanups.push(async () => dynamodb.destroy());
     await createMeteredApiTables(dynamodb, TABLES);
@@ -155,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => lake.close());
     const apiServer = createServer();
     const apiPort = await listen(apiServer, options.apiPort);
-    cleanups.push(() => closeServer(apiServer));
+    cleanups.push(() => closeGracefully(apiServer));
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const tiers = Object.fromEntries(TIER_NAMES.map((tier) => [tier, { ...DEFAULT_TIERS[tier], failMode: DEFAULT_FAIL_MODES[tier] }])) as Record<TierName, TierPolicy>;
     const config: RuntimeConfig = {
@@ -188,9 +184,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dashboard = createDashboardHandler(lake);
     let ready = false;
     apiServer.on('request', (req, res) => {
+      if (refuseForeignHost(req, res)) return;
       if (req.url === '/health' && req.method === 'GET') {
-        const body = JSON.stringify({ status: ready ? 'ok' : 'starting', bus: bus.stats(), buffer: buffer.stats() });
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+        const healthy = ready && buffer.healthy;
+        const body = JSON.stringify({ status: !ready ? 'starting' : healthy ? 'ok' : 'buffer write-ahead log failing', bus: bus.stats(), buffer: buffer.stats() });
+        res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
         res.end(body);
         return;
       }
@@ -212,7 +210,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (result.files > 0) log(`etl: ${result.files} raw objects -> ${result.rows} rows (${result.duplicates} duplicates dropped, ${result.malformed} malformed) in ${result.seconds.toFixed(1)} s`);
       return result;
     };
-    const etlTimer = setInterval(() => void runEtl().catch((error: Error) => log(`etl failed (retried next interval): ${error.message}`)), options.etlIntervalSeconds * 1000);
+    const etlTimer = setInterval(
+      () =>
+        void runEtl().catch((error: Error) =>
+          log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${error.message}`),
+        ),
+      options.etlIntervalSeconds * 1000,
+    );
     etlTimer.unref();
     cleanups.push(async () => clearInterval(etlTimer));
 

@@ -136,14 +136,24 @@ function render(data) {
   document.body.dataset.loaded = 'true';
 }
 
-async function refresh() {
+let latest = 0;
+let inFlight = false;
+
+/** Fetches and draws; one request at a time, and an answer for a window no longer shown is dropped. */
+async function refresh(force = false) {
+  if (inFlight && !force) return;
+  const request = ++latest;
+  const shown = windowName;
+  inFlight = true;
   try {
-    const response = await fetch(`/dashboard/data?window=${encodeURIComponent(windowName)}`, { cache: 'no-store' });
+    const response = await fetch(`/dashboard/data?window=${encodeURIComponent(shown)}`, { cache: 'no-store' });
     const body = await response.json();
     if (!response.ok) throw new Error(body.message || response.statusText);
-    render(body);
+    if (request === latest && shown === windowName) render(body);
   } catch (error) {
-    document.getElementById('status').textContent = `Could not load data: ${error.message}`;
+    if (request === latest) document.getElementById('status').textContent = `Could not load data: ${error.message}`;
+  } finally {
+    if (request === latest) inFlight = false;
   }
 }
 
@@ -151,7 +161,7 @@ document.querySelectorAll('nav button').forEach((button) =>
   button.addEventListener('click', () => {
     windowName = button.dataset.window;
     document.querySelectorAll('nav button').forEach((b) => b.setAttribute('aria-pressed', String(b === button)));
-    void refresh();
+    void refresh(true);
   }),
 );
 void refresh();

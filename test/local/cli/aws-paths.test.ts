@@ -252,6 +252,8 @@ describe('usage-tracker CLI against AWS (mocked clients)', () => {
     [['query', 'billing_by_tenant', '--param', 'month=2026-11', '--local', '--workgroup', 'wg'], /--local cannot be combined/],
     [['query', 'billing_by_tenant', '--bogus'], /Unknown option '--bogus'/],
     [['frobnicate'], /Unknown command "frobnicate"/],
+    [['query', 'traffic_summary', '--param', 'window=forever'], /--param window must be one of last_hour, last_24h, last_30d, all; got "forever"/],
+    [['status', '--data-dir', 'x', '--stack', 'S'], /not both/],
   ])('refuses %j with a message and exit code 2', async (argv, message) => {
     const c = context();
     expect(await runCli(argv, c)).toBe(2);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { usageEventPattern } from '../../../contracts/event-pattern';
@@ -23,13 +24,14 @@ describe('LocalEventBus with the real EventBridge client, feeding a FirehoseBuff
   let buffer: FirehoseBuffer;
   let bus: LocalEventBus;
   let client: EventBridgeClient;
+  let endpoint: string;
 
   beforeEach(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'local-bus-'));
     buffer = new FirehoseBuffer({ dataDir, intervalMs: 60_000, sizeBytes: 1024 * 1024 });
     await buffer.start();
     bus = new LocalEventBus({ busName: 'usage-bus', rule: { pattern: usageEventPattern(['my-applications']) as never, target: buffer } });
-    const endpoint = await bus.listen(0);
+    endpoint = await bus.listen(0);
     client = new EventBridgeClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   });
 
@@ -84,6 +86,22 @@ describe('LocalEventBus with the real EventBridge client, feeding a FirehoseBuff
     expect(path.relative(dataDir, object)).toMatch(/^raw\/year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/api-usage-tracker-local-1-[\d-]+-[0-9a-f-]{36}\.gz$/);
   });
 
+  it('answers only requests addressed to a loopback name (no DNS rebinding)', async () => {
+    const { port } = new URL(endpoint);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/', headers: { host, 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ Entries: [entry('rebound')] }));
+      });
+    expect(await status('attacker.example:80')).toBe(403);
+    expect(await status(`localhost:${port}`)).toBe(200);
+    expect(bus.stats().accepted).toBe(1);
+  });
+
   it('flushes on the size hint without waiting for the interval', async () => {
     await buffer.stop();
     buffer = new FirehoseBuffer({ dataDir, intervalMs: 60_000, sizeBytes: 2000 });
@@ -118,6 +136,39 @@ describe('FirehoseBuffer after a crash', () => {
       expect(await next.start()).toEqual({ recovered: 2 });
       expect((await delivered(dataDir)).map((r) => r.detail.eventId)).toEqual(['a', 'b']);
       await next.stop();
+      expect(readdirSync(path.join(dataDir, 'state', 'firehose-wal'))).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('FirehoseBuffer faults', () => {
+  it('refuses new records after a write-ahead log failure instead of crashing, and says so', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'firehose-fault-'));
+    const buffer = new FirehoseBuffer({ dataDir, intervalMs: 60_000, sizeBytes: 1024 * 1024 });
+    await buffer.start();
+    rmSync(path.join(dataDir, 'state'), { recursive: true, force: true });
+    // The next segment cannot be opened: the failure is reported, the process keeps running.
+    await buffer.put(['{"detail":{"eventId":"x"}}']).catch(() => undefined);
+    await buffer.flush().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(buffer.healthy).toBe(false);
+    await expect(buffer.put(['{"detail":{"eventId":"y"}}'])).rejects.toThrow("The buffer's write-ahead log failed");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('takes nothing more once stopping, so the final flush holds every accepted record', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'firehose-stop-'));
+    try {
+      const buffer = new FirehoseBuffer({ dataDir, intervalMs: 60_000, sizeBytes: 1024 * 1024 });
+      await buffer.start();
+      await buffer.put(['{"detail":{"eventId":"before"}}']);
+      const stopping = buffer.stop();
+      await expect(buffer.put(['{"detail":{"eventId":"during"}}'])).rejects.toThrow('is stopping');
+      await stopping;
+      expect((await delivered(dataDir)).map((r) => r.detail.eventId)).toEqual(['before']);
+      expect(buffer.stats().buffered).toBe(0);
       expect(readdirSync(path.join(dataDir, 'state', 'firehose-wal'))).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

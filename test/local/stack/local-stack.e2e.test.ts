@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -160,5 +161,18 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ message: 'window must be one of last_hour, last_24h, last_30d, all; got "forever".' });
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('refuses requests addressed to another name, as a rebound DNS name would be', async () => {
+    const { port } = new URL(stack.apiUrl);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: Number(port), path: '/dashboard/data', headers: { host: 'attacker.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
   });
 });
