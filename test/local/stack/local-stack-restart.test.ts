@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCES, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { DEFAULT_BUS_NAME } from '../../../local/stack/local-stack';
 import { runCli } from '../../../local/cli/usage-tracker';
 import { capturingCliContext } from '../../support/cli-context';
 import { listFiles } from '../../../local/lake/local-lake';
@@ -63,7 +64,7 @@ describe('npm start stops cleanly and carries on', () => {
       const client = new EventBridgeClient({ endpoint: first.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
       const ids = Array.from({ length: 7 }, () => randomUUID());
       const detail = (eventId: string) => JSON.stringify({ schemaVersion: '1', eventId, occurredAt: new Date().toISOString(), service: 'billing', tenantId: 'sdk-tenant', operation: 'GET /v1/invoices', method: 'GET', statusCode: 200, latencyMs: 3 });
-      const put = await client.send(new PutEventsCommand({ Entries: ids.map((id) => ({ EventBusName: 'api-usage-tracker', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail(id) })) }));
+      const put = await client.send(new PutEventsCommand({ Entries: ids.map((id) => ({ EventBusName: DEFAULT_BUS_NAME, Source: DEFAULT_EVENT_SOURCES[0], DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail(id) })) }));
       client.destroy();
       expect(put.FailedEntryCount).toBe(0);
       expect(await listFiles(path.join(dataDir, 'raw'), '.gz')).toEqual([]); // still buffered (900 s hint)
