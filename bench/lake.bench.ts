@@ -20,19 +20,25 @@ const QUERY_RUNS = 5;
 const COMPACTION_RUNS = 3;
 const MONTH = '2026-09';
 
+/** A node of DuckDB's JSON query plan. */
+interface PlanNode {
+  readonly name?: string;
+  readonly children?: readonly PlanNode[];
+  readonly extra_info?: { readonly Projections?: string[] | string; readonly Filters?: string[] | string };
+}
+
 /** The curated columns a query reads from Parquet: its scans' projections and filter columns, from DuckDB's plan. */
 async function columnsRead(lake: LocalLake, sql: string): Promise<string[]> {
   const plan = (await lake.query(`EXPLAIN (FORMAT json) ${sql}`)).rows.map((r) => String(r.explain_value)).join('\n');
   const names = new Set<string>();
-  const visit = (node: { name?: string; children?: unknown[]; extra_info?: { Projections?: string[] | string; Filters?: string[] | string } }) => {
+  const visit = (node: PlanNode) => {
     if (node.name === 'READ_PARQUET' || node.name === 'TABLE_SCAN') {
-      const info = node.extra_info ?? {};
-      const text = [info.Projections, info.Filters].flat().filter(Boolean).join(' ');
+      const text = [node.extra_info?.Projections, node.extra_info?.Filters].flat().filter(Boolean).join(' ');
       for (const column of CURATED_COLUMNS) if (new RegExp(`\\b${column.name}\\b`).test(text)) names.add(column.name);
     }
-    for (const child of node.children ?? []) visit(child as typeof node);
+    for (const child of node.children ?? []) visit(child);
   };
-  for (const root of JSON.parse(plan) as (typeof visit extends (n: infer N) => void ? N : never)[]) visit(root);
+  for (const root of JSON.parse(plan) as PlanNode[]) visit(root);
   return [...names].sort();
 }
 

@@ -9,7 +9,7 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { abortableSleep } from './abortable-sleep';
-import { QueryResult } from '../lake/local-lake';
+import type { QueryResult } from '../lake/local-lake';
 
 /** Where a running Athena query stands, for progress output. */
 export interface AthenaProgress {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_BUS_NAME, startLocalStack } from '../stack/local-stack';
+import { startLocalStack } from '../stack/local-stack';
 import type { CliContext } from './usage-tracker';
 import { UsageError } from './usage-tracker';
 
@@ -120,4 +120,3 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
   return 0;
 }
 
-export { DEFAULT_BUS_NAME };

@@ -1,4 +1,4 @@
-import { QueryResult } from '../lake/local-lake';
+import type { QueryResult } from '../lake/local-lake';
 
 export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -4,13 +4,10 @@ import * as path from 'node:path';
 import { TIME_WINDOWS, TimeWindow } from '../../contracts/named-queries';
 import { LocalLake } from '../lake/local-lake';
 
-/** The windows the dashboard offers: the `window` values of the summary and timeline queries. */
-export const DASHBOARD_WINDOWS = TIME_WINDOWS;
-export type DashboardWindow = TimeWindow;
 
 export interface DashboardData {
   readonly generatedAt: string;
-  readonly window: DashboardWindow;
+  readonly window: TimeWindow;
   readonly curatedRows: number;
   /** traffic_timeline: requests, 5xx, 429 and p95 per bucket. */
   readonly timeline: readonly Record<string, unknown>[];
@@ -25,7 +22,7 @@ export interface DashboardData {
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
 /** What the dashboard shows, straight from the named queries on the local lake. */
-export async function dashboardData(lake: LocalLake, window: DashboardWindow, now = new Date()): Promise<DashboardData> {
+export async function dashboardData(lake: LocalLake, window: TimeWindow, now = new Date()): Promise<DashboardData> {
   const timeline = await lake.runNamedQuery('traffic_timeline', { window });
   const summary = await lake.runNamedQuery('traffic_summary', { window });
   const billing = await lake.runNamedQuery('billing_by_tenant', { month: now.toISOString().slice(0, 7) });
@@ -76,9 +73,9 @@ export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, 
       return true;
     }
     if (url.pathname === '/dashboard/data') {
-      const window = (url.searchParams.get('window') ?? 'last_hour') as DashboardWindow;
-      if (!DASHBOARD_WINDOWS.includes(window)) {
-        sendJson(res, 400, { message: `window must be one of ${DASHBOARD_WINDOWS.join(', ')}; got "${window}".` });
+      const window = (url.searchParams.get('window') ?? 'last_hour') as TimeWindow;
+      if (!TIME_WINDOWS.includes(window)) {
+        sendJson(res, 400, { message: `window must be one of ${TIME_WINDOWS.join(', ')}; got "${window}".` });
         return true;
       }
       dashboardData(lake, window).then(

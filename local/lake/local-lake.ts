@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
 import { CATALOG, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
 import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../../contracts/named-queries';
-import { curatedColumnList, curationSelect, emptyCuratedRelation, fastParsedRelation, partitionProjection, preciseParsedRelation, sqlString } from './curation-sql';
+import { curatedColumnList, curationSelect, duckdbType, emptyCuratedRelation, fastParsedRelation, partitionProjection, preciseParsedRelation, sqlString } from './curation-sql';
 import { TRINO_COMPAT_MACROS } from './trino-compat';
 import { StatusCheck } from '../status-check';
 
@@ -82,21 +82,19 @@ export class LocalLake {
   }
 
   private async registerCatalogue(): Promise<void> {
-    {
-      const curated = path.join(this.dataDir, LAKE_PREFIXES.curated);
-      const hasParquet = (await listFiles(curated, '.parquet')).length > 0;
-      const relation = hasParquet
-        ? `SELECT ${curatedColumnList()} FROM read_parquet(${sqlString(path.join(curated, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR, 'day': VARCHAR}, union_by_name = true)`
-        : emptyCuratedRelation();
-      await this.connection.run(`CREATE OR REPLACE VIEW ${CATALOG.table} AS ${relation}`);
-      const prices = await listFiles(path.join(this.dataDir, PRICE_LIST.prefix), '.csv');
-      const priceRelation =
-        prices.length > 0
-          ? `SELECT operation, CAST(unit_price AS DOUBLE) AS unit_price, currency FROM read_csv([${prices.map(sqlString).join(', ')}], header = true, columns = {'operation': 'VARCHAR', 'unit_price': 'DOUBLE', 'currency': 'VARCHAR'})`
-          : `SELECT CAST(NULL AS VARCHAR) AS operation, CAST(NULL AS DOUBLE) AS unit_price, CAST(NULL AS VARCHAR) AS currency WHERE false`;
-      await this.connection.run(`CREATE OR REPLACE VIEW ${PRICE_LIST.table} AS ${priceRelation}`);
-      for (const view of this.queries.filter((q) => q.isView)) await this.connection.run(view.sql);
-    }
+    const curated = path.join(this.dataDir, LAKE_PREFIXES.curated);
+    const hasParquet = (await listFiles(curated, '.parquet')).length > 0;
+    const relation = hasParquet
+      ? `SELECT ${curatedColumnList()} FROM read_parquet(${sqlString(path.join(curated, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {'year': VARCHAR, 'month': VARCHAR, 'day': VARCHAR}, union_by_name = true)`
+      : emptyCuratedRelation();
+    await this.connection.run(`CREATE OR REPLACE VIEW ${CATALOG.table} AS ${relation}`);
+    const prices = await listFiles(path.join(this.dataDir, PRICE_LIST.prefix), '.csv');
+    const priceRelation =
+      prices.length > 0
+        ? `SELECT * FROM read_csv([${prices.map(sqlString).join(', ')}], header = true, columns = {${PRICE_LIST.columns.map((c) => `${sqlString(c.name)}: '${duckdbType(c)}'`).join(', ')}})`
+        : `SELECT ${PRICE_LIST.columns.map((c) => `CAST(NULL AS ${duckdbType(c)}) AS ${c.name}`).join(', ')} WHERE false`;
+    await this.connection.run(`CREATE OR REPLACE VIEW ${PRICE_LIST.table} AS ${priceRelation}`);
+    for (const view of this.queries.filter((q) => q.isView)) await this.connection.run(view.sql);
   }
 
   /**
@@ -131,15 +129,18 @@ export class LocalLake {
     // Fast path: DuckDB's JSON reader (Firehose objects hold EventBridge events: valid JSON).
     // If any line is not a JSON object, or any event is malformed, everything is read again
     // line by line, so that errors/ keeps each bad line's raw text.
-    let precise = false;
+    const countStaged = async () => (await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`))[0];
+    let counts: Record<string, unknown> | undefined;
     try {
       await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(fastParsedRelation(files))}`);
-      precise = (await this.rows(`SELECT count(*) AS n FROM compaction_staged WHERE reason IS NOT NULL`))[0].n !== 0;
+      counts = await countStaged();
     } catch {
-      precise = true;
+      counts = undefined;
     }
-    if (precise) await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
-    const [counts] = await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`);
+    if (counts === undefined || counts.malformed !== 0) {
+      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
+      counts = await countStaged();
+    }
     const valid = Number(counts.lines) - Number(counts.malformed);
     const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_staged WHERE reason IS NULL ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
 
