@@ -55,3 +55,10 @@ export const curatedColumnNames = (): string[] => [
   ...CURATED_COLUMNS.map((column) => column.name),
   ...CURATED_PARTITION_COLUMNS.map((column) => column.name),
 ];
+
+/** The curated column whose value comes from `source` (a dotted envelope path). */
+export function curatedColumnFrom(source: string): CuratedColumn {
+  const column = CURATED_COLUMNS.find((c) => c.source === source);
+  if (!column) throw new Error(`No curated column comes from ${source}.`);
+  return column;
+}

@@ -23,6 +23,12 @@ export const CATALOG = {
   dedupedView: 'usage_events_deduped',
   /** The default Glue database name. */
   defaultDatabase: 'api_usage',
+  /**
+   * Parameters the curated table must carry; the Glue job sets them on the table the crawler
+   * created. Athena uses the crawler's partition index only when `partition_filtering.enabled` is
+   * true (https://docs.aws.amazon.com/athena/latest/ug/glue-best-practices-partition-index.html).
+   */
+  tableParameters: { 'partition_filtering.enabled': 'true' },
 } as const;
 
 /** Partition columns of the curated table, in folder order. */

@@ -13,6 +13,22 @@ export const USAGE_EVENT_SCHEMA_VERSION = '1';
 export const DEFAULT_EVENT_SOURCES: readonly string[] = ['my-applications'];
 
 /**
+ * The event times the pipeline curates and bills; a usage event outside this window is a
+ * malformed record (`errors/glue/`), in the Glue job and its local twin alike.
+ *
+ * - `earliest`: nothing of ours ran before it, and it keeps every curated timestamp well after
+ *   1900-01-01, before which Spark 3.5 refuses to write Parquet timestamps unless told how to
+ *   rebase them (WRITE_ANCIENT_DATETIME, `spark.sql.parquet.datetimeRebaseModeInWrite`).
+ * - `maxAheadOfReceiptSeconds`: how far `occurredAt` may lie after the envelope's `time` (when
+ *   EventBridge received the event): producer clock skew, not events from the future. Measured
+ *   against the envelope, not the job's clock, so a re-run curates exactly what the first did.
+ */
+export const EVENT_TIME_WINDOW = {
+  earliest: '2000-01-01T00:00:00Z',
+  maxAheadOfReceiptSeconds: 300,
+} as const;
+
+/**
  * Bounds on `attributes`: free-form tags must not turn a usage event into a payload
  * (EventBridge bills per 64 KB chunk and Firehose per 5 KB record).
  */

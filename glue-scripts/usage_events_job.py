@@ -6,8 +6,11 @@ against the curated days the run touches, partitions by event time (``occurredAt
 Snappy Parquet to ``curated/usage_events/``. A record that cannot become a row goes to
 ``errors/glue/`` with its reason instead of failing the job.
 
-The column list and the lake prefixes arrive as the ``--curated_columns`` job argument, generated
-from the TypeScript contracts, so the job and its local DuckDB twin write the same table.
+The column list, the lake prefixes, the event-time window and the table's parameters arrive as
+the ``--curated_columns`` job argument, generated from the TypeScript contracts, so the job and its
+local DuckDB twin write the same table. Before it reads anything the job brings the catalogue
+table up to the contract (new columns, ``partition_filtering.enabled``): the crawler's incremental
+mode never changes a table's schema, and Athena reads only the columns the table lists.
 
 Everything above ``main()`` is plain Python with no Spark import, so the transformation is unit
 tested with ``python3 -m unittest`` on a machine without Spark, and Spark runs exactly that code.
@@ -15,7 +18,8 @@ tested with ``python3 -m unittest`` on a machine without Spark, and Spark runs e
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 EXPECTED_DETAIL_TYPE = "api-usage-event"
 EXPECTED_SCHEMA_VERSION = "1"
@@ -24,6 +28,29 @@ EXPECTED_SCHEMA_VERSION = "1"
 MAX_ERROR_LINE_CHARS = 8192
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# Spark settings the job depends on, applied to its session before anything is read or written.
+# Spark 3.5 (Glue 5.0) refuses to write a timestamp before 1900-01-01T00:00:00Z to Parquet while
+# spark.sql.parquet.datetimeRebaseModeInWrite is EXCEPTION, its default (WRITE_ANCIENT_DATETIME:
+# https://spark.apache.org/docs/3.5.4/sql-error-conditions-inconsistent-behavior-cross-version-error-class.html).
+# The event-time window keeps such rows out; the modes are still set so that Spark writes and reads
+# timestamps as they are (proleptic Gregorian, as Athena and DuckDB read them) instead of failing
+# the run, which would stall the bookmark on the same raw objects for good.
+SPARK_SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+}
+
+# The TableInput fields of a GetTable answer that UpdateTable takes back.
+TABLE_INPUT_KEYS = (
+    "Name", "Description", "Owner", "LastAccessTime", "LastAnalyzedTime", "Retention", "StorageDescriptor",
+    "PartitionKeys", "ViewOriginalText", "ViewExpandedText", "TableType", "Parameters", "TargetTable",
+)
 
 
 class MalformedRecord(Exception):
@@ -113,11 +140,28 @@ def cast_value(value, column_type):
     raise ValueError("unsupported column type %s" % column_type)
 
 
-def flatten_envelope(envelope, columns):
+@lru_cache(maxsize=4)
+def parse_bound(text):
+    """A window bound, parsed once per worker rather than once per record."""
+    return parse_timestamp(text)
+
+
+def check_event_time(row, window):
+    """Raises MalformedRecord when the row's event time lies outside the contract's window."""
+    occurred = row[window["eventTimeColumn"]]
+    if occurred < parse_bound(window["earliest"]):
+        raise MalformedRecord("%s: before %s, the earliest event time accepted" % (window["eventTimeSource"], window["earliest"]))
+    ahead = window["maxAheadOfReceiptSeconds"]
+    if occurred - row[window["receiptTimeColumn"]] > timedelta(seconds=ahead):
+        raise MalformedRecord("%s: more than %d s after the envelope time" % (window["eventTimeSource"], ahead))
+
+
+def flatten_envelope(envelope, columns, window=None):
     """Flattens an EventBridge envelope to a dict of curated column values.
 
-    A required column without a value, a value of the wrong type, or an envelope that is not a
-    version-1 usage event raises MalformedRecord.
+    A required column without a value, a value of the wrong type, an event time outside
+    ``window`` (when given), or an envelope that is not a version-1 usage event raises
+    MalformedRecord.
     """
     detail_type = envelope.get("detail-type")
     if detail_type != EXPECTED_DETAIL_TYPE:
@@ -141,6 +185,8 @@ def flatten_envelope(envelope, columns):
             row[column["name"]] = cast_value(value, column["type"])
         except ValueError as error:
             raise MalformedRecord("%s: %s" % (column["source"], error))
+    if window is not None:
+        check_event_time(row, window)
     return row
 
 
@@ -149,10 +195,10 @@ def event_time_partition(occurred_at):
     return ("%04d" % occurred_at.year, "%02d" % occurred_at.month, "%02d" % occurred_at.day)
 
 
-def curate_line(line, columns):
+def curate_line(line, columns, window=None):
     """One raw line to ``("ok", row)`` with partition columns, or ``("error", error_record)``."""
     try:
-        row = flatten_envelope(parse_line(line), columns)
+        row = flatten_envelope(parse_line(line), columns, window)
     except MalformedRecord as error:
         text = line if isinstance(line, str) else repr(line)
         return ("error", {"reason": str(error), "line": text[:MAX_ERROR_LINE_CHARS]})
@@ -211,16 +257,60 @@ def row_values(row, columns, partitions):
     return tuple(row.get(c["name"]) for c in columns) + tuple(row[p["name"]] for p in partitions)
 
 
+def plan_table_update(table, columns, parameters):
+    """The TableInput that brings a catalogue table (a GetTable ``Table``) up to the contract, or None.
+
+    Columns of the contract the table lacks are appended (existing ones are left as the crawler
+    typed them), and the table parameters the contract names are set. Everything else is kept.
+    """
+    descriptor = dict(table.get("StorageDescriptor") or {})
+    existing = list(descriptor.get("Columns") or [])
+    known = {c["Name"].lower() for c in existing} | {p["Name"].lower() for p in table.get("PartitionKeys") or []}
+    missing = [
+        {"Name": c["name"], "Type": c["type"], "Comment": c["comment"][:255]}
+        for c in columns
+        if c["name"].lower() not in known
+    ]
+    current = dict(table.get("Parameters") or {})
+    changed = {k: v for k, v in parameters.items() if current.get(k) != v}
+    if not missing and not changed:
+        return None
+    table_input = {k: table[k] for k in TABLE_INPUT_KEYS if k in table}
+    descriptor["Columns"] = existing + missing
+    table_input["StorageDescriptor"] = descriptor
+    current.update(changed)
+    table_input["Parameters"] = current
+    return table_input
+
+
+def sync_catalog_table(glue, database, spec):
+    """Applies plan_table_update to the curated table; returns what changed (None: nothing to do).
+
+    Before the first crawl there is no table: the crawler creates it from the Parquet, which
+    already holds every column of the contract.
+    """
+    try:
+        table = glue.get_table(DatabaseName=database, Name=spec["table"]["name"])["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        return None
+    table_input = plan_table_update(table, spec["columns"], spec["table"]["parameters"])
+    if table_input is not None:
+        glue.update_table(DatabaseName=database, TableInput=table_input)
+    return table_input
+
+
 def main():  # pragma: no cover - runs on AWS Glue only
+    import boto3
     from awsglue.context import GlueContext
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
     from pyspark.sql.utils import AnalysisException
 
-    args = getResolvedOptions(sys.argv, ["JOB_NAME", "JOB_RUN_ID", "lake_bucket", "curated_columns"])
+    args = getResolvedOptions(sys.argv, ["JOB_NAME", "JOB_RUN_ID", "lake_bucket", "database_name", "curated_columns"])
     spec = json.loads(args["curated_columns"])
     columns, partitions, prefixes = spec["columns"], spec["partitions"], spec["prefixes"]
+    window = spec["eventTimeWindow"]
     partition_names = [p["name"] for p in partitions]
     base = "s3://%s/" % args["lake_bucket"]
     curated_path = base + prefixes["curated"]
@@ -228,11 +318,11 @@ def main():  # pragma: no cover - runs on AWS Glue only
     sc = SparkContext.getOrCreate()
     glue_context = GlueContext(sc)
     spark = glue_context.spark_session
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    for key, value in SPARK_SESSION_CONF.items():
+        spark.conf.set(key, value)
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
+    sync_catalog_table(boto3.client("glue"), args["database_name"], spec)
 
     # Each line is one column: \x01 cannot occur unescaped in valid JSON, and quoting is off.
     raw = glue_context.create_dynamic_frame.from_options(
@@ -247,7 +337,7 @@ def main():  # pragma: no cover - runs on AWS Glue only
         job.commit()
         return
 
-    results = lines.rdd.filter(lambda r: not is_blank(r[0])).map(lambda r: curate_line(r[0], columns)).cache()
+    results = lines.rdd.filter(lambda r: not is_blank(r[0])).map(lambda r: curate_line(r[0], columns, window)).cache()
     rows = results.filter(lambda r: r[0] == "ok").map(lambda r: r[1])
     errors = results.filter(lambda r: r[0] == "error").map(lambda r: r[1])
 

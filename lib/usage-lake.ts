@@ -42,6 +42,15 @@ export const GLUE_CATALOG_READ_ACTIONS = [
   'glue:BatchGetPartition',
 ] as const;
 
+/** Catalog actions of the job's table sync: read the crawler's table, add the contract's new columns. */
+export const GLUE_TABLE_SYNC_ACTIONS = ['glue:GetTable', 'glue:UpdateTable'] as const;
+
+/** Prefixes the job writes through Spark's commit protocol: curated rows and malformed records. */
+export const JOB_OUTPUT_PREFIXES = [LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors] as const;
+
+/** The key of the `_$folder$` marker EMRFS writes for a folder (a prefix ending in `/`). */
+export const folderMarkerKey = (prefix: string): string => `${prefix.replace(/\/$/, '')}_$folder$`;
+
 /** Catalog actions to create and replace views (Athena `CREATE OR REPLACE VIEW`). */
 export const GLUE_VIEW_WRITE_ACTIONS = ['glue:CreateTable', 'glue:UpdateTable'] as const;
 
@@ -153,8 +162,17 @@ export class UsageLake extends Construct {
     });
     script.bucket.grantRead(this.jobRole, script.s3ObjectKey);
     this.lakeBucket.grantRead(this.jobRole, `${LAKE_PREFIXES.raw}*`);
-    this.lakeBucket.grantReadWrite(this.jobRole, `${LAKE_PREFIXES.curated}*`);
-    this.lakeBucket.grantPut(this.jobRole, `${LAKE_PREFIXES.glueErrors}*`);
+    // Spark writes every output (curated rows and error records alike) through its commit
+    // protocol: it lists and heads the output path, writes under _temporary/ and renames into
+    // place, which on S3 is GetObject + PutObject + DeleteObject (grantReadWrite grants all
+    // three). Put alone fails the run after the curated append, so the bookmark never advances.
+    for (const prefix of JOB_OUTPUT_PREFIXES) {
+      this.lakeBucket.grantReadWrite(this.jobRole, `${prefix}*`);
+      // EMRFS (Glue's s3:// file system) marks each folder it creates with an empty
+      // "<folder>_$folder$" object, the output root's marker sitting beside the prefix.
+      // https://stackoverflow.com/questions/42876195/avoid-creation-of-folder-keys-in-s3-with-hadoop-emr
+      this.lakeBucket.grantReadWrite(this.jobRole, folderMarkerKey(prefix));
+    }
     this.encryptionKey.grantEncryptDecrypt(this.jobRole);
     this.grantGlueLogs(this.jobRole, glueLogGroups);
     this.jobRole.addToPrincipalPolicy(
@@ -183,9 +201,16 @@ export class UsageLake extends Construct {
         '--enable-observability-metrics': 'true',
         '--enable-continuous-cloudwatch-log': 'true',
         '--lake_bucket': this.lakeBucket.bucketName,
+        '--database_name': this.databaseName,
         '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson())),
       },
     });
+
+    // The job brings the crawler's table up to the contract (new columns, partition filtering)
+    // before each run; the crawler's incremental mode never changes a table's schema.
+    this.jobRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...GLUE_TABLE_SYNC_ACTIONS], resources: this.catalogArns(CATALOG.table) }),
+    );
 
     this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
@@ -307,8 +332,8 @@ export class UsageLake extends Construct {
     });
   }
 
-  /** Catalog, database and matching tables of the usage database. */
-  private catalogArns(tablePattern: string): string[] {
+  /** Catalog, database and matching tables of the usage database: the ARNs a table action needs. */
+  public catalogArns(tablePattern: string): string[] {
     const stack = Stack.of(this);
     return [
       stack.formatArn({ service: 'glue', resource: 'catalog' }),
@@ -339,7 +364,7 @@ export class UsageLake extends Construct {
     }
     acknowledgeBucketPrefixGrant(this.jobRole, this.lakeBucket, {
       actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'],
-      prefixes: [LAKE_PREFIXES.raw, LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors],
+      prefixes: [LAKE_PREFIXES.raw, ...JOB_OUTPUT_PREFIXES],
       reason:
         'The job reads every new object under raw/, rewrites curated/ and writes error objects, whose names Spark chooses; access is limited to those prefixes.',
     });

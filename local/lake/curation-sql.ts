@@ -1,4 +1,5 @@
 import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS, CuratedColumn } from '../../contracts/curated-columns';
+import { eventTimeWindowSpec } from '../../contracts/generated-artifacts';
 import { USAGE_EVENT_DETAIL_TYPE, USAGE_EVENT_SCHEMA_VERSION } from '../../contracts/usage-event';
 
 /** Longest raw line copied into an error record, as in the Glue job. */
@@ -121,6 +122,12 @@ export function curationSelect(parsedRelation: string): string {
       column.required && column.default === undefined ? `${identifier(column.name)} IS NOT NULL` : `(${identifier(column.name)} IS NOT NULL OR ${missingOf(column)})`,
     ),
   ];
+  // The contract's event-time window, checked after the types as in the Glue job's check_event_time.
+  const window = eventTimeWindowSpec();
+  const occurred = identifier(window.eventTimeColumn);
+  const earliest = `CAST(${quote(window.earliest.replace(/Z$/, ''))} AS TIMESTAMP)`;
+  const latest = `${identifier(window.receiptTimeColumn)} + INTERVAL (${window.maxAheadOfReceiptSeconds}) SECOND`;
+  passes.push(`${occurred} >= ${earliest}`, `${occurred} <= ${latest}`);
   const reasons = [
     `WHEN e IS NULL THEN 'not JSON'`,
     `WHEN e."detail-type" IS NULL AND coalesce(try(json_type(line)), '') <> 'OBJECT' THEN 'not a JSON object'`,
@@ -133,6 +140,8 @@ export function curationSelect(parsedRelation: string): string {
       rules.push(`WHEN ${identifier(column.name)} IS NULL AND NOT ${missingOf(column)} THEN ${quote(`${column.source}: ${EXPECTED[column.type]}`)}`);
       return rules;
     }),
+    `WHEN ${occurred} < ${earliest} THEN ${quote(`${window.eventTimeSource}: before ${window.earliest}, the earliest event time accepted`)}`,
+    `WHEN ${occurred} > ${latest} THEN ${quote(`${window.eventTimeSource}: more than ${window.maxAheadOfReceiptSeconds} s after the envelope time`)}`,
   ];
   return `
     WITH parsed AS (SELECT * FROM ${parsedRelation}),

@@ -13,6 +13,7 @@ SCRIPT = os.path.join(ROOT, "glue-scripts", "usage_events_job.py")
 SPEC = json.load(open(os.path.join(ROOT, "contracts", "generated", "curated-columns.json")))
 COLUMNS = SPEC["columns"]
 PARTITIONS = SPEC["partitions"]
+WINDOW = SPEC["eventTimeWindow"]
 
 
 def load_job():
@@ -203,6 +204,112 @@ class Describe_dedup(unittest.TestCase):
     def test_touched_partitions(self):
         rows = [row_for("evt-a-000001", "2026-11-01T00:00:01Z"), row_for("evt-b-000002", "2026-11-01T00:00:02Z")]
         self.assertEqual(job.touched_partitions(rows), [("2026", "10", "31")])
+
+
+class Describe_event_time_window(unittest.TestCase):
+    """Spark 3.5 fails a whole run on a Parquet timestamp before 1900; the window refuses them first."""
+
+    def curate(self, occurred_at, received_at="2026-11-01T00:00:05Z"):
+        line = envelope(occurredAt=occurred_at)
+        line["time"] = received_at
+        return job.curate_line(json.dumps(line), COLUMNS, WINDOW)
+
+    def test_refuses_ancient_event_times_as_malformed_records(self):
+        for occurred in ("0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59.999Z"):
+            status, error = self.curate(occurred)
+            self.assertEqual(status, "error", occurred)
+            self.assertEqual(error["reason"], "detail.occurredAt: before %s, the earliest event time accepted" % WINDOW["earliest"])
+
+    def test_refuses_event_times_ahead_of_the_envelope(self):
+        for occurred in ("2026-11-01T00:05:05.001Z", "2026-11-01T02:00:05Z", "9999-12-31T23:59:59Z"):
+            status, error = self.curate(occurred)
+            self.assertEqual(status, "error", occurred)
+            self.assertEqual(error["reason"], "detail.occurredAt: more than %d s after the envelope time" % WINDOW["maxAheadOfReceiptSeconds"])
+
+    def test_accepts_the_window_edges_and_late_events(self):
+        for occurred in (WINDOW["earliest"], "2026-11-01T00:05:05Z", "2026-10-01T00:00:00Z"):
+            status, row = self.curate(occurred)
+            self.assertEqual(status, "ok", occurred)
+
+    def test_main_curates_with_the_window_and_sets_the_rebase_modes(self):
+        import inspect
+
+        source = inspect.getsource(job.main)
+        self.assertIn('window = spec["eventTimeWindow"]', source)
+        self.assertIn("curate_line(r[0], columns, window)", source)
+        self.assertIn("for key, value in SPARK_SESSION_CONF.items():", source)
+        for key in ("spark.sql.parquet.datetimeRebaseModeInWrite", "spark.sql.parquet.int96RebaseModeInWrite"):
+            self.assertEqual(job.SPARK_SESSION_CONF[key], "CORRECTED")
+
+
+class FakeGlue:
+    """A Glue client double for the catalogue sync: records update_table calls."""
+
+    class exceptions:
+        class EntityNotFoundException(Exception):
+            pass
+
+    def __init__(self, table=None):
+        self.table, self.updates = table, []
+
+    def get_table(self, DatabaseName, Name):
+        if self.table is None:
+            raise self.exceptions.EntityNotFoundException(Name)
+        return {"Table": dict(self.table, DatabaseName=DatabaseName, CreatedBy="crawler", UpdateTime="t")}
+
+    def update_table(self, DatabaseName, TableInput):
+        self.updates.append((DatabaseName, TableInput))
+
+
+def crawled_table(columns, parameters=None):
+    return {
+        "Name": "usage_events",
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": dict(parameters or {"classification": "parquet"}),
+        "PartitionKeys": [{"Name": p["name"], "Type": "string"} for p in PARTITIONS],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c["name"], "Type": c["type"]} for c in columns],
+            "Location": "s3://lake/curated/usage_events/",
+            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
+        },
+    }
+
+
+class Describe_catalog_sync(unittest.TestCase):
+    def test_adds_a_column_the_contract_gained_and_keeps_the_rest(self):
+        glue = FakeGlue(crawled_table(COLUMNS[:-1], {"classification": "parquet", "partition_filtering.enabled": "true"}))
+        job.sync_catalog_table(glue, "api_usage", SPEC)
+        self.assertEqual(len(glue.updates), 1)
+        database, table_input = glue.updates[0]
+        self.assertEqual(database, "api_usage")
+        names = [c["Name"] for c in table_input["StorageDescriptor"]["Columns"]]
+        self.assertEqual(names, [c["name"] for c in COLUMNS])
+        self.assertEqual(table_input["StorageDescriptor"]["Columns"][-1]["Type"], COLUMNS[-1]["type"])
+        self.assertEqual(table_input["StorageDescriptor"]["Location"], "s3://lake/curated/usage_events/")
+        self.assertEqual([p["Name"] for p in table_input["PartitionKeys"]], ["year", "month", "day"])
+        self.assertEqual(table_input["Parameters"]["classification"], "parquet")
+        # GetTable's read-only fields are not TableInput fields.
+        self.assertNotIn("CreatedBy", table_input)
+        self.assertNotIn("DatabaseName", table_input)
+
+    def test_turns_on_partition_filtering_so_athena_uses_the_partition_index(self):
+        glue = FakeGlue(crawled_table(COLUMNS))
+        job.sync_catalog_table(glue, "api_usage", SPEC)
+        self.assertEqual(glue.updates[0][1]["Parameters"]["partition_filtering.enabled"], "true")
+
+    def test_leaves_an_up_to_date_table_alone(self):
+        glue = FakeGlue(crawled_table(COLUMNS, {"classification": "parquet", "partition_filtering.enabled": "true"}))
+        self.assertIsNone(job.sync_catalog_table(glue, "api_usage", SPEC))
+        self.assertEqual(glue.updates, [])
+
+    def test_leaves_the_table_to_the_first_crawl_when_there_is_none(self):
+        glue = FakeGlue(None)
+        self.assertIsNone(job.sync_catalog_table(glue, "api_usage", SPEC))
+        self.assertEqual(glue.updates, [])
+
+    def test_never_adds_a_partition_key_as_a_column(self):
+        columns = COLUMNS + [{"name": "Year", "type": "string", "comment": "clash"}]
+        self.assertEqual(job.plan_table_update(crawled_table(COLUMNS, SPEC["table"]["parameters"]), columns, SPEC["table"]["parameters"]), None)
 
 
 class Describe_schema(unittest.TestCase):

@@ -61,6 +61,27 @@ describe('Construct: UsageLake', () => {
     expect(statements).not.toMatch(/"Arn"\]\},"\/\*"/);
   });
 
+  // Spark's commit protocol renames (copy + delete) every output, error records included; with
+  // put alone the run fails after the curated append and the bookmark never advances.
+  it.each(['curated/usage_events/', 'errors/glue/'])('lets the job list, get, put and delete what Spark writes under %s', (prefix) => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const actionsOn = (suffix: string) =>
+      statements
+        .filter((s) => JSON.stringify(s.Resource).includes(`"${suffix}"`))
+        .flatMap((s) => [s.Action].flat());
+    for (const target of [`/${prefix}*`, `/${prefix.replace(/\/$/, '')}_$folder$`]) {
+      expect(actionsOn(target)).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']));
+    }
+  });
+
+  it('passes the database to the job and lets it sync the usage table with the contract', () => {
+    template.hasResourceProperties('AWS::Glue::Job', { DefaultArguments: Match.objectLike({ '--database_name': 'api_usage' }) });
+    const statements = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }));
+    expect(statements).toContain('"Action":["glue:GetTable","glue:UpdateTable"]');
+    expect(statements).toContain(':table/api_usage/usage_events"');
+  });
+
   it('crawls curated/ into one table, new folders only, never splitting it', () => {
     template.hasResourceProperties('AWS::Glue::Crawler', {
       Targets: { S3Targets: [Match.objectLike({ Path: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/curated/usage_events/']] } })] },

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FIREHOSE_RAW_PREFIX, PRICE_LIST, renderFirehosePrefix } from '../../contracts/lake-layout';
-import { UsageEventDetailInput as UsageEvent } from '../../contracts/usage-event';
+import { EVENT_TIME_WINDOW, UsageEventDetailInput as UsageEvent } from '../../contracts/usage-event';
 
 /**
  * A generated usage dataset whose answers are known: several tenants of every tier, services,
@@ -173,6 +173,13 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
     bad(withDetail((d) => (d.occurredAt = 'yesterday')), 'detail.occurredAt: expected an ISO-8601 timestamp with a time zone'),
     bad(withDetail((d) => (d.attributes = { plan: 3 })), 'detail.attributes: expected an object of string values'),
     bad(withDetail((d) => (d.service = 42)), 'detail.service: expected a string'),
+    // Outside the event-time window: Spark cannot write the first to Parquet at all.
+    bad(withDetail((d) => (d.occurredAt = '0001-01-01T00:00:00Z')), `detail.occurredAt: before ${EVENT_TIME_WINDOW.earliest}, the earliest event time accepted`),
+    bad(withDetail((d) => (d.occurredAt = '1970-01-01T00:00:00.000Z')), `detail.occurredAt: before ${EVENT_TIME_WINDOW.earliest}, the earliest event time accepted`),
+    bad(
+      withDetail((d) => (d.occurredAt = new Date(Date.parse(d.occurredAt as string) + 2 * 3_600_000).toISOString())),
+      `detail.occurredAt: more than ${EVENT_TIME_WINDOW.maxAheadOfReceiptSeconds} s after the envelope time`,
+    ),
   ];
   // A whole number written as 200.0 and an offset time zone are valid, as in the Glue job.
   const lenient = makeEvent(Date.parse('2026-11-03T08:00:00Z'));

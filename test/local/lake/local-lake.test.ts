@@ -126,9 +126,9 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
   });
 
   it('curates exactly as the Glue job does: the same rows, the same rejected lines, compatible reasons', async () => {
-    const { columns } = JSON.parse(renderCuratedColumnsJson()) as { columns: unknown[] };
+    const { columns, eventTimeWindow } = JSON.parse(renderCuratedColumnsJson()) as { columns: unknown[]; eventTimeWindow: unknown };
     const python = spawnSync('python3', ['-B', path.join(__dirname, '..', '..', 'support', 'glue-job-curate.py')], {
-      input: JSON.stringify({ columns, batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)] }),
+      input: JSON.stringify({ columns, window: eventTimeWindow, batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)] }),
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
