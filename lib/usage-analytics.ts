@@ -15,6 +15,9 @@ import { S3_LOGS_USE_BUCKET_POLICY } from './lake-bucket';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
 import { UsageLake } from './usage-lake';
 
+/** The error a Step Functions SDK task raises when a Glue table (or database) does not exist. */
+export const GLUE_ENTITY_NOT_FOUND = 'Glue.EntityNotFoundException';
+
 /** Athena refuses a per-query cutoff below 10 MB. */
 export const ATHENA_MIN_BYTES_SCANNED_CUTOFF = 10_000_000;
 
@@ -177,7 +180,25 @@ export class UsageAnalytics extends Construct {
           resultPath: sfn.JsonPath.DISCARD,
         }),
     );
-    const definition = steps.slice(1).reduce<sfn.IChainable & sfn.INextable>((chain, step) => chain.next(step), steps[0]);
+    const refreshViews = steps.slice(1).reduce<sfn.IChainable & sfn.INextable>((chain, step) => chain.next(step), steps[0]);
+    // Glue reports "Crawler Succeeded" also when the crawl created no table (no curated data
+    // yet), and CREATE VIEW over a missing table fails: look for the table first and stop
+    // cleanly without it. SDK integration errors are named <Service>.<Exception>:
+    // https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+    const tableExists = new tasks.CallAwsService(this, 'UsageTableExists', {
+      comment: `Does ${props.lake.tableName} exist yet? The first crawl after the first job run with data creates it.`,
+      service: 'glue',
+      action: 'getTable',
+      iamAction: 'glue:GetTable',
+      iamResources: props.lake.catalogArns(props.lake.tableName),
+      parameters: { DatabaseName: props.lake.databaseName, Name: props.lake.tableName },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    tableExists.addCatch(new sfn.Succeed(this, 'NoUsageTableYet', { comment: 'Nothing to refresh until the first crawl creates the table' }), {
+      errors: [GLUE_ENTITY_NOT_FOUND],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const definition = tableExists.next(refreshViews);
     const stateMachine = new sfn.StateMachine(this, 'ViewRefresher', {
       comment: 'Creates or replaces the usage views after the crawler has updated the table',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),

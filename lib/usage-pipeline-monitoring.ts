@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,16 +8,25 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
 import { UsageLake } from './usage-lake';
 
 /** Glue job states that mean a run did not complete. */
 export const GLUE_JOB_FAILURE_STATES = ['FAILED', 'TIMEOUT', 'ERROR'] as const;
 
+/** The alarms every deployment has. */
+export type PipelineAlarm = 'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures';
+
 /** Properties of a {@link UsagePipelineMonitoring}. */
 export interface UsagePipelineMonitoringProps {
   readonly ingestion: UsageIngestion;
   readonly lake: UsageLake;
+  /**
+   * The analytics whose view refresher is watched: a failed or timed-out refresh raises an alarm.
+   * @default - no view refresher alarm
+   */
+  readonly analytics?: UsageAnalytics;
 
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription).
@@ -40,7 +49,7 @@ export interface UsagePipelineMonitoringProps {
 export class UsagePipelineMonitoring extends Construct {
   public readonly alarmTopic: sns.ITopic;
   public readonly dashboard: cloudwatch.Dashboard;
-  public readonly alarms: Readonly<Record<'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures', cloudwatch.Alarm>>;
+  public readonly alarms: Readonly<Record<PipelineAlarm, cloudwatch.Alarm>> & { readonly viewRefresher?: cloudwatch.Alarm };
   public readonly jobFailureRule: events.Rule;
   public readonly crawlerFailureRule: events.Rule;
   /** Twice the Firehose buffer interval (at least 5 minutes): older undelivered data raises the alarm. */
@@ -73,7 +82,24 @@ export class UsagePipelineMonitoring extends Construct {
         // No data means no traffic, not a fault.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    const refresher = props.analytics?.viewRefresher;
     this.alarms = {
+      ...(refresher
+        ? {
+            viewRefresher: alarm(
+              'ViewRefresherFailedAlarm',
+              new cloudwatch.MathExpression({
+                expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+                usingMetrics: { failed: refresher.metricFailed({ period }), timedOut: refresher.metricTimedOut({ period }), aborted: refresher.metricAborted({ period }) },
+                period,
+                label: 'view refreshes failed',
+              }),
+              0,
+              false,
+              'A view refresh after a crawl failed: the usage views (usage_events_deduped) may be missing or stale, so named queries fail. See the execution in the Step Functions console.',
+            ),
+          }
+        : {}),
       deadLetterQueue: alarm('DeadLetterQueueAlarm', ingestion.metricDeadLetterMessages({ period }), 0, false,
         'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.'),
       failedInvocations: alarm('FailedInvocationsAlarm', ingestion.metricFailedInvocations({ period }), 0, false,
@@ -132,11 +158,28 @@ export class UsagePipelineMonitoring extends Construct {
     for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
       key.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
     }
-    return new sns.Topic(this, 'AlarmTopic', {
+    const topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: 'API usage pipeline alarms',
       masterKey: key,
       enforceSSL: true,
     });
+    // The topic policy CDK writes replaces SNS's default one, so CloudWatch alarms may publish
+    // only if a statement lets cloudwatch.amazonaws.com do so; limited to this account's alarms.
+    // https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    const stack = Stack.of(this);
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    return topic;
   }
 
   private createDashboard(ingestion: UsageIngestion, period: Duration): cloudwatch.Dashboard {

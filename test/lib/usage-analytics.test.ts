@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Duration, Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadNamedQueries } from '../../contracts/named-queries';
-import { UsageAnalytics, UsageAnalyticsProps } from '../../lib/usage-analytics';
+import { GLUE_ENTITY_NOT_FOUND, UsageAnalytics, UsageAnalyticsProps } from '../../lib/usage-analytics';
 import { UsageLake } from '../../lib/usage-lake';
 import { lakeStack } from './fixtures';
 
@@ -82,6 +82,25 @@ describe('Construct: UsageAnalytics', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
+  });
+
+  // Glue reports "Crawler Succeeded" also when no table was created; CREATE VIEW would then fail every hour.
+  it('refreshes the views only when the usage table exists, and otherwise ends cleanly', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const definition = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
+      StartAt: string;
+      States: Record<string, { Type: string; Resource?: string; Parameters?: Record<string, unknown>; Catch?: { ErrorEquals: string[]; Next: string }[]; Next?: string }>;
+    };
+    const first = definition.States[definition.StartAt];
+    expect(first.Resource).toBe('arn:TOKEN:states:::aws-sdk:glue:getTable');
+    expect(first.Parameters).toEqual({ DatabaseName: 'api_usage', Name: 'usage_events' });
+    expect(first.Catch).toEqual([expect.objectContaining({ ErrorEquals: [GLUE_ENTITY_NOT_FOUND] })]);
+    expect(definition.States[first.Catch![0].Next].Type).toBe('Succeed');
+    expect(definition.States[first.Next!].Parameters).toEqual(expect.objectContaining({ QueryString: expect.stringContaining('CREATE OR REPLACE VIEW') }));
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ViewRefresher') } }));
+    expect(policies).toContain(':table/api_usage/usage_events"');
+    expect(policies).toContain('"glue:GetTable"');
   });
 
   it('reads queries from another folder and skips the refresher when asked', () => {

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { UsageAnalytics } from '../../lib/usage-analytics';
 import { UsageIngestion } from '../../lib/usage-ingestion';
 import { UsageLake } from '../../lib/usage-lake';
 import { GLUE_JOB_FAILURE_STATES, UsagePipelineMonitoring, UsagePipelineMonitoringProps } from '../../lib/usage-pipeline-monitoring';
@@ -10,8 +11,9 @@ const synth = (props: Partial<UsagePipelineMonitoringProps> = {}, bufferInterval
   const { stack, lakeBucket } = lakeStack();
   const ingestion = new UsageIngestion(stack, 'Ingestion', { lakeBucket: lakeBucket.bucket, bufferInterval });
   const lake = new UsageLake(stack, 'Lake', { lakeBucket: lakeBucket.bucket, encryptionKey: lakeBucket.encryptionKey });
+  const analytics = new UsageAnalytics(stack, 'Analytics', { lake, encryptionKey: lakeBucket.encryptionKey });
   const topic = props.alarmTopic === undefined ? undefined : new sns.Topic(stack, 'OwnTopic');
-  new UsagePipelineMonitoring(stack, 'Monitoring', { ingestion, lake, ...props, ...(topic ? { alarmTopic: topic } : {}) });
+  new UsagePipelineMonitoring(stack, 'Monitoring', { ingestion, lake, analytics, ...props, ...(topic ? { alarmTopic: topic } : {}) });
   return Template.fromStack(stack);
 };
 
@@ -25,6 +27,38 @@ describe('Construct: UsagePipelineMonitoring', () => {
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
+  });
+
+  // The topic policy replaces SNS's default one: without this statement no alarm reaches anyone.
+  it('lets this account\'s CloudWatch alarms publish to the topic', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: topicRef,
+            Condition: {
+              ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', Match.arrayWith([':cloudwatch:', ':alarm:*'])] } },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms, to the topic, when a view refresh fails, times out or is aborted', () => {
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => JSON.stringify(a).includes('view refreshes failed'));
+    expect(alarm).toBeDefined();
+    expect(alarm!.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) }]);
+    expect(alarm!.Properties.Threshold).toBe(0);
+    const metrics = (alarm!.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: { Ref: string } }[] } } }[])
+      .filter((m) => m.MetricStat)
+      .map((m) => [m.MetricStat!.Metric.MetricName, m.MetricStat!.Metric.Dimensions[0].Value.Ref]);
+    expect(metrics.map(([name]) => name).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    expect(metrics.every(([, ref]) => /ViewRefresher/.test(ref))).toBe(true);
   });
 
   it('alarms when messages are visible in the dead-letter queue', () => {
