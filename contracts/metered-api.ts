@@ -3,6 +3,21 @@
  * key schemas, routes, scopes, credential formats.
  */
 
+/** How long a metered API Lambda may run (its timeout), in seconds. */
+export const HANDLER_TIMEOUT_SECONDS = 10;
+
+/** The demo routes sleep between `min` and `max` times the configured latency. */
+export const DEMO_LATENCY_SPREAD = { min: 0.5, max: 1.5 } as const;
+
+/** What a demo handler needs beyond its sleep to answer and record the request as usage. */
+const HANDLER_HEADROOM_MS = 2_000;
+
+/**
+ * The largest `demoLatencyMs` whose slowest request still answers, and is recorded as usage,
+ * before the function times out (a timed-out invocation is never recorded).
+ */
+export const MAX_DEMO_LATENCY_MS = Math.floor((HANDLER_TIMEOUT_SECONDS * 1000 - HANDLER_HEADROOM_MS) / DEMO_LATENCY_SPREAD.max);
+
 /** A DynamoDB key attribute. */
 export interface KeyAttribute {
   readonly name: string;

@@ -19,7 +19,10 @@ import {
   BUILT_IN_ROUTES,
   BuiltInRoute,
   CredentialSource,
+  DEMO_LATENCY_SPREAD,
+  HANDLER_TIMEOUT_SECONDS,
   IDENTITY_SOURCES,
+  MAX_DEMO_LATENCY_MS,
   METERED_API_TABLES,
   MeteredApiTable,
   RouteAccess,
@@ -86,6 +89,11 @@ export interface MeteredHttpApiProps {
    */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
+   * The HTTP API's name, as the console and `aws apigatewayv2 get-apis` show it.
+   * @default `<stack name>-<construct id>`, e.g. `ApiUsageTracker-MeteredApi`
+   */
+  readonly apiName?: string;
+  /**
    * What happens to the tables when the stack is deleted.
    * @default RemovalPolicy.RETAIN
    */
@@ -127,7 +135,11 @@ export class MeteredHttpApi extends Construct {
     const tiers = validateTiers(props.tiers ?? {});
     const demo = { latencyMs: props.demo?.latencyMs ?? 0, errorRate: props.demo?.errorRate ?? 0 };
     if (demo.errorRate < 0 || demo.errorRate > 1) throw new Error(`demo.errorRate must be from 0 to 1; got ${demo.errorRate}.`);
-    if (demo.latencyMs < 0 || demo.latencyMs > 30_000) throw new Error(`demo.latencyMs must be from 0 to 30000; got ${demo.latencyMs}.`);
+    if (demo.latencyMs < 0 || demo.latencyMs > MAX_DEMO_LATENCY_MS) {
+      throw new Error(
+        `demo.latencyMs must be from 0 to ${MAX_DEMO_LATENCY_MS}, so that the slowest demo request (${DEMO_LATENCY_SPREAD.max}x) still answers and is recorded before the ${HANDLER_TIMEOUT_SECONDS} s function timeout; got ${demo.latencyMs}.`,
+      );
+    }
     const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
     this.usageEventBus = props.usageEventBus;
 
@@ -185,7 +197,14 @@ export class MeteredHttpApi extends Construct {
     this.adminTokenSecret.grantRead(this.authorizerFunction);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
-    this.httpApi = new apigwv2.HttpApi(this, 'Resource', { description: 'Metered API: rate limited per tenant tier, every call tracked', createDefaultStage: false });
+    // Without a name the API would be called after its construct id, "Resource".
+    const apiName = props.apiName ?? `${Stack.of(this).stackName}-${id}`;
+    if (!/^[\w.-]{1,128}$/.test(apiName)) throw new Error(`apiName must be 1-128 letters, digits, "_", "-" or "."; got "${apiName}".`);
+    this.httpApi = new apigwv2.HttpApi(this, 'Resource', {
+      apiName,
+      description: 'Metered API: rate limited per tenant tier, every call tracked',
+      createDefaultStage: false,
+    });
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
@@ -304,7 +323,7 @@ export class MeteredHttpApi extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
       tracing: lambda.Tracing.ACTIVE,
       environment: this.environment,
       logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),

@@ -2,6 +2,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import { Node } from 'constructs';
 import { DEFAULT_EVENT_SOURCES } from '../contracts/usage-event';
 import { CATALOG } from '../contracts/lake-layout';
+import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
 import { ExternalIssuerProps, TierSettings } from './metered-http-api';
 import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
@@ -126,7 +127,7 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
 
   return {
     tiers,
-    demo: { latencyMs: number('demoLatencyMs', 0, 30_000), errorRate: decimal('demoErrorRate', 1) },
+    demo: { latencyMs: number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: decimal('demoErrorRate', 1) },
     externalIssuer: external[0] ? { issuer: String(external[0]), audience: String(external[1]), jwksUrl: String(external[2]) } : undefined,
     eventSources: list('eventSources'),
     bufferInterval: Duration.seconds(number('bufferIntervalSeconds', 0, 900)),

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEMO_LATENCY_SPREAD } from '../../contracts/metered-api';
 import { RouteLogic } from '../http/metered-route';
 import { HttpError } from '../http/responses';
 
@@ -18,7 +19,7 @@ const PRODUCTS = Array.from({ length: 12 }, (_, i) => ({ id: `p-${200 + i}`, nam
 export function demoRoute(resource: 'users' | 'products', options: DemoRouteOptions = {}): RouteLogic {
   const random = options.random ?? Math.random;
   return async () => {
-    if (options.latencyMs) await sleep(options.latencyMs * (0.5 + random()));
+    if (options.latencyMs) await sleep(options.latencyMs * (DEMO_LATENCY_SPREAD.min + (DEMO_LATENCY_SPREAD.max - DEMO_LATENCY_SPREAD.min) * random()));
     if (options.errorRate && random() < options.errorRate) {
       throw new HttpError(500, 'upstream-failure', `The ${resource} service failed (demo error rate ${options.errorRate}).`);
     }

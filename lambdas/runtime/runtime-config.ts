@@ -1,4 +1,4 @@
-import { TABLE_ENV } from '../../contracts/metered-api';
+import { MAX_DEMO_LATENCY_MS, TABLE_ENV } from '../../contracts/metered-api';
 import { DEFAULT_TIERS, TIER_NAMES, TierName, resolveTiers } from '../../contracts/tiers';
 import { DEFAULT_FAIL_MODES, FailMode, TierPolicy } from '../limiter/token-bucket-limiter';
 import { ExternalIssuer } from '../tokens/token-service';
@@ -84,7 +84,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     : undefined;
 
   const usageBus = env.USAGE_EVENT_BUS_NAME ? { eventBusName: env.USAGE_EVENT_BUS_NAME, source: env.USAGE_EVENT_SOURCE ?? 'my-applications' } : undefined;
-  const demo = { latencyMs: number('DEMO_LATENCY_MS', 0, 0, 30_000), errorRate: number('DEMO_ERROR_RATE', 0, 0, 1) };
+  const demo = { latencyMs: number('DEMO_LATENCY_MS', 0, 0, MAX_DEMO_LATENCY_MS), errorRate: number('DEMO_ERROR_RATE', 0, 0, 1) };
 
   if (problems.length > 0) throw new RuntimeConfigError(problems);
   return { tables, tokenIssuer, tokenAudience, tenantSecret, adminSecret, external, tiers, usageBus, demo };

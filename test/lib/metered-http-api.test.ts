@@ -1,7 +1,15 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ACCESS_LOG_FORMAT, AUTHORIZER_CACHE_TTL_SECONDS, BUILT_IN_ROUTES, TABLE_ENV } from '../../contracts/metered-api';
+import {
+  ACCESS_LOG_FORMAT,
+  AUTHORIZER_CACHE_TTL_SECONDS,
+  BUILT_IN_ROUTES,
+  DEMO_LATENCY_SPREAD,
+  HANDLER_TIMEOUT_SECONDS,
+  MAX_DEMO_LATENCY_MS,
+  TABLE_ENV,
+} from '../../contracts/metered-api';
 import { MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { testApp } from './fixtures';
 import { Stack } from 'aws-cdk-lib';
@@ -105,6 +113,22 @@ describe('Construct: MeteredHttpApi', () => {
     [{ tiers: { gold: {} } as never }, 'Unknown tier(s) gold'],
   ])('validates %o', (props, message) => {
     expect(() => synth(props)).toThrow(message);
+  });
+
+  it('names the HTTP API after the stack and construct, not its construct id "Resource"', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'TestStack-MeteredApi', ProtocolType: 'HTTP' });
+    synth({ apiName: 'usage-api-prod' }).hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'usage-api-prod' });
+    expect(() => synth({ apiName: 'has spaces' })).toThrow('apiName must be 1-128 letters, digits, "_", "-" or "."; got "has spaces".');
+  });
+
+  // The demo routes sleep up to 1.5x the latency; a request still asleep at the timeout is never recorded.
+  it('keeps the slowest demo request inside the function timeout', () => {
+    expect(MAX_DEMO_LATENCY_MS * DEMO_LATENCY_SPREAD.max).toBeLessThan(HANDLER_TIMEOUT_SECONDS * 1000);
+    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: HANDLER_TIMEOUT_SECONDS });
+    expect(() => synth({ demo: { latencyMs: MAX_DEMO_LATENCY_MS } })).not.toThrow();
+    expect(() => synth({ demo: { latencyMs: 30_000 } })).toThrow(
+      `demo.latencyMs must be from 0 to ${MAX_DEMO_LATENCY_MS}, so that the slowest demo request (1.5x) still answers and is recorded before the 10 s function timeout; got 30000.`,
+    );
   });
 
   it('refuses a malformed route key', () => {
