@@ -1,6 +1,7 @@
 /**
  * The deployed stack's name and the outputs the CLI reads: the stack writes them under these keys
- * and `usage-tracker` finds the workgroup, database, workflow, stream and queue through them.
+ * and `usage-tracker` finds the workgroup, database, workflow, stream, queue, topic and alarm
+ * thresholds through them.
  */
 export const DEFAULT_STACK_NAME = 'ApiUsageTracker';
 
@@ -18,6 +19,8 @@ export const STACK_OUTPUTS = {
   glueCrawlerName: 'GlueCrawlerName',
   athenaWorkGroupName: 'AthenaWorkGroupName',
   alarmTopicArn: 'AlarmTopicArn',
+  /** Age in seconds above which the data-freshness alarm fires (twice the Firehose buffer interval, at least 300). */
+  dataFreshnessThresholdSeconds: 'DataFreshnessThresholdSeconds',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
 } as const;
 

@@ -61,6 +61,7 @@ export class ApiUsageTrackerStack extends Stack {
     this.monitoring = new UsagePipelineMonitoring(this, 'Monitoring', {
       ingestion: this.ingestion,
       lake: this.lake,
+      analytics: this.analytics,
       alarmEmail: config.alarmEmail,
     });
 
@@ -86,6 +87,7 @@ export class ApiUsageTrackerStack extends Stack {
       glueCrawlerName: [this.lake.crawlerName, 'Crawler keeping the usage table current'],
       athenaWorkGroupName: [this.analytics.workGroup.ref, 'Workgroup of the named queries'],
       alarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'Topic receiving pipeline alarms'],
+      dataFreshnessThresholdSeconds: [String(this.monitoring.dataFreshnessThresholdSeconds), 'Record age (s) above which the data-freshness alarm fires'],
       deadLetterQueueUrl: [this.ingestion.deadLetterQueue.queueUrl, 'Events EventBridge could not deliver'],
     };
     for (const [key, [value, description]] of Object.entries(outputs) as [StackOutputKey, [string, string]][]) {

@@ -236,7 +236,10 @@ export class UsageLake extends Construct {
           },
         ],
       },
-      // New day folders only; incremental crawls require LOG for both behaviours.
+      // New day folders only. Incremental crawls force LOG for both behaviours, so the crawler
+      // adds partitions but never changes the table's columns: the job does that (see
+      // sync_catalog_table), and new partitions inherit the table's schema.
+      // https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html
       recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
       schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
       configuration: JSON.stringify({
@@ -244,7 +247,7 @@ export class UsageLake extends Construct {
         Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: curatedTableLevel() },
         CrawlerOutput: {
           Partitions: { AddOrUpdateBehavior: 'InheritFromTable' },
-          Tables: { AddOrUpdateBehavior: 'MergeNewColumns', TableThreshold: 1 },
+          Tables: { TableThreshold: 1 },
         },
         CreatePartitionIndex: true,
       }),

@@ -1,8 +1,10 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GlueClient } from '@aws-sdk/client-glue';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NamedQuery, TIME_WINDOWS, loadNamedQueries } from '../../contracts/named-queries';
 import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
@@ -39,7 +41,9 @@ Commands
         [--stack S] [--region R]            --aws or --stack alone selects Athena).
   etl [--local [--data-dir D]]          Local: compact raw/ to curated Parquet and refresh the catalogue.
       [--workflow W | --stack S]        AWS: start the Glue workflow and follow it to the end.
-  status [--stack S] [--region R]       Pipeline health in AWS: Firehose, workflow runs, crawler, DLQ.
+  status [--stack S] [--region R]       Pipeline health in AWS, one line per step: Firehose, data
+         [--format table|csv|json]      freshness, DLQ, workflow runs, job, crawler, table, views,
+                                        alarm subscription. Exit code 1 when any step is unhealthy.
   status --local [--data-dir D]         The local lake: pending raw objects, curated rows, rejects.
   local [options]                       The whole system on this machine (see usage-tracker local --help).
 
@@ -253,13 +257,29 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
     checks = await withLocalLake(values, (lake) => lake.status());
   } else {
     const outputs = await stackOutputsFor(values, true);
-    const clients = { firehose: new FirehoseClient({ region: values.region }), glue: new GlueClient({ region: values.region }), sqs: new SQSClient({ region: values.region }) };
+    const region = values.region;
+    const clients = {
+      firehose: new FirehoseClient({ region }),
+      glue: new GlueClient({ region }),
+      sqs: new SQSClient({ region }),
+      cloudwatch: new CloudWatchClient({ region }),
+      sns: new SNSClient({ region }),
+    };
+    const threshold = outputs.dataFreshnessThresholdSeconds === undefined ? undefined : Number(outputs.dataFreshnessThresholdSeconds);
     try {
       checks = await pipelineStatus(clients, {
         deliveryStreamName: outputs.deliveryStreamName,
-        workflowName: outputs.glueWorkflowName,
-        crawlerName: outputs.glueCrawlerName,
+        dataFreshnessThresholdSeconds: threshold !== undefined && Number.isFinite(threshold) ? threshold : undefined,
         deadLetterQueueUrl: outputs.deadLetterQueueUrl,
+        workflowName: outputs.glueWorkflowName,
+        jobName: outputs.glueJobName,
+        crawlerName: outputs.glueCrawlerName,
+        databaseName: outputs.glueDatabaseName,
+        tableName: outputs.glueTableName,
+        viewNames: loadNamedQueries()
+          .filter((query) => query.isView)
+          .map((query) => query.name),
+        alarmTopicArn: outputs.alarmTopicArn,
       });
     } finally {
       Object.values(clients).forEach((client) => client.destroy());

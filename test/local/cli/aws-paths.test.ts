@@ -6,30 +6,25 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
-import { GetCrawlerCommand, GetWorkflowRunCommand, GetWorkflowRunsCommand, GlueClient, StartWorkflowRunCommand, StopWorkflowRunCommand } from '@aws-sdk/client-glue';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetWorkflowRunCommand, GlueClient, StartWorkflowRunCommand, StopWorkflowRunCommand } from '@aws-sdk/client-glue';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadNamedQueries } from '../../../contracts/named-queries';
 import { STACK_OUTPUTS } from '../../../contracts/stack-outputs';
 import { AthenaQueryError, athenaStringLiteral, runAthenaQuery } from '../../../local/cli/athena-query';
 import { WorkflowRunError, runGlueWorkflow } from '../../../local/cli/glue-workflow';
-import { pipelineStatus } from '../../../local/cli/pipeline-status';
 import { runCli } from '../../../local/cli/usage-tracker';
 import { capturingCliContext } from '../../support/cli-context';
 
 const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);
 const cloudformation = mockClient(CloudFormationClient);
-const firehose = mockClient(FirehoseClient);
-const sqs = mockClient(SQSClient);
 
 const noSleep = async () => undefined;
 const column = (Name: string, Type: string) => ({ Name, Type });
 const row = (...values: (string | undefined)[]) => ({ Data: values.map((VarCharValue) => (VarCharValue === undefined ? {} : { VarCharValue })) });
 
 beforeEach(() => {
-  for (const mock of [athena, glue, cloudformation, firehose, sqs]) mock.reset();
+  for (const mock of [athena, glue, cloudformation]) mock.reset();
 });
 
 const context = capturingCliContext;
@@ -171,32 +166,6 @@ describe('Glue path: runGlueWorkflow', () => {
     const run = runGlueWorkflow(new GlueClient({ region: 'eu-west-1' }), { workflowName: 'usage-workflow', signal: controller.signal, sleep: async () => controller.abort() });
     await expect(run).rejects.toMatchObject({ status: 'STOPPED' });
     expect(glue.commandCalls(StopWorkflowRunCommand)[0].args[0].input).toEqual({ Name: 'usage-workflow', RunId: 'wr-3' });
-  });
-});
-
-describe('pipelineStatus', () => {
-  const names = { deliveryStreamName: 'usage-stream', workflowName: 'usage-workflow', crawlerName: 'usage-crawler', deadLetterQueueUrl: 'https://sqs/dlq' };
-  const clients = () => ({ firehose: new FirehoseClient({ region: 'eu-west-1' }), glue: new GlueClient({ region: 'eu-west-1' }), sqs: new SQSClient({ region: 'eu-west-1' }) });
-
-  it('reports each component, unhealthy where something is wrong, without one failure hiding the rest', async () => {
-    firehose.on(DescribeDeliveryStreamCommand).resolves({ DeliveryStreamDescription: { DeliveryStreamStatus: 'ACTIVE' } as never });
-    glue.on(GetWorkflowRunsCommand).resolves({
-      Runs: [
-        { WorkflowRunId: 'r2', Status: 'COMPLETED', StartedOn: new Date('2026-11-23T10:00:00Z'), Statistics: { TotalActions: 2, SucceededActions: 1, FailedActions: 1 } },
-        { WorkflowRunId: 'r1', Status: 'COMPLETED', StartedOn: new Date('2026-11-23T09:00:00Z'), Statistics: { TotalActions: 2, SucceededActions: 2 } },
-      ],
-    });
-    glue.on(GetCrawlerCommand).rejects(new Error('AccessDeniedException: not allowed'));
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '7' } });
-    const checks = await pipelineStatus(clients(), names);
-    expect(checks.map((c) => [c.component, c.state, c.healthy])).toEqual([
-      ['firehose usage-stream', 'ACTIVE', true],
-      ['workflow run 2026-11-23T10:00:00.000Z', 'COMPLETED', false],
-      ['workflow run 2026-11-23T09:00:00.000Z', 'COMPLETED', true],
-      ['crawler usage-crawler', 'UNKNOWN', false],
-      ['dead-letter queue', '7 messages', false],
-    ]);
-    expect(checks[3].detail).toBe('AccessDeniedException: not allowed');
   });
 });
 
