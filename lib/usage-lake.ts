@@ -48,8 +48,15 @@ export const GLUE_TABLE_SYNC_ACTIONS = ['glue:GetTable', 'glue:UpdateTable'] as 
 /** Prefixes the job writes through Spark's commit protocol: curated rows and malformed records. */
 export const JOB_OUTPUT_PREFIXES = [LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors] as const;
 
-/** The key of the `_$folder$` marker EMRFS writes for a folder (a prefix ending in `/`). */
-export const folderMarkerKey = (prefix: string): string => `${prefix.replace(/\/$/, '')}_$folder$`;
+/**
+ * The keys of the `_$folder$` markers EMRFS may write for a prefix (ending in `/`) and each folder
+ * above it: `errors/glue/` → `errors_$folder$`, `errors/glue_$folder$`. Markers of folders below
+ * the prefix are under it already.
+ */
+export function folderMarkerKeys(prefix: string): string[] {
+  const folders = prefix.split('/').filter(Boolean);
+  return folders.map((_, i) => `${folders.slice(0, i + 1).join('/')}_$folder$`);
+}
 
 /** Catalog actions to create and replace views (Athena `CREATE OR REPLACE VIEW`). */
 export const GLUE_VIEW_WRITE_ACTIONS = ['glue:CreateTable', 'glue:UpdateTable'] as const;
@@ -169,9 +176,9 @@ export class UsageLake extends Construct {
     for (const prefix of JOB_OUTPUT_PREFIXES) {
       this.lakeBucket.grantReadWrite(this.jobRole, `${prefix}*`);
       // EMRFS (Glue's s3:// file system) marks each folder it creates with an empty
-      // "<folder>_$folder$" object, the output root's marker sitting beside the prefix.
+      // "<folder>_$folder$" object; those of the prefix and its parents sit outside the prefix.
       // https://stackoverflow.com/questions/42876195/avoid-creation-of-folder-keys-in-s3-with-hadoop-emr
-      this.lakeBucket.grantReadWrite(this.jobRole, folderMarkerKey(prefix));
+      for (const marker of folderMarkerKeys(prefix)) this.lakeBucket.grantReadWrite(this.jobRole, marker);
     }
     this.encryptionKey.grantEncryptDecrypt(this.jobRole);
     this.grantGlueLogs(this.jobRole, glueLogGroups);

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCuratedColumnsJson } from '../../contracts/generated-artifacts';
 import { PRICE_LIST } from '../../contracts/lake-layout';
-import { DEFAULT_GLUE_SCHEDULE, validateGlueSchedule } from '../../lib/usage-lake';
+import { DEFAULT_GLUE_SCHEDULE, folderMarkerKeys, validateGlueSchedule } from '../../lib/usage-lake';
 import { lakeTemplate } from './fixtures';
 
 describe('Construct: UsageLake', () => {
@@ -70,7 +70,7 @@ describe('Construct: UsageLake', () => {
       statements
         .filter((s) => JSON.stringify(s.Resource).includes(`"${suffix}"`))
         .flatMap((s) => [s.Action].flat());
-    for (const target of [`/${prefix}*`, `/${prefix.replace(/\/$/, '')}_$folder$`]) {
+    for (const target of [`/${prefix}*`, ...folderMarkerKeys(prefix).map((key) => `/${key}`)]) {
       expect(actionsOn(target)).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']));
     }
   });
@@ -132,6 +132,13 @@ describe('Construct: UsageLake', () => {
     [{ databaseName: 'Usage-DB' }, 'databaseName "Usage-DB" is not usable by Athena: use lower-case letters, digits and underscores (1-255 characters).'],
   ])('validates %o', (props, message) => {
     expect(() => lakeTemplate(props)).toThrow(message);
+  });
+});
+
+describe('Function: folderMarkerKeys', () => {
+  it('names the marker of the prefix and of every folder above it', () => {
+    expect(folderMarkerKeys('errors/glue/')).toEqual(['errors_$folder$', 'errors/glue_$folder$']);
+    expect(folderMarkerKeys('curated/usage_events/')).toEqual(['curated_$folder$', 'curated/usage_events_$folder$']);
   });
 });
 
