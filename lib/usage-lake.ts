@@ -64,6 +64,9 @@ export const GLUE_VIEW_WRITE_ACTIONS = ['glue:CreateTable', 'glue:UpdateTable'] 
 /** Glue writes job and crawler logs itself; with a security configuration it also associates the key. */
 export const GLUE_LOG_ACTIONS = ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'] as const;
 
+/** The database Athena falls back to in every Region. */
+export const ATHENA_DEFAULT_DATABASE = 'default';
+
 /** Glue's default cron: every hour at minute 10, after Firehose has flushed the previous hour. */
 export const DEFAULT_GLUE_SCHEDULE = 'cron(10 * * * ? *)';
 
@@ -326,6 +329,13 @@ export class UsageLake extends Construct {
     this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.curated}*`);
     this.lakeBucket.grantRead(grantee, `${PRICE_LIST.prefix}*`);
     this.encryptionKey.grantDecrypt(grantee);
+    // Athena looks up the Region's `default` database for every query it plans.
+    // https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html#full-access-to-default-db-per-region
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['glue:GetDatabase'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'glue', resource: 'database', resourceName: ATHENA_DEFAULT_DATABASE })],
+    });
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [...GLUE_CATALOG_READ_ACTIONS],

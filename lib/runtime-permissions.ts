@@ -1,0 +1,520 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { IConstruct } from 'constructs';
+import {
+  CATALOG,
+  FIREHOSE_ERROR_PREFIX,
+  FIREHOSE_RAW_PREFIX,
+  LAKE_PREFIXES,
+  PRICE_LIST,
+  curatedPartitionPrefix,
+  renderFirehosePrefix,
+} from '../contracts/lake-layout';
+import { BUILT_IN_ROUTES, METERED_API_TABLES } from '../contracts/metered-api';
+import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
+import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
+
+/**
+ * Permission contracts: every AWS call a runtime component of the stack makes, as data.
+ *
+ * Each entry names the caller (the component's IAM role, or the AWS service principal that acts
+ * for it), the action, the resource ARN as CDK tokens, and the request context the calling
+ * service sets. A test resolves the tokens against the synthesized template and evaluates every
+ * entry with an IAM policy simulator against the identity policies, the resource policies and
+ * the key policies, so a missing grant fails before anyone deploys.
+ *
+ * Sample object keys and times stand for the names the services choose at run time; prefixes come
+ * from `contracts/lake-layout.ts`.
+ */
+
+/** Who makes a call: a role of the stack, or an AWS service acting under its own principal. */
+export type ContractPrincipal =
+  | { readonly kind: 'role'; readonly role: iam.IRole }
+  | { readonly kind: 'service'; readonly service: string };
+
+/** One AWS call a component makes at run time. */
+export interface PermissionContract {
+  /** The runtime component, e.g. `glue job`. */
+  readonly component: string;
+  readonly principal: ContractPrincipal;
+  /** The IAM action, e.g. `s3:GetObject`. */
+  readonly action: string;
+  /** The resource ARN (CDK tokens allowed); `*` for actions without resource types. */
+  readonly resource: string;
+  /** Request context the calling service sets (`aws:SourceArn`, `kms:ViaService`, `s3:prefix`, …). */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>;
+  /** Why the component makes this call. */
+  readonly why: string;
+}
+
+/** Options of {@link runtimePermissionContracts}. */
+export interface RuntimePermissionOptions {
+  /**
+   * A principal given `analytics.grantQuery(...)`: its contract is running a named query end to end.
+   * @default - no analyst contract
+   */
+  readonly analyst?: iam.IRole;
+}
+
+/** Components the issue requires contracts for; each has at least one entry. */
+export const CONTRACT_COMPONENTS = {
+  glueJob: 'glue job',
+  glueCrawler: 'glue crawler',
+  firehose: 'firehose delivery',
+  busRuleTarget: 'bus rule target (events → firehose)',
+  deadLetterDelivery: 'eventbridge → dead-letter queue',
+  alarmsToTopic: 'cloudwatch alarms → alarm topic',
+  rulesToTopic: 'glue failure rules → alarm topic',
+  viewRefresher: 'view refresher',
+  viewRefreshRule: 'view refresh rule target (events → step functions)',
+  apiGatewayInvoke: 'api gateway → lambdas',
+  accessLogSubscription: 'cloudwatch logs → access-log-usage',
+  analyst: 'analyst (grantQuery)',
+} as const;
+
+/** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
+export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'access-log-usage'] as const;
+export type MeteredApiFunction = (typeof METERED_API_FUNCTIONS)[number];
+
+/** The component name of a metered API Lambda. */
+export const lambdaComponent = (name: MeteredApiFunction) => `lambda ${name}`;
+
+// A run at 09:30 UTC on 2025-01-15: the names Firehose, Spark and Athena choose at run time.
+const SAMPLE_TIME = new Date(Date.UTC(2025, 0, 15, 9, 30));
+const SAMPLE_JOB_RUN = 'jr_0123456789abcdef0123456789abcdef';
+const SAMPLE_QUERY_ID = '5f2b7c1d-2e4f-4d7e-9a51-8c1f6e1a0c5f';
+const SPARK_JOB_ATTEMPT = 'attempt_202501150930001234567890_0001_m_000000_1';
+const SPARK_TASK = 'task_202501150930001234567890_0001_m_000000';
+const SPARK_PART = 'part-00000-8c1f6e1a-0c5f-4d7e-9a51-3f2b7c1d2e4f.c000';
+
+/** Builds the list of every runtime call of the stack's components. */
+export function runtimePermissionContracts(stack: ApiUsageTrackerStack, options: RuntimePermissionOptions = {}): PermissionContract[] {
+  const builder = new ContractBuilder(stack);
+  glueJob(builder, stack);
+  glueCrawler(builder, stack);
+  firehoseDelivery(builder, stack);
+  eventBridgeIngestion(builder, stack);
+  alarmNotifications(builder, stack);
+  viewRefresher(builder, stack);
+  meteredApi(builder, stack);
+  if (options.analyst) analyst(builder, stack, options.analyst);
+  return builder.contracts;
+}
+
+type Context = Readonly<Record<string, string | readonly string[]>>;
+
+/** Collects contracts, with helpers for the call shapes that repeat (S3 via SSE-KMS, Glue catalog, logs). */
+class ContractBuilder {
+  public readonly contracts: PermissionContract[] = [];
+  public readonly s3ViaService: string;
+
+  constructor(public readonly stack: Stack) {
+    this.s3ViaService = `s3.${stack.region}.amazonaws.com`;
+  }
+
+  public add(component: string, principal: ContractPrincipal, action: string, resource: string, why: string, context?: Context): void {
+    this.contracts.push({ component, principal, action, resource, why, ...(context ? { context } : {}) });
+  }
+
+  /** The same call on several actions. */
+  public addActions(component: string, principal: ContractPrincipal, actions: readonly string[], resource: string, why: string, context?: Context): void {
+    for (const action of actions) this.add(component, principal, action, resource, why, context);
+  }
+
+  /**
+   * S3 calls KMS with the caller's credentials for SSE-KMS objects: GenerateDataKey to write,
+   * Decrypt to read (and to copy). With an S3 Bucket Key the encryption context is the bucket ARN,
+   * not the object ARN.
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html
+   * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+   */
+  public sseKms(component: string, principal: ContractPrincipal, key: kms.IKey, bucket: s3.IBucket, actions: readonly ('kms:GenerateDataKey' | 'kms:Decrypt')[], why: string, extra: Context = {}): void {
+    const context = {
+      'kms:ViaService': this.s3ViaService,
+      'kms:CallerAccount': this.stack.account,
+      'kms:EncryptionContext:aws:s3:arn': bucket.bucketArn,
+      ...extra,
+    };
+    this.addActions(component, principal, actions, key.keyArn, why, context);
+  }
+
+  /** `s3:ListBucket` with the prefix the caller lists. */
+  public list(component: string, principal: ContractPrincipal, bucket: s3.IBucket, prefix: string, why: string, extra: Context = {}): void {
+    this.add(component, principal, 's3:ListBucket', bucket.bucketArn, why, { 's3:prefix': prefix, ...extra });
+  }
+
+  /**
+   * Glue authorizes a call on a table against the catalog, the database and the table: each must be allowed.
+   * https://docs.aws.amazon.com/glue/latest/dg/glue-specifying-resource-arns.html
+   */
+  public glueTable(component: string, principal: ContractPrincipal, actions: readonly string[], database: string, table: string, why: string, extra?: Context): void {
+    for (const resource of [this.glueArn('catalog'), this.glueArn('database', database), this.glueArn('table', `${database}/${table}`)]) {
+      this.addActions(component, principal, actions, resource, why, extra);
+    }
+  }
+
+  public glueDatabase(component: string, principal: ContractPrincipal, actions: readonly string[], database: string, why: string, extra?: Context): void {
+    for (const resource of [this.glueArn('catalog'), this.glueArn('database', database)]) {
+      this.addActions(component, principal, actions, resource, why, extra);
+    }
+  }
+
+  public glueArn(resource: 'catalog' | 'database' | 'table', resourceName?: string): string {
+    return this.stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+  }
+
+  public logGroupArn(logGroupName: string): string {
+    return this.stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  public logStreamArn(logGroupName: string, logStreamName: string): string {
+    return this.logGroupArn(`${logGroupName}:log-stream:${logStreamName}`);
+  }
+
+  public executeApiArn(apiId: string, resourceName: string): string {
+    return this.stack.formatArn({ service: 'execute-api', resource: apiId, resourceName });
+  }
+}
+
+const role = (r: iam.IRole): ContractPrincipal => ({ kind: 'role', role: r });
+const service = (name: string): ContractPrincipal => ({ kind: 'service', service: name });
+
+function child<T>(scope: IConstruct, id: string, type: abstract new (...args: never[]) => T, what: string): T {
+  const found = scope.node.tryFindChild(id);
+  if (!(found instanceof type)) throw new Error(`Permission contracts: ${what} is no longer ${scope.node.path}/${id}; update lib/runtime-permissions.ts.`);
+  return found;
+}
+
+/** `a/b/` + `c` — keys under a prefix. */
+const under = (prefix: string, key: string) => `${prefix}${key}`;
+
+/**
+ * Spark writes a DataFrame to S3 through an output committer: it checks the output path, writes
+ * task files under `<output>/_temporary/`, renames them into place on commit (S3 has no rename:
+ * GetObject + PutObject copy, then DeleteObject), writes `_SUCCESS` and deletes `_temporary/`.
+ * The EMRFS S3-optimized committer writes in place with multipart uploads instead, and aborts them
+ * when a task fails.
+ * https://hadoop.apache.org/docs/stable/hadoop-mapreduce-client/hadoop-mapreduce-client-core/manifest_committer_protocol.html
+ * https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-spark-committer-multipart.html
+ */
+function sparkWrite(b: ContractBuilder, component: string, principal: ContractPrincipal, bucket: s3.IBucket, output: string, relative: string, why: string): void {
+  const attemptFile = under(output, `_temporary/0/_temporary/${SPARK_JOB_ATTEMPT}/${relative}`);
+  const taskFile = under(output, `_temporary/0/${SPARK_TASK}/${relative}`);
+  const finalFile = under(output, relative);
+  const purpose = (step: string) => `${why}: ${step}`;
+  b.list(component, principal, bucket, output, purpose('Spark checks the output path and lists task output before committing'));
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(output), purpose('Spark checks whether the output path exists (HEAD)'));
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(attemptFile), purpose('a task writes its attempt file under _temporary/'));
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(attemptFile), purpose('task commit renames the attempt file: copy source'));
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(taskFile), purpose('task commit renames the attempt file: copy target'));
+  b.add(component, principal, 's3:DeleteObject', bucket.arnForObjects(attemptFile), purpose('task commit renames the attempt file: delete source'));
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(taskFile), purpose('job commit renames the task file into place: copy source'));
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(finalFile), purpose('job commit renames the task file into place: copy target'));
+  b.add(component, principal, 's3:DeleteObject', bucket.arnForObjects(taskFile), purpose('job commit renames the task file into place: delete source'));
+  b.add(component, principal, 's3:AbortMultipartUpload', bucket.arnForObjects(finalFile), purpose('the S3-optimized committer aborts its pending multipart upload when a task fails'));
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(under(output, '_SUCCESS')), purpose('job commit writes the _SUCCESS marker'));
+  b.add(component, principal, 's3:DeleteObject', bucket.arnForObjects(under(output, '_temporary/')), purpose('job commit deletes _temporary/'));
+  // EMRFS, Glue's s3:// file system, marks each folder it creates with an empty "<folder>_$folder$"
+  // object: those of the output folder and its parents sit beside, not under, their prefix.
+  // https://stackoverflow.com/questions/42876195/avoid-creation-of-folder-keys-in-s3-with-hadoop-emr
+  const folders = output.split('/').filter(Boolean);
+  for (let depth = 1; depth <= folders.length; depth++) {
+    const marker = `${folders.slice(0, depth).join('/')}_$folder$`;
+    b.addActions(component, principal, ['s3:GetObject', 's3:PutObject'], bucket.arnForObjects(marker), purpose('EMRFS checks for and writes the folder marker'));
+  }
+}
+
+/**
+ * Glue writes the logs of a job or crawler with a security configuration (CloudWatch encryption
+ * SSE-KMS) to its own log groups under /aws-glue/, which it creates and associates with the key.
+ * https://docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html
+ */
+function glueLogs(b: ContractBuilder, component: string, principal: ContractPrincipal, logGroupName: string, why: string): void {
+  b.addActions(component, principal, ['logs:CreateLogGroup', 'logs:AssociateKmsKey'], b.logGroupArn(logGroupName), why);
+  b.addActions(component, principal, ['logs:CreateLogStream', 'logs:PutLogEvents'], b.logStreamArn(logGroupName, SAMPLE_JOB_RUN), why);
+}
+
+function glueJob(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const component = CONTRACT_COMPONENTS.glueJob;
+  const { lake } = stack;
+  const jobRole = role(lake.jobRole);
+  const bucket = stack.lakeBucket.bucket;
+  const key = stack.lakeBucket.encryptionKey;
+  const dayDirs = curatedPartitionPrefix(SAMPLE_TIME).slice(LAKE_PREFIXES.curated.length);
+
+  const script = child(lake, 'JobScript', s3assets.Asset, 'the Glue job script asset');
+  b.add(component, jobRole, 's3:GetObject', script.bucket.arnForObjects(script.s3ObjectKey), 'Glue downloads the job script with the job role');
+
+  // Bookmarked read of raw/ (create_dynamic_frame.from_options, recurse).
+  const rawObject = `${renderFirehosePrefix(FIREHOSE_RAW_PREFIX, SAMPLE_TIME)}usage-1-2025-01-15-09-15-00-0f1e2d3c.gz`;
+  b.list(component, jobRole, bucket, LAKE_PREFIXES.raw, 'the job lists new raw objects (bookmarked, recursive)');
+  b.add(component, jobRole, 's3:GetObject', bucket.arnForObjects(rawObject), 'the job reads raw Firehose objects');
+
+  // Dedup against the curated days touched: spark.read.parquet(curated/).
+  const existingPart = `${curatedPartitionPrefix(SAMPLE_TIME)}part-00000-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d.c000.snappy.parquet`;
+  b.list(component, jobRole, bucket, LAKE_PREFIXES.curated, 'the job reads the curated table to drop event ids already there');
+  b.add(component, jobRole, 's3:GetObject', bucket.arnForObjects(existingPart), 'the job reads existing curated Parquet for deduplication');
+
+  sparkWrite(b, component, jobRole, bucket, LAKE_PREFIXES.curated, `${dayDirs}${SPARK_PART}.snappy.parquet`, 'appending curated Parquet partitioned by event day');
+  sparkWrite(
+    b,
+    component,
+    jobRole,
+    bucket,
+    `${LAKE_PREFIXES.glueErrors}${dayDirs}run=${SAMPLE_JOB_RUN}/`,
+    `${SPARK_PART}.txt.gz`,
+    'writing the records the curation refused, after the curated append and before job.commit()',
+  );
+
+  b.sseKms(component, jobRole, key, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'], 'raw/, curated/ and errors/ objects are SSE-KMS with the lake key; renames copy them');
+  // CSE-KMS bookmarks: Glue encrypts the bookmark itself with the job role, not through S3.
+  // https://docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html
+  b.addActions(component, jobRole, ['kms:GenerateDataKey', 'kms:Decrypt'], key.keyArn, 'job bookmarks are client-side encrypted (CSE-KMS) with the lake key', {
+    'kms:CallerAccount': stack.account,
+  });
+
+  const securityConfiguration = lake.securityConfiguration.ref;
+  for (const stream of ['output', 'error', 'logs-v2']) {
+    glueLogs(b, component, jobRole, `/aws-glue/jobs/${securityConfiguration}-role/${lake.jobRole.roleName}/${stream}`, `Glue writes the job's ${stream} log, encrypted by the security configuration`);
+  }
+  b.add(component, jobRole, 'cloudwatch:PutMetricData', '*', 'job metrics (--enable-metrics, --enable-observability-metrics) in the Glue namespace', { 'cloudwatch:namespace': 'Glue' });
+
+  // The job keeps the table's columns in step with the contract.
+  b.glueTable(component, jobRole, ['glue:GetTable', 'glue:UpdateTable'], lake.databaseName, CATALOG.table, 'the job adds contract columns missing from usage_events');
+}
+
+function glueCrawler(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const component = CONTRACT_COMPONENTS.glueCrawler;
+  const { lake } = stack;
+  const crawlerRole = role(lake.crawlerRole);
+  const bucket = stack.lakeBucket.bucket;
+  // https://docs.aws.amazon.com/glue/latest/dg/define-crawler-configure-security-settings.html
+  b.list(component, crawlerRole, bucket, LAKE_PREFIXES.curated, 'the crawler lists the curated table folder');
+  b.add(component, crawlerRole, 's3:GetObject', bucket.arnForObjects(`${curatedPartitionPrefix(SAMPLE_TIME)}${SPARK_PART}.snappy.parquet`), 'the crawler reads Parquet footers');
+  b.sseKms(component, crawlerRole, stack.lakeBucket.encryptionKey, bucket, ['kms:Decrypt'], 'curated objects are SSE-KMS with the lake key');
+  b.glueDatabase(component, crawlerRole, ['glue:GetDatabase'], lake.databaseName, 'the crawler resolves its database');
+  b.glueTable(
+    component,
+    crawlerRole,
+    ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable', 'glue:GetPartitions', 'glue:BatchGetPartition', 'glue:BatchCreatePartition', 'glue:BatchUpdatePartition', 'glue:CreatePartitionIndex', 'glue:GetPartitionIndexes'],
+    lake.databaseName,
+    CATALOG.table,
+    'the crawler creates usage_events, adds day partitions and its partition index',
+  );
+  glueLogs(b, component, crawlerRole, `/aws-glue/crawlers-role/${lake.crawlerRole.roleName}-${lake.securityConfiguration.ref}`, 'Glue writes the crawler log, encrypted by the security configuration');
+}
+
+function firehoseDelivery(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const component = CONTRACT_COMPONENTS.firehose;
+  const { ingestion } = stack;
+  const destinationRole = role(child(ingestion.deliveryStream, 'S3 Destination Role', iam.Role, 'the Firehose S3 destination role'));
+  const bucket = stack.lakeBucket.bucket;
+  // https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3
+  const rawObject = `${renderFirehosePrefix(FIREHOSE_RAW_PREFIX, SAMPLE_TIME)}usage-1-2025-01-15-09-15-00-0f1e2d3c.gz`;
+  const errorObject = `${renderFirehosePrefix(FIREHOSE_ERROR_PREFIX, SAMPLE_TIME, 'processing-failed')}usage-1-2025-01-15-09-15-00-0f1e2d3c`;
+  for (const object of [rawObject, errorObject]) {
+    b.addActions(component, destinationRole, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], bucket.arnForObjects(object), 'Firehose delivers buffered records (multipart) and backs up failed ones under errors/');
+  }
+  b.addActions(component, destinationRole, ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], bucket.bucketArn, 'Firehose checks the bucket and its pending multipart uploads');
+  b.sseKms(component, destinationRole, stack.lakeBucket.encryptionKey, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'], 'objects are SSE-KMS with the lake key');
+  const stream = child(ingestion.deliveryLogGroup, 'S3Destination', logs.LogStream, 'the Firehose delivery log stream');
+  b.add(component, destinationRole, 'logs:PutLogEvents', b.logStreamArn(ingestion.deliveryLogGroup.logGroupName, stream.logStreamName), 'Firehose logs delivery errors to its log stream');
+}
+
+function eventBridgeIngestion(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const { ingestion } = stack;
+  const targetRole = role(child(ingestion.deliveryStream, 'EventsRole', iam.Role, 'the rule target role of the delivery stream'));
+  b.addActions(CONTRACT_COMPONENTS.busRuleTarget, targetRole, ['firehose:PutRecord', 'firehose:PutRecordBatch'], ingestion.deliveryStream.deliveryStreamArn, 'the rule puts matched usage events on the stream');
+  // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+  b.add(CONTRACT_COMPONENTS.deadLetterDelivery, service('events.amazonaws.com'), 'sqs:SendMessage', ingestion.deadLetterQueue.queueArn, 'EventBridge sends events it could not deliver to the dead-letter queue', {
+    'aws:SourceArn': ingestion.rule.ruleArn,
+    'aws:SourceAccount': stack.account,
+  });
+}
+
+/**
+ * CloudWatch alarms and EventBridge rules publish to the encrypted alarm topic as their service
+ * principals: the topic policy must allow them, and the topic key's policy must let them use the key.
+ * https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+ * https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+ */
+function alarmNotifications(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const { monitoring } = stack;
+  const topic = monitoring.alarmTopic;
+  const topicKey = topic instanceof sns.Topic ? topic.masterKey : undefined;
+  const publish = (component: string, servicePrincipal: string, sourceArn: string, what: string) => {
+    const context = { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': stack.account };
+    b.add(component, service(servicePrincipal), 'sns:Publish', topic.topicArn, `${what} notifies the alarm topic`, context);
+    if (topicKey) {
+      b.addActions(component, service(servicePrincipal), ['kms:GenerateDataKey', 'kms:Decrypt'], topicKey.keyArn, `${what} publishes to a topic encrypted with a customer managed key`, {
+        ...context,
+        'kms:EncryptionContext:aws:sns:topicArn': topic.topicArn,
+      });
+    }
+  };
+  for (const [name, alarm] of Object.entries(monitoring.alarms)) {
+    publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the ${name} alarm (ALARM and OK actions)`);
+  }
+  publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.jobFailureRule.ruleArn, 'the Glue job failure rule');
+  publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.crawlerFailureRule.ruleArn, 'the Glue crawler failure rule');
+}
+
+/** Athena makes the S3, Glue and KMS calls of a query with the credentials of whoever started it. */
+const viaAthena: Context = { 'aws:CalledVia': ['athena.amazonaws.com'], 'aws:CalledViaFirst': 'athena.amazonaws.com' };
+
+/**
+ * What Athena needs of the caller for a query in the workgroup: its result objects under
+ * `results/` (SSE-KMS with the key the workgroup enforces).
+ * https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
+ * https://docs.aws.amazon.com/athena/latest/ug/encryption.html
+ */
+function athenaResults(b: ContractBuilder, stack: ApiUsageTrackerStack, component: string, principal: ContractPrincipal, readResults: boolean): void {
+  const { resultsBucket } = stack.analytics;
+  const resultKey = `results/${SAMPLE_QUERY_ID}.csv`;
+  b.add(component, principal, 's3:GetBucketLocation', resultsBucket.bucketArn, 'Athena checks the results bucket', viaAthena);
+  b.list(component, principal, resultsBucket, 'results/', 'Athena lists the query result location', viaAthena);
+  b.addActions(component, principal, ['s3:PutObject', 's3:AbortMultipartUpload'], resultsBucket.arnForObjects(resultKey), 'Athena writes the query result', viaAthena);
+  b.add(component, principal, 's3:PutObject', resultsBucket.arnForObjects(`${resultKey}.metadata`), 'Athena writes the result metadata', viaAthena);
+  b.sseKms(component, principal, stack.lakeBucket.encryptionKey, resultsBucket, ['kms:GenerateDataKey'], 'results are SSE-KMS with the workgroup key', viaAthena);
+  if (readResults) {
+    b.add(component, principal, 's3:GetObject', resultsBucket.arnForObjects(resultKey), 'GetQueryResults reads the result object', viaAthena);
+    b.sseKms(component, principal, stack.lakeBucket.encryptionKey, resultsBucket, ['kms:Decrypt'], 'reading an SSE-KMS result', viaAthena);
+  }
+}
+
+function curatedReads(b: ContractBuilder, stack: ApiUsageTrackerStack, component: string, principal: ContractPrincipal, prefixes: readonly string[]): void {
+  const bucket = stack.lakeBucket.bucket;
+  for (const prefix of prefixes) {
+    const object = prefix === LAKE_PREFIXES.curated ? `${curatedPartitionPrefix(SAMPLE_TIME)}${SPARK_PART}.snappy.parquet` : `${prefix}prices.csv`;
+    b.list(component, principal, bucket, prefix, `Athena lists ${prefix}`, viaAthena);
+    b.add(component, principal, 's3:GetObject', bucket.arnForObjects(object), `Athena reads ${prefix}`, viaAthena);
+  }
+  b.sseKms(component, principal, stack.lakeBucket.encryptionKey, bucket, ['kms:Decrypt'], 'lake objects are SSE-KMS with the lake key', viaAthena);
+}
+
+function viewRefresher(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const { analytics, lake } = stack;
+  const refresher = analytics.viewRefresher;
+  if (!refresher) return;
+  const component = CONTRACT_COMPONENTS.viewRefresher;
+  const machineRole = role(refresher.role);
+  const views = analytics.queries.filter((query) => query.isView).map((query) => query.name);
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/connect-athena.html
+  b.addActions(component, machineRole, ['athena:StartQueryExecution', 'athena:GetQueryExecution'], analytics.workGroupArn, 'the state machine runs each view query and waits for it (.sync)');
+  b.glueTable(component, machineRole, ['glue:GetTable'], lake.databaseName, CATALOG.table, 'the state machine checks that usage_events exists before creating views');
+  // CREATE OR REPLACE VIEW: Athena reads the table the view selects from, then creates or replaces the view.
+  b.glueDatabase(component, machineRole, ['glue:GetDatabase'], lake.databaseName, 'Athena resolves the query database', viaAthena);
+  b.glueDatabase(component, machineRole, ['glue:GetDatabase'], ATHENA_DEFAULT_DATABASE, "Athena looks up the Region's default database", viaAthena);
+  b.glueTable(component, machineRole, ['glue:GetTable'], lake.databaseName, CATALOG.table, 'Athena analyses the view query against usage_events', viaAthena);
+  for (const view of views) {
+    b.glueTable(component, machineRole, ['glue:GetTable', 'glue:CreateTable', 'glue:UpdateTable'], lake.databaseName, view, `Athena creates or replaces the ${view} view`, viaAthena);
+  }
+  athenaResults(b, stack, component, machineRole, false);
+  curatedReads(b, stack, component, machineRole, [LAKE_PREFIXES.curated]);
+  // Step Functions delivers execution logs and X-Ray traces with the state machine role.
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+  b.addActions(component, machineRole, ['logs:CreateLogDelivery', 'logs:GetLogDelivery', 'logs:UpdateLogDelivery', 'logs:DeleteLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:DescribeResourcePolicies', 'logs:DescribeLogGroups'], '*', 'execution logging to CloudWatch Logs (level ALL)');
+  b.addActions(component, machineRole, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'], '*', 'X-Ray tracing is enabled');
+
+  const ruleRole = role(child(refresher, 'EventsRole', iam.Role, 'the rule target role of the view refresher'));
+  b.add(CONTRACT_COMPONENTS.viewRefreshRule, ruleRole, 'states:StartExecution', refresher.stateMachineArn, 'a successful crawl starts the view refresher');
+}
+
+function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const api = stack.meteredApi;
+  const { tables } = api;
+  const functions = Object.fromEntries(
+    METERED_API_FUNCTIONS.map((name) => [
+      name,
+      name === 'authorizer' ? api.authorizerFunction : child(api, `${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}Function`, lambda.Function, `the ${name} function`),
+    ]),
+  ) as Record<MeteredApiFunction, lambda.Function>;
+
+  const bus = stack.ingestion.eventBus;
+  for (const name of METERED_API_FUNCTIONS) {
+    const fn = functions[name];
+    const component = lambdaComponent(name);
+    const fnRole = role(fn.role!);
+    // Lambda writes the function's logs and traces with its execution role.
+    // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
+    b.addActions(component, fnRole, ['logs:CreateLogStream', 'logs:PutLogEvents'], b.logStreamArn(fn.logGroup.logGroupName, '2025/01/15/[$LATEST]0123456789abcdef'), 'Lambda writes the function log');
+    b.addActions(component, fnRole, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*', 'active X-Ray tracing');
+    // The tables use the AWS managed DynamoDB key and the secrets the AWS managed Secrets Manager
+    // key: their key policies allow the account's principals through those services, so the
+    // functions make no KMS call of their own.
+    if (name !== 'authorizer') {
+      b.add(component, fnRole, 'events:PutEvents', bus.eventBusArn, 'every answer is recorded as a usage event on the bus');
+    }
+  }
+
+  const credentialsIndex = (index: string) => `${tables.credentials.tableArn}/index/${index}`;
+  const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
+  const authorizer = role(functions.authorizer.role!);
+  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', tables.credentials.tableArn, 'looks up an API key by its hash, and its tenant');
+  b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'verifies tenant tokens (HS256)');
+  b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.adminTokenSecret.secretArn, 'verifies admin tokens (HS256)');
+
+  const metered = new Set(BUILT_IN_ROUTES.filter((route) => route.metered).map((route) => route.handler));
+  for (const name of metered) {
+    b.add(lambdaComponent(name), role(functions[name].role!), 'dynamodb:UpdateItem', tables.limiter.tableArn, 'the limiter decides with one conditional UpdateItem on the tenant item');
+  }
+  b.add(lambdaComponent('token'), role(functions.token.role!), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
+
+  const admin = role(functions.admin.role!);
+  const adminComponent = lambdaComponent('admin');
+  b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke');
+  b.add(adminComponent, admin, 'dynamodb:Query', credentialsIndex(byEntity), 'lists tenants through the byEntity index');
+  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item');
+  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:Query'], tables.audit.tableArn, 'appends to and reads the audit log');
+
+  // API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function.
+  const apiId = api.httpApi.apiId;
+  for (const route of BUILT_IN_ROUTES) {
+    const [method, routePath] = route.routeKey.split(' ');
+    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions[route.handler].functionArn, `API Gateway invokes ${route.routeKey}`, {
+      'aws:SourceArn': b.executeApiArn(apiId, `$default/${method}${routePath}`),
+      'aws:SourceAccount': stack.account,
+    });
+  }
+  const authorizers = api.node.findAll().filter((c): c is apigwv2.CfnAuthorizer => c instanceof apigwv2.CfnAuthorizer);
+  if (authorizers.length === 0) throw new Error('Permission contracts: the metered API has no Lambda authorizer any more; update lib/runtime-permissions.ts.');
+  for (const cfnAuthorizer of authorizers) {
+    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions.authorizer.functionArn, `API Gateway invokes the ${cfnAuthorizer.name} authorizer`, {
+      'aws:SourceArn': b.executeApiArn(apiId, `authorizers/${cfnAuthorizer.ref}`),
+      'aws:SourceAccount': stack.account,
+    });
+  }
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample
+  b.add(CONTRACT_COMPONENTS.accessLogSubscription, service('logs.amazonaws.com'), 'lambda:InvokeFunction', functions['access-log-usage'].functionArn, 'the access log subscription filter delivers gateway answers', {
+    'aws:SourceArn': api.accessLogGroup.logGroupArn,
+    'aws:SourceAccount': stack.account,
+  });
+}
+
+/** Running a named query end to end: start it, wait, read its result rows. */
+function analyst(b: ContractBuilder, stack: ApiUsageTrackerStack, analystRole: iam.IRole): void {
+  const component = CONTRACT_COMPONENTS.analyst;
+  const principal = role(analystRole);
+  const { analytics, lake } = stack;
+  b.addActions(component, principal, ['athena:ListNamedQueries', 'athena:GetNamedQuery', 'athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults'], analytics.workGroupArn, 'finds a named query, runs it and reads its rows');
+  b.glueDatabase(component, principal, ['glue:GetDatabase'], lake.databaseName, 'Athena resolves the query database', viaAthena);
+  // https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html#full-access-to-default-db-per-region
+  b.glueDatabase(component, principal, ['glue:GetDatabase'], ATHENA_DEFAULT_DATABASE, "Athena looks up the Region's default database", viaAthena);
+  for (const table of [CATALOG.table, PRICE_LIST.table]) {
+    b.glueTable(component, principal, ['glue:GetTable', 'glue:GetPartitions'], lake.databaseName, table, `named queries read ${table}`, viaAthena);
+  }
+  for (const view of analytics.queries.filter((query) => query.isView).map((query) => query.name)) {
+    b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, view, `named queries read the ${view} view`, viaAthena);
+  }
+  curatedReads(b, stack, component, principal, [LAKE_PREFIXES.curated, PRICE_LIST.prefix]);
+  athenaResults(b, stack, component, principal, true);
+}

@@ -1,0 +1,188 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { LAKE_PREFIXES } from '../../contracts/lake-layout';
+import { STACK_ID } from '../../lib/app';
+import { ApiUsageTrackerStack } from '../../lib/api-usage-tracker-stack';
+import { readUsageTrackerConfig } from '../../lib/stack-config';
+import {
+  CONTRACT_COMPONENTS,
+  METERED_API_FUNCTIONS,
+  PermissionContract,
+  lambdaComponent,
+  runtimePermissionContracts,
+} from '../../lib/runtime-permissions';
+import { CfnTemplate, ResolvedCall, TemplatePolicies, evaluateCall } from '../support/template-policies';
+import { CDK_JSON_CONTEXT } from './fixtures';
+
+/**
+ * Every AWS call a runtime component declares (lib/runtime-permissions.ts) is evaluated with an
+ * IAM policy simulator against the synthesized template: identity policies of the calling role,
+ * and the bucket, key, topic, queue and function policies of the resource.
+ */
+
+// The stack as lib/app.ts builds it, without the cdk-nag plugin (app.test.ts covers it), so the
+// test-only analyst role needs no acknowledgements. Bundling is skipped: assets do not change policies.
+const app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+const stack = new ApiUsageTrackerStack(app, STACK_ID, { config: readUsageTrackerConfig(app.node) });
+// A principal an operator gives query access to, as the README shows.
+const analyst = new iam.Role(stack, 'PermissionTestAnalyst', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only analyst' });
+stack.analytics.grantQuery(analyst, stack.lake);
+
+const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+const policies = new TemplatePolicies(template, { stackName: stack.stackName });
+const contracts = runtimePermissionContracts(stack, { analyst });
+
+function resolveCall(owner: ApiUsageTrackerStack, contract: PermissionContract): ResolvedCall {
+  const resolve = (value: unknown, what: string) => policies.resolver.resolveString(owner.resolve(value), `${contract.component} ${contract.action} ${what}`);
+  const context: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(contract.context ?? {})) {
+    context[key] = typeof value === 'string' ? resolve(value, key) : value.map((item) => resolve(item, key));
+  }
+  return {
+    component: contract.component,
+    principal:
+      contract.principal.kind === 'role'
+        ? { kind: 'role', arn: resolve(contract.principal.role.roleArn, 'principal') }
+        : { kind: 'service', service: contract.principal.service },
+    action: contract.action,
+    resource: contract.resource === '*' ? '*' : resolve(contract.resource, 'resource'),
+    context,
+    why: contract.why,
+  };
+}
+
+const principalName = (call: ResolvedCall) =>
+  call.principal.kind === 'role' ? `role ${policies.roleLogicalId(call.principal.arn) ?? call.principal.arn}` : call.principal.service;
+
+const titleOf = (call: ResolvedCall) => {
+  const context = Object.keys(call.context).length > 0 ? ` ${JSON.stringify(call.context)}` : '';
+  return `${principalName(call)} ${call.action} ${call.resource}${context}`;
+};
+
+const calls = contracts.map((contract) => resolveCall(stack, contract));
+const byComponent = new Map<string, Map<string, ResolvedCall>>();
+for (const call of calls) {
+  const forComponent = byComponent.get(call.component) ?? new Map<string, ResolvedCall>();
+  forComponent.set(titleOf(call), call);
+  byComponent.set(call.component, forComponent);
+}
+
+async function expectAllowed(call: ResolvedCall): Promise<void> {
+  const verdict = await evaluateCall(policies, call);
+  if (!verdict.allowed) {
+    const context = Object.keys(call.context).length > 0 ? ` with context ${JSON.stringify(call.context)}` : '';
+    throw new Error(
+      `[${call.component}] ${principalName(call)} may not ${call.action} on ${call.resource}${context}: ${verdict.problem}.\n` + `It needs it because ${call.why}.`,
+    );
+  }
+}
+
+describe('Runtime permission contracts hold against the synthesized template', () => {
+  describe.each([...byComponent.keys()])('%s', (component) => {
+    it.each([...byComponent.get(component)!.entries()])('%s', async (_title, call) => {
+      await expectAllowed(call);
+    });
+  });
+});
+
+describe('Runtime permission contracts are not vacuous', () => {
+  it('declares calls for every runtime component the issue lists', () => {
+    const required = [
+      ...Object.values(CONTRACT_COMPONENTS),
+      ...METERED_API_FUNCTIONS.map(lambdaComponent),
+    ];
+    const counts = Object.fromEntries(required.map((component) => [component, byComponent.get(component)?.size ?? 0]));
+    expect(Object.entries(counts).filter(([, count]) => count === 0)).toEqual([]);
+  });
+
+  it('covers the Spark write protocol on every prefix the Glue job writes, and the KMS calls', () => {
+    const job = [...byComponent.get(CONTRACT_COMPONENTS.glueJob)!.values()];
+    for (const prefix of [LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors]) {
+      for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject']) {
+        const onPrefix = job.filter((call) => call.action === action && call.resource.includes(`/${prefix}`));
+        expect({ prefix, action, temporary: onPrefix.some((call) => call.resource.includes('/_temporary/')) }).toEqual({ prefix, action, temporary: true });
+      }
+      expect({ prefix, listed: job.some((call) => call.action === 's3:ListBucket' && String(call.context['s3:prefix']).startsWith(prefix)) }).toEqual({ prefix, listed: true });
+    }
+    expect(job.some((call) => call.action === 'kms:GenerateDataKey' && call.context['kms:ViaService'] === 's3.us-east-1.amazonaws.com')).toBe(true);
+    expect(job.some((call) => call.action === 'kms:Decrypt' && call.context['kms:ViaService'] === undefined)).toBe(true);
+  });
+
+  it('declares every alarm of the stack as a publisher to the alarm topic', () => {
+    const publishers = [...byComponent.get(CONTRACT_COMPONENTS.alarmsToTopic)!.values()].filter((call) => call.action === 'sns:Publish');
+    const alarmArns = policies.resolver
+      .logicalIdsOfType('AWS::CloudWatch::Alarm')
+      .map((id) => policies.resolver.resolveString({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(publishers.map((call) => call.context['aws:SourceArn']).sort()).toEqual(alarmArns.sort());
+  });
+
+  it('evaluates against the roles of the template: every contract role is one of them', () => {
+    const roleArns = new Set(policies.roleArns());
+    const unknown = calls.filter((call) => call.principal.kind === 'role' && !roleArns.has(call.principal.arn));
+    expect(unknown.map(titleOf)).toEqual([]);
+  });
+});
+
+describe('The harness can fail', () => {
+  const crawlerRole = policies.resolver.resolveString(stack.resolve(stack.lake.crawlerRole.roleArn));
+  const lakeBucket = policies.resolver.resolveString(stack.resolve(stack.lakeBucket.bucket.bucketArn));
+  const topicArn = policies.resolver.resolveString(stack.resolve(stack.monitoring.alarmTopic.topicArn));
+
+  it('denies the crawler role writing raw/: no identity policy allows it', async () => {
+    const verdict = await evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'role', arn: crawlerRole },
+      action: 's3:PutObject',
+      resource: `${lakeBucket}/${LAKE_PREFIXES.raw}year=2025/month=01/day=15/hour=09/forged.gz`,
+      context: {},
+      why: 'it must not',
+    });
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.problem).toMatch(/no identity policy statement of role .* allows it/);
+  });
+
+  it('denies a service the topic policy does not name', async () => {
+    const verdict = await evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'service', service: 's3.amazonaws.com' },
+      action: 'sns:Publish',
+      resource: topicArn,
+      context: { 'aws:SourceAccount': '123456789012' },
+      why: 'it must not',
+    });
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.problem).toMatch(/the topic policy .* does not allow s3\.amazonaws\.com/);
+  });
+
+  it('denies a service whose request context misses the condition, and says which statement would allow it', async () => {
+    const queueArn = policies.resolver.resolveString(stack.resolve(stack.ingestion.deadLetterQueue.queueArn));
+    const otherRule = policies.resolver.resolveString(stack.resolve(stack.monitoring.jobFailureRule.ruleArn));
+    const verdict = await evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'service', service: 'events.amazonaws.com' },
+      action: 'sqs:SendMessage',
+      resource: queueArn,
+      context: { 'aws:SourceArn': otherRule, 'aws:SourceAccount': '123456789012' },
+      why: 'only the ingestion rule may use the dead-letter queue',
+    });
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.problem).toMatch(/the queue policy .* does not allow events\.amazonaws\.com; statement .* would allow it but its condition does not hold/);
+  });
+
+  it('denies a role reading the lake without TLS: explicit deny in the bucket policy', async () => {
+    const verdict = await evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'role', arn: crawlerRole },
+      action: 's3:GetObject',
+      resource: `${lakeBucket}/${LAKE_PREFIXES.curated}year=2025/month=01/day=15/part-00000.snappy.parquet`,
+      context: { 'aws:SecureTransport': 'false' },
+      why: 'it must not',
+    });
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.problem).toMatch(/explicit deny in the bucket policy/);
+  });
+});
