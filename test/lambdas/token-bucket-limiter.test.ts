@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
-import { DEFAULT_FAIL_MODES, TierPolicy, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
+import { DEFAULT_FAIL_MODES, REVOCATION_RETENTION_MS, TierPolicy, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
 
 const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
 const ddbMock = mockClient(DynamoDBClient);
@@ -59,6 +60,73 @@ describe('Class: TokenBucketLimiter', () => {
     it('refuses an unregistered tenant (no old item)', async () => {
       ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
       expect(await limiter().decide({ tenantId: 'ghost' })).toEqual({ outcome: 'refused', reason: 'unknown-tenant' });
+    });
+  });
+
+  describe('Bounded item', () => {
+    const namesIn = (input: { UpdateExpression?: string; ExpressionAttributeNames?: Record<string, string> }, clause: string) => {
+      const match = new RegExp(`${clause} ([^A-Z]*)`).exec(input.UpdateExpression ?? '');
+      return (match?.[1] ?? '').split(',').map((part) => input.ExpressionAttributeNames?.[part.trim().split(' ')[0]] ?? part.trim());
+    };
+
+    it('counts in today’s and this month’s counters and removes the day before yesterday’s and the month before last’s on the way, in the one write', async () => {
+      ddbMock.on(UpdateItemCommand).resolves({ Attributes: { tat: { N: String(NOW + 12_000) }, 'd2026-11-22': { N: '7' }, 'd2026-11-23': { N: '1' }, 'm2026-10': { N: '70' }, 'm2026-11': { N: '9' } } });
+      const decision = await limiter().decide({ tenantId: 'acme', tierHint: 'free' });
+      expect(decision).toMatchObject({ outcome: 'admitted', countToday: 1, countThisMonth: 9 });
+      expect(ddbMock.calls()).toHaveLength(1);
+      const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+      expect(input.ReturnValues).toBe('ALL_NEW');
+      expect(namesIn(input, 'ADD')).toEqual(['d2026-11-23', 'm2026-11']);
+      expect(namesIn(input, 'REMOVE')).toEqual(['d2026-11-21', 'm2026-09']);
+    });
+
+    it('removes older counters the new item shows with a second, unconditional write', async () => {
+      ddbMock.on(UpdateItemCommand).resolves({ Attributes: { tat: { N: String(NOW + 12_000) }, 'd2026-11-02': { N: '7' }, 'd2026-11-23': { N: '1' }, 'm2026-06': { N: '70' }, 'm2026-11': { N: '9' } } });
+      const bucket = limiter();
+      await bucket.decide({ tenantId: 'acme', tierHint: 'free' });
+      expect(bucket.writes).toBe(2);
+      const tidy = ddbMock.commandCalls(UpdateItemCommand)[1].args[0].input;
+      expect(tidy.UpdateExpression).toMatch(/^REMOVE /);
+      expect(namesIn(tidy, 'REMOVE')).toEqual(['d2026-11-02', 'm2026-06']);
+      expect(tidy.ConditionExpression).toBe('attribute_exists(pk)');
+    });
+
+    it('tidies what the old item shows with the second write, and makes no third', async () => {
+      ddbMock
+        .on(UpdateItemCommand)
+        .rejectsOnce(conditionFailed({ tier: { S: 'premium' }, 'd2026-10-01': { N: '3' }, 'm2026-11': { N: '3' } }))
+        .resolves({ Attributes: { tat: { N: String(NOW + 600) }, 'd2026-10-01': { N: '3' } } });
+      const bucket = limiter();
+      expect(await bucket.decide({ tenantId: 'acme', tierHint: 'free' })).toMatchObject({ outcome: 'admitted', tier: 'premium' });
+      expect(bucket.writes).toBe(2);
+      expect(namesIn(ddbMock.commandCalls(UpdateItemCommand)[1].args[0].input, 'REMOVE')).toEqual(['d2026-10-01']);
+    });
+
+    it('notes revoked keys, and deletes them (from blocked keys too) only once the retention has passed', async () => {
+      const item = (extra: Record<string, unknown>) => ({ Attributes: { tat: { N: String(NOW + 12_000) }, revokedKeys: { SS: ['key_a', 'key_b'] }, blockedKeys: { SS: ['key_a', 'key_c'] }, ...extra } });
+      // Not noted yet: noted now.
+      ddbMock.on(UpdateItemCommand).resolves(item({}));
+      await limiter().decide({ tenantId: 'acme', tierHint: 'free' });
+      let tidy = ddbMock.commandCalls(UpdateItemCommand)[1].args[0].input;
+      expect(tidy.UpdateExpression).toBe('SET #revokedSeen = :revokedSeen, #revokedSeenAt = :revokedSeenAt');
+      expect(tidy.ExpressionAttributeValues).toEqual({ ':revokedSeen': { SS: ['key_a', 'key_b'] }, ':revokedSeenAt': { N: String(NOW) } });
+      // Noted less than the retention ago: left alone.
+      ddbMock.reset();
+      ddbMock.on(UpdateItemCommand).resolves(item({ revokedSeen: { SS: ['key_a'] }, revokedSeenAt: { N: String(NOW - REVOCATION_RETENTION_MS + 1) } }));
+      await limiter().decide({ tenantId: 'acme', tierHint: 'free' });
+      expect(ddbMock.calls()).toHaveLength(1);
+      // Noted the retention ago: deleted, and the rest noted.
+      ddbMock.reset();
+      ddbMock.on(UpdateItemCommand).resolves(item({ revokedSeen: { SS: ['key_a'] }, revokedSeenAt: { N: String(NOW - REVOCATION_RETENTION_MS) } }));
+      await limiter().decide({ tenantId: 'acme', tierHint: 'free' });
+      tidy = ddbMock.commandCalls(UpdateItemCommand)[1].args[0].input;
+      expect(tidy.UpdateExpression).toBe('SET #revokedSeen = :revokedSeen, #revokedSeenAt = :revokedSeenAt DELETE #revokedKeys :expiredRevoked, #blockedKeys :expiredBlocked');
+      expect(tidy.ExpressionAttributeValues).toMatchObject({ ':expiredRevoked': { SS: ['key_a'] }, ':expiredBlocked': { SS: ['key_a'] }, ':revokedSeen': { SS: ['key_b'] } });
+    });
+
+    it('keeps a revoked key at least as long as a token naming it, then an authorizer answer cached for it, can be presented', () => {
+      const tokenClockToleranceSeconds = 5;
+      expect(REVOCATION_RETENTION_MS).toBeGreaterThanOrEqual((TOKEN_TTL_SECONDS + tokenClockToleranceSeconds + AUTHORIZER_CACHE_TTL_SECONDS) * 1000);
     });
   });
 
