@@ -4,3 +4,4 @@ export * from './lake-layout';
 export * from './curated-columns';
 export * from './tiers';
 export * from './named-queries';
+export * from './tenants';
