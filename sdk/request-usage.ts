@@ -1,9 +1,13 @@
+import { RESERVED_TENANT_IDS } from '../contracts/tenants';
 import { UsageCaller, UsageRequestContext } from './usage-context';
 import { UsageEventFields } from './usage-event-builder';
 import { UsagePublisher } from './usage-publisher';
 
-/** Tenant recorded for requests whose caller is unknown (unauthenticated, refused before auth). */
-export const ANONYMOUS_TENANT = 'anonymous';
+/**
+ * Tenant recorded for requests whose caller is unknown (unauthenticated, refused before auth): one
+ * of the ids reserved for traffic no tenant made, which no tenant can have and billing leaves out.
+ */
+export const ANONYMOUS_TENANT = RESERVED_TENANT_IDS.anonymous;
 
 /** Options every integration (middleware, plugin, Lambda wrapper) shares. */
 export interface RequestTrackingOptions {

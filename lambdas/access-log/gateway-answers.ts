@@ -1,6 +1,6 @@
 import { AccessLogRecord, METERED_API_SERVICE } from '../../contracts/metered-api';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { UNMATCHED_ROUTE } from '../../sdk/route-template';
-import { ANONYMOUS_TENANT } from '../../sdk/request-usage';
 import { UsageEventFields } from '../../sdk/usage-event-builder';
 
 const present = (value: unknown): value is string | number => value !== undefined && value !== null && value !== '' && value !== '-';
@@ -10,6 +10,12 @@ const present = (value: unknown): value is string | number => value !== undefine
  * the authorizer, 404 without a route, 429 from stage throttling — read from its access log
  * record. Requests that reached an integration are recorded by the route itself, so they give
  * none. The event id derives from the request id: a record processed twice is one event.
+ *
+ * The tenant is the authorizer's `tenantId` when it authorized the request (`operator` for admins,
+ * see `toAuthorizerContext`); requests it refused, requests without a credential and routes the
+ * API does not have carry none, and are recorded under the reserved `anonymous`, never billed. An
+ * authorizer's context reaches the access log as `$context.authorizer.<key>`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.payload-format-response).
  */
 export function usageOfGatewayAnswer(record: AccessLogRecord): UsageEventFields | undefined {
   if (present(record.integrationStatus)) return undefined;
@@ -25,7 +31,7 @@ export function usageOfGatewayAnswer(record: AccessLogRecord): UsageEventFields 
     eventId: `apigw-${requestId.replace(/[^A-Za-z0-9._:-]/g, '-')}`.slice(0, 128),
     service: METERED_API_SERVICE,
     occurredAt: new Date(Number.isFinite(epoch) && epoch > 0 ? epoch : Date.now()),
-    tenantId: present(record.tenantId) ? String(record.tenantId) : ANONYMOUS_TENANT,
+    tenantId: present(record.tenantId) ? String(record.tenantId) : RESERVED_TENANT_IDS.anonymous,
     ...(present(record.apiKeyId) ? { apiKeyId: String(record.apiKeyId) } : {}),
     operation: routeKey,
     method,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
 import { TIER_NAMES, TierName } from '../../contracts/tiers';
 import { CredentialStore, CredentialStoreError, KeyStatus } from '../credentials/credential-store';
 import { HttpError } from '../http/responses';
@@ -6,7 +7,7 @@ import { AuditLog } from './audit-log';
 
 const createTenantBody = z
   .object({
-    tenantId: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'tenantId must be 2-63 lower-case letters, digits and dashes').optional(),
+    tenantId: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
     name: z.string().min(1).max(200),
     tier: z.enum(TIER_NAMES).default('free'),
   })
@@ -76,7 +77,15 @@ export class AdminService {
       return await operation();
     } catch (error) {
       if (error instanceof CredentialStoreError) {
-        const status = { 'tenant-exists': 409, 'key-revoked': 409, 'invalid-tenant-id': 400, 'tenant-not-found': 404, 'key-not-found': 404 }[error.code];
+        const status = {
+          'tenant-exists': 409,
+          'key-revoked': 409,
+          'concurrent-change': 409,
+          'invalid-tenant-id': 400,
+          'reserved-tenant-id': 400,
+          'tenant-not-found': 404,
+          'key-not-found': 404,
+        }[error.code];
         throw new HttpError(status, error.code, error.message);
       }
       throw error;

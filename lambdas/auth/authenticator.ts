@@ -1,7 +1,14 @@
 import { CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES } from '../../contracts/metered-api';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { TierName } from '../../contracts/tiers';
 import { CredentialStore } from '../credentials/credential-store';
 import { TokenRejectedError, TokenService } from '../tokens/token-service';
+
+/**
+ * What the authorizer saw of an API key's standing. A hint only, possibly cached: the routes
+ * decide from the current state (the limiter item, or the key record on admin routes).
+ */
+export type CredentialStanding = 'active' | 'key-blocked' | 'tenant-blocked';
 
 /** Who is calling, as the authorizer passes it on to the routes. */
 export interface Principal {
@@ -15,6 +22,8 @@ export interface Principal {
   readonly via: 'api-key' | 'token';
   /** Who acted, for the audit log: the key id or the token subject. */
   readonly subject: string;
+  /** The API key's standing when the authorizer looked it up (absent for tokens, which it does not look up). */
+  readonly standing?: CredentialStanding;
 }
 
 export type AuthOutcome = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
@@ -56,17 +65,35 @@ export class Authenticator {
     }
   }
 
+  /**
+   * A blocked key, or a key of a blocked tenant, is authenticated all the same: API Gateway caches
+   * the authorizer's answer per credential, so refusing here would outlast an unblock by up to the
+   * cache TTL, and only as `{"message":"Forbidden"}`. The routes refuse it instead, from the state
+   * of that very request, with a JSON body saying why. A revoked key is refused here: revocation is
+   * final, so a cached refusal is never wrong.
+   */
   private async byApiKey(apiKey: string): Promise<AuthOutcome> {
     const key = await this.store.findKey(apiKey);
     if (!key) return refuse('unknown API key');
-    if (key.status !== 'active') return refuse(`API key is ${key.status}`);
-    if (key.role === 'admin') return { ok: true, principal: { kind: 'admin', keyId: key.keyId, scopes: [SCOPES.admin], via: 'api-key', subject: key.keyId } };
+    if (key.status === 'revoked') return refuse('API key is revoked');
+    const keyStanding: CredentialStanding = key.status === 'blocked' ? 'key-blocked' : 'active';
+    if (key.role === 'admin') {
+      return { ok: true, principal: { kind: 'admin', keyId: key.keyId, scopes: [SCOPES.admin], via: 'api-key', subject: key.keyId, standing: keyStanding } };
+    }
     const tenant = await this.store.getTenant(key.tenantId);
     if (!tenant) return refuse('API key of an unknown tenant');
-    if (tenant.blocked) return refuse('tenant is blocked');
     return {
       ok: true,
-      principal: { kind: 'tenant', tenantId: tenant.tenantId, keyId: key.keyId, tier: tenant.tier, scopes: [...TENANT_SCOPES], via: 'api-key', subject: key.keyId },
+      principal: {
+        kind: 'tenant',
+        tenantId: tenant.tenantId,
+        keyId: key.keyId,
+        tier: tenant.tier,
+        scopes: [...TENANT_SCOPES],
+        via: 'api-key',
+        subject: key.keyId,
+        standing: tenant.blocked ? 'tenant-blocked' : keyStanding,
+      },
     };
   }
 }
@@ -77,7 +104,11 @@ export function mayAccess(principal: Principal, access: RouteAccess): boolean {
   return principal.kind === 'tenant' && principal.tenantId !== undefined && principal.scopes.includes(SCOPES.call);
 }
 
-/** The authorizer context API Gateway hands to the routes (flat strings). */
+/**
+ * The authorizer context API Gateway hands to the routes (flat strings), and writes to the access
+ * log as `$context.authorizer.<name>`. Admins carry the reserved tenant id `operator`, so that
+ * whatever records their requests (the routes, the access log) attributes them to no tenant.
+ */
 export interface AuthorizerContext {
   readonly kind: 'tenant' | 'admin';
   readonly tenantId: string;
@@ -86,19 +117,24 @@ export interface AuthorizerContext {
   readonly scopes: string;
   readonly via: 'api-key' | 'token';
   readonly subject: string;
+  /** {@link CredentialStanding}, or '' when not looked up. */
+  readonly standing: string;
 }
 
 export function toAuthorizerContext(principal: Principal): AuthorizerContext {
   return {
     kind: principal.kind,
-    tenantId: principal.tenantId ?? '',
+    tenantId: principal.kind === 'admin' ? RESERVED_TENANT_IDS.operator : (principal.tenantId ?? ''),
     apiKeyId: principal.keyId ?? '',
     tier: principal.tier ?? '',
     scopes: principal.scopes.join(' '),
     via: principal.via,
     subject: principal.subject,
+    standing: principal.standing ?? '',
   };
 }
+
+const isStanding = (value: unknown): value is CredentialStanding => value === 'active' || value === 'key-blocked' || value === 'tenant-blocked';
 
 export function fromAuthorizerContext(context: Partial<Record<keyof AuthorizerContext, unknown>> | undefined): Principal | undefined {
   if (!context || (context.kind !== 'tenant' && context.kind !== 'admin')) return undefined;
@@ -106,11 +142,13 @@ export function fromAuthorizerContext(context: Partial<Record<keyof AuthorizerCo
   const tier = text(context.tier);
   return {
     kind: context.kind,
-    tenantId: text(context.tenantId),
+    // An admin acts for no tenant: the context's `operator` is for the records, not a tenant to meter.
+    tenantId: context.kind === 'admin' ? undefined : text(context.tenantId),
     keyId: text(context.apiKeyId),
     tier: tier as TierName | undefined,
     scopes: (text(context.scopes) ?? '').split(' ').filter(Boolean),
     via: context.via === 'token' ? 'token' : 'api-key',
     subject: text(context.subject) ?? 'unknown',
+    ...(isStanding(context.standing) ? { standing: context.standing } : {}),
   };
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { TierName } from '../../contracts/tiers';
+import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN, TENANT_ID_RULE, isReservedTenantId } from '../../contracts/tenants';
+import { DEFAULT_TIERS, TIER_NAMES, TierLimit, TierName } from '../../contracts/tiers';
 import { LIMITER_ATTRIBUTES, limiterKey } from '../limiter/token-bucket-limiter';
 import { generateApiKey, hashApiKey, looksLikeApiKey, sameDigest } from './api-key';
 
@@ -24,13 +25,14 @@ export interface ApiKeyRecord {
   readonly createdAt: string;
 }
 
-/** A domain error the adapters map to 404/409. */
+/** A domain error the adapters map to 400/404/409. */
 export class CredentialStoreError extends Error {
   constructor(
-    public readonly code: 'tenant-not-found' | 'tenant-exists' | 'invalid-tenant-id' | 'key-not-found' | 'key-revoked',
+    public readonly code: 'tenant-not-found' | 'tenant-exists' | 'invalid-tenant-id' | 'reserved-tenant-id' | 'key-not-found' | 'key-revoked' | 'concurrent-change',
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'CredentialStoreError';
   }
 }
@@ -39,10 +41,14 @@ export interface CredentialStoreProps {
   readonly client: DynamoDBClient;
   readonly credentialsTable: string;
   readonly limiterTable: string;
+  /**
+   * The tiers' limits, which decide whether a tier change raises the limit (see {@link CredentialStore.setTier}).
+   * @default DEFAULT_TIERS - pass the deployment's tiers when it overrides them
+   */
+  readonly tiers?: Readonly<Record<TierName, TierLimit>>;
   readonly clock?: () => number;
 }
 
-const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const tenantItemKey = (tenantId: string) => `TENANT#${tenantId}`;
 const keyItemKey = (keyId: string) => `KEY#${keyId}`;
 const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
@@ -54,16 +60,24 @@ const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
 export class CredentialStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly clock: () => number;
+  private readonly tiers: Readonly<Record<TierName, TierLimit>>;
 
   constructor(private readonly props: CredentialStoreProps) {
     this.documents = DynamoDBDocumentClient.from(props.client);
     this.clock = props.clock ?? Date.now;
+    this.tiers = props.tiers ?? DEFAULT_TIERS;
   }
 
   public async createTenant(input: { tenantId?: string; name: string; tier: TierName }): Promise<Tenant> {
     const tenantId = input.tenantId ?? `t-${randomBytes(6).toString('hex')}`;
     if (!TENANT_ID_PATTERN.test(tenantId)) {
-      throw new CredentialStoreError('invalid-tenant-id', `tenantId "${tenantId}" must be 2-63 lower-case letters, digits and dashes.`);
+      throw new CredentialStoreError('invalid-tenant-id', `${TENANT_ID_RULE}; got ${JSON.stringify(tenantId)}.`);
+    }
+    if (isReservedTenantId(tenantId)) {
+      throw new CredentialStoreError(
+        'reserved-tenant-id',
+        `tenantId "${tenantId}" is reserved for traffic no tenant made (${Object.values(RESERVED_TENANT_IDS).join(', ')}), which is recorded but never billed; choose another id.`,
+      );
     }
     const tenant: Tenant = { tenantId, name: input.name, tier: input.tier, blocked: false, createdAt: this.now() };
     try {
@@ -112,12 +126,41 @@ export class CredentialStore {
     return tenants;
   }
 
-  /** Changes the tier: the limiter item first, so enforcement changes with the very next request. */
+  /**
+   * Changes the tier: the limiter item first, so enforcement changes with the very next request.
+   *
+   * The bucket's state is its theoretical arrival time (`tat`), a debt in milliseconds. Raising
+   * the tier (to a higher rate) removes it in the same write, so the new tier's full burst is
+   * there at once: a debt run up at 12 s per request would otherwise still weigh 12 s per request
+   * against a rate of one every 0.6 s. Any other change keeps it, so after lowering the tenant
+   * waits out the old debt at the new rate and is never admitted more than the new tier allows.
+   * Whether it raises depends on the tier the item holds, so each write is conditional on it.
+   */
   public async setTier(tenantId: string, tier: TierName): Promise<Tenant> {
-    await this.updateLimiter(tenantId, 'SET #tier = :tier', { '#tier': LIMITER_ATTRIBUTES.tier }, { ':tier': tier });
-    return this.updateTenant(tenantId, 'SET tier = :tier', { ':tier': tier });
+    const rate = this.tiers[tier].requestsPerMinute;
+    const slower = TIER_NAMES.filter((name) => this.tiers[name].requestsPerMinute < rate);
+    const fromSlower = slower.map((_, i) => `:from${i}`);
+    const slowerValues = Object.fromEntries(slower.map((name, i) => [fromSlower[i], name]));
+    const names = { '#tier': LIMITER_ATTRIBUTES.tier, '#tat': LIMITER_ATTRIBUTES.tat };
+    // Another admin may change the tier between the two writes; a third round is rarer still.
+    for (let round = 1; round <= 3; round++) {
+      if (slower.length > 0) {
+        const raised = await this.updateLimiter(tenantId, 'SET #tier = :tier REMOVE #tat', names, { ':tier': tier, ...slowerValues }, `#tier IN (${fromSlower.join(', ')})`);
+        if (raised) return this.updateTenant(tenantId, 'SET tier = :tier', { ':tier': tier });
+      }
+      const kept = await this.updateLimiter(
+        tenantId,
+        'SET #tier = :tier',
+        { '#tier': LIMITER_ATTRIBUTES.tier },
+        { ':tier': tier, ...slowerValues },
+        slower.length > 0 ? `NOT (#tier IN (${fromSlower.join(', ')}))` : undefined,
+      );
+      if (kept) return this.updateTenant(tenantId, 'SET tier = :tier', { ':tier': tier });
+    }
+    throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being set; retry.`);
   }
 
+  /** Blocks or unblocks a tenant: the limiter item first, which every metered request checks. */
   public async setTenantBlocked(tenantId: string, blocked: boolean): Promise<Tenant> {
     await this.updateLimiter(tenantId, 'SET #blocked = :blocked', { '#blocked': LIMITER_ATTRIBUTES.blocked }, { ':blocked': blocked });
     return this.updateTenant(tenantId, 'SET blocked = :blocked', { ':blocked': blocked });
@@ -151,39 +194,76 @@ export class CredentialStore {
     return Item ? toKey(Item) : undefined;
   }
 
-  /** Revokes a key for good, blocks or unblocks it; the limiter refuses it from the next request on. */
+  /** A key's status as of now (a strongly consistent read): what admin routes check on every request. */
+  public async keyStatus(keyId: string): Promise<KeyStatus | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
+    return Item ? toKey(Item).status : undefined;
+  }
+
+  /**
+   * Revokes a key for good, blocks or unblocks it; the limiter refuses it from the next request on.
+   *
+   * Each step can be repeated, so a call that failed half-way is completed by calling it again.
+   * The key's records come first, the record the authorizer reads (by hash) before the one by id:
+   * they are what lasts, while the limiter forgets a revoked key once no credential naming it can
+   * still get past the authorizer (REVOCATION_RETENTION_MS), so a revocation must never be on the
+   * limiter item only. A block or unblock of a revoked key is refused by the condition on the
+   * first record, before anything changes, even when an earlier revocation stopped half-way.
+   */
   public async setKeyStatus(keyId: string, status: KeyStatus): Promise<ApiKeyRecord> {
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) } }));
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
     if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
     const key = toKey(Item);
-    if (key.status === 'revoked' && status !== 'revoked') throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
+    const revokedError = () => new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
+    if (key.status === 'revoked' && status !== 'revoked') throw revokedError();
+    for (const pk of [hashItemKey(String(Item.hash)), keyItemKey(keyId)]) {
+      try {
+        await this.documents.send(
+          new UpdateCommand({
+            TableName: this.props.credentialsTable,
+            Key: { pk },
+            UpdateExpression: 'SET #status = :status',
+            ConditionExpression: status === 'revoked' ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status <> :revoked',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':status': status, ...(status === 'revoked' ? {} : { ':revoked': 'revoked' }) },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) throw status === 'revoked' ? new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`, { cause: error }) : revokedError();
+        throw error;
+      }
+    }
     if (key.role === 'tenant') {
       const set = status === 'revoked' ? LIMITER_ATTRIBUTES.revokedKeys : LIMITER_ATTRIBUTES.blockedKeys;
       const expression = status === 'active' ? 'DELETE #set :key' : 'ADD #set :key';
       await this.updateLimiter(key.tenantId, expression, { '#set': set }, { ':key': new Set([keyId]) });
     }
-    for (const pk of [keyItemKey(keyId), hashItemKey(String(Item.hash))]) {
-      await this.documents.send(
-        new UpdateCommand({ TableName: this.props.credentialsTable, Key: { pk }, UpdateExpression: 'SET #status = :status', ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':status': status } }),
-      );
-    }
     return { ...key, status };
   }
 
-  private async updateLimiter(tenantId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>): Promise<void> {
+  /**
+   * An update of a tenant's limiter item. With a `condition` besides the item's existence, answers
+   * false when that condition does not hold (and the item exists); a missing item is a missing tenant.
+   */
+  private async updateLimiter(tenantId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>, condition?: string): Promise<boolean> {
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.props.limiterTable,
           Key: { pk: limiterKey(tenantId) },
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(pk)',
+          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: condition ? 'ALL_OLD' : undefined,
         }),
       );
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
+      if (error instanceof ConditionalCheckFailedException) {
+        if (condition && error.Item) return false;
+        throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`, { cause: error });
+      }
       throw error;
     }
   }

@@ -2,7 +2,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { RouteAccess } from '../../contracts/metered-api';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
+import { UsageCaller, currentUsageContext } from '../../sdk/usage-context';
 import { Principal, fromAuthorizerContext, mayAccess } from '../auth/authenticator';
+import type { KeyStatus } from '../credentials/credential-store';
 import { LimitDecision, TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { HttpError, JsonResult, errorResult, json } from './responses';
 import { rateLimitHeaders } from './rate-limit-headers';
@@ -36,30 +39,49 @@ export interface MeteredRouteOptions {
   readonly limiter: TokenBucketLimiter;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * Reads an API key's current status, on every request of a route the limiter does not check
+   * (admin routes): the authorizer's answer may be cached, so this is what makes a block, unblock
+   * or revocation of such a key act on the very next request.
+   * @default - no check beyond the authorizer's
+   */
+  readonly keyStatus?: (keyId: string) => Promise<KeyStatus | undefined>;
 }
 
 /**
  * The adapter every route shares: checks the authorizer's principal against the route's access
  * (again: authorizer answers are cached per credential, not per route), asks the limiter, runs the
  * route's logic, and answers with rate-limit headers — 403, 429 or a JSON error when it must.
+ *
+ * The authorizer's context is what API Gateway cached for this credential (HTTP API simple
+ * responses "fully allow or deny all API requests that match the cached identity source values",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.caching),
+ * so nothing in it that can change is trusted here: blocks, revocations and the tier come from the
+ * limiter's item (or the key's record), read by this very request. The same goes for the usage
+ * event: it names the tenant the request was for (`operator` on admin routes, `anonymous` without a
+ * verified credential) and the tier the limiter enforced.
  */
 export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (event: AuthorizedEvent) => Promise<JsonResult> {
   const { limiter, logger, metrics } = options;
   return async (event) => {
     const requestId = event.requestContext?.requestId;
+    const usage = currentUsageContext();
     try {
       const principal = fromAuthorizerContext(event.requestContext?.authorizer?.lambda);
+      if (usage) usage.caller = usageCaller(principal);
       if (!principal) throw new HttpError(401, 'unauthorized', 'No credential was verified for this request.');
       if (!mayAccess(principal, options.access)) {
         throw new HttpError(403, 'forbidden', options.access === 'admin' ? 'This route needs the admin scope.' : 'This route is for tenant credentials.');
       }
+      if (!options.metered && principal.keyId && options.keyStatus) refuseUnlessActive(await options.keyStatus(principal.keyId));
       let admitted: RouteRequest['decision'];
       let headers: Record<string, string> = {};
       if (options.metered) {
         const decision = await limiter.decide({ tenantId: principal.tenantId!, keyId: principal.keyId, tierHint: principal.tier });
         metrics.addMetric(`limiter.${decision.outcome}`, MetricUnit.Count, 1);
+        if (usage) usage.caller = usageCaller(principal, decision.tier);
         headers = rateLimitHeaders(decision);
-        admitted = refuseUnlessAdmitted(decision, headers, logger);
+        admitted = refuseUnlessAdmitted(decision, principal, headers, logger);
       }
       const response = await logic({ event, principal, decision: admitted });
       return json(response.statusCode, response.body, { ...headers, ...response.headers });
@@ -77,7 +99,25 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
   };
 }
 
-function refuseUnlessAdmitted(decision: LimitDecision, headers: Record<string, string>, logger: Logger): RouteRequest['decision'] {
+/**
+ * Who a request's usage event names: the tenant, for tenant credentials; the reserved `operator`
+ * for admins and `anonymous` without a verified credential, which are recorded but never billed.
+ * The tier is the limiter's, once it has decided; never the authorizer's, which may be cached.
+ */
+function usageCaller(principal: Principal | undefined, tier?: string): UsageCaller {
+  if (principal?.kind === 'admin') return { tenantId: RESERVED_TENANT_IDS.operator, ...(principal.keyId ? { apiKeyId: principal.keyId } : {}) };
+  if (!principal?.tenantId) return { tenantId: RESERVED_TENANT_IDS.anonymous };
+  return { tenantId: principal.tenantId, ...(principal.keyId ? { apiKeyId: principal.keyId } : {}), ...(tier ? { tier } : {}) };
+}
+
+function refuseUnlessActive(status: KeyStatus | undefined): void {
+  if (status === 'active') return;
+  if (status === 'blocked') throw new HttpError(403, 'key-blocked', refusalMessage('key-blocked'));
+  if (status === 'revoked') throw new HttpError(403, 'key-revoked', refusalMessage('key-revoked'));
+  throw new HttpError(403, 'forbidden', 'The API key is not registered.');
+}
+
+function refuseUnlessAdmitted(decision: LimitDecision, principal: Principal, headers: Record<string, string>, logger: Logger): RouteRequest['decision'] {
   switch (decision.outcome) {
     case 'admitted':
       return decision;
@@ -87,6 +127,10 @@ function refuseUnlessAdmitted(decision: LimitDecision, headers: Record<string, s
       throw new HttpError(403, decision.reason, refusalMessage(decision.reason));
     case 'store-unavailable':
       logger.error('limiter store unavailable', { error: decision.error, failMode: decision.policy.failMode, tier: decision.tier });
+      // Failing open admits by tier, not whoever the authorizer last saw blocked.
+      if (decision.admitted && principal.standing !== undefined && principal.standing !== 'active') {
+        throw new HttpError(403, principal.standing, refusalMessage(principal.standing));
+      }
       if (decision.admitted) return undefined;
       throw new HttpError(503, 'limiter-unavailable', 'Rate limiting is temporarily unavailable; retry shortly.', { 'Retry-After': '1' });
   }

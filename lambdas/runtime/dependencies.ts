@@ -46,7 +46,7 @@ export interface DependencyOverrides {
 export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): MeteredApiDependencies {
   const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
   const clock = overrides.clock ?? Date.now;
-  const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, clock });
+  const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers, clock });
   const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, clock });
   const tokens = new TokenService({
     issuer: config.tokenIssuer,
@@ -60,6 +60,16 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const publisher = overrides.publisher ?? new UsagePublisher({ ...config.usageBus!, defaults: { service: METERED_API_SERVICE } });
   const logger = new Logger({ serviceName: METERED_API_SERVICE });
   const metrics = new Metrics({ namespace: 'ApiUsageTracker', serviceName: METERED_API_SERVICE });
+  // Tenant routes are metered: the limiter checks blocks and revocations on every request. Admin
+  // routes are not, so they read the admin key's status on every request instead.
+  const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
+    access,
+    metered,
+    limiter,
+    logger,
+    metrics,
+    ...(access === 'admin' ? { keyStatus: (keyId: string) => store.keyStatus(keyId) } : {}),
+  });
   const deps: MeteredApiDependencies = {
     config,
     dynamodb,
@@ -74,10 +84,10 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     routeOptions(handler) {
       const route = BUILT_IN_ROUTES.find((r) => r.handler === handler);
       if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
-      return { access: route.access, metered: route.metered, limiter, logger, metrics };
+      return optionsFor(route.access, route.metered);
     },
     track: (route) => withUsageTracking(publisher, route, { service: METERED_API_SERVICE }),
-    customRoute: (logic, access = 'tenant') => deps.track(meteredRoute(logic, { access, metered: true, limiter, logger, metrics })),
+    customRoute: (logic, access = 'tenant') => deps.track(meteredRoute(logic, optionsFor(access, access === 'tenant'))),
   };
   return deps;
 }

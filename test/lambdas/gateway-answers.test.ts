@@ -17,6 +17,15 @@ describe('Function: usageOfGatewayAnswer', () => {
     });
   });
 
+  it.each([
+    ['a refused or missing credential', undefined, 'anonymous'],
+    ['an access log placeholder', '-', 'anonymous'],
+    ['an admin the authorizer passed', 'operator', 'operator'],
+    ['a tenant the authorizer passed', 'acme', 'acme'],
+  ])('names the tenant of %s: %s → %s', (_label, tenantId, expected) => {
+    expect(usageOfGatewayAnswer({ ...record, status: 500, tenantId })?.tenantId).toBe(expected);
+  });
+
   it('records unmatched routes without their path, and skips requests a route already recorded', () => {
     expect(usageOfGatewayAnswer({ ...record, routeKey: '-', status: 404 })).toMatchObject({ operation: 'GET (unmatched route)', statusCode: 404 });
     expect(usageOfGatewayAnswer({ ...record, status: 200, integrationStatus: 200 })).toBeUndefined();

@@ -1,3 +1,6 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../contracts/metered-api';
+import { REVOCATION_RETENTION_MS, limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
 import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
 
 /** Integration: the built-in routes through the local HTTP API gateway, on dynalite, with a loopback bus. */
@@ -172,5 +175,203 @@ describe('Integration: metered API with a failing upstream', () => {
     } finally {
       await api.stop();
     }
+  });
+});
+
+/**
+ * Integration: blocks, unblocks, revocations and tier changes through the local gateway, whose
+ * authorizer cache holds answers for 60 s as API Gateway's does, on a fake clock. Each change acts
+ * on the very next request, whatever the cache holds, and refusals carry the documented JSON body.
+ */
+describe('Integration: metered API account changes', () => {
+  let api: MeteredApiHarness;
+  let now = Date.parse('2026-11-23T10:00:00Z');
+  const users = (authorization: string) => api.call('GET', '/v1/users', { headers: { authorization } });
+  const bearerFor = async (apiKey: string) => `Bearer ${(await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json.access_token}`;
+  const refusal = (error: string, message: string) => ({ error, message, requestId: expect.any(String) });
+
+  beforeAll(async () => {
+    api = await startMeteredApi({ clock: () => now });
+  });
+  afterAll(() => api.stop());
+
+  it.each(['an API key', 'a token'] as const)('refuses a blocked key with key-blocked, admits it on the very next request after the unblock, and refuses it on the very next after a new block (%s)', async (form) => {
+    // Prepare: the key is blocked before the authorizer ever saw it, so nothing is cached yet.
+    const { apiKey, keyId } = await api.tenantWithKey('basic');
+    const authorization = form === 'a token' ? await bearerFor(apiKey) : `ApiKey ${apiKey}`;
+    await api.admin('POST', `/v1/admin/keys/${keyId}/block`);
+    // Act
+    const blocked = await users(authorization);
+    await api.admin('POST', `/v1/admin/keys/${keyId}/unblock`);
+    const unblocked = await users(authorization);
+    await api.admin('POST', `/v1/admin/keys/${keyId}/block`);
+    const blockedAgain = await users(authorization);
+    // Assess
+    expect([blocked.status, blocked.json]).toEqual([403, refusal('key-blocked', 'The API key is blocked.')]);
+    expect(unblocked.status).toBe(200);
+    expect([blockedAgain.status, blockedAgain.json]).toEqual([403, refusal('key-blocked', 'The API key is blocked.')]);
+  });
+
+  it.each(['an API key', 'a token'] as const)('refuses a blocked tenant with tenant-blocked, and acts on the very next request in both directions (%s)', async (form) => {
+    const { tenantId, apiKey } = await api.tenantWithKey('basic');
+    const authorization = form === 'a token' ? await bearerFor(apiKey) : `ApiKey ${apiKey}`;
+    await api.admin('POST', `/v1/admin/tenants/${tenantId}/block`);
+    const blocked = await users(authorization);
+    await api.admin('POST', `/v1/admin/tenants/${tenantId}/unblock`);
+    const unblocked = await users(authorization);
+    await api.admin('POST', `/v1/admin/tenants/${tenantId}/block`);
+    const blockedAgain = await users(authorization);
+    expect([blocked.status, blocked.json]).toEqual([403, refusal('tenant-blocked', 'The tenant is blocked.')]);
+    expect(unblocked.status).toBe(200);
+    expect([blockedAgain.status, blockedAgain.json]).toEqual([403, refusal('tenant-blocked', 'The tenant is blocked.')]);
+    // The token exchange is refused the same way: a blocked tenant gets no new tokens.
+    expect((await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json).toMatchObject({ error: 'tenant-blocked' });
+  });
+
+  it('applies blocks, unblocks and revocations of admin keys on the very next admin request', async () => {
+    // Prepare: a second admin key whose authorization is cached.
+    const second = await api.deps.store.createKey('operators', 'admin');
+    const list = () => api.call('GET', '/v1/admin/tenants', { headers: { authorization: `ApiKey ${second.apiKey}` } });
+    expect((await list()).status).toBe(200);
+    // Act + Assess
+    await api.admin('POST', `/v1/admin/keys/${second.keyId}/block`);
+    expect(await list()).toMatchObject({ status: 403, json: refusal('key-blocked', 'The API key is blocked.') });
+    await api.admin('POST', `/v1/admin/keys/${second.keyId}/unblock`);
+    expect((await list()).status).toBe(200);
+    await api.admin('POST', `/v1/admin/keys/${second.keyId}/revoke`);
+    expect(await list()).toMatchObject({ status: 403, json: refusal('key-revoked', 'The API key is revoked.') });
+    now += (AUTHORIZER_CACHE_TTL_SECONDS + 1) * 1000;
+    expect(await list()).toMatchObject({ status: 403, json: { message: 'Forbidden' } });
+  });
+
+  it('never admits a revoked key again: key-revoked while a cached authorization or a token names it, then the authorizer’s 403, also after the limiter forgot it', async () => {
+    // Prepare: a key with a token and cached authorizations on both authorizers, and a second key whose traffic tidies the limiter item.
+    const { tenantId, apiKey, keyId } = await api.tenantWithKey('enterprise');
+    const other = `ApiKey ${(await api.admin('POST', `/v1/admin/tenants/${tenantId}/keys`)).json.apiKey}`;
+    const bearer = await bearerFor(apiKey);
+    expect((await users(`ApiKey ${apiKey}`)).status).toBe(200);
+    const exchange = () => api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
+    const revokedKeys = async () =>
+      (await api.deps.dynamodb.send(new GetItemCommand({ TableName: api.deps.config.tables.limiter, Key: { pk: { S: limiterKey(tenantId) } }, ConsistentRead: true }))).Item?.revokedKeys?.SS ?? [];
+    // Act + Assess: at once, whatever the cache holds.
+    await api.admin('POST', `/v1/admin/keys/${keyId}/revoke`);
+    for (const answer of [await users(`ApiKey ${apiKey}`), await users(bearer), await exchange()]) {
+      expect([answer.status, answer.json]).toEqual([403, refusal('key-revoked', 'The API key is revoked.')]);
+    }
+    expect((await users(other)).status).toBe(200);
+    // Once the cached answers expire, the authorizer refuses the key itself; the token, still valid, is refused by the limiter.
+    now += (AUTHORIZER_CACHE_TTL_SECONDS + 1) * 1000;
+    expect(await users(`ApiKey ${apiKey}`)).toMatchObject({ status: 403, json: { message: 'Forbidden' } });
+    expect(await users(bearer)).toMatchObject({ status: 403, json: { error: 'key-revoked' } });
+    // The limiter forgets the key once no credential naming it can still pass the authorizer ...
+    now += REVOCATION_RETENTION_MS;
+    expect((await users(other)).status).toBe(200);
+    expect(await revokedKeys()).not.toContain(keyId);
+    // ... and by then every such credential is refused before any route runs.
+    for (const answer of [await users(`ApiKey ${apiKey}`), await users(bearer), await exchange()]) {
+      expect([answer.status, answer.json]).toEqual([403, { message: 'Forbidden' }]);
+    }
+  });
+
+  it('grants the full burst of a raised tier on the very next request', async () => {
+    // Prepare: a free tenant that used its burst.
+    const { tenantId, apiKey } = await api.tenantWithKey('free');
+    const authorization = `ApiKey ${apiKey}`;
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await users(authorization)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // Act
+    await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'premium' });
+    const usage = await api.call('GET', '/v1/usage', { headers: { authorization } });
+    // Assess
+    expect(usage.status).toBe(200);
+    expect(usage.json).toMatchObject({ tier: 'premium', limit: { requestsPerMinute: 100, burst: 100 }, remaining: 99 });
+    expect(usage.headers.get('ratelimit')).toBe('"premium";r=99;t=1');
+  });
+
+  it('lets a lowered tier admit no more than it allows: the old tier’s debt is waited out at the new rate', async () => {
+    const { tenantId, apiKey } = await api.tenantWithKey('premium');
+    const authorization = `ApiKey ${apiKey}`;
+    for (let i = 0; i < 100; i++) expect((await users(authorization)).status).toBe(200);
+    await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'free' });
+    const limited = await users(authorization);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-policy')).toBe('"free";q=5;w=60');
+    expect(limited.headers.get('retry-after')).toBe('12');
+    now += 12_000;
+    expect((await users(authorization)).status).toBe(200);
+    expect((await users(authorization)).status).toBe(429);
+  });
+
+  it('records in each usage event the tier the limiter enforced, not the one a token or a cached authorization carries', async () => {
+    // Prepare: a token minted on free, and a cached authorization saying free.
+    const { tenantId, apiKey } = await api.tenantWithKey('free');
+    const bearer = await bearerFor(apiKey);
+    await users(`ApiKey ${apiKey}`);
+    // Act
+    await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'premium' });
+    await users(bearer);
+    await users(`ApiKey ${apiKey}`);
+    await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'basic' });
+    await users(bearer);
+    await api.admin('POST', `/v1/admin/tenants/${tenantId}/block`);
+    await users(`ApiKey ${apiKey}`);
+    await api.publisher.flush();
+    // Assess
+    const events = api.bus.details.filter((d) => d.tenantId === tenantId && d.operation === 'GET /v1/users');
+    expect(events.map((d) => [d.statusCode, d.tier])).toEqual([
+      [200, 'free'],
+      [200, 'premium'],
+      [200, 'premium'],
+      [200, 'basic'],
+      [403, 'basic'],
+    ]);
+  });
+});
+
+/** Integration: traffic no tenant made is recorded under the reserved tenant ids, which no tenant can take. */
+describe('Integration: metered API traffic of no tenant', () => {
+  let api: MeteredApiHarness;
+
+  beforeAll(async () => {
+    api = await startMeteredApi();
+  });
+  afterAll(() => api.stop());
+
+  it.each(['anonymous', 'operator'])('refuses to create a tenant with the reserved id "%s": 400 with a JSON body naming the problem', async (tenantId) => {
+    // Act
+    const answer = await api.admin('POST', '/v1/admin/tenants', { tenantId, name: 'squatter', tier: 'enterprise' });
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ error: 'reserved-tenant-id', message: expect.stringContaining(`tenantId "${tenantId}" is reserved for traffic no tenant made`) });
+    const tenants = await api.admin('GET', '/v1/admin/tenants');
+    expect((tenants.json.items as { tenantId: string }[]).map((t) => t.tenantId)).not.toContain(tenantId);
+  });
+
+  it('records admin calls under operator, and unauthenticated, refused and unmatched calls under anonymous', async () => {
+    // Prepare
+    const { token } = await api.deps.tokens.mintAdminToken('operator@example.com');
+    const seen = api.bus.details.length;
+    // Act
+    await api.admin('GET', '/v1/admin/tenants');
+    await api.call('GET', '/v1/admin/audit', { headers: { authorization: `Bearer ${token}` } });
+    await api.admin('PUT', '/v1/admin/tenants/no-such-tenant/tier', { tier: 'basic' });
+    await api.call('GET', '/v1/admin/tenants');
+    await api.call('GET', '/v1/users', { headers: { authorization: 'Bearer not-a-token' } });
+    await api.call('GET', '/v1/no-such-route');
+    await api.publisher.flush();
+    // Assess
+    const events = api.bus.details.slice(seen).map((d) => [d.operation, d.statusCode, d.tenantId, d.tier ?? null]);
+    expect(events).toHaveLength(6);
+    expect(events).toEqual(
+      expect.arrayContaining([
+        ['GET /v1/admin/tenants', 200, 'operator', null],
+        ['GET /v1/admin/audit', 200, 'operator', null],
+        ['PUT /v1/admin/tenants/{tenantId}/tier', 404, 'operator', null],
+        ['GET /v1/admin/tenants', 401, 'anonymous', null],
+        ['GET /v1/users', 403, 'anonymous', null],
+        ['GET (unmatched route)', 404, 'anonymous', null],
+      ]),
+    );
   });
 });

@@ -1,0 +1,213 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
+import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { CredentialStore, CredentialStoreError } from '../../lambdas/credentials/credential-store';
+import { DEFAULT_FAIL_MODES, LimitDecision, TierPolicy, TokenBucketLimiter, limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
+import { startDynalite } from '../support/dynalite';
+
+const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
+
+/** What a fault is chosen by: the table and partition key of an UpdateItem. */
+interface UpdateTarget {
+  readonly table?: string;
+  readonly pk?: string;
+}
+
+/** A client on the same dynalite that fails the first UpdateItem `failWhen` picks, as a lost connection would. */
+async function faultyClient(endpointClient: DynamoDBClient, failWhen: (target: UpdateTarget) => boolean): Promise<DynamoDBClient> {
+  const endpoint = await endpointClient.config.endpoint!();
+  const client = new DynamoDBClient({
+    endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  let failed = false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      // The document client's input, not yet marshalled at this step.
+      const input = args.input as { TableName?: string; Key?: { pk?: unknown } };
+      const target = { table: input.TableName, pk: typeof input.Key?.pk === 'string' ? input.Key.pk : undefined };
+      if (!failed && context.commandName === 'UpdateItemCommand' && failWhen(target)) {
+        failed = true;
+        throw new Error('socket hang up');
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'injectFault' },
+  );
+  return client;
+}
+
+/** Integration: tenants, keys, tiers and blocks in the credential store, enforced by the limiter, on dynalite. */
+describe('Integration: CredentialStore on dynalite', () => {
+  let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+  let store: CredentialStore;
+  let now: number;
+  const clock = () => now;
+  const storeWith = (client: DynamoDBClient, overrides: Partial<Record<TierName, TierPolicy>> = {}) =>
+    new CredentialStore({ client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter, tiers: { ...tiers, ...overrides }, clock });
+  const limiter = () => new TokenBucketLimiter({ client: dynamo.client, tableName: dynamo.tables.limiter, tiers, clock });
+  const limiterItem = async (tenantId: string) =>
+    (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tables.limiter, Key: { pk: { S: limiterKey(tenantId) } }, ConsistentRead: true }))).Item;
+  /** Decides `n` requests at the current instant, alternating between instances, and counts the outcomes. */
+  const burst = async (instances: TokenBucketLimiter[], tenantId: string, n: number, tierHint?: TierName) => {
+    const decisions: LimitDecision[] = [];
+    for (let i = 0; i < n; i++) decisions.push(await instances[i % instances.length].decide({ tenantId, tierHint }));
+    return { admitted: decisions.filter((d) => d.outcome === 'admitted').length, decisions };
+  };
+
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    store = storeWith(dynamo.client);
+  });
+  afterAll(() => dynamo.stop());
+  beforeEach(() => {
+    now = Date.parse('2026-11-23T10:00:00Z');
+  });
+
+  describe('Method: createTenant', () => {
+    it.each(Object.values(RESERVED_TENANT_IDS))('refuses the reserved tenant id "%s", and creates nothing', async (tenantId) => {
+      // Act
+      const attempt = store.createTenant({ tenantId, name: 'squatter', tier: 'enterprise' });
+      // Assess
+      await expect(attempt).rejects.toThrow(CredentialStoreError);
+      await expect(attempt).rejects.toMatchObject({ code: 'reserved-tenant-id', message: expect.stringContaining(`"${tenantId}" is reserved`) });
+      expect(await store.getTenant(tenantId)).toBeUndefined();
+      expect(await limiterItem(tenantId)).toBeUndefined();
+    });
+
+    it('refuses an id of the wrong form with the rule and the bad value', async () => {
+      await expect(store.createTenant({ tenantId: 'Acme Corp', name: 'x', tier: 'free' })).rejects.toMatchObject({
+        code: 'invalid-tenant-id',
+        message: 'tenantId must be 2-63 lower-case letters, digits and dashes, starting with a letter or digit; got "Acme Corp".',
+      });
+    });
+  });
+
+  describe('Method: setTier', () => {
+    it('raising the tier grants the new tier’s full burst on the very next request, whatever the instances remember', async () => {
+      // Prepare: a free tenant that used its whole burst, seen by two instances.
+      const tenant = await store.createTenant({ name: 'upgrade', tier: 'free' });
+      const instances = [limiter(), limiter()];
+      expect((await burst(instances, tenant.tenantId, 6, 'free')).admitted).toBe(5);
+      // Act
+      await store.setTier(tenant.tenantId, 'premium');
+      const after = await burst(instances, tenant.tenantId, 101, 'free');
+      // Assess: premium's 100 at once, at the same instant, then the 429.
+      expect(after.admitted).toBe(100);
+      expect(after.decisions[0]).toMatchObject({ outcome: 'admitted', tier: 'premium', remaining: 99 });
+      expect(after.decisions[100]).toMatchObject({ outcome: 'rate-limited', tier: 'premium' });
+    });
+
+    it('lowering the tier keeps the debt: never more than the new tier admits, at once or over the next minutes', async () => {
+      // Prepare: a premium tenant that used its whole burst of 100.
+      const tenant = await store.createTenant({ name: 'downgrade', tier: 'premium' });
+      const bucket = limiter();
+      expect((await burst([bucket], tenant.tenantId, 100)).admitted).toBe(100);
+      // Act
+      await store.setTier(tenant.tenantId, 'free');
+      // Assess: 60 s of premium debt is 5 free requests' worth, so nothing now and one per 12 s once it is below free's tolerance.
+      expect(await bucket.decide({ tenantId: tenant.tenantId, tierHint: 'premium' })).toMatchObject({ outcome: 'rate-limited', tier: 'free' });
+      const admittedAt: number[] = [];
+      const start = now;
+      for (let second = 1; second <= 180; second++) {
+        now = start + second * 1000;
+        if ((await bucket.decide({ tenantId: tenant.tenantId })).outcome === 'admitted') admittedAt.push(second);
+      }
+      expect(admittedAt).toEqual([12, 24, 36, 48, 60, 72, 84, 96, 108, 120, 132, 144, 156, 168, 180]);
+      // A free bucket admits at most its burst (5) plus one per 12 s in any window; this one never more.
+      for (const from of admittedAt) expect(admittedAt.filter((at) => at >= from && at < from + 60).length).toBeLessThanOrEqual(5);
+    });
+
+    it.each([
+      // free: τ = 48 s, T = 12 s: (48 - 1.2) / 12 → 3, plus the first.
+      ['free', 4],
+      // basic, above a slower tier (free), so the write that would raise is tried first and declines: (57 - 1.2) / 3 → 18, plus the first.
+      ['basic', 19],
+    ] as const)('lowering to %s after a little use leaves what the debt allows of the new burst (%i), not the whole of it', async (lower, expected) => {
+      const tenant = await store.createTenant({ name: `light downgrade to ${lower}`, tier: 'premium' });
+      const bucket = limiter();
+      expect((await burst([bucket], tenant.tenantId, 2)).admitted).toBe(2); // 1.2 s of debt
+      await store.setTier(tenant.tenantId, lower);
+      expect((await burst([bucket], tenant.tenantId, 25)).admitted).toBe(expected);
+    });
+
+    it('setting the tier a tenant already has leaves its bucket as it is', async () => {
+      const tenant = await store.createTenant({ name: 'same tier', tier: 'free' });
+      expect((await burst([limiter()], tenant.tenantId, 5)).admitted).toBe(5);
+      await store.setTier(tenant.tenantId, 'free');
+      expect(await limiter().decide({ tenantId: tenant.tenantId })).toMatchObject({ outcome: 'rate-limited' });
+    });
+
+    it('judges raising by the deployment’s rates, not by the tier names', async () => {
+      // Prepare: a deployment where basic is slower than free.
+      const slowBasic = storeWith(dynamo.client, { basic: { requestsPerMinute: 2, burst: 2, failMode: 'closed' } });
+      const tenant = await slowBasic.createTenant({ name: 'odd tiers', tier: 'free' });
+      await limiter().decide({ tenantId: tenant.tenantId });
+      const tatBefore = (await limiterItem(tenant.tenantId))?.tat?.N;
+      // Act
+      await slowBasic.setTier(tenant.tenantId, 'basic');
+      // Assess: a lowering there, so the debt stays.
+      const item = await limiterItem(tenant.tenantId);
+      expect(item?.tier?.S).toBe('basic');
+      expect(item?.tat?.N).toBe(tatBefore);
+    });
+
+    it('refuses an unknown tenant, and changes nothing', async () => {
+      await expect(store.setTier('no-such-tenant', 'premium')).rejects.toMatchObject({ code: 'tenant-not-found' });
+      expect(await limiterItem('no-such-tenant')).toBeUndefined();
+    });
+  });
+
+  describe('Method: setKeyStatus', () => {
+    it('completes a revocation that failed before the limiter was written when called again', async () => {
+      // Prepare: the limiter write of the revocation fails.
+      const tenant = await store.createTenant({ name: 'half revoked', tier: 'basic' });
+      const key = await store.createKey(tenant.tenantId);
+      const faulty = storeWith(await faultyClient(dynamo.client, (target) => target.table === dynamo.tables.limiter));
+      // Act
+      await expect(faulty.setKeyStatus(key.keyId, 'revoked')).rejects.toThrow('socket hang up');
+      // Assess: the lasting records say revoked already, so the authorizer refuses the key ...
+      expect((await store.getKey(key.keyId))?.status).toBe('revoked');
+      expect((await store.findKey(key.apiKey))?.status).toBe('revoked');
+      // ... and no unblock can bring it back.
+      await expect(store.setKeyStatus(key.keyId, 'active')).rejects.toMatchObject({ code: 'key-revoked' });
+      // Calling it again completes it: the limiter refuses the key too.
+      await expect(store.setKeyStatus(key.keyId, 'revoked')).resolves.toMatchObject({ status: 'revoked' });
+      expect(await limiter().decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'refused', reason: 'key-revoked' });
+    });
+
+    it('never lets an unblock undo a revocation that stopped between the key’s two records', async () => {
+      // Prepare: the revocation writes the record by hash (what the authorizer reads), then fails on the record by id.
+      const tenant = await store.createTenant({ name: 'split records', tier: 'basic' });
+      const key = await store.createKey(tenant.tenantId);
+      const faulty = storeWith(await faultyClient(dynamo.client, (target) => target.pk === `KEY#${key.keyId}`));
+      await expect(faulty.setKeyStatus(key.keyId, 'revoked')).rejects.toThrow('socket hang up');
+      expect((await store.getKey(key.keyId))?.status).toBe('active');
+      // Act
+      const unblock = store.setKeyStatus(key.keyId, 'active');
+      const block = store.setKeyStatus(key.keyId, 'blocked');
+      // Assess: both refused before changing anything.
+      await expect(unblock).rejects.toMatchObject({ code: 'key-revoked' });
+      await expect(block).rejects.toMatchObject({ code: 'key-revoked' });
+      expect((await store.findKey(key.apiKey))?.status).toBe('revoked');
+      expect((await store.getKey(key.keyId))?.status).toBe('active');
+      expect((await limiterItem(tenant.tenantId))?.blockedKeys).toBeUndefined();
+      await store.setKeyStatus(key.keyId, 'revoked');
+      expect((await store.getKey(key.keyId))?.status).toBe('revoked');
+    });
+
+    it('blocks and unblocks on the limiter item, which the very next decision reads', async () => {
+      const tenant = await store.createTenant({ name: 'block unblock', tier: 'basic' });
+      const key = await store.createKey(tenant.tenantId);
+      const bucket = limiter();
+      await store.setKeyStatus(key.keyId, 'blocked');
+      expect(await bucket.decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'refused', reason: 'key-blocked' });
+      await store.setKeyStatus(key.keyId, 'active');
+      expect(await bucket.decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'admitted' });
+      await store.setKeyStatus(key.keyId, 'blocked');
+      expect(await bucket.decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'refused', reason: 'key-blocked' });
+    });
+  });
+});
