@@ -1,8 +1,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
-import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS, curatedColumnFrom } from './curated-columns';
-import { CATALOG, LAKE_PREFIXES } from './lake-layout';
-import { EVENT_TIME_WINDOW, usageEventEnvelopeSchema } from './usage-event';
+import { CurationSpecOptions, curationSpec } from './curation-spec';
+import { usageEventEnvelopeSchema } from './usage-event';
 
 /**
  * Files generated from the contracts and checked in, for readers that cannot import TypeScript:
@@ -22,26 +21,14 @@ export function renderUsageEventJsonSchema(): string {
   return `${JSON.stringify({ ...schema, title: 'ApiUsageEvent', description: 'An api-usage-event as EventBridge delivers it (usage event v1).' }, null, 2)}\n`;
 }
 
-/** The event-time window as the Glue job checks it: bounds plus the columns they apply to. */
-export function eventTimeWindowSpec() {
-  return {
-    ...EVENT_TIME_WINDOW,
-    eventTimeSource: 'detail.occurredAt',
-    eventTimeColumn: curatedColumnFrom('detail.occurredAt').name,
-    receiptTimeColumn: curatedColumnFrom('time').name,
-  };
-}
-
-/** The curated column list, lake prefixes and event-time window, as the Glue job receives them in its arguments. */
-export function renderCuratedColumnsJson(): string {
-  const spec = {
-    columns: CURATED_COLUMNS,
-    partitions: CURATED_PARTITION_COLUMNS,
-    prefixes: LAKE_PREFIXES,
-    eventTimeWindow: eventTimeWindowSpec(),
-    table: { name: CATALOG.table, parameters: CATALOG.tableParameters },
-  };
-  return `${JSON.stringify(spec, null, 2)}\n`;
+/**
+ * The curation spec as the Glue job receives it in its `--curated_columns` argument: the curated
+ * columns with the contract's constraints, the lake prefixes, the event-time window, the reasons,
+ * the metric names and the table's parameters (see contracts/curation-spec.ts). The checked-in
+ * file holds the defaults; the stack renders it with its own late event window.
+ */
+export function renderCuratedColumnsJson(options: CurationSpecOptions = {}): string {
+  return `${JSON.stringify(curationSpec(options), null, 2)}\n`;
 }
 
 export const GENERATED_ARTIFACTS: readonly GeneratedArtifact[] = [

@@ -13,6 +13,8 @@ export const LAKE_PREFIXES = {
   glueErrors: 'errors/glue/',
   /** Deduplicated Snappy Parquet, partitioned by event time. */
   curated: 'curated/usage_events/',
+  /** Closed months' billing statements, immutable once written (see `contracts/billing-statements.ts`). */
+  statements: 'statements/',
 } as const;
 
 /** Glue/Athena database defaults and object names. */
@@ -29,6 +31,21 @@ export const CATALOG = {
    * true (https://docs.aws.amazon.com/athena/latest/ug/glue-best-practices-partition-index.html).
    */
   tableParameters: { 'partition_filtering.enabled': 'true' },
+} as const;
+
+/**
+ * The table over `errors/glue/`: one row per record the curation refused, with its reason and the
+ * raw line (cut to a bounded length), partitioned by the UTC day of the run that refused it. In
+ * AWS its partitions are projected (no crawler); locally DuckDB reads the same folders.
+ */
+export const CURATION_ERRORS = {
+  table: 'curation_errors',
+  columns: [
+    { name: 'reason', type: 'string', comment: 'Why the record was refused' },
+    { name: 'line', type: 'string', comment: 'The raw line (EventBridge envelope), cut to 8192 characters' },
+  ],
+  /** Years the partition projection covers; a query names the days it reads, so the span costs nothing. */
+  projectedYears: { first: 2024, last: 2099 },
 } as const;
 
 /** Partition columns of the curated table, in folder order. */
@@ -86,6 +103,15 @@ export function curatedPartitionOf(occurredAt: Date): Record<CuratedPartitionKey
     month: pad(occurredAt.getUTCMonth() + 1),
     day: pad(occurredAt.getUTCDate()),
   };
+}
+
+/**
+ * `errors/glue/year=YYYY/month=MM/day=DD/` for the day (UTC) a curation run refused records: every
+ * run of that day writes its own uniquely named files there.
+ */
+export function curationErrorsPartitionPrefix(runAt: Date): string {
+  const partition = curatedPartitionOf(runAt);
+  return LAKE_PREFIXES.glueErrors + CURATED_PARTITION_KEYS.map((key) => `${key}=${partition[key]}/`).join('');
 }
 
 /** `curated/usage_events/year=YYYY/month=MM/day=DD/` for an event time. */

@@ -22,11 +22,19 @@ export const DEFAULT_EVENT_SOURCES: readonly string[] = ['my-applications'];
  * - `maxAheadOfReceiptSeconds`: how far `occurredAt` may lie after the envelope's `time` (when
  *   EventBridge received the event): producer clock skew, not events from the future. Measured
  *   against the envelope, not the job's clock, so a re-run curates exactly what the first did.
+ * - `defaultLateEventWindowDays`: how far `occurredAt` may lie before the envelope's `time`, unless
+ *   a deployment sets its own (context `lateEventWindowDays`, the local lake's option of the same
+ *   name): a month and a few days, so an event spooled by a producer or replayed from the bus
+ *   archive within a month still reaches the lake, and one from a long-closed period does not.
  */
 export const EVENT_TIME_WINDOW = {
   earliest: '2000-01-01T00:00:00Z',
   maxAheadOfReceiptSeconds: 300,
+  defaultLateEventWindowDays: 35,
 } as const;
+
+/** The late event windows a deployment may choose, in days (inclusive). */
+export const LATE_EVENT_WINDOW_DAYS_RANGE = { min: 1, max: 3650 } as const;
 
 /**
  * Bounds on `attributes`: free-form tags must not turn a usage event into a payload

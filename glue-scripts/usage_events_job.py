@@ -1,33 +1,33 @@
 """Glue job: raw usage events (newline-delimited EventBridge envelopes, gzip) to curated Parquet.
 
-Reads ``raw/`` with a job bookmark (only objects new since the last successful run), flattens each
-envelope to the curated columns, casts the types, drops duplicate ``eventId``s within the run and
-against the curated days the run touches, partitions by event time (``occurredAt``) and appends
-Snappy Parquet to ``curated/usage_events/``. A record that cannot become a row goes to
-``errors/glue/`` with its reason instead of failing the job.
+Reads ``raw/`` with a job bookmark (only objects new since the last successful run), checks each
+envelope against the usage event contract, flattens it to the curated columns, drops duplicate
+``eventId``s within the run and against the curated days the run touches, partitions by event time
+(``occurredAt``) and appends Snappy Parquet to ``curated/usage_events/``. A record the contract
+refuses goes to ``errors/glue/`` with its reason instead of failing the job, and the run publishes
+how many it refused as a CloudWatch metric.
 
-The column list, the lake prefixes, the event-time window and the table's parameters arrive as
-the ``--curated_columns`` job argument, generated from the TypeScript contracts, so the job and its
-local DuckDB twin write the same table. Before it reads anything the job brings the catalogue
-table up to the contract (new columns, ``partition_filtering.enabled``): the crawler's incremental
-mode never changes a table's schema, and Athena reads only the columns the table lists.
+The curation spec arrives as the ``--curated_columns`` job argument, generated from the TypeScript
+contracts (contracts/curation-spec.ts): the columns with the constraints the contract puts on each
+field (JSON Schema keywords: type, const, lengths, pattern, bounds, map sizes), the objects that take
+no unknown keys, the event-time window, the reasons, the lake prefixes, the metric names and the
+table's parameters. The local DuckDB twin (local/lake/curation-sql.ts) interprets the same spec in
+the same order, so both accept exactly what the contract accepts and give the same reasons. Before
+it reads anything the job brings the catalogue table up to the contract (new columns,
+``partition_filtering.enabled``): the crawler's incremental mode never changes a table's schema,
+and Athena reads only the columns the table lists.
 
 Everything above ``main()`` is plain Python with no Spark import, so the transformation is unit
 tested with ``python3 -m unittest`` on a machine without Spark, and Spark runs exactly that code.
 """
 
 import json
+import math
+import re
 import sys
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-
-EXPECTED_DETAIL_TYPE = "api-usage-event"
-EXPECTED_SCHEMA_VERSION = "1"
-# Longest raw line copied into an error record: enough to diagnose, bounded so one bad producer
-# cannot bloat errors/.
-MAX_ERROR_LINE_CHARS = 8192
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 # Spark settings the job depends on, applied to its session before anything is read or written.
 # Spark 3.5 (Glue 5.0) refuses to write a timestamp before 1900-01-01T00:00:00Z to Parquet while
@@ -52,41 +52,89 @@ TABLE_INPUT_KEYS = (
     "PartitionKeys", "ViewOriginalText", "ViewExpandedText", "TableType", "Parameters", "TargetTable",
 )
 
+# The order in which a value's constraints are checked (the DuckDB twin uses the same): the first
+# that fails is the reason. Over a map's keys or values, each keyword is checked on every entry
+# before the next keyword.
+VALUE_CHECK_ORDER = ("type", "const", "minLength", "maxLength", "pattern", "minimum", "maximum")
+
+# A field that is not in the record at all (JSON null is a value, and the wrong type).
+ABSENT = object()
+
 
 class MalformedRecord(Exception):
     """A raw record that cannot become a curated row; the message is the reason recorded."""
 
 
+class JsonObject(dict):
+    """A parsed JSON object that remembers its repeated keys: json.loads keeps the last value of a
+    repeated key, other parsers the first, so a record with one is ambiguous and refused."""
+
+    __slots__ = ("repeated_keys",)
+
+
+def _json_object(pairs):
+    for key, value in pairs:
+        # A lone surrogate (\\ud800) parses, but no UTF-8 file (Parquet, errors/) can hold it:
+        # refused as not JSON, as DuckDB's parser refuses the line.
+        for text in (key, value) if isinstance(value, str) else (key,):
+            if not text.isascii():
+                text.encode("utf-8")
+    obj = JsonObject(pairs)
+    obj.repeated_keys = ()
+    if len(obj) != len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        obj.repeated_keys = tuple(dict.fromkeys(key for key, _ in pairs if counts[key] > 1))
+    return obj
+
+
+def _refuse_constant(name):
+    # json.loads accepts NaN and Infinity, which JSON (and JSON.parse) does not.
+    raise ValueError("%s is not JSON" % name)
+
+
 def is_blank(line):
-    """A blank line holds no record (Firehose writes none); it is skipped, not an error."""
-    return line is None or not line.strip()
+    """A blank line holds no record (Firehose writes none); it is skipped, not an error. Blank is
+    JSON whitespace only (as in the DuckDB twin): a line of other white space is not JSON."""
+    return line is None or not line.strip(" \t\n\r")
 
 
-def parse_line(line):
+def reason_text(template, field, limit=None):
+    """Fills a reason template's ``{field}`` and ``{limit}`` (as contracts/curation-spec.ts does)."""
+    return template.replace("{field}", field, 1).replace("{limit}", "" if limit is None else str(limit), 1)
+
+
+def reason_with_key(spec, template, field, key):
+    """A reason naming an offending key, cut to the spec's length; the key is data, filled in last."""
+    head, _, tail = reason_text(template, field).partition("{key}")
+    return head + key[: spec["maxKeyInReason"]] + tail
+
+
+def parse_line(line, spec):
     """Parses one newline-delimited record into an envelope dict."""
+    reasons = spec["reasons"]
     if is_blank(line):
-        raise MalformedRecord("empty line")
+        raise MalformedRecord(reasons["notJson"])
     try:
-        envelope = json.loads(line)
-    except ValueError as error:
-        raise MalformedRecord("not JSON: %s" % error)
+        envelope = json.loads(line, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        raise MalformedRecord(reasons["notJson"])
     if not isinstance(envelope, dict):
-        raise MalformedRecord("not a JSON object")
+        raise MalformedRecord(reasons["notObject"])
     return envelope
 
 
 def lookup(envelope, dotted_path):
-    """Returns the value at ``detail.eventId``-style paths, or None when any step is missing."""
+    """The value at a ``detail.eventId``-style path, or ABSENT when any step is missing."""
     value = envelope
     for key in dotted_path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
+        if not isinstance(value, dict) or key not in value:
+            return ABSENT
+        value = value[key]
     return value
 
 
 def parse_timestamp(text):
-    """ISO-8601 with ``Z`` or an offset, to a naive UTC datetime (Spark's session zone is UTC)."""
+    """ISO-8601 with ``Z`` (or an offset) to a naive UTC datetime (Spark's session zone is UTC)."""
     if not isinstance(text, str):
         raise ValueError("expected an ISO-8601 string")
     normalised = text.strip()
@@ -105,39 +153,98 @@ def parse_timestamp(text):
     return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def cast_value(value, column_type):
-    """Casts a JSON value to the column's type; raises ValueError naming what was expected."""
-    if column_type == "string":
-        if not isinstance(value, str):
-            raise ValueError("expected a string")
-        return value
+@lru_cache(maxsize=64)
+def compiled_pattern(pattern):
+    # ASCII: \d is [0-9] in JavaScript (the contract's regexes) and RE2 (DuckDB), not any digit.
+    return re.compile(pattern, re.ASCII)
+
+
+def _as_number(value):
+    """A JSON number as JavaScript reads it (a finite double), or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def violates(keyword, value, constraints):
+    """True when ``value`` breaks one keyword of its constraints (a JSON Schema subset)."""
+    if keyword == "type":
+        kind = constraints["type"]
+        if kind == "string":
+            return not isinstance(value, str)
+        if kind == "number":
+            return _as_number(value) is None
+        if kind == "integer":
+            number = _as_number(value)
+            return number is None or not number.is_integer()
+        return not isinstance(value, dict)
+    if keyword == "const":
+        return value != constraints["const"]
+    if keyword == "minLength":
+        return len(value) < constraints["minLength"]
+    if keyword == "maxLength":
+        return len(value) > constraints["maxLength"]
+    if keyword == "pattern":
+        return compiled_pattern(constraints["pattern"]).fullmatch(value) is None
+    if keyword == "minimum":
+        return _as_number(value) < constraints["minimum"]
+    if keyword == "maximum":
+        return _as_number(value) > constraints["maximum"]
+    raise ValueError("unsupported constraint %s" % keyword)
+
+
+def check_entries(values, constraints, field, spec):
+    """Checks values against constraints, keyword by keyword; raises MalformedRecord with the first failure."""
+    reasons = spec["reasons"]
+    for keyword in VALUE_CHECK_ORDER:
+        if keyword not in constraints:
+            continue
+        if any(violates(keyword, value, constraints) for value in values):
+            if keyword == "type":
+                raise MalformedRecord(reason_text(reasons["type"][constraints["type"]], field))
+            if keyword == "pattern" and constraints.get("format") == "date-time":
+                raise MalformedRecord(reason_text(reasons["dateTime"], field))
+            limit = json.dumps(constraints["const"]) if keyword == "const" else constraints[keyword]
+            raise MalformedRecord(reason_text(reasons[keyword], field, limit))
+        if keyword == "type" and constraints["type"] == "object":
+            check_map(values[0], constraints, field, spec)
+
+
+def check_map(value, constraints, field, spec):
+    """A map's own checks, after its type: repeated keys, size, then every key, then every value."""
+    reasons = spec["reasons"]
+    repeated = getattr(value, "repeated_keys", ())
+    if repeated:
+        raise MalformedRecord(reason_with_key(spec, reasons["duplicateKey"], field, repeated[0]))
+    if "maxProperties" in constraints and len(value) > constraints["maxProperties"]:
+        raise MalformedRecord(reason_text(reasons["maxProperties"], field, constraints["maxProperties"]))
+    if "propertyNames" in constraints:
+        check_entries(list(value.keys()), constraints["propertyNames"], field + " key", spec)
+    if "additionalProperties" in constraints:
+        check_entries(list(value.values()), constraints["additionalProperties"], field + " value", spec)
+
+
+def typed_value(value, column):
+    """A checked JSON value as the column stores it."""
+    column_type = column["type"]
     if column_type == "timestamp":
         try:
             return parse_timestamp(value)
-        except ValueError as error:
-            raise ValueError("expected an ISO-8601 timestamp with a time zone (%s)" % error)
+        except ValueError:
+            # The contract's pattern passed, so only year 0000 is beyond Python's datetime: it lies
+            # before any event-time window, which refuses it as the DuckDB twin does.
+            return datetime.min
     if column_type in ("int", "bigint"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError("expected a whole number")
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise ValueError("expected a whole number")
-            value = int(value)
-        low, high = (INT32_MIN, INT32_MAX) if column_type == "int" else (INT64_MIN, INT64_MAX)
-        if not low <= value <= high:
-            raise ValueError("out of range for %s" % column_type)
-        return value
+        return int(value)
     if column_type == "double":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError("expected a number")
         return float(value)
     if column_type == "map<string,string>":
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise ValueError("expected an object of string values")
         return dict(value)
-    raise ValueError("unsupported column type %s" % column_type)
+    return value
 
 
 @lru_cache(maxsize=4)
@@ -146,47 +253,66 @@ def parse_bound(text):
     return parse_timestamp(text)
 
 
-def check_event_time(row, window):
+def check_event_time(row, window, reasons):
     """Raises MalformedRecord when the row's event time lies outside the contract's window."""
-    occurred = row[window["eventTimeColumn"]]
+    occurred, received = row[window["eventTimeColumn"]], row[window["receiptTimeColumn"]]
+    field = window["eventTimeSource"]
     if occurred < parse_bound(window["earliest"]):
-        raise MalformedRecord("%s: before %s, the earliest event time accepted" % (window["eventTimeSource"], window["earliest"]))
+        raise MalformedRecord(reason_text(reasons["beforeEarliest"], field, window["earliest"]))
     ahead = window["maxAheadOfReceiptSeconds"]
-    if occurred - row[window["receiptTimeColumn"]] > timedelta(seconds=ahead):
-        raise MalformedRecord("%s: more than %d s after the envelope time" % (window["eventTimeSource"], ahead))
+    if occurred - received > timedelta(seconds=ahead):
+        raise MalformedRecord(reason_text(reasons["aheadOfReceipt"], field, ahead))
+    late = window["lateEventWindowDays"]
+    if received - occurred > timedelta(days=late):
+        raise MalformedRecord(reason_text(reasons["lateForReceipt"], field, late))
 
 
-def flatten_envelope(envelope, columns, window=None):
-    """Flattens an EventBridge envelope to a dict of curated column values.
+def check_envelope(envelope, spec):
+    """The record-level checks, in order: repeated keys the curation reads, the detail-type, the
+    detail object and its repeated keys, the schema version, unknown keys of closed objects."""
+    reasons, expected = spec["reasons"], spec["envelope"]
+    repeated = [key for key in getattr(envelope, "repeated_keys", ()) if key in expected["keysRead"]]
+    if repeated:
+        raise MalformedRecord(reason_with_key(spec, reasons["duplicateKey"], "envelope", repeated[0]))
+    if envelope.get("detail-type") != expected["detailType"]:
+        raise MalformedRecord(reasons["detailType"])
+    detail = envelope.get("detail")
+    if not isinstance(detail, dict):
+        raise MalformedRecord(reasons["detailNotObject"])
+    if getattr(detail, "repeated_keys", ()):
+        raise MalformedRecord(reason_with_key(spec, reasons["duplicateKey"], "detail", detail.repeated_keys[0]))
+    if detail.get("schemaVersion") != expected["schemaVersion"]:
+        raise MalformedRecord(reasons["schemaVersion"])
+    for closed in spec["closedObjects"]:
+        obj = lookup(envelope, closed["source"])
+        if isinstance(obj, dict):
+            known = set(closed["keys"])
+            unknown = [key for key in obj if key not in known]
+            if unknown:
+                raise MalformedRecord(reason_with_key(spec, reasons["unknownKey"], closed["source"], unknown[0]))
 
-    A required column without a value, a value of the wrong type, an event time outside
-    ``window`` (when given), or an envelope that is not a version-1 usage event raises
-    MalformedRecord.
+
+def flatten_envelope(envelope, spec):
+    """Checks an EventBridge envelope against the contract and flattens it to curated column values.
+
+    Whatever the contract refuses (see check_envelope, then each column's constraints in column
+    order, then the event-time window) raises MalformedRecord with the reason.
     """
-    detail_type = envelope.get("detail-type")
-    if detail_type != EXPECTED_DETAIL_TYPE:
-        raise MalformedRecord("detail-type is not %r (got %r)" % (EXPECTED_DETAIL_TYPE, detail_type))
-    if not isinstance(envelope.get("detail"), dict):
-        raise MalformedRecord("detail is missing or not an object")
-    version = lookup(envelope, "detail.schemaVersion")
-    if version != EXPECTED_SCHEMA_VERSION:
-        raise MalformedRecord("unsupported schemaVersion %r" % (version,))
+    reasons = spec["reasons"]
+    check_envelope(envelope, spec)
     row = {}
-    for column in columns:
+    for column in spec["columns"]:
         value = lookup(envelope, column["source"])
-        if value is None and "default" in column:
+        if value is ABSENT and "default" in column:
             value = column["default"]
-        if value is None:
+        if value is ABSENT:
             if column["required"]:
-                raise MalformedRecord("missing %s" % column["source"])
+                raise MalformedRecord(reason_text(reasons["missing"], column["source"]))
             row[column["name"]] = None
             continue
-        try:
-            row[column["name"]] = cast_value(value, column["type"])
-        except ValueError as error:
-            raise MalformedRecord("%s: %s" % (column["source"], error))
-    if window is not None:
-        check_event_time(row, window)
+        check_entries([value], column["constraints"], column["source"], spec)
+        row[column["name"]] = typed_value(value, column)
+    check_event_time(row, spec["eventTimeWindow"], reasons)
     return row
 
 
@@ -195,15 +321,31 @@ def event_time_partition(occurred_at):
     return ("%04d" % occurred_at.year, "%02d" % occurred_at.month, "%02d" % occurred_at.day)
 
 
-def curate_line(line, columns, window=None):
+def curate_line(line, spec):
     """One raw line to ``("ok", row)`` with partition columns, or ``("error", error_record)``."""
     try:
-        row = flatten_envelope(parse_line(line), columns, window)
+        row = flatten_envelope(parse_line(line, spec), spec)
     except MalformedRecord as error:
         text = line if isinstance(line, str) else repr(line)
-        return ("error", {"reason": str(error), "line": text[:MAX_ERROR_LINE_CHARS]})
+        return ("error", {"reason": str(error), "line": text[: spec["maxErrorLineChars"]]})
     row["year"], row["month"], row["day"] = event_time_partition(row["occurred_at"])
     return ("ok", row)
+
+
+def errors_partition_path(spec, run_at):
+    """``errors/glue/year=YYYY/month=MM/day=DD/`` for the run's day (UTC): the rejects table's partition."""
+    values = dict(zip(("year", "month", "day"), event_time_partition(run_at)))
+    return spec["prefixes"]["glueErrors"] + "".join("%s=%s/" % (p["name"], values[p["name"]]) for p in spec["partitions"])
+
+
+def curation_metric_data(spec, job_name, rejected, curated):
+    """The run's PutMetricData entries: records refused and records curated, by job name."""
+    metrics = spec["metrics"]
+    dimensions = [{"Name": metrics["jobNameDimension"], "Value": job_name}]
+    return [
+        {"MetricName": metrics["rejectedRecords"], "Dimensions": dimensions, "Value": float(rejected), "Unit": "Count"},
+        {"MetricName": metrics["curatedRecords"], "Dimensions": dimensions, "Value": float(curated), "Unit": "Count"},
+    ]
 
 
 def delivery_order(row):
@@ -310,7 +452,6 @@ def main():  # pragma: no cover - runs on AWS Glue only
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "JOB_RUN_ID", "lake_bucket", "database_name", "curated_columns"])
     spec = json.loads(args["curated_columns"])
     columns, partitions, prefixes = spec["columns"], spec["partitions"], spec["prefixes"]
-    window = spec["eventTimeWindow"]
     partition_names = [p["name"] for p in partitions]
     base = "s3://%s/" % args["lake_bucket"]
     curated_path = base + prefixes["curated"]
@@ -337,7 +478,7 @@ def main():  # pragma: no cover - runs on AWS Glue only
         job.commit()
         return
 
-    results = lines.rdd.filter(lambda r: not is_blank(r[0])).map(lambda r: curate_line(r[0], columns, window)).cache()
+    results = lines.rdd.filter(lambda r: not is_blank(r[0])).map(lambda r: curate_line(r[0], spec)).cache()
     rows = results.filter(lambda r: r[0] == "ok").map(lambda r: r[1])
     errors = results.filter(lambda r: r[0] == "error").map(lambda r: r[1])
 
@@ -359,14 +500,31 @@ def main():  # pragma: no cover - runs on AWS Glue only
     frame = spark.createDataFrame(new_rows, curated_ddl_schema(columns, partitions))
     frame.write.mode("append").partitionBy(*partition_names).option("compression", "snappy").parquet(curated_path)
 
-    if not errors.isEmpty():
-        run_day = datetime.now(timezone.utc).strftime("year=%Y/month=%m/day=%d")
-        error_path = "%s%s%s/run=%s/" % (base, prefixes["glueErrors"], run_day, args["JOB_RUN_ID"])
+    rejected = errors.count()
+    if rejected > 0:
+        # One folder per run day, shared by that day's runs: Spark names each part file with a
+        # fresh UUID, so an append never overwrites another run's records, and the rejects table
+        # projects its partitions from these folder names.
+        error_path = base + errors_partition_path(spec, datetime.now(timezone.utc))
         spark.createDataFrame(errors.map(lambda e: (json.dumps(e),)), "value string").write.mode(
             "append"
         ).option("compression", "gzip").text(error_path)
+    publish_curation_metrics(boto3.client("cloudwatch"), spec, args["JOB_NAME"], rejected, rows.count())
 
     job.commit()
+
+
+def publish_curation_metrics(cloudwatch, spec, job_name, rejected, curated):  # pragma: no cover - runs on AWS Glue only
+    """PutMetricData in the spec's namespace (the job role may publish there and in Glue's only:
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
+    A failure is logged, not raised: the curated rows and error records are written, and failing
+    the run now would hold the bookmark back and write the same error records again next run."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        cloudwatch.put_metric_data(Namespace=spec["metrics"]["namespace"], MetricData=curation_metric_data(spec, job_name, rejected, curated))
+    except (BotoCoreError, ClientError) as error:
+        print("WARNING: could not publish the curation metrics (%d rejected, %d curated): %s" % (rejected, curated, error), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { STACK_OUTPUTS, StackOutputKey } from '../contracts/stack-outputs';
 import { Construct } from 'constructs';
+import { BillingStatements } from './billing-statements';
 import { LakeBucket } from './lake-bucket';
 import { MeteredHttpApi } from './metered-http-api';
 import { UsageTrackerConfig } from './stack-config';
@@ -22,6 +23,8 @@ export class ApiUsageTrackerStack extends Stack {
   public readonly ingestion: UsageIngestion;
   public readonly lake: UsageLake;
   public readonly analytics: UsageAnalytics;
+  /** Closed months' billing statements under statements/: tables, immutability, grants. */
+  public readonly billingStatements: BillingStatements;
   public readonly monitoring: UsagePipelineMonitoring;
   public readonly meteredApi: MeteredHttpApi;
 
@@ -48,6 +51,7 @@ export class ApiUsageTrackerStack extends Stack {
       databaseName: config.databaseName,
       schedule: config.glueSchedule,
       numberOfWorkers: config.glueWorkers,
+      lateEventWindowDays: config.lateEventWindowDays,
     });
 
     this.analytics = new UsageAnalytics(this, 'Analytics', {
@@ -58,11 +62,14 @@ export class ApiUsageTrackerStack extends Stack {
       serverAccessLogsBucket: this.lakeBucket.serverAccessLogsBucket,
     });
 
+    this.billingStatements = new BillingStatements(this, 'BillingStatements', { lake: this.lake, analytics: this.analytics, encryptionKey });
+
     this.monitoring = new UsagePipelineMonitoring(this, 'Monitoring', {
       ingestion: this.ingestion,
       lake: this.lake,
       analytics: this.analytics,
       alarmEmail: config.alarmEmail,
+      rejectedRecordsAlarmThreshold: config.rejectedRecordsAlarmThreshold,
     });
 
     this.meteredApi = new MeteredHttpApi(this, 'MeteredApi', {

@@ -14,9 +14,13 @@ import {
   FIREHOSE_RAW_PREFIX,
   LAKE_PREFIXES,
   PRICE_LIST,
+  CURATION_ERRORS,
   curatedPartitionPrefix,
+  curationErrorsPartitionPrefix,
   renderFirehosePrefix,
 } from '../contracts/lake-layout';
+import { CURATION_METRICS } from '../contracts/pipeline-metrics';
+import { STATEMENT_TABLES, billedEventsPrefix, closingRecordKey, monthOf, statementKey, statementPartitionPrefix } from '../contracts/billing-statements';
 import { BUILT_IN_ROUTES, METERED_API_TABLES } from '../contracts/metered-api';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
 import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
@@ -61,6 +65,12 @@ export interface RuntimePermissionOptions {
    * @default - no analyst contract
    */
   readonly analyst?: iam.IRole;
+  /**
+   * A principal given `billingStatements.grantCloseMonth(...)`: its contract is `billing close`
+   * and `billing statement` in AWS.
+   * @default - no month closer contract
+   */
+  readonly monthCloser?: iam.IRole;
 }
 
 /** Components the issue requires contracts for; each has at least one entry. */
@@ -77,6 +87,7 @@ export const CONTRACT_COMPONENTS = {
   apiGatewayInvoke: 'api gateway → lambdas',
   accessLogSubscription: 'cloudwatch logs → access-log-usage',
   analyst: 'analyst (grantQuery)',
+  monthCloser: 'operator closes a month (grantCloseMonth)',
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
@@ -105,6 +116,7 @@ export function runtimePermissionContracts(stack: ApiUsageTrackerStack, options:
   viewRefresher(builder, stack);
   meteredApi(builder, stack);
   if (options.analyst) analyst(builder, stack, options.analyst);
+  if (options.monthCloser) monthCloser(builder, stack, options.monthCloser);
   return builder.contracts;
 }
 
@@ -268,7 +280,7 @@ function glueJob(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
     component,
     jobRole,
     bucket,
-    `${LAKE_PREFIXES.glueErrors}${dayDirs}run=${SAMPLE_JOB_RUN}/`,
+    curationErrorsPartitionPrefix(SAMPLE_TIME),
     `${SPARK_PART}.txt.gz`,
     'writing the records the curation refused, after the curated append and before job.commit()',
   );
@@ -285,6 +297,8 @@ function glueJob(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
     glueLogs(b, component, jobRole, `/aws-glue/jobs/${securityConfiguration}-role/${lake.jobRole.roleName}/${stream}`, `Glue writes the job's ${stream} log, encrypted by the security configuration`);
   }
   b.add(component, jobRole, 'cloudwatch:PutMetricData', '*', 'job metrics (--enable-metrics, --enable-observability-metrics) in the Glue namespace', { 'cloudwatch:namespace': 'Glue' });
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+  b.add(component, jobRole, 'cloudwatch:PutMetricData', '*', 'the job publishes the records it refused and curated in each run (publish_curation_metrics)', { 'cloudwatch:namespace': CURATION_METRICS.namespace });
 
   // The job keeps the table's columns in step with the contract.
   b.glueTable(component, jobRole, ['glue:GetTable', 'glue:UpdateTable'], lake.databaseName, CATALOG.table, 'the job adds contract columns missing from usage_events');
@@ -393,7 +407,12 @@ function athenaResults(b: ContractBuilder, stack: ApiUsageTrackerStack, componen
 function curatedReads(b: ContractBuilder, stack: ApiUsageTrackerStack, component: string, principal: ContractPrincipal, prefixes: readonly string[]): void {
   const bucket = stack.lakeBucket.bucket;
   for (const prefix of prefixes) {
-    const object = prefix === LAKE_PREFIXES.curated ? `${curatedPartitionPrefix(SAMPLE_TIME)}${SPARK_PART}.snappy.parquet` : `${prefix}prices.csv`;
+    const object =
+      prefix === LAKE_PREFIXES.curated
+        ? `${curatedPartitionPrefix(SAMPLE_TIME)}${SPARK_PART}.snappy.parquet`
+        : prefix === LAKE_PREFIXES.glueErrors
+          ? `${curationErrorsPartitionPrefix(SAMPLE_TIME)}${SPARK_PART}.txt.gz`
+          : `${prefix}prices.csv`;
     b.list(component, principal, bucket, prefix, `Athena lists ${prefix}`, viaAthena);
     b.add(component, principal, 's3:GetObject', bucket.arnForObjects(object), `Athena reads ${prefix}`, viaAthena);
   }
@@ -471,9 +490,9 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
 
   const admin = role(functions.admin.role!);
   const adminComponent = lambdaComponent('admin');
-  b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke');
+  b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke; the calling admin key\'s status on every admin request');
   b.add(adminComponent, admin, 'dynamodb:Query', credentialsIndex(byEntity), 'lists tenants through the byEntity index');
-  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item');
+  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item (a raised tier also clears the bucket\'s debt)');
   b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:Query'], tables.audit.tableArn, 'appends to and reads the audit log');
 
   // API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function.
@@ -515,6 +534,56 @@ function analyst(b: ContractBuilder, stack: ApiUsageTrackerStack, analystRole: i
   for (const view of analytics.queries.filter((query) => query.isView).map((query) => query.name)) {
     b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, view, `named queries read the ${view} view`, viaAthena);
   }
+  // rejected_records: partition projection computes the partitions, so Athena reads the table only.
+  // https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+  b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, CURATION_ERRORS.table, `rejected_records reads ${CURATION_ERRORS.table}`, viaAthena);
+  curatedReads(b, stack, component, principal, [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors]);
+  athenaResults(b, stack, component, principal, true);
+}
+
+/**
+ * `usage-tracker billing close` and `billing statement` in AWS: the CLI reads and creates the
+ * closing record and the statements itself, with `If-None-Match: *` (the bucket policy denies a
+ * write without it); Athena reads the billable events and the statement tables and UNLOADs the
+ * billed event ids with the caller's credentials, into a folder of its own that it first checks
+ * is empty. https://docs.aws.amazon.com/athena/latest/ug/unload.html
+ */
+function monthCloser(b: ContractBuilder, stack: ApiUsageTrackerStack, closerRole: iam.IRole): void {
+  const component = CONTRACT_COMPONENTS.monthCloser;
+  const principal = role(closerRole);
+  const { analytics, lake } = stack;
+  const bucket = stack.lakeBucket.bucket;
+  const key = stack.lakeBucket.encryptionKey;
+  const month = monthOf(SAMPLE_TIME);
+  const statement = statementKey(month, 'tenant-a');
+  const conditional = { 's3:if-none-match': '*' };
+
+  b.list(component, principal, bucket, STATEMENT_TABLES.closings.prefix, 'finds the closed months (months close in order)');
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(closingRecordKey(month)), 'reads the closing record: is the month closed already?');
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(closingRecordKey(month)), 'commits the closing: the record is created only if absent', conditional);
+  b.list(component, principal, bucket, statementPartitionPrefix(STATEMENT_TABLES.statements, month), 'lists the statements of a closed month');
+  b.add(component, principal, 's3:PutObject', bucket.arnForObjects(statement), 'writes one statement per tenant, only if absent', conditional);
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(statement), 'billing statement reads a statement');
+  b.sseKms(component, principal, key, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'], 'statements are SSE-KMS with the lake key');
+
+  b.addActions(component, principal, ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution'], analytics.workGroupArn, 'runs the closing\'s queries and its UNLOAD');
+  b.glueDatabase(component, principal, ['glue:GetDatabase'], lake.databaseName, 'Athena resolves the query database', viaAthena);
+  b.glueDatabase(component, principal, ['glue:GetDatabase'], ATHENA_DEFAULT_DATABASE, "Athena looks up the Region's default database", viaAthena);
+  b.glueTable(component, principal, ['glue:GetTable', 'glue:GetPartitions'], lake.databaseName, CATALOG.table, 'billable events are curated events', viaAthena);
+  const views = analytics.queries.filter((query) => query.isView).map((query) => query.name);
+  for (const table of [PRICE_LIST.table, ...views, ...Object.values(STATEMENT_TABLES).map((t) => t.table)]) {
+    b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, table, `the closing reads ${table}`, viaAthena);
+  }
   curatedReads(b, stack, component, principal, [LAKE_PREFIXES.curated, PRICE_LIST.prefix]);
+  const billed = billedEventsPrefix(month, SAMPLE_QUERY_ID);
+  const billedFile = `${billed}20250115_093000_00042_abcde_${SAMPLE_QUERY_ID}`;
+  b.list(component, principal, bucket, STATEMENT_TABLES.billedEvents.prefix, 'Athena lists the billed events of committed closings', viaAthena);
+  b.list(component, principal, bucket, STATEMENT_TABLES.closings.prefix, 'Athena lists the closing records', viaAthena);
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(closingRecordKey(month)), 'Athena reads the closing records', viaAthena);
+  b.add(component, principal, 's3:GetObject', bucket.arnForObjects(billedFile), 'Athena reads billed events', viaAthena);
+  b.add(component, principal, 's3:GetBucketLocation', bucket.bucketArn, 'UNLOAD checks its destination bucket', viaAthena);
+  b.list(component, principal, bucket, billed, 'UNLOAD checks that its destination is empty', viaAthena);
+  b.addActions(component, principal, ['s3:PutObject', 's3:AbortMultipartUpload'], bucket.arnForObjects(billedFile), 'UNLOAD writes the billed events as Parquet', viaAthena);
+  b.sseKms(component, principal, key, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'], 'UNLOAD output and the lake objects Athena reads are SSE-KMS with the lake key', viaAthena);
   athenaResults(b, stack, component, principal, true);
 }

@@ -1,6 +1,6 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { Node } from 'constructs';
-import { DEFAULT_EVENT_SOURCES } from '../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCES, EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE } from '../contracts/usage-event';
 import { CATALOG } from '../contracts/lake-layout';
 import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
@@ -16,6 +16,10 @@ export interface UsageTrackerConfig {
   readonly rawRetention: Duration;
   readonly glueSchedule: string;
   readonly glueWorkers: number;
+  /** Days before the envelope time an event may have happened and still be curated. */
+  readonly lateEventWindowDays: number;
+  /** Records refused in one hour above which the rejected-records alarm fires. */
+  readonly rejectedRecordsAlarmThreshold: number;
   readonly databaseName: string;
   readonly athenaBytesScannedCutoff: Size;
   readonly athenaResultsRetention: Duration;
@@ -41,6 +45,12 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'rawRetentionDays', description: 'Days raw Firehose objects are kept in `raw/`', defaultValue: '90' },
   { key: 'glueSchedule', description: 'Glue workflow schedule (Glue cron)', defaultValue: DEFAULT_GLUE_SCHEDULE },
   { key: 'glueWorkers', description: 'G.1X workers of the Glue job', defaultValue: '2' },
+  {
+    key: 'lateEventWindowDays',
+    description: `Days before its EventBridge time an event's occurredAt may lie and still be curated and billed (${LATE_EVENT_WINDOW_DAYS_RANGE.min}-${LATE_EVENT_WINDOW_DAYS_RANGE.max}); older events go to errors/glue/`,
+    defaultValue: String(EVENT_TIME_WINDOW.defaultLateEventWindowDays),
+  },
+  { key: 'rejectedRecordsAlarmThreshold', description: 'Records the Glue job may refuse in one hour before the rejected-records alarm fires (0 alarms on any)', defaultValue: '100' },
   { key: 'databaseName', description: 'Glue database of the `usage_events` table', defaultValue: CATALOG.defaultDatabase },
   { key: 'athenaBytesScannedCutoffGiB', description: 'Per-query data-scanned limit of the Athena workgroup, in GiB', defaultValue: '10' },
   { key: 'athenaResultsRetentionDays', description: 'Days Athena query results are kept', defaultValue: '30' },
@@ -136,6 +146,8 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     rawRetention: Duration.days(number('rawRetentionDays', 1, 3650)),
     glueSchedule: text('glueSchedule'),
     glueWorkers: number('glueWorkers', 2, 299),
+    lateEventWindowDays: number('lateEventWindowDays', LATE_EVENT_WINDOW_DAYS_RANGE.min, LATE_EVENT_WINDOW_DAYS_RANGE.max),
+    rejectedRecordsAlarmThreshold: number('rejectedRecordsAlarmThreshold', 0, 1_000_000_000),
     databaseName: text('databaseName'),
     athenaBytesScannedCutoff: Size.gibibytes(number('athenaBytesScannedCutoffGiB', 1, 1_048_576)),
     athenaResultsRetention: Duration.days(number('athenaResultsRetentionDays', 1, 3650)),

@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { LAKE_PREFIXES, PRICE_LIST } from '../contracts/lake-layout';
-import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../contracts/named-queries';
+import { NamedQuery, QUERIES_DIR, describeParameterType, loadNamedQueries } from '../contracts/named-queries';
 import { S3_LOGS_USE_BUCKET_POLICY } from './lake-bucket';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
 import { UsageLake } from './usage-lake';
@@ -227,7 +227,8 @@ export class UsageAnalytics extends Construct {
     const role = stateMachine.role;
     const reason = 'The view refresher runs Athena, which reads the curated objects and writes result objects whose names it chooses.';
     acknowledgeBucketPrefixGrant(role, this.resultsBucket, { actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'], prefixes: [''], reason });
-    acknowledgeBucketPrefixGrant(role, props.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix], reason });
+    // grantQuery gives what every named query reads, the rejected records under errors/glue/ included.
+    acknowledgeBucketPrefixGrant(role, props.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors], reason });
     acknowledgeNagFindings(role, [
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Athena writes SSE-KMS results with the one analytics key.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by CDK with encrypt/decrypt on the one analytics key.' },
@@ -242,11 +243,15 @@ export class UsageAnalytics extends Construct {
   }
 }
 
-/** Parameters are listed after the description, since Athena keeps no parameter metadata. */
+/**
+ * Parameters, with their types, are listed after the description, since Athena keeps no parameter
+ * metadata; when Athena's 1,024 characters run short, the description is cut, never a parameter.
+ */
 function describe(query: NamedQuery): string {
-  const parameters = query.parameters.map((p, i) => `?${i + 1} ${p.name}: ${p.description}`).join('; ');
-  const text = parameters ? `${query.description} Parameters: ${parameters}` : query.description;
-  return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
+  const parameters = query.parameters.map((p, i) => `?${i + 1} ${p.name}: ${p.description} [${describeParameterType(p.type)}]`).join('; ');
+  const suffix = parameters ? ` Execution parameters, each a quoted string literal: ${parameters}.` : '';
+  const room = 1024 - suffix.length;
+  return `${query.description.length > room ? `${query.description.slice(0, room - 3)}...` : query.description}${suffix}`;
 }
 
 /** The catalog wildcards AthenaStartQueryExecution adds to the role for the views it reads. */

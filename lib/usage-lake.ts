@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ArnFormat, Aws, Duration, Names, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +8,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { renderCuratedColumnsJson } from '../contracts/generated-artifacts';
-import { CATALOG, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
+import { CATALOG, CURATED_PARTITION_KEYS, CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
+import { CURATION_METRICS } from '../contracts/pipeline-metrics';
+import { EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE } from '../contracts/usage-event';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
 
 /** The PySpark job's source, shipped as an asset. */
@@ -100,6 +103,13 @@ export interface UsageLakeProps {
    * @default Duration.minutes(60)
    */
   readonly jobTimeout?: Duration;
+
+  /**
+   * How many days before the envelope's `time` an event's `occurredAt` may lie and still be
+   * curated; older events go to `errors/glue/` with their reason.
+   * @default 35 - EVENT_TIME_WINDOW.defaultLateEventWindowDays
+   */
+  readonly lateEventWindowDays?: number;
 }
 
 /**
@@ -118,6 +128,8 @@ export class UsageLake extends Construct {
   public readonly crawler: glue.CfnCrawler;
   /** `operation_prices`, over the CSV price list under `reference/operation_prices/`. */
   public readonly priceListTable: glue.CfnTable;
+  /** `curation_errors`, over `errors/glue/`: the records the job refused, with the reason; partitions projected. */
+  public readonly curationErrorsTable: glue.CfnTable;
   public readonly crawlerRole: iam.Role;
   public readonly workflow: glue.CfnWorkflow;
   public readonly scheduleTrigger: glue.CfnTrigger;
@@ -139,6 +151,11 @@ export class UsageLake extends Construct {
       throw new Error(`numberOfWorkers must be a whole number from 2 to 299 (Glue's limits for G.1X); got ${numberOfWorkers}.`);
     }
     const jobTimeout = props.jobTimeout ?? Duration.minutes(60);
+    const lateEventWindowDays = props.lateEventWindowDays ?? EVENT_TIME_WINDOW.defaultLateEventWindowDays;
+    const late = LATE_EVENT_WINDOW_DAYS_RANGE;
+    if (!Number.isInteger(lateEventWindowDays) || lateEventWindowDays < late.min || lateEventWindowDays > late.max) {
+      throw new Error(`lateEventWindowDays must be a whole number of days from ${late.min} to ${late.max}; got ${lateEventWindowDays}.`);
+    }
     const stack = Stack.of(this);
 
     this.database = new glue.CfnDatabase(this, 'Database', {
@@ -192,6 +209,15 @@ export class UsageLake extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
       }),
     );
+    // The job's own metrics (records refused and curated per run), in their own namespace only:
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    this.jobRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': CURATION_METRICS.namespace } },
+      }),
+    );
 
     this.job = new glue.CfnJob(this, 'Job', {
       description: 'Raw usage events (JSON) to deduplicated, event-time partitioned Parquet',
@@ -212,7 +238,10 @@ export class UsageLake extends Construct {
         '--enable-continuous-cloudwatch-log': 'true',
         '--lake_bucket': this.lakeBucket.bucketName,
         '--database_name': this.databaseName,
-        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson())),
+        // The curation spec (columns, the contract's constraints, window, reasons, metric names):
+        // about 7 KB, of the 260 KB Glue takes for a job's arguments.
+        // https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson({ lateEventWindowDays }))),
       },
     });
 
@@ -285,6 +314,48 @@ export class UsageLake extends Construct {
     });
     this.priceListTable.node.addDependency(this.database);
 
+    // The records the job refused, for analysts (queries/rejected_records.sql). Not crawled: the
+    // schema is fixed, and partition projection computes the run days' folders
+    // (errors/glue/year=YYYY/month=MM/day=DD/, Athena's default Hive-style template) in memory,
+    // so a new day needs no crawl and no GetPartitions call.
+    // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-setting-up.html
+    // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+    // Spark writes them as gzip text, one JSON object per line; Athena reads .gz by its extension.
+    // https://docs.aws.amazon.com/athena/latest/ug/compression-formats.html
+    const { first, last } = CURATION_ERRORS.projectedYears;
+    const projected = (key: string, range: string, digits: number) => ({
+      [`projection.${key}.type`]: 'integer',
+      [`projection.${key}.range`]: range,
+      [`projection.${key}.digits`]: String(digits),
+    });
+    this.curationErrorsTable = new glue.CfnTable(this, 'CurationErrorsTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: CURATION_ERRORS.table,
+        description: 'Records the usage lake job refused, with the reason, by the UTC day of the run (errors/glue/)',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          compressionType: 'gzip',
+          'projection.enabled': 'true',
+          ...projected(CURATED_PARTITION_KEYS[0], `${first},${last}`, 4),
+          ...projected(CURATED_PARTITION_KEYS[1], '1,12', 2),
+          ...projected(CURATED_PARTITION_KEYS[2], '1,31', 2),
+        },
+        partitionKeys: CURATED_PARTITION_KEYS.map((name) => ({ name, type: 'string' })),
+        storageDescriptor: {
+          columns: CURATION_ERRORS.columns.map((column) => ({ name: column.name, type: column.type, comment: column.comment })),
+          location: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.glueErrors),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          // https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+        },
+      },
+    });
+    this.curationErrorsTable.node.addDependency(this.database);
+
     this.workflow = new glue.CfnWorkflow(this, 'Workflow', {
       description: 'Hourly: the usage lake job, then the crawler when the job succeeded',
       maxConcurrentRuns: 1,
@@ -314,6 +385,30 @@ export class UsageLake extends Construct {
     return this.job.ref;
   }
 
+  /**
+   * Records the job refused (to `errors/glue/`), as it publishes them once per run: the sum over
+   * an hour by default, the job's default schedule.
+   */
+  public metricRejectedRecords(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.curationMetric(CURATION_METRICS.rejectedRecords, props);
+  }
+
+  /** Records the job curated (before deduplication against earlier runs), per run: the sum over an hour by default. */
+  public metricCuratedRecords(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.curationMetric(CURATION_METRICS.curatedRecords, props);
+  }
+
+  private curationMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: CURATION_METRICS.namespace,
+      metricName,
+      dimensionsMap: { [CURATION_METRICS.jobNameDimension]: this.jobName },
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
   /** The crawler's name. */
   public get crawlerName(): string {
     return this.crawler.ref;
@@ -324,10 +419,12 @@ export class UsageLake extends Construct {
     return this.workflow.ref;
   }
 
-  /** Lets a reader query the curated table: catalog reads, `curated/` reads, key decrypt. */
+  /** Lets a reader query the curated table, the price list and the rejects: catalog reads, their prefixes' reads, key decrypt. */
   public grantReadCurated(grantee: iam.IGrantable): iam.Grant {
     this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.curated}*`);
     this.lakeBucket.grantRead(grantee, `${PRICE_LIST.prefix}*`);
+    // The rejected records (curation_errors), as rejected_records reads them.
+    this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.glueErrors}*`);
     this.encryptionKey.grantDecrypt(grantee);
     // Athena looks up the Region's `default` database for every query it plans.
     // https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html#full-access-to-default-db-per-region
@@ -391,7 +488,7 @@ export class UsageLake extends Construct {
     acknowledgeNagFindings(this.jobRole, [
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudwatch:PutMetricData has no resource type; the statement is limited to the Glue metric namespace by condition.',
+        reason: 'cloudwatch:PutMetricData has no resource type; each statement is limited by condition to one metric namespace (Glue, and the job\'s own).',
       },
     ]);
     acknowledgeBucketPrefixGrant(this.crawlerRole, this.lakeBucket, {

@@ -16,7 +16,10 @@ import { UsageLake } from './usage-lake';
 export const GLUE_JOB_FAILURE_STATES = ['FAILED', 'TIMEOUT', 'ERROR'] as const;
 
 /** The alarms every deployment has. */
-export type PipelineAlarm = 'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures';
+export type PipelineAlarm = 'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures' | 'rejectedRecords';
+
+/** Records the Glue job may refuse in one hour before the rejected-records alarm fires, unless configured. */
+export const DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD = 100;
 
 /** Properties of a {@link UsagePipelineMonitoring}. */
 export interface UsagePipelineMonitoringProps {
@@ -39,6 +42,13 @@ export interface UsagePipelineMonitoringProps {
    * @default - a new topic encrypted with a new key.
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Records the Glue job may refuse (write to `errors/glue/`) in one hour before the
+   * rejected-records alarm fires; 0 alarms on any.
+   * @default 100
+   */
+  readonly rejectedRecordsAlarmThreshold?: number;
 }
 
 /**
@@ -54,6 +64,8 @@ export class UsagePipelineMonitoring extends Construct {
   public readonly crawlerFailureRule: events.Rule;
   /** Twice the Firehose buffer interval (at least 5 minutes): older undelivered data raises the alarm. */
   public readonly dataFreshnessThresholdSeconds: number;
+  /** Records refused in an hour above which the rejected-records alarm fires. */
+  public readonly rejectedRecordsThreshold: number;
 
   constructor(scope: Construct, id: string, props: UsagePipelineMonitoringProps) {
     super(scope, id);
@@ -68,6 +80,10 @@ export class UsagePipelineMonitoring extends Construct {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     const { ingestion, lake } = props;
+    const rejectedThreshold = props.rejectedRecordsAlarmThreshold ?? DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD;
+    if (!Number.isInteger(rejectedThreshold) || rejectedThreshold < 0) {
+      throw new Error(`rejectedRecordsAlarmThreshold must be a whole number of records, 0 or more; got ${rejectedThreshold}.`);
+    }
     const period = Duration.minutes(5);
     this.dataFreshnessThresholdSeconds = Math.max(2 * ingestion.bufferInterval.toSeconds(), 300);
     const freshnessThreshold = this.dataFreshnessThresholdSeconds;
@@ -108,6 +124,10 @@ export class UsagePipelineMonitoring extends Construct {
         `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`),
       deliveryFailures: alarm('DeliveryFailuresAlarm', ingestion.metricDeliverySuccess({ period }), 1, true,
         'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).'),
+      // The job publishes its count once per run; an hour without a run is no data, which is not
+      // breaching (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+      rejectedRecords: alarm('RejectedRecordsAlarm', lake.metricRejectedRecords(), rejectedThreshold, false,
+        `The Glue job refused more than ${rejectedThreshold} records in an hour (errors/glue/): they are not curated and not billed. Run "usage-tracker rejects --aws --start <day> --end <day>" (named query rejected_records) to see the reasons and the producing services.`),
     };
     const action = new cwActions.SnsAction(this.alarmTopic);
     for (const alarm of Object.values(this.alarms)) {
@@ -146,7 +166,8 @@ export class UsagePipelineMonitoring extends Construct {
       ],
     });
 
-    this.dashboard = this.createDashboard(ingestion, period);
+    this.rejectedRecordsThreshold = rejectedThreshold;
+    this.dashboard = this.createDashboard(ingestion, lake, period);
   }
 
   private createTopic(): sns.Topic {
@@ -182,7 +203,7 @@ export class UsagePipelineMonitoring extends Construct {
     return topic;
   }
 
-  private createDashboard(ingestion: UsageIngestion, period: Duration): cloudwatch.Dashboard {
+  private createDashboard(ingestion: UsageIngestion, lake: UsageLake, period: Duration): cloudwatch.Dashboard {
     const triggered = (rule: events.Rule, label: string) =>
       new cloudwatch.Metric({
         namespace: 'AWS/Events',
@@ -233,6 +254,15 @@ export class UsagePipelineMonitoring extends Construct {
         title: 'Glue failures (job, crawler)',
         left: [triggered(this.jobFailureRule, 'job failed'), triggered(this.crawlerFailureRule, 'crawler failed')],
         width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Glue job: records curated and refused per hour',
+        left: [lake.metricCuratedRecords({ label: 'curated' })],
+        right: [lake.metricRejectedRecords({ label: 'refused (errors/glue/)' })],
+        rightAnnotations: [{ value: this.rejectedRecordsThreshold, label: 'alarm' }],
+        width: 24,
       }),
     );
     dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }));

@@ -1,12 +1,10 @@
 -- name: billing_by_tenant
--- description: Calls, billable units and the amount owed per tenant for one calendar month of event time (UTC), over deduplicated events. Calls refused by the API (401, 403, 429) and server errors (5xx) are not billed. Prices come from operation_prices (operation "*" prices every other operation).
--- param: month: Billing month as YYYY-MM, e.g. 2026-11
+-- description: Calls, billable units and the amount owed per tenant for one calendar month of event time (UTC), over billable_usage_events: deduplicated calls that were neither refused (401, 403, 429) nor server errors (5xx), made by a tenant (never the reserved ids anonymous and operator). Prices come from operation_prices (operation "*" prices every other operation).
+-- param: month (month): Billing month of event time (UTC), e.g. 2026-11
 WITH billable AS (
   SELECT tenant_id, operation, billable_units
-  FROM usage_events_deduped
+  FROM billable_usage_events
   WHERE concat(year, '-', month) = ?
-    AND status_code < 500
-    AND status_code NOT IN (401, 403, 429)
 ),
 prices AS (
   -- One price per operation, however many rows or files list it (the highest counts).

@@ -1,7 +1,7 @@
 -- name: duplicate_event_ids
 -- description: Audit of the write-time deduplication between two event dates (UTC, inclusive): event_ids stored more than once in the curated table, with their copies. An empty result is the expected answer; a row means a copy reached the lake outside the Glue job and would be billed twice.
--- param: start_date: First day as YYYY-MM-DD
--- param: end_date: Last day as YYYY-MM-DD
+-- param: start_date (date): First day of event time (UTC), inclusive
+-- param: end_date (date): Last day of event time (UTC), inclusive
 SELECT
   event_id,
   count(*) AS copies,

@@ -1,7 +1,7 @@
 -- name: feature_usage
 -- description: Calls and distinct tenants per product feature between two event dates (UTC, inclusive), over deduplicated events. Events without a feature count under their operation.
--- param: start_date: First day as YYYY-MM-DD
--- param: end_date: Last day as YYYY-MM-DD
+-- param: start_date (date): First day of event time (UTC), inclusive
+-- param: end_date (date): Last day of event time (UTC), inclusive
 SELECT
   coalesce(feature, operation) AS feature,
   count(*) AS calls,

@@ -1,7 +1,7 @@
 -- name: latency_by_operation
 -- description: Latency percentiles per service and operation between two event dates (UTC, inclusive), over deduplicated events: the bottlenecks. Percentiles are approximate (approx_percentile).
--- param: start_date: First day as YYYY-MM-DD
--- param: end_date: Last day as YYYY-MM-DD
+-- param: start_date (date): First day of event time (UTC), inclusive
+-- param: end_date (date): Last day of event time (UTC), inclusive
 SELECT
   service,
   operation,

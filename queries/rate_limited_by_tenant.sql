@@ -1,7 +1,7 @@
 -- name: rate_limited_by_tenant
--- description: Calls answered 429 (rate limited) per tenant between two event dates (UTC, inclusive), over deduplicated events: who hits their tier's limit.
--- param: start_date: First day as YYYY-MM-DD
--- param: end_date: Last day as YYYY-MM-DD
+-- description: Calls answered 429 (rate limited) per tenant between two event dates (UTC, inclusive), over deduplicated events: who hits their tier's limit. calls counts every recorded call of the tenant, billable or not (so calls - rate_limited is at least what billing_by_tenant bills over the same days); only tenants with at least one 429 are listed.
+-- param: start_date (date): First day of event time (UTC), inclusive
+-- param: end_date (date): Last day of event time (UTC), inclusive
 SELECT
   tenant_id,
   max(tier) AS tier,

@@ -1,6 +1,6 @@
 -- name: traffic_summary
 -- description: Total requests, error rate (5xx), average and p95 latency over a window ending now: one row for all traffic (operation "(all)"), then one per operation. Over deduplicated events by event time.
--- param: window: last_hour, last_24h, last_30d or all
+-- param: window (enum last_hour | last_24h | last_30d | all): The window, ending now
 WITH bounds AS (
   SELECT CASE ?
     WHEN 'last_hour' THEN CAST(current_timestamp AS timestamp) - INTERVAL '1' HOUR

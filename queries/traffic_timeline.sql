@@ -1,6 +1,6 @@
 -- name: traffic_timeline
 -- description: Requests, server errors (5xx), rate-limited calls (429) and p95 latency per time bucket over a window ending now (UTC): per minute for last_hour, per hour for last_24h, per day otherwise. Over deduplicated events by event time; the dashboard's traffic chart.
--- param: window: last_hour, last_24h, last_30d or all
+-- param: window (enum last_hour | last_24h | last_30d | all): The window, ending now
 WITH params AS (
   SELECT CAST(? AS varchar) AS span
 ),

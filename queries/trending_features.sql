@@ -1,6 +1,6 @@
 -- name: trending_features
 -- description: Week-over-week growth per feature: calls in the 7 days ending on a date (UTC) against the 7 days before, over deduplicated events. growth is (this week - last week) / last week, NULL for features new this week.
--- param: as_of: Last day of "this week" as YYYY-MM-DD
+-- param: as_of (date): Last day of "this week" (UTC)
 WITH params AS (
   SELECT CAST(? AS date) AS as_of
 ),

@@ -61,8 +61,10 @@ export function syntheticRawEnvelopesSql(count: number, start?: string, days?: n
   const value = (column: (typeof CURATED_COLUMNS)[number]) =>
     column.type === 'timestamp' ? `strftime("${column.name}", '%Y-%m-%dT%H:%M:%S.%gZ')` : column.type === 'double' ? `CAST("${column.name}" AS DOUBLE)` : `"${column.name}"`;
   const detailStruct = detail.map((c) => `'${c.source.slice('detail.'.length)}': ${value(c)}`).join(', ');
+  // A producer leaves out an optional field it has no value for: the contract refuses null.
+  const detailJson = `CAST(regexp_replace(CAST(to_json({${detailStruct}}) AS VARCHAR), ',"[A-Za-z]+":null', '', 'g') AS JSON)`;
   return `SELECT '0' AS version, uuid()::VARCHAR AS id, 'api-usage-event' AS "detail-type", ${top.map((c) => `${value(c)} AS "${c.source}"`).join(', ')},
-      '123456789012' AS account, 'eu-west-1' AS region, []::VARCHAR[] AS resources, {${detailStruct}} AS detail
+      '123456789012' AS account, 'eu-west-1' AS region, []::VARCHAR[] AS resources, ${detailJson} AS detail
     FROM (${syntheticEventsSql(count, start, days, first, order)}) events
     CROSS JOIN LATERAL (SELECT * FROM range(CASE WHEN hash(event_id) % ${duplicateEvery} = 0 THEN 2 ELSE 1 END)) copies`;
 }

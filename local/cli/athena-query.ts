@@ -34,6 +34,12 @@ export interface AthenaQueryOptions {
   readonly signal?: AbortSignal;
   /** Waits between polls (tests pass a fake); by default a timer that Ctrl-C cuts short. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Whether to read the result rows; false for a statement whose output is elsewhere (UNLOAD
+   * writes its rows to its TO location): it resolves to no rows once the query succeeded.
+   * @default true
+   */
+  readonly readResults?: boolean;
 }
 
 /** An Athena query that ended FAILED or CANCELLED (or was stopped here): Athena's reason, verbatim. */
@@ -50,7 +56,8 @@ export class AthenaQueryError extends Error {
 
 /**
  * A parameter as Athena execution parameters take it: a SQL literal. Every named-query parameter
- * is a string (dates and months are compared as text), so each is quoted, quotes doubled.
+ * travels as a string (months and dates are compared as text; the SQL casts the others), checked
+ * against its declared type before the query starts; each is quoted, quotes doubled.
  */
 export function athenaStringLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -108,6 +115,7 @@ export async function runAthenaQuery(client: AthenaClient, options: AthenaQueryO
     interval = Math.min(Math.round(interval * 1.5), options.maxPollIntervalMs ?? 5000);
   }
 
+  if (options.readResults === false) return { columns: [], rows: [] };
   // A SELECT's first result row repeats the column names; DDL and other statements have none.
   const hasHeaderRow = execution?.StatementType === 'DML';
   let columns: ColumnInfo[] | undefined;

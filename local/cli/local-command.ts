@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../stack/local-stack';
 import type { CliContext } from './usage-tracker';
-import { UsageError } from './usage-tracker';
+import { DEFAULT_DATA_DIR, UsageError, existingDataDir } from './usage-tracker';
 
 export const LOCAL_USAGE = `usage-tracker local [options]     (npm start)
 
 The whole system on this machine: DynamoDB (dynalite), an EventBridge PutEvents endpoint, a
 Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboard.
 
-  --data-dir D          where everything is kept (default .usage-tracker)
+  --data-dir D          where everything is kept: an existing folder (default .usage-tracker,
+                        created on the first start)
   --api-port N          the metered API and the dashboard (default 3000; 0 = any free port)
   --events-port N       the EventBridge endpoint (default 4010; 0 = any free port)
   --demo | --no-demo    simulated services and API consumers of every tier (default --demo)
@@ -30,6 +31,15 @@ function port(name: string, value: string | undefined, fallback: number): number
   const n = positiveNumber(name, value, fallback, { allowZero: true });
   if (!Number.isInteger(n) || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535; got "${value}".`);
   return n;
+}
+
+/**
+ * The data folder: the default one is created on the first start; a folder given with
+ * `--data-dir` must exist, so that a mistyped path does not start an empty lake beside the real one.
+ */
+function dataDir(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_DATA_DIR;
+  return existingDataDir({ 'data-dir': value }, `Create it first to start a new lake there, or leave --data-dir out to use ${DEFAULT_DATA_DIR} (created on the first start).`);
 }
 
 /** `usage-tracker local`: starts the stack, prints its endpoints, runs until Ctrl-C or SIGTERM. */
@@ -67,7 +77,7 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
   const bufferSeconds = positiveNumber('buffer-seconds', values['buffer-seconds'], 10);
   if (bufferSeconds > 900) throw new UsageError(`--buffer-seconds must be at most 900 (Firehose's limit); got ${bufferSeconds}.`);
   const options = {
-    dataDir: values['data-dir'] ?? '.usage-tracker',
+    dataDir: dataDir(values['data-dir']),
     apiPort: port('api-port', values['api-port'], 3000),
     eventsPort: port('events-port', values['events-port'], 4010),
     demo: !values['no-demo'],

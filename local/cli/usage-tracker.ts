@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -6,7 +7,7 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { NamedQuery, TIME_WINDOWS, loadNamedQueries } from '../../contracts/named-queries';
+import { NamedQuery, QueryParameterError, describeParameterType, loadNamedQueries, parameterPlaceholder, positionalValues, validateQueryParameters } from '../../contracts/named-queries';
 import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
 import { LocalLake } from '../lake/local-lake';
 import { AthenaQueryError, runAthenaQuery } from './athena-query';
@@ -23,6 +24,11 @@ export interface CliContext {
   readonly interactive: boolean;
   /** Aborted on Ctrl-C: running Athena queries and workflow runs are stopped. */
   readonly signal: AbortSignal;
+  /**
+   * The clock of commands that depend on the date (closing a month needs it to be over).
+   * @default - the system clock
+   */
+  readonly now?: () => Date;
 }
 
 /** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
@@ -34,7 +40,8 @@ export const USAGE = `usage-tracker <command> [options]
 
 Commands
   queries                               List the named queries and their parameters.
-  query <name> [--param k=v]...         Run a named query.
+  query <name> [--param k=v]...         Run a named query; each parameter once, in its type's form
+                                        (YYYY-MM, YYYY-MM-DD, ...: see "queries").
         [--format table|csv|json]
         [--local [--data-dir D]]        ... on the local lake (DuckDB; the default), or
         [--workgroup W --database DB]   ... in Athena (names default to the stack's outputs:
@@ -45,6 +52,15 @@ Commands
          [--format table|csv|json]      freshness, DLQ, workflow runs, job, crawler, table, views,
                                         alarm subscription. Exit code 1 when any step is unhealthy.
   status --local [--data-dir D]         The local lake: pending raw objects, curated rows, rejects.
+  rejects --start YYYY-MM-DD            Records the curation refused between two days it ran (UTC),
+          --end YYYY-MM-DD              by reason and producing service (named query rejected_records;
+          [--format ...] [--local ... | --aws ...]   the options of "query").
+  billing close --month YYYY-MM         Close a month: one immutable statement per tenant under statements/,
+          [--format table|csv|json]     late events of closed months as adjustment lines. Again for a closed
+          [--local [--data-dir D]]      month: writes nothing, prints its statements. Locally the ETL runs first.
+          [--aws | --stack S] [--region R] [--workgroup W --database DB --bucket B]
+  billing statement --tenant T          One tenant's statement of a closed month: lines, total, prices.
+          --month YYYY-MM [--format table|csv|json] [--local ... | --aws ...]
   local [options]                       The whole system on this machine (see usage-tracker local --help).
 
 Exit codes: 0 success, 1 the query or run failed, 2 bad usage, 130 interrupted.`;
@@ -81,24 +97,23 @@ function findQuery(name: string | undefined): NamedQuery {
   return query;
 }
 
-/** `--param k=v` pairs, checked against the query's declared parameters. */
+/**
+ * `--param k=v` pairs, checked against the query's typed parameters before any engine runs:
+ * a malformed, missing, unknown or repeated parameter is a usage error.
+ */
 function queryParameters(query: NamedQuery, pairs: readonly string[]): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const pair of pairs) {
+  const given = pairs.map((pair): [string, string] => {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--param takes name=value; got "${pair}".`);
-    const name = pair.slice(0, eq);
-    if (!query.parameters.some((p) => p.name === name)) {
-      throw new UsageError(`Query "${query.name}" has no parameter "${name}"; it takes ${query.parameters.map((p) => p.name).join(', ') || 'none'}.`);
-    }
-    values[name] = pair.slice(eq + 1);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+  try {
+    return validateQueryParameters(query, given, { prefix: '--param ' });
+  } catch (error) {
+    // One line per problem: a typo is both an unknown and a missing parameter.
+    if (error instanceof QueryParameterError) throw new UsageError(error.problems.map((p) => `${p.message}.`).join('\n'), { cause: error });
+    throw error;
   }
-  if (values.window !== undefined && !(TIME_WINDOWS as readonly string[]).includes(values.window)) {
-    throw new UsageError(`--param window must be one of ${TIME_WINDOWS.join(', ')}; got "${values.window}".`);
-  }
-  const missing = query.parameters.filter((p) => values[p.name] === undefined);
-  if (missing.length > 0) throw new UsageError(`Query "${query.name}" needs ${missing.map((p) => `--param ${p.name}=... (${p.description})`).join(', ')}.`);
-  return values;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, a line per change otherwise. */
@@ -126,9 +141,29 @@ async function withProgress<T>(context: CliContext, work: (update: (line: string
   }
 }
 
-/** Opens the local lake of `--data-dir` for one command. */
+/**
+ * The data folder a command reads: `--data-dir`, or the default. It must exist: a mistyped folder
+ * would otherwise be created empty and answer every query with nothing.
+ */
+export function existingDataDir(
+  values: { 'data-dir'?: string },
+  advice = `Give the folder the local stack keeps its data in ("usage-tracker local" creates ${DEFAULT_DATA_DIR} on its first start).`,
+): string {
+  const dir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(dir).isDirectory();
+  } catch {
+    const given = values['data-dir'] === undefined ? `the default data folder "${dir}" (--data-dir)` : `--data-dir "${dir}"`;
+    throw new UsageError(`${given} does not exist. ${advice}`);
+  }
+  if (!isFolder) throw new UsageError(`--data-dir "${dir}" is not a folder.`);
+  return dir;
+}
+
+/** Opens the local lake of `--data-dir` (which must exist) for one command. */
 async function withLocalLake<T>(values: { 'data-dir'?: string }, use: (lake: LocalLake) => Promise<T>): Promise<T> {
-  const lake = await LocalLake.open(values['data-dir'] ?? DEFAULT_DATA_DIR);
+  const lake = await LocalLake.open(existingDataDir(values));
   try {
     return await use(lake);
   } finally {
@@ -157,9 +192,9 @@ async function stackOutputsFor(values: { stack?: string; region?: string }, need
 
 async function commandQueries(context: CliContext): Promise<number> {
   for (const query of loadNamedQueries()) {
-    const parameters = query.parameters.map((p) => ` --param ${p.name}=...`).join('');
+    const parameters = query.parameters.map((p) => ` --param ${p.name}=${parameterPlaceholder(p.type)}`).join('');
     context.stdout(`${query.name}${query.isView ? ' (view)' : ''}${parameters}\n    ${query.description}\n`);
-    for (const p of query.parameters) context.stdout(`    ${p.name}: ${p.description}\n`);
+    for (const p of query.parameters) context.stdout(`    ${p.name}: ${p.description} [${describeParameterType(p.type)}]\n`);
   }
   return 0;
 }
@@ -195,7 +230,7 @@ async function commandQuery(argv: readonly string[], context: CliContext): Promi
     const result = await withProgress(context, (update) =>
       runAthenaQuery(client, {
         sql: query.sql,
-        parameters: query.parameters.map((p) => parameters[p.name]),
+        parameters: positionalValues(query, parameters),
         workGroup,
         database,
         signal: context.signal,
@@ -312,6 +347,13 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         return await commandEtl(rest, context);
       case 'status':
         return await commandStatus(rest, context);
+      case 'rejects':
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return await (require('./rejects-command') as typeof import('./rejects-command')).runRejectsCommand(rest, (args) => commandQuery(args, context));
+      case 'billing':
+        // Loaded on demand, as "local" is: it imports this module (UsageError, the data folder check).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return await (require('./billing-command') as typeof import('./billing-command')).runBillingCommand(rest, context);
       case 'local':
         // Loaded on demand: the other commands need none of the local stack's engines.
         // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
-import { TIME_WINDOWS, TimeWindow } from '../../contracts/named-queries';
+import { QueryParameterError, TIME_WINDOWS, TimeWindow, validateQueryParameters } from '../../contracts/named-queries';
 import { LocalLake } from '../lake/local-lake';
 
 
@@ -17,6 +17,8 @@ export interface DashboardData {
   readonly billing: readonly Record<string, unknown>[];
   /** rate_limited_by_tenant over the last 7 days. */
   readonly rateLimited: readonly Record<string, unknown>[];
+  /** rejected_records over the last 7 days: records the curation refused, by reason and service. */
+  readonly rejects: readonly Record<string, unknown>[];
 }
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
@@ -27,8 +29,27 @@ export async function dashboardData(lake: LocalLake, window: TimeWindow, now = n
   const summary = await lake.runNamedQuery('traffic_summary', { window });
   const billing = await lake.runNamedQuery('billing_by_tenant', { month: now.toISOString().slice(0, 7) });
   const rateLimited = await lake.runNamedQuery('rate_limited_by_tenant', { start_date: day(new Date(now.getTime() - 6 * 86_400_000)), end_date: day(now) });
+  const rejects = await lake.runNamedQuery('rejected_records', { start_date: day(new Date(now.getTime() - 6 * 86_400_000)), end_date: day(now) });
   const [{ n }] = (await lake.query('SELECT count(*) AS n FROM usage_events')).rows;
-  return { generatedAt: now.toISOString(), window, curatedRows: Number(n), timeline: timeline.rows, summary: summary.rows, billing: billing.rows, rateLimited: rateLimited.rows };
+  return { generatedAt: now.toISOString(), window, curatedRows: Number(n), timeline: timeline.rows, summary: summary.rows, billing: billing.rows, rateLimited: rateLimited.rows, rejects: rejects.rows };
+}
+
+/** The named query whose parameters the data endpoint takes: `window`, as the traffic charts do. */
+const DATA_PARAMETERS_QUERY = 'traffic_timeline';
+const DEFAULT_WINDOW: TimeWindow = 'last_hour';
+
+/**
+ * The data endpoint's query string, checked as the CLI checks `--param`s (the same function):
+ * `window` once, one of the traffic queries' windows; it defaults to the last hour.
+ */
+export function dataWindow(lake: LocalLake, search: URLSearchParams): TimeWindow {
+  const query = lake.namedQueries.find((q) => q.name === DATA_PARAMETERS_QUERY);
+  if (!query) throw new Error(`The dashboard needs the named query ${DATA_PARAMETERS_QUERY}.`);
+  const given = [...search.entries()];
+  const values = validateQueryParameters(query, search.has('window') ? given : [...given, ['window', DEFAULT_WINDOW]]);
+  const window = values.window as TimeWindow;
+  if (!TIME_WINDOWS.includes(window)) throw new Error(`${DATA_PARAMETERS_QUERY} takes window "${window}", which the dashboard does not know.`);
+  return window;
 }
 
 const PUBLIC_DIR = path.join(__dirname, 'public');
@@ -73,9 +94,12 @@ export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, 
       return true;
     }
     if (url.pathname === '/dashboard/data') {
-      const window = (url.searchParams.get('window') ?? 'last_hour') as TimeWindow;
-      if (!TIME_WINDOWS.includes(window)) {
-        sendJson(res, 400, { message: `window must be one of ${TIME_WINDOWS.join(', ')}; got "${window}".` });
+      let window: TimeWindow;
+      try {
+        window = dataWindow(lake, url.searchParams);
+      } catch (error) {
+        if (error instanceof QueryParameterError) sendJson(res, 400, { message: `${error.message}.`, problems: error.problems });
+        else sendJson(res, 500, { message: `Could not read the dashboard's parameters: ${(error as Error).message}` });
         return true;
       }
       dashboardData(lake, window).then(

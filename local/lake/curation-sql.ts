@@ -1,45 +1,195 @@
 import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS, CuratedColumn } from '../../contracts/curated-columns';
-import { eventTimeWindowSpec } from '../../contracts/generated-artifacts';
-import { USAGE_EVENT_DETAIL_TYPE, USAGE_EVENT_SCHEMA_VERSION } from '../../contracts/usage-event';
+import { CurationColumn, CurationSpec, ValueConstraints, reasonText } from '../../contracts/curation-spec';
+import { CURATED_PARTITION_KEYS, CURATION_ERRORS } from '../../contracts/lake-layout';
 
-/** Longest raw line copied into an error record, as in the Glue job. */
-export const MAX_ERROR_LINE_CHARS = 8192;
+/**
+ * The Glue job's twin in SQL: DuckDB interprets the same curation spec (contracts/curation-spec.ts)
+ * as glue-scripts/usage_events_job.py, check for check and in the same order, so both accept
+ * exactly what the contract accepts and refuse the rest with the same reason.
+ */
 
 const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const list = (items: readonly string[]) => `[${items.map(quote).join(', ')}]`;
 
 /** The DuckDB type of a curated column. */
 export function duckdbType(column: Pick<CuratedColumn, 'type'>): string {
   return { string: 'VARCHAR', timestamp: 'TIMESTAMP', int: 'INTEGER', bigint: 'BIGINT', double: 'DOUBLE', 'map<string,string>': 'MAP(VARCHAR, VARCHAR)' }[column.type];
 }
 
+/** A SQL list of file paths. */
+const fileList = (files: readonly string[]) => `[${files.map(quote).join(', ')}]`;
+
 /**
- * The typed value of a column from its JSON value `j` (a small JSON text), or NULL when the value
- * breaks the column's type — the same rules as the Glue job's `cast_value`: a string must be a
- * JSON string, a whole number may be written `200.0`, a timestamp needs a time zone, a map holds
- * strings only.
+ * What `from_json` reads of each line: the top-level envelope keys the curation reads as JSON
+ * texts, and the detail's fields as JSON texts.
  */
-function typedValue(column: CuratedColumn, x: string): string {
-  // x is the field's JSON text: a number literal casts, a quoted string does not, and the first
-  // character tells strings and objects apart, without parsing the text again.
-  const isString = `starts_with(${x}, '"')`;
-  const text = `CASE WHEN contains(${x}, '\\') THEN json_extract_string(${x}, '$') ELSE ${x}[2:-2] END`;
+function envelopeStructure(spec: CurationSpec): string {
+  const detail: Record<string, string> = {};
+  const top: Record<string, unknown> = Object.fromEntries(spec.envelope.keysRead.map((key) => [key, 'JSON']));
+  for (const column of spec.columns) {
+    const parts = column.source.split('.');
+    if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'detail')) throw new Error(`Unsupported column source ${column.source}.`);
+    if (parts.length === 2) detail[parts[1]] = 'JSON';
+  }
+  return JSON.stringify({ ...top, detail });
+}
+
+/**
+ * Raw lines, each parsed on its own (a line that is not JSON is refused alone, and errors/ keeps
+ * its text): `line`, `filename`, `e` (the envelope fields the curation reads, the detail's as a
+ * struct of JSON texts; NULL when DuckDB cannot parse the line) and `detail_keys` (the detail's
+ * keys in document order, repeats included; empty when the detail is not an object).
+ */
+export function parsedRelation(files: readonly string[], spec: CurationSpec): string {
+  return `(SELECT line, filename, try(from_json(line, ${quote(envelopeStructure(spec))})) AS e, try(json_keys(line, '$.detail')) AS detail_keys
+    FROM read_csv(${fileList(files)}, columns = {'line': 'VARCHAR'}, delim = E'\\x01', quote = '', escape = '', header = false, compression = 'gzip', filename = true, auto_detect = false, null_padding = true, max_line_size = 16777216, strict_mode = false)
+    -- Blank lines hold no record: JSON whitespace only, as the Glue job's is_blank.
+    WHERE regexp_matches(line, '[^ \\t\\n\\r]'))`;
+}
+
+/**
+ * DuckDB's JSON parser also takes NaN, Infinity and trailing commas, which JSON (RFC 8259, and so
+ * JavaScript and the Glue job's Python) does not. A line could hold one of those, or repeat a key
+ * the curation reads, only if it matches this pattern (a value starting N-a or I, a comma before
+ * a closing bracket, a read key twice): one cheap scan of each line, and the exact tests below
+ * run for the rare lines it lets through.
+ */
+function suspiciousLine(spec: CurationSpec): string {
+  const repeats = spec.envelope.keysRead.map((key) => `${JSON.stringify(key)}[\\s\\S]*${JSON.stringify(key)}`);
+  return `regexp_matches(line, ${quote(['[:\\[,]\\s*[-+]?(?:[Nn][Aa]|[Ii])', ',\\s*[\\]}]', ...repeats].join('|'))})`;
+}
+
+/** Outside string literals a JSON text holds no letters but those of true, false, null and exponents, and no comma before a bracket. */
+function nonStandardJson(line: string): string {
+  const outsideStrings = `regexp_replace(regexp_replace(${line}, '"(?:[^"\\\\]|\\\\.)*"', '0', 'g'), 'true|false|null', '0', 'g')`;
+  return `regexp_matches(${outsideStrings}, ',\\s*[\\]}]|[A-DF-Za-df-z]')`;
+}
+
+/** The string a JSON string text holds (`x` is its JSON text), without parsing it again when it has no escapes. */
+const stringOf = (x: string) => `CASE WHEN contains(${x}, '\\') THEN json_extract_string(${x}, '$') ELSE ${x}[2:-2] END`;
+/** A JSON number text as a finite double, or NULL. */
+const numberOf = (x: string) => `CASE WHEN isfinite(TRY_CAST(${x} AS DOUBLE)) THEN TRY_CAST(${x} AS DOUBLE) END`;
+
+/** One value to check: its JSON text, and (once its type holds) its string or number. */
+interface Subject {
+  readonly json: string;
+  readonly text: string;
+  readonly number: string;
+}
+
+const subjectOf = (x: string): Subject => ({ json: x, text: stringOf(x), number: numberOf(x) });
+
+/** SQL that is true when a value breaks one keyword of its constraints (the Python job's `violates`). */
+function violation(keyword: string, subject: Subject, constraints: ValueConstraints): string {
+  switch (keyword) {
+    case 'type':
+      switch (constraints.type) {
+        case 'string':
+          return `(${subject.json} IS NULL OR NOT starts_with(${subject.json}, '"'))`;
+        case 'number':
+          return `${subject.number} IS NULL`;
+        case 'integer':
+          return `coalesce(${subject.number} <> floor(${subject.number}), true)`;
+        case 'object':
+          return `(${subject.json} IS NULL OR NOT starts_with(${subject.json}, '{'))`;
+      }
+      break;
+    case 'const':
+      return `${subject.text} <> ${quote(constraints.const!)}`;
+    case 'minLength':
+      return `length(${subject.text}) < ${constraints.minLength}`;
+    case 'maxLength':
+      return `length(${subject.text}) > ${constraints.maxLength}`;
+    case 'pattern':
+      return `NOT regexp_full_match(${subject.text}, ${quote(constraints.pattern!)})`;
+    case 'minimum':
+      return `${subject.number} < ${constraints.minimum}`;
+    case 'maximum':
+      return `${subject.number} > ${constraints.maximum}`;
+  }
+  throw new Error(`Unsupported constraint ${keyword}.`);
+}
+
+/** The keywords of a value's constraints, in the order both engines check them. */
+const VALUE_CHECK_ORDER = ['type', 'const', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum'] as const;
+
+/** The reason a keyword's failure gives for a field. */
+function keywordReason(spec: CurationSpec, keyword: (typeof VALUE_CHECK_ORDER)[number], constraints: ValueConstraints, field: string): string {
+  const reasons = spec.reasons;
+  if (keyword === 'type') return reasonText(reasons.type[constraints.type], field);
+  if (keyword === 'pattern' && constraints.format === 'date-time') return reasonText(reasons.dateTime, field);
+  const limit = keyword === 'const' ? JSON.stringify(constraints.const) : constraints[keyword];
+  return reasonText(reasons[keyword], field, limit);
+}
+
+/**
+ * One branch of the reason CASE: when `when` holds, the reason is `then` (SQL). A condition is
+ * written to be true, never NULL, when it should hold. CASE tests a branch only on the rows no
+ * earlier branch took, and an AND's right side only where its left side holds, so the expensive
+ * tests (another parse of the line) put behind a cheap one run for the few rows it lets through.
+ */
+interface Rule {
+  readonly when: string;
+  readonly then: string;
+}
+
+/** The rules of one value, keyword by keyword, and (for a map) its entries after its type. */
+function valueRules(spec: CurationSpec, subject: Subject, constraints: ValueConstraints, field: string): Rule[] {
+  const rules: Rule[] = [];
+  const x = subject.json;
+  for (const keyword of VALUE_CHECK_ORDER) {
+    if (keyword !== 'type' && constraints[keyword] === undefined) continue;
+    rules.push({ when: violation(keyword, subject, constraints), then: quote(keywordReason(spec, keyword, constraints, field)) });
+    if (keyword === 'type' && constraints.type === 'object') rules.push(...mapRules(spec, x, constraints, field));
+  }
+  return rules;
+}
+
+/** A reason quoting an offending key: the template around `{key}`, with the key cut to the spec's length. */
+function reasonWithKey(spec: CurationSpec, template: string, field: string, key: string): string {
+  const [head, tail] = reasonText(template, field).split('{key}');
+  return `${quote(head)} || left(${key}, ${spec.maxKeyInReason}) || ${quote(tail)}`;
+}
+
+/** The first key of a list that occurs more than once, in document order. */
+const firstRepeated = (keys: string) => `list_filter(${keys}, k -> len(list_filter(${keys}, j -> j = k)) > 1)[1]`;
+const hasRepeats = (keys: string) => `len(${keys}) <> len(list_distinct(${keys}))`;
+
+/** A map's rules after its type: repeated keys, size, then each keyword over every key, then over every value. */
+function mapRules(spec: CurationSpec, x: string, constraints: ValueConstraints, field: string): Rule[] {
+  const keys = `json_keys(${x})`;
+  const rules: Rule[] = [{ when: hasRepeats(keys), then: reasonWithKey(spec, spec.reasons.duplicateKey, field, firstRepeated(keys)) }];
+  if (constraints.maxProperties !== undefined) {
+    rules.push({ when: `len(${keys}) > ${constraints.maxProperties}`, then: quote(reasonText(spec.reasons.maxProperties, field, constraints.maxProperties)) });
+  }
+  const entries = (values: string, entryConstraints: ValueConstraints, entryField: string, subject: (v: string) => Subject) => {
+    for (const keyword of VALUE_CHECK_ORDER) {
+      if (keyword !== 'type' && entryConstraints[keyword] === undefined) continue;
+      const any = `coalesce(list_bool_or(list_transform(${values}, v -> coalesce(${violation(keyword, subject('v'), entryConstraints)}, true))), false)`;
+      rules.push({ when: any, then: quote(keywordReason(spec, keyword, entryConstraints, entryField)) });
+    }
+  };
+  // Keys are strings already; values are JSON texts.
+  if (constraints.propertyNames) entries(keys, constraints.propertyNames, `${field} key`, (v) => ({ json: `'"'`, text: v, number: 'NULL' }));
+  if (constraints.additionalProperties) entries(`CAST(json_extract(${x}, '$.*') AS VARCHAR[])`, constraints.additionalProperties, `${field} value`, subjectOf);
+  return rules;
+}
+
+/** The stored value of a column whose checks passed (NULL otherwise is never kept). */
+function storedValue(column: CurationColumn, subject: Subject): string {
+  const x = subject.json;
   switch (column.type) {
     case 'string':
-      return `CASE WHEN ${isString} THEN ${text} END`;
+      return `CASE WHEN starts_with(${x}, '"') THEN ${subject.text} END`;
     case 'double':
-      return `TRY_CAST(${x} AS DOUBLE)`;
+      return subject.number;
     case 'int':
-    case 'bigint': {
-      const type = duckdbType(column);
-      // `200` casts directly; `200.0` or `2e2` through DOUBLE when whole; `200.5` not at all
-      // (DuckDB would round the text `200.5` when casting it to an integer: only digits cast directly.)
-      const asDouble = `TRY_CAST(${x} AS DOUBLE)`;
-      return `CASE WHEN NOT (contains(${x}, '.') OR contains(${x}, 'e') OR contains(${x}, 'E')) THEN TRY_CAST(${x} AS ${type}) WHEN ${asDouble} = floor(${asDouble}) THEN TRY_CAST(${asDouble} AS ${type}) END`;
-    }
+    case 'bigint':
+      return `TRY_CAST(${subject.number} AS ${duckdbType(column)})`;
     case 'timestamp':
-      // UTC with Z (what producers send) parses as a plain timestamp; an offset goes through TIMESTAMPTZ.
-      return `CASE WHEN NOT ${isString} THEN NULL WHEN suffix(${x}, 'Z"') OR suffix(${x}, 'z"') THEN TRY_CAST(${x}[2:-3] AS TIMESTAMP) WHEN regexp_matches(${x}, '[+-][0-9]{2}:?[0-9]{2}"$') THEN CAST(TRY_CAST(${text} AS TIMESTAMPTZ) AS TIMESTAMP) END`;
+      // The pattern passed (YYYY-MM-DDTHH:MM:SS[.f…]Z): keep microseconds, cut further digits, as the job does.
+      return `CASE WHEN starts_with(${x}, '"') THEN TRY_CAST(left(${subject.text}, least(length(${subject.text}) - 1, 26)) AS TIMESTAMP) END`;
     case 'map<string,string>':
       return `CASE WHEN starts_with(${x}, '{') AND coalesce(list_bool_and(list_transform(json_type(${x}, '$.*'), v -> v = 'VARCHAR')), true) THEN CAST(CAST(${x} AS JSON) AS MAP(VARCHAR, VARCHAR)) END`;
   }
@@ -49,119 +199,133 @@ function defaultLiteral(column: CuratedColumn): string {
   return `CAST(${typeof column.default === 'string' ? quote(column.default) : String(column.default)} AS ${duckdbType(column)})`;
 }
 
-const EXPECTED: Record<CuratedColumn['type'], string> = {
-  string: 'expected a string',
-  double: 'expected a number',
-  int: 'expected a whole number',
-  bigint: 'expected a whole number',
-  timestamp: 'expected an ISO-8601 timestamp with a time zone',
-  'map<string,string>': 'expected an object of string values',
+/** The envelope or detail field a column reads, as JSON. */
+const fieldOf = (source: string) => {
+  const [first, second] = source.split('.');
+  return second === undefined ? `e.${identifier(first)}` : `e.detail.${identifier(second)}`;
 };
 
-/** The JSON structure `from_json` reads: every field of the envelope the columns use, as JSON. */
-function envelopeStructure(): string {
-  const top: Record<string, unknown> = { 'detail-type': 'JSON' };
-  const detail: Record<string, string> = {};
-  for (const column of CURATED_COLUMNS) {
-    const [first, second, ...rest] = column.source.split('.');
-    if (rest.length > 0 || (second !== undefined && first !== 'detail')) throw new Error(`Unsupported column source ${column.source}.`);
-    if (second === undefined) top[first] = 'JSON';
-    else detail[second] = 'JSON';
-  }
-  return JSON.stringify({ ...top, detail });
-}
-
-/** `e.detail."eventId"` for a column source. */
-const fieldOf = (source: string) => `e.${source.split('.').map((part) => identifier(part)).join('.')}`;
-
-/** A SQL list of file paths. */
-const fileList = (files: readonly string[]) => `[${files.map(quote).join(', ')}]`;
-
 /**
- * Raw objects read by DuckDB's JSON reader: fast, one parse per line, but a line that is not a
- * JSON object makes the whole read fail, and neither a line's text nor its object is kept.
+ * The SELECT that curates parsed raw lines (see {@link parsedRelation}): the reason a line is
+ * refused (NULL when it is a valid usage event) and every curated column typed. The reasons are
+ * one CASE in the Glue job's order: JSON, repeated envelope keys, detail-type, detail, repeated
+ * detail keys, schemaVersion, unknown keys, each column's constraints in column order, the
+ * event-time window.
  */
-export function fastParsedRelation(files: readonly string[]): string {
-  const structure = JSON.parse(envelopeStructure()) as Record<string, unknown>;
-  const detail = Object.keys(structure.detail as Record<string, string>).map((name) => `${identifier(name)} JSON`);
-  const top = Object.keys(structure).filter((name) => name !== 'detail');
-  const columns = [...top.map((name) => `${quote(name)}: 'JSON'`), `'detail': 'STRUCT(${detail.join(', ').replace(/'/g, "''")})'`];
-  return `(SELECT CAST(NULL AS VARCHAR) AS line, CAST(NULL AS VARCHAR) AS filename, {${[...top, 'detail'].map((name) => `${quote(name)}: ${identifier(name)}`).join(', ')}} AS e
-    FROM read_json(${fileList(files)}, format = 'newline_delimited', columns = {${columns.join(', ')}}, maximum_object_size = 16777216))`;
-}
-
-/** Raw objects read line by line, each line parsed on its own: slower, but every line and its text survive. */
-export function preciseParsedRelation(files: readonly string[]): string {
-  return `(SELECT line, filename, try(from_json(line, ${quote(envelopeStructure())})) AS e
-    FROM read_csv(${fileList(files)}, columns = {'line': 'VARCHAR'}, delim = E'\\x01', quote = '', escape = '', header = false, compression = 'gzip', filename = true, auto_detect = false, null_padding = true, max_line_size = 16777216, strict_mode = false)
-    WHERE trim(line) <> '')`;
-}
-
-/**
- * The SELECT that curates parsed raw lines (a relation with `line`, `filename` and the envelope
- * struct `e`): the reason a line is malformed (or NULL) and every curated column typed. The
- * detailed reasons are only worked out for lines that fail one conjunction of cheap checks.
- */
-export function curationSelect(parsedRelation: string): string {
-  const fieldNulls = CURATED_COLUMNS.filter((c) => c.source.startsWith('detail.')).map((c) => `${fieldOf(c.source)} IS NULL`);
+export function curationSelect(parsed: string, spec: CurationSpec): string {
   const textOf = (column: CuratedColumn) => identifier(`x_${column.name}`);
-  const missingOf = (column: CuratedColumn) => `(${textOf(column)} IS NULL OR ${textOf(column)} = 'null')`;
-  const texts = CURATED_COLUMNS.map((column) => `CAST(${fieldOf(column.source)} AS VARCHAR) AS ${textOf(column)}`);
-  const values = CURATED_COLUMNS.map((column) => {
-    const fallback = column.default === undefined ? `CAST(NULL AS ${duckdbType(column)})` : defaultLiteral(column);
-    return `CASE WHEN ${missingOf(column)} THEN ${fallback} ELSE ${typedValue(column, textOf(column))} END AS ${identifier(column.name)}`;
+  const presentOf = (column: CuratedColumn) => identifier(`p_${column.name}`);
+  const reasons = spec.reasons;
+  // Present: a value (JSON null reads as SQL NULL, so only then are the keys looked at).
+  const presence = (column: CuratedColumn) => {
+    const [first, second] = column.source.split('.');
+    const keys = second === undefined ? 'try(json_keys(line))' : 'detail_keys';
+    return `CASE WHEN ${fieldOf(column.source)} IS NOT NULL THEN true ELSE coalesce(list_contains(${keys}, ${quote(second ?? first)}), false) END`;
+  };
+  const texts = spec.columns.flatMap((column) => [`CAST(${fieldOf(column.source)} AS VARCHAR) AS ${textOf(column)}`, `${presence(column)} AS ${presentOf(column)}`]);
+  // Each value's string or number, worked out once for all the rules that read it.
+  const stringColumn = (column: CuratedColumn) => identifier(`s_${column.name}`);
+  const numberColumn = (column: CuratedColumn) => identifier(`n_${column.name}`);
+  const subjectOfColumn = (column: CurationColumn): Subject => ({ json: textOf(column), text: stringColumn(column), number: numberColumn(column) });
+  const scalars = spec.columns.flatMap((column) => {
+    const kind = column.constraints.type;
+    if (kind === 'string') return [`CASE WHEN starts_with(${textOf(column)}, '"') THEN ${stringOf(textOf(column))} END AS ${stringColumn(column)}`];
+    if (kind === 'number' || kind === 'integer') return [`${numberOf(textOf(column))} AS ${numberColumn(column)}`];
+    return [];
   });
-  const schemaVersion = fieldOf('detail.schemaVersion');
-  // A line that passes every check: one conjunction of cheap tests, so the detailed reasons
-  // below are only worked out for the (few) failing lines.
-  const passes = [
-    'e IS NOT NULL',
-    `CAST(e."detail-type" AS VARCHAR) = ${quote(JSON.stringify(USAGE_EVENT_DETAIL_TYPE))}`,
-    `${textOf(CURATED_COLUMNS.find((c) => c.source === 'detail.schemaVersion')!)} = ${quote(JSON.stringify(USAGE_EVENT_SCHEMA_VERSION))}`,
-    ...CURATED_COLUMNS.map((column) =>
-      column.required && column.default === undefined ? `${identifier(column.name)} IS NOT NULL` : `(${identifier(column.name)} IS NOT NULL OR ${missingOf(column)})`,
-    ),
-  ];
-  // The contract's event-time window, checked after the types as in the Glue job's check_event_time.
-  const window = eventTimeWindowSpec();
-  const occurred = identifier(window.eventTimeColumn);
-  const earliest = `CAST(${quote(window.earliest.replace(/Z$/, ''))} AS TIMESTAMP)`;
-  const latest = `${identifier(window.receiptTimeColumn)} + INTERVAL (${window.maxAheadOfReceiptSeconds}) SECOND`;
-  passes.push(`${occurred} >= ${earliest}`, `${occurred} <= ${latest}`);
-  const reasons = [
-    `WHEN e IS NULL THEN 'not JSON'`,
-    `WHEN e."detail-type" IS NULL AND coalesce(try(json_type(line)), '') <> 'OBJECT' THEN 'not a JSON object'`,
-    `WHEN coalesce(json_extract_string(e."detail-type", '$'), '') <> ${quote(USAGE_EVENT_DETAIL_TYPE)} THEN ${quote(`detail-type is not '${USAGE_EVENT_DETAIL_TYPE}'`)}`,
-    `WHEN ${fieldNulls.join(' AND ')} AND coalesce(json_type(line, '$.detail'), '') <> 'OBJECT' THEN 'detail is missing or not an object'`,
-    `WHEN coalesce(json_type(${schemaVersion}), '') <> 'VARCHAR' OR json_extract_string(${schemaVersion}, '$') <> ${quote(USAGE_EVENT_SCHEMA_VERSION)} THEN 'unsupported schemaVersion'`,
-    ...CURATED_COLUMNS.flatMap((column) => {
-      const rules = [];
-      if (column.required && column.default === undefined) rules.push(`WHEN ${missingOf(column)} THEN ${quote(`missing ${column.source}`)}`);
-      rules.push(`WHEN ${identifier(column.name)} IS NULL AND NOT ${missingOf(column)} THEN ${quote(`${column.source}: ${EXPECTED[column.type]}`)}`);
-      return rules;
+  const values = spec.columns.map((column) => {
+    const absent = column.default === undefined ? `CAST(NULL AS ${duckdbType(column)})` : defaultLiteral(column);
+    return `CASE WHEN ${presentOf(column)} THEN ${storedValue(column, subjectOfColumn(column))} ELSE ${absent} END AS ${identifier(column.name)}`;
+  });
+
+  // A key the curation reads, given twice in the envelope: JSON.parse keeps the last, DuckDB the first.
+  const keysRead = list(spec.envelope.keysRead);
+  const readRepeats = `list_filter(try(json_keys(line)), k -> list_contains(${keysRead}, k) AND len(list_filter(try(json_keys(line)), j -> j = k)) > 1)`;
+  const version = fieldOf('detail.schemaVersion');
+  const valuedFields = `(${spec.columns.filter((c) => c.source.startsWith('detail.')).map((c) => `CAST(${fieldOf(c.source)} IS NOT NULL AS INTEGER)`).join(' + ')})`;
+  const rules: Rule[] = [
+    { when: `(e IS NULL AND try(json_type(line)) IS NULL) OR (suspicious AND ${nonStandardJson('line')})`, then: quote(reasons.notJson) },
+    { when: `e IS NULL OR (e."detail-type" IS NULL AND coalesce(try(json_type(line)), '') <> 'OBJECT')`, then: quote(reasons.notObject) },
+    { when: `suspicious AND len(${readRepeats}) > 0`, then: reasonWithKey(spec, reasons.duplicateKey, 'envelope', `${readRepeats}[1]`) },
+    { when: `coalesce(json_type(e."detail-type"), '') <> 'VARCHAR' OR json_extract_string(e."detail-type", '$') <> ${quote(spec.envelope.detailType)}`, then: quote(reasons.detailType) },
+    { when: `coalesce(len(detail_keys), 0) = 0 AND coalesce(try(json_type(line, '$.detail')), '') <> 'OBJECT'`, then: quote(reasons.detailNotObject) },
+    // A detail whose keys are distinct and known, with no null value, has as many keys as fields
+    // with a value: only the other details are searched for repeated and unknown keys.
+    { when: `len(detail_keys) <> ${valuedFields} AND ${hasRepeats('detail_keys')}`, then: reasonWithKey(spec, reasons.duplicateKey, 'detail', firstRepeated('detail_keys')) },
+    { when: `coalesce(json_type(${version}), '') <> 'VARCHAR' OR json_extract_string(${version}, '$') <> ${quote(spec.envelope.schemaVersion)}`, then: quote(reasons.schemaVersion) },
+    ...spec.closedObjects.map((closed): Rule => {
+      if (closed.source !== 'detail') throw new Error(`Closed object ${closed.source}: only detail is interpreted.`);
+      const unknown = `list_filter(detail_keys, k -> NOT list_contains(${list(closed.keys)}, k))`;
+      return { when: `len(detail_keys) <> ${valuedFields} AND NOT list_has_all(${list(closed.keys)}, detail_keys)`, then: reasonWithKey(spec, reasons.unknownKey, closed.source, `${unknown}[1]`) };
     }),
-    `WHEN ${occurred} < ${earliest} THEN ${quote(`${window.eventTimeSource}: before ${window.earliest}, the earliest event time accepted`)}`,
-    `WHEN ${occurred} > ${latest} THEN ${quote(`${window.eventTimeSource}: more than ${window.maxAheadOfReceiptSeconds} s after the envelope time`)}`,
+    ...spec.columns.flatMap((column): Rule[] => [
+      ...(column.required && column.default === undefined ? [{ when: `NOT ${presentOf(column)}`, then: quote(reasonText(reasons.missing, column.source)) }] : []),
+      // An absent optional field has nothing to check; a present one (JSON null included) must meet its constraints.
+      ...valueRules(spec, subjectOfColumn(column), column.constraints, column.source).map((rule) => ({ when: `${presentOf(column)} AND (${rule.when})`, then: rule.then })),
+    ]),
+    ...windowRules(spec),
   ];
   return `
-    WITH parsed AS (SELECT * FROM ${parsedRelation}),
+    WITH parsed AS (SELECT * FROM ${parsed}),
     texts AS (
-      SELECT line, filename, e,
+      SELECT line, filename, e, detail_keys, ${suspiciousLine(spec)} AS suspicious,
         ${texts.join(',\n        ')}
       FROM parsed
+    ),
+    scalars AS (
+      SELECT *,
+        ${scalars.join(',\n        ')}
+      FROM texts
     ),
     valued AS (
       SELECT *,
         ${values.join(',\n        ')}
-      FROM texts
+      FROM scalars
+    ),
+    -- The reason in a CTE of its own: named three times in one SELECT it would be expanded three
+    -- times, and its common parts hoisted out of the CASE and worked out for every row.
+    reasoned AS (
+      SELECT *,
+        CASE ${rules.map((rule) => `WHEN ${rule.when} THEN ${rule.then}`).join('\n        ')} END AS reason
+      FROM valued
     )
     SELECT
-      CASE WHEN ${passes.join(' AND ')} THEN NULL ELSE CASE ${reasons.join('\n        ')} ELSE 'invalid usage event' END END AS reason,
-      -- Only malformed lines are kept, cut to a bounded length.
-      CASE WHEN reason IS NOT NULL THEN left(line, ${MAX_ERROR_LINE_CHARS}) END AS error_line,
+      reason,
+      -- Only refused lines are kept, cut to a bounded length.
+      CASE WHEN reason IS NOT NULL THEN left(line, ${spec.maxErrorLineChars}) END AS error_line,
       CASE WHEN reason IS NOT NULL THEN filename END AS raw_object,
-      ${CURATED_COLUMNS.map((column) => identifier(column.name)).join(', ')}
-    FROM valued`;
+      ${spec.columns.map((column) => identifier(column.name)).join(', ')}
+    FROM reasoned`;
+}
+
+/** The event-time window, checked after every column as in the job's check_event_time. */
+function windowRules(spec: CurationSpec): Rule[] {
+  const window = spec.eventTimeWindow;
+  const reasons = spec.reasons;
+  const occurred = identifier(window.eventTimeColumn);
+  const received = identifier(window.receiptTimeColumn);
+  const earliest = `CAST(${quote(window.earliest.replace(/Z$/, ''))} AS TIMESTAMP)`;
+  return [
+    { when: `${occurred} < ${earliest}`, then: quote(reasonText(reasons.beforeEarliest, window.eventTimeSource, window.earliest)) },
+    { when: `${occurred} > ${received} + INTERVAL (${window.maxAheadOfReceiptSeconds}) SECOND`, then: quote(reasonText(reasons.aheadOfReceipt, window.eventTimeSource, window.maxAheadOfReceiptSeconds)) },
+    { when: `${occurred} < ${received} - INTERVAL (${window.lateEventWindowDays}) DAY`, then: quote(reasonText(reasons.lateForReceipt, window.eventTimeSource, window.lateEventWindowDays)) },
+  ];
+}
+
+/**
+ * The Glue table over `errors/glue/` as a DuckDB view of the same name: the reason and line of
+ * each refused record, and the run day's partition values, read from the folder names (older
+ * folders with a `run=` level below the day read the same).
+ */
+export function curationErrorsView(files: readonly string[]): string {
+  const columns = CURATION_ERRORS.columns.map((c) => `${identifier(c.name)} ${duckdbType({ type: c.type })}`);
+  const partitions = CURATED_PARTITION_KEYS.map((key) => `regexp_extract(filename, ${quote(`[/\\\\]${key}=([0-9]+)[/\\\\]`)}, 1) AS ${identifier(key)}`);
+  const relation =
+    files.length > 0
+      ? `SELECT ${CURATION_ERRORS.columns.map((c) => identifier(c.name)).join(', ')}, ${partitions.join(', ')}
+         FROM read_json(${fileList(files)}, format = 'newline_delimited', columns = {${CURATION_ERRORS.columns.map((c) => `${quote(c.name)}: 'VARCHAR'`).join(', ')}}, filename = true, maximum_object_size = 16777216)`
+      : `SELECT ${[...columns.map((c) => `CAST(NULL AS ${c.split(' ')[1]}) AS ${c.split(' ')[0]}`), ...CURATED_PARTITION_KEYS.map((key) => `CAST(NULL AS VARCHAR) AS ${identifier(key)}`)].join(', ')} WHERE false`;
+  return `CREATE OR REPLACE VIEW ${identifier(CURATION_ERRORS.table)} AS ${relation}`;
 }
 
 /** The partition columns, from the event time: zero-padded strings. */

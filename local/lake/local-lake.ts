@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
-import { CATALOG, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
-import { NamedQuery, QUERIES_DIR, loadNamedQueries } from '../../contracts/named-queries';
-import { curatedColumnList, curationSelect, duckdbType, emptyCuratedRelation, fastParsedRelation, partitionProjection, preciseParsedRelation, sqlString } from './curation-sql';
+import { CATALOG, LAKE_PREFIXES, PRICE_LIST, curationErrorsPartitionPrefix } from '../../contracts/lake-layout';
+import { NamedQuery, QUERIES_DIR, loadNamedQueries, positionalValues, validateQueryParameters } from '../../contracts/named-queries';
+import { CurationSpec, curationSpec } from '../../contracts/curation-spec';
+import { curatedColumnList, curationErrorsView, curationSelect, duckdbType, emptyCuratedRelation, parsedRelation, partitionProjection, sqlString } from './curation-sql';
 import { TRINO_COMPAT_MACROS } from './trino-compat';
+import { statementViews } from './statement-views';
 import { StatusCheck } from '../status-check';
 
 /** What one compaction run did. */
@@ -47,10 +49,16 @@ export class LocalLake {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly queries: readonly NamedQuery[],
+    private readonly curation: CurationSpec,
   ) {}
 
-  /** Opens the lake in a data folder (created if needed), with the catalogue registered. */
-  static async open(dataDir: string, options: { queriesDir?: string; threads?: number } = {}): Promise<LocalLake> {
+  /**
+   * Opens the lake in a data folder (created if needed), with the catalogue registered.
+   * `lateEventWindowDays` is how far before its envelope's time an event may have happened and
+   * still be curated (default 35, as the stack's `lateEventWindowDays`).
+   */
+  static async open(dataDir: string, options: { queriesDir?: string; threads?: number; lateEventWindowDays?: number } = {}): Promise<LocalLake> {
+    const curation = curationSpec({ lateEventWindowDays: options.lateEventWindowDays });
     const root = path.resolve(dataDir);
     for (const prefix of [LAKE_PREFIXES.raw, LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors, PRICE_LIST.prefix, 'state/']) {
       await fs.mkdir(path.join(root, prefix), { recursive: true });
@@ -63,7 +71,7 @@ export class LocalLake {
     const connection = await instance.connect();
     await connection.run(`SET TimeZone = 'UTC'`);
     for (const macro of TRINO_COMPAT_MACROS) await connection.run(macro);
-    const lake = new LocalLake(root, instance, connection, loadNamedQueries(options.queriesDir ?? QUERIES_DIR));
+    const lake = new LocalLake(root, instance, connection, loadNamedQueries(options.queriesDir ?? QUERIES_DIR), curation);
     await lake.refreshCatalogue();
     return lake;
   }
@@ -94,6 +102,10 @@ export class LocalLake {
         ? `SELECT * FROM read_csv([${prices.map(sqlString).join(', ')}], header = true, columns = {${PRICE_LIST.columns.map((c) => `${sqlString(c.name)}: '${duckdbType(c)}'`).join(', ')}})`
         : `SELECT ${PRICE_LIST.columns.map((c) => `CAST(NULL AS ${duckdbType(c)}) AS ${c.name}`).join(', ')} WHERE false`;
     await this.connection.run(`CREATE OR REPLACE VIEW ${PRICE_LIST.table} AS ${priceRelation}`);
+    // The Glue table over errors/glue/: what the curation refused, and why.
+    await this.connection.run(curationErrorsView(await listFiles(path.join(this.dataDir, LAKE_PREFIXES.glueErrors), '.json.gz')));
+    // The Glue tables over statements/ (closed months' billing statements).
+    for (const view of await statementViews(this.dataDir)) await this.connection.run(view);
     for (const view of this.queries.filter((q) => q.isView)) await this.connection.run(view.sql);
   }
 
@@ -125,22 +137,10 @@ export class LocalLake {
     if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
 
     const c = this.connection;
-    const staged = (relation: string) => `SELECT *, ${partitionProjection()} FROM (${curationSelect(relation)})`;
-    // Fast path: DuckDB's JSON reader (Firehose objects hold EventBridge events: valid JSON).
-    // If any line is not a JSON object, or any event is malformed, everything is read again
-    // line by line, so that errors/ keeps each bad line's raw text.
-    const countStaged = async () => (await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`))[0];
-    let counts: Record<string, unknown> | undefined;
-    try {
-      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(fastParsedRelation(files))}`);
-      counts = await countStaged();
-    } catch {
-      counts = undefined;
-    }
-    if (counts === undefined || counts.malformed !== 0) {
-      await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS ${staged(preciseParsedRelation(files))}`);
-      counts = await countStaged();
-    }
+    // Each line is parsed on its own, so a line that is not JSON is refused alone and errors/
+    // keeps its raw text; the curation spec decides every other refusal, as in the Glue job.
+    await c.run(`CREATE OR REPLACE TEMP TABLE compaction_staged AS SELECT *, ${partitionProjection()} FROM (${curationSelect(parsedRelation(files, this.curation), this.curation)})`);
+    const counts = (await this.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM compaction_staged`))[0];
     const valid = Number(counts.lines) - Number(counts.malformed);
     const partitions = (await this.rows(`SELECT DISTINCT year, month, day FROM compaction_staged WHERE reason IS NULL ORDER BY 1, 2, 3`)).map((r) => `${r.year}-${r.month}-${r.day}`);
 
@@ -184,12 +184,12 @@ export class LocalLake {
       await moveTree(path.join(stagingDir, 'curated'), curatedDir);
     }
     if (Number(counts.malformed) > 0) {
-      const day = now.toISOString().slice(0, 10).split('-');
-      const errorsDir = path.join(this.dataDir, LAKE_PREFIXES.glueErrors, `year=${day[0]}`, `month=${day[1]}`, `day=${day[2]}`, `run=${runId}`);
+      // The run day's partition of the rejects table, shared by that day's runs (as the Glue job's).
+      const errorsDir = path.join(this.dataDir, curationErrorsPartitionPrefix(now));
       await fs.mkdir(errorsDir, { recursive: true });
       const staged = path.join(stagingDir, 'errors.json.gz');
       await c.run(`COPY (SELECT reason, error_line AS line, raw_object FROM compaction_staged WHERE reason IS NOT NULL) TO ${sqlString(staged)} (FORMAT json, COMPRESSION gzip)`);
-      await fs.rename(staged, path.join(errorsDir, 'errors.json.gz'));
+      await fs.rename(staged, path.join(errorsDir, `errors-${runId}.json.gz`));
     }
     await fs.rm(stagingDir, { recursive: true, force: true });
     await this.writeBookmark(new Set([...bookmark, ...files.map((file) => path.relative(this.dataDir, file))]));
@@ -220,13 +220,16 @@ export class LocalLake {
     });
   }
 
-  /** Runs a named query by name with its parameters by name, as the CLI and the dashboard do. */
+  /**
+   * Runs a named query by name with its parameters by name, as the CLI and the dashboard do. The
+   * values are checked against the query's typed parameters before DuckDB sees them
+   * (a `QueryParameterError`), then bound as strings, as Athena's execution parameters are.
+   */
   public async runNamedQuery(name: string, parameters: Readonly<Record<string, string>> = {}): Promise<QueryResult> {
     const query = this.queries.find((q) => q.name === name);
     if (!query) throw new Error(`No named query "${name}". Known: ${this.queries.map((q) => q.name).join(', ')}.`);
-    const missing = query.parameters.filter((p) => parameters[p.name] === undefined).map((p) => p.name);
-    if (missing.length > 0) throw new Error(`Query "${name}" needs ${missing.map((m) => `--param ${m}=...`).join(' ')}.`);
-    return this.query(query.sql, query.parameters.map((p) => parameters[p.name]));
+    const values = validateQueryParameters(query, Object.entries(parameters));
+    return this.query(query.sql, positionalValues(query, values));
   }
 
   public async close(): Promise<void> {

@@ -43,6 +43,12 @@ export interface LocalStackOptions {
   /** Demo routes: added latency and share of 500s. */
   readonly demoLatencyMs?: number;
   readonly demoErrorRate?: number;
+  /**
+   * How many days before its envelope's time an event may have happened and still be curated,
+   * as the stack's `lateEventWindowDays` context parameter.
+   * @default 35
+   */
+  readonly lateEventWindowDays?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -147,7 +153,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanups.push(() => publisher.close());
 
-    const lake = await LocalLake.open(dataDir);
+    const lake = await LocalLake.open(dataDir, { lateEventWindowDays: options.lateEventWindowDays });
     cleanups.push(() => lake.close());
     const apiServer = createServer();
     const apiPort = await listen(apiServer, options.apiPort);

@@ -14,6 +14,7 @@ SPEC = json.load(open(os.path.join(ROOT, "contracts", "generated", "curated-colu
 COLUMNS = SPEC["columns"]
 PARTITIONS = SPEC["partitions"]
 WINDOW = SPEC["eventTimeWindow"]
+REASONS = SPEC["reasons"]
 
 
 def load_job():
@@ -24,6 +25,10 @@ def load_job():
 
 
 job = load_job()
+
+
+# A detail field to leave out of the envelope (None stands for JSON null).
+DROP = object()
 
 
 def envelope(**detail_overrides):
@@ -39,7 +44,7 @@ def envelope(**detail_overrides):
         "latencyMs": 12.5,
     }
     detail.update(detail_overrides)
-    detail = {k: v for k, v in detail.items() if v is not None}
+    detail = {k: v for k, v in detail.items() if v is not DROP}
     return {
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
@@ -76,7 +81,7 @@ class Describe_flatten_envelope(unittest.TestCase):
                 region="eu-west-1",
                 attributes={"plan": "annual"},
             ),
-            COLUMNS,
+            SPEC,
         )
         self.assertEqual([c["name"] for c in COLUMNS], list(row.keys()))
         self.assertEqual(row["event_id"], "evt-00000001")
@@ -92,55 +97,98 @@ class Describe_flatten_envelope(unittest.TestCase):
         self.assertEqual(row["received_at"], datetime(2026, 11, 1, 0, 0, 5))
 
     def test_optional_fields_are_null_and_billable_units_defaults_to_one(self):
-        row = job.flatten_envelope(envelope(), COLUMNS)
+        row = job.flatten_envelope(envelope(), SPEC)
         self.assertIsNone(row["user_id"])
         self.assertIsNone(row["attributes"])
         self.assertEqual(row["billable_units"], 1.0)
 
     def test_missing_required_field_names_it(self):
         with self.assertRaisesRegex(job.MalformedRecord, "missing detail.tenantId"):
-            job.flatten_envelope(envelope(tenantId=None), COLUMNS)
+            job.flatten_envelope(envelope(tenantId=DROP), SPEC)
 
     def test_refuses_other_detail_types_and_versions(self):
         other = envelope()
         other["detail-type"] = "order-placed"
         with self.assertRaisesRegex(job.MalformedRecord, "detail-type"):
-            job.flatten_envelope(other, COLUMNS)
+            job.flatten_envelope(other, SPEC)
         with self.assertRaisesRegex(job.MalformedRecord, "schemaVersion"):
-            job.flatten_envelope(envelope(schemaVersion="2"), COLUMNS)
+            job.flatten_envelope(envelope(schemaVersion="2"), SPEC)
 
 
-class Describe_cast_value(unittest.TestCase):
-    def test_casts_json_numbers(self):
-        self.assertEqual(job.cast_value(200.0, "int"), 200)
-        self.assertIsInstance(job.cast_value(200.0, "int"), int)
-        self.assertEqual(job.cast_value(7, "double"), 7.0)
-        self.assertIsInstance(job.cast_value(7, "double"), float)
-        self.assertEqual(job.cast_value(2**40, "bigint"), 2**40)
+class Describe_value_checks(unittest.TestCase):
+    """Each column's constraints come from the contract (the spec); the job checks them in order."""
 
-    def test_refuses_wrong_types(self):
-        for value, column_type in [("200", "int"), (True, "int"), (200.5, "int"), (2**31, "int"),
-                                   ("fast", "double"), (5, "string"), ({"a": 1}, "map<string,string>")]:
-            with self.subTest(value=value, column_type=column_type):
-                with self.assertRaises(ValueError):
-                    job.cast_value(value, column_type)
+    def reason_for(self, **detail):
+        status, error = job.curate_line(json.dumps(envelope(**detail)), SPEC)
+        self.assertEqual(status, "error", detail)
+        return error["reason"]
+
+    def test_json_numbers_become_the_column_type(self):
+        row = job.flatten_envelope(envelope(statusCode=200.0, latencyMs=7, requestBytes=2**40), SPEC)
+        self.assertEqual(row["status_code"], 200)
+        self.assertIsInstance(row["status_code"], int)
+        self.assertIsInstance(row["latency_ms"], float)
+        self.assertEqual(row["request_bytes"], 2**40)
+
+    def test_refuses_wrong_types_naming_the_field(self):
+        cases = {
+            "detail.statusCode: expected a whole number": [dict(statusCode="200"), dict(statusCode=True), dict(statusCode=200.5)],
+            "detail.latencyMs: expected a number": [dict(latencyMs="fast"), dict(latencyMs=None)],
+            "detail.service: expected a string": [dict(service=5)],
+            "detail.attributes: expected an object": [dict(attributes=["a"])],
+            "detail.attributes value: expected a string": [dict(attributes={"a": 1})],
+        }
+        for reason, overrides in cases.items():
+            for override in overrides:
+                with self.subTest(override=override):
+                    self.assertEqual(self.reason_for(**override), reason)
+
+    def test_refuses_what_the_contract_bounds(self):
+        cases = [
+            (dict(statusCode=700), "detail.statusCode: above the maximum of 599"),
+            (dict(statusCode=99), "detail.statusCode: below the minimum of 100"),
+            (dict(latencyMs=-1), "detail.latencyMs: below the minimum of 0"),
+            (dict(billableUnits=1000001), "detail.billableUnits: above the maximum of 1000000"),
+            (dict(eventId="x"), "detail.eventId: does not match ^[A-Za-z0-9._:-]{8,128}$"),
+            (dict(method="GET\n"), "detail.method: does not match ^[A-Z]{3,16}$"),
+            (dict(tenantId=""), "detail.tenantId: length below the minimum of 1"),
+            (dict(tier="t" * 65), "detail.tier: length above the maximum of 64"),
+            (dict(occurredAt="2026-10-31T23:59:58+00:00"), "detail.occurredAt: expected an ISO-8601 date-time in UTC ending in Z"),
+            (dict(attributes={"k%d" % i: "v" for i in range(21)}), "detail.attributes: more than 20 entries"),
+            (dict(attributes={"": "v"}), "detail.attributes key: length below the minimum of 1"),
+        ]
+        for override, reason in cases:
+            with self.subTest(override=override):
+                self.assertEqual(self.reason_for(**override), reason)
+
+    def test_digits_are_ascii_as_in_javascript(self):
+        # \d in the contract's date-time pattern: Python's re would take Arabic-Indic digits too.
+        self.assertIn("ISO-8601", self.reason_for(occurredAt="\u0662026-10-31T23:59:58Z"))
+
+    def test_lengths_count_code_points_as_zod_does(self):
+        row = job.flatten_envelope(envelope(service="\U0001F600" * 128), SPEC)
+        self.assertEqual(len(row["service"]), 128)
+        self.assertEqual(self.reason_for(service="\U0001F600" * 129), "detail.service: length above the maximum of 128")
+
+    def test_refuses_unknown_and_repeated_keys(self):
+        self.assertEqual(self.reason_for(tenantID="acme"), 'detail: unknown key "tenantID"')
+        line = json.dumps(envelope()).replace('"statusCode": 200', '"statusCode": 700, "statusCode": 200')
+        self.assertEqual(job.curate_line(line, SPEC)[1]["reason"], 'detail: duplicate key "statusCode"')
+
+    def test_refuses_json_that_javascript_would_not_parse(self):
+        line = json.dumps(envelope()).replace('"latencyMs": 12.5', '"latencyMs": NaN')
+        self.assertEqual(job.curate_line(line, SPEC)[1]["reason"], "not JSON")
+
+    def test_null_is_a_value_of_the_wrong_type_not_an_absent_field(self):
+        self.assertEqual(self.reason_for(billableUnits=None), "detail.billableUnits: expected a number")
 
     def test_timestamps_become_naive_utc(self):
-        self.assertEqual(job.cast_value("2026-11-01T01:30:00+01:00", "timestamp"), datetime(2026, 11, 1, 0, 30))
-        self.assertEqual(job.cast_value("2026-11-01T00:00:00.5Z", "timestamp"), datetime(2026, 11, 1, 0, 0, 0, 500000))
-        with self.assertRaises(ValueError):
-            job.cast_value("2026-11-01T00:00:00", "timestamp")
-        with self.assertRaises(ValueError):
-            job.cast_value("yesterday", "timestamp")
-
-    def test_wrong_type_in_an_envelope_is_malformed_with_the_field(self):
-        with self.assertRaisesRegex(job.MalformedRecord, "detail.statusCode: expected a whole number"):
-            job.flatten_envelope(envelope(statusCode="200"), COLUMNS)
+        self.assertEqual(job.parse_timestamp("2026-11-01T00:00:00.5Z"), datetime(2026, 11, 1, 0, 0, 0, 500000))
 
 
 class Describe_event_time_partition(unittest.TestCase):
     def test_partitions_by_occurred_at_not_arrival(self):
-        status, row = job.curate_line(json.dumps(envelope()), COLUMNS)
+        status, row = job.curate_line(json.dumps(envelope()), SPEC)
         self.assertEqual(status, "ok")
         # Occurred on 31 October, arrived on 1 November: billed (and partitioned) in October.
         self.assertEqual((row["year"], row["month"], row["day"]), ("2026", "10", "31"))
@@ -154,31 +202,35 @@ class Describe_curate_line(unittest.TestCase):
         cases = {
             "{not json": "not JSON",
             "[1, 2]": "not a JSON object",
-            json.dumps(envelope(latencyMs=None)): "missing detail.latencyMs",
+            json.dumps(envelope(latencyMs=DROP)): "missing detail.latencyMs",
         }
         for line, reason in cases.items():
             with self.subTest(line=line):
-                status, error = job.curate_line(line, COLUMNS)
+                status, error = job.curate_line(line, SPEC)
                 self.assertEqual(status, "error")
                 self.assertIn(reason, error["reason"])
                 self.assertEqual(error["line"], line)
 
     def test_blank_lines_hold_no_record(self):
         self.assertTrue(job.is_blank("   "))
+        self.assertTrue(job.is_blank(" \t\r"))
         self.assertTrue(job.is_blank(None))
         self.assertFalse(job.is_blank("{}"))
+        # Only JSON white space is blank (as in the DuckDB twin): a form feed is a line that is not JSON.
+        self.assertFalse(job.is_blank("\f"))
+        self.assertEqual(job.curate_line("\f", SPEC)[1]["reason"], REASONS["notJson"])
 
     def test_error_lines_are_truncated(self):
-        status, error = job.curate_line("x" * (job.MAX_ERROR_LINE_CHARS + 100), COLUMNS)
+        status, error = job.curate_line("x" * (SPEC["maxErrorLineChars"] + 100), SPEC)
         self.assertEqual(status, "error")
-        self.assertEqual(len(error["line"]), job.MAX_ERROR_LINE_CHARS)
+        self.assertEqual(len(error["line"]), SPEC["maxErrorLineChars"])
 
 
 def row_for(event_id, received, source="my-applications"):
     line = envelope(eventId=event_id)
     line["time"] = received
     line["source"] = source
-    return job.curate_line(json.dumps(line), COLUMNS)[1]
+    return job.curate_line(json.dumps(line), SPEC)[1]
 
 
 class Describe_dedup(unittest.TestCase):
@@ -212,7 +264,7 @@ class Describe_event_time_window(unittest.TestCase):
     def curate(self, occurred_at, received_at="2026-11-01T00:00:05Z"):
         line = envelope(occurredAt=occurred_at)
         line["time"] = received_at
-        return job.curate_line(json.dumps(line), COLUMNS, WINDOW)
+        return job.curate_line(json.dumps(line), SPEC)
 
     def test_refuses_ancient_event_times_as_malformed_records(self):
         for occurred in ("0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "1999-12-31T23:59:59.999Z"):
@@ -227,19 +279,48 @@ class Describe_event_time_window(unittest.TestCase):
             self.assertEqual(error["reason"], "detail.occurredAt: more than %d s after the envelope time" % WINDOW["maxAheadOfReceiptSeconds"])
 
     def test_accepts_the_window_edges_and_late_events(self):
-        for occurred in (WINDOW["earliest"], "2026-11-01T00:05:05Z", "2026-10-01T00:00:00Z"):
+        self.assertEqual(self.curate(WINDOW["earliest"], received_at=WINDOW["earliest"])[0], "ok")
+        for occurred in ("2026-11-01T00:05:05Z", "2026-10-01T00:00:00Z", "2026-09-27T00:00:05Z"):
             status, row = self.curate(occurred)
             self.assertEqual(status, "ok", occurred)
 
-    def test_main_curates_with_the_window_and_sets_the_rebase_modes(self):
+    def test_refuses_events_older_than_the_late_window(self):
+        self.assertEqual(WINDOW["lateEventWindowDays"], 35)
+        status, error = self.curate("2026-09-27T00:00:04.999Z")
+        self.assertEqual((status, error["reason"]), ("error", "detail.occurredAt: more than 35 days before the envelope time"))
+
+    def test_the_late_window_is_the_deployments_choice(self):
+        spec = dict(SPEC, eventTimeWindow=dict(WINDOW, lateEventWindowDays=1))
+        line = envelope(occurredAt="2026-10-30T00:00:04Z")
+        status, error = job.curate_line(json.dumps(line), spec)
+        self.assertEqual(error["reason"], "detail.occurredAt: more than 1 days before the envelope time")
+
+    def test_main_curates_with_the_spec_and_sets_the_rebase_modes(self):
         import inspect
 
         source = inspect.getsource(job.main)
-        self.assertIn('window = spec["eventTimeWindow"]', source)
-        self.assertIn("curate_line(r[0], columns, window)", source)
+        self.assertIn("curate_line(r[0], spec)", source)
+        self.assertIn("errors_partition_path(spec, datetime.now(timezone.utc))", source)
+        self.assertIn('publish_curation_metrics(boto3.client("cloudwatch"), spec, args["JOB_NAME"], rejected, rows.count())', source)
         self.assertIn("for key, value in SPARK_SESSION_CONF.items():", source)
         for key in ("spark.sql.parquet.datetimeRebaseModeInWrite", "spark.sql.parquet.int96RebaseModeInWrite"):
             self.assertEqual(job.SPARK_SESSION_CONF[key], "CORRECTED")
+
+
+class Describe_rejects_output(unittest.TestCase):
+    def test_error_records_go_to_the_run_days_partition_of_the_rejects_table(self):
+        self.assertEqual(job.errors_partition_path(SPEC, datetime(2026, 1, 5, 23, 59)), "errors/glue/year=2026/month=01/day=05/")
+
+    def test_metrics_count_refused_and_curated_records_by_job(self):
+        data = job.curation_metric_data(SPEC, "usage-job", 3, 1200)
+        self.assertEqual(SPEC["metrics"]["namespace"], "ApiUsageTracker")
+        self.assertEqual(
+            [(d["MetricName"], d["Value"], d["Unit"], d["Dimensions"]) for d in data],
+            [
+                ("RejectedRecords", 3.0, "Count", [{"Name": "JobName", "Value": "usage-job"}]),
+                ("CuratedRecords", 1200.0, "Count", [{"Name": "JobName", "Value": "usage-job"}]),
+            ],
+        )
 
 
 class FakeGlue:

@@ -31,10 +31,13 @@ const stack = new ApiUsageTrackerStack(app, STACK_ID, { config: readUsageTracker
 // A principal an operator gives query access to, as the README shows.
 const analyst = new iam.Role(stack, 'PermissionTestAnalyst', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only analyst' });
 stack.analytics.grantQuery(analyst, stack.lake);
+// The operator who closes months, as the README shows.
+const monthCloser = new iam.Role(stack, 'PermissionTestMonthCloser', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only month closer' });
+stack.billingStatements.grantCloseMonth(monthCloser);
 
 const template = Template.fromStack(stack).toJSON() as CfnTemplate;
 const policies = new TemplatePolicies(template, { stackName: stack.stackName });
-const contracts = runtimePermissionContracts(stack, { analyst });
+const contracts = runtimePermissionContracts(stack, { analyst, monthCloser });
 
 function resolveCall(owner: ApiUsageTrackerStack, contract: PermissionContract): ResolvedCall {
   const resolve = (value: unknown, what: string) => policies.resolver.resolveString(owner.resolve(value), `${contract.component} ${contract.action} ${what}`);

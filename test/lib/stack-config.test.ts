@@ -48,10 +48,17 @@ describe('Function: readUsageTrackerConfig', () => {
     expect(() => read(context)).toThrow(message);
   });
 
+  it('reads the late event window and the rejected-records alarm threshold, and refuses them out of range', () => {
+    expect(read()).toMatchObject({ lateEventWindowDays: 35, rejectedRecordsAlarmThreshold: 100 });
+    expect(read({ lateEventWindowDays: '7', rejectedRecordsAlarmThreshold: '0' })).toMatchObject({ lateEventWindowDays: 7, rejectedRecordsAlarmThreshold: 0 });
+    expect(() => read({ lateEventWindowDays: '0' })).toThrow('Context parameter "lateEventWindowDays" is "0"; expected a whole number from 1 to 3650.');
+    expect(() => read({ rejectedRecordsAlarmThreshold: 'many' })).toThrow('Context parameter "rejectedRecordsAlarmThreshold" is "many"; expected a whole number from 0 to 1000000000.');
+  });
+
   it('documents every parameter it reads', () => {
     expect(CONTEXT_PARAMETERS.map((p) => p.key)).toEqual([
       'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
-      'glueWorkers', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
+      'glueWorkers', 'lateEventWindowDays', 'rejectedRecordsAlarmThreshold', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
       'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalAudience', 'externalJwksUrl',
     ]);
   });

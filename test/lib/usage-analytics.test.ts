@@ -60,11 +60,24 @@ describe('Construct: UsageAnalytics', () => {
     }
   });
 
-  it('lists parameters in the description', () => {
+  it('lists parameters with their types in the description', () => {
     template.hasResourceProperties('AWS::Athena::NamedQuery', {
       Name: 'billing_by_tenant',
-      Description: Match.stringLikeRegexp('Parameters: \\?1 month: Billing month as YYYY-MM'),
+      Description: Match.stringLikeRegexp('Execution parameters, each a quoted string literal: \\?1 month: Billing month of event time \\(UTC\\), e\\.g\\. 2026-11 \\[a month as YYYY-MM \\(01-12\\)\\]\\.$'),
     });
+    template.hasResourceProperties('AWS::Athena::NamedQuery', {
+      Name: 'error_rates',
+      Description: Match.stringLikeRegexp('\\?1 start_date: First day of event time \\(UTC\\), inclusive \\[a date as YYYY-MM-DD \\(a real calendar date\\)\\]; \\?2 end_date: Last day'),
+    });
+  });
+
+  it('cuts a long description, never a parameter, to fit Athena', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'queries-'));
+    writeFileSync(path.join(dir, 'long.sql'), `-- name: long\n-- description: ${'word '.repeat(300)}\n-- param: window (enum last_hour | all): The window\nSELECT ?`);
+    const { template: custom } = synth({ queriesDir: dir, refreshViewsAfterCrawl: false });
+    const description = Object.values(custom.findResources('AWS::Athena::NamedQuery'))[0].Properties.Description as string;
+    expect(description).toHaveLength(1024);
+    expect(description).toMatch(/^word word .*\.\.\. Execution parameters, each a quoted string literal: \?1 window: The window \[one of last_hour, all\]\.$/);
   });
 
   it('recreates the views after each successful crawl', () => {
@@ -82,6 +95,22 @@ describe('Construct: UsageAnalytics', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
+  });
+
+  it('creates each view after the views it reads', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const definition = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
+      StartAt: string;
+      States: Record<string, { Parameters?: { QueryString?: string }; Next?: string }>;
+    };
+    const created: string[] = [];
+    for (let state: string | undefined = definition.StartAt; state; state = definition.States[state].Next) {
+      const view = /^CREATE OR REPLACE VIEW (\w+)/.exec(definition.States[state].Parameters?.QueryString ?? '');
+      if (view) created.push(view[1]);
+    }
+    expect(created).toEqual(loadNamedQueries().filter((q) => q.isView).map((q) => q.name));
+    expect(created.slice(0, 2)).toEqual(['usage_events_deduped', 'billable_usage_events']);
   });
 
   // Glue reports "Crawler Succeeded" also when no table was created; CREATE VIEW would then fail every hour.

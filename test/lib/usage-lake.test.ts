@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCuratedColumnsJson } from '../../contracts/generated-artifacts';
-import { PRICE_LIST } from '../../contracts/lake-layout';
+import { CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
+import { CURATION_METRICS } from '../../contracts/pipeline-metrics';
 import { DEFAULT_GLUE_SCHEDULE, folderMarkerKeys, validateGlueSchedule } from '../../lib/usage-lake';
 import { lakeTemplate } from './fixtures';
 
@@ -124,6 +125,50 @@ describe('Construct: UsageLake', () => {
     custom.hasResourceProperties('AWS::Glue::Trigger', { Type: 'SCHEDULED', Schedule: 'cron(0 2 * * ? *)' });
     custom.hasResourceProperties('AWS::Glue::Job', { NumberOfWorkers: 4, Timeout: 30 });
     custom.hasResourceProperties('AWS::Glue::Crawler', { DatabaseName: 'usage_prod' });
+  });
+
+  it('registers curation_errors over errors/glue/, its run-day partitions projected (no crawler)', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'api_usage',
+      TableInput: Match.objectLike({
+        Name: CURATION_ERRORS.table,
+        PartitionKeys: [{ Name: 'year', Type: 'string' }, { Name: 'month', Type: 'string' }, { Name: 'day', Type: 'string' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.year.type': 'integer',
+          'projection.year.range': `${CURATION_ERRORS.projectedYears.first},${CURATION_ERRORS.projectedYears.last}`,
+          'projection.month.range': '1,12',
+          'projection.month.digits': '2',
+          'projection.day.range': '1,31',
+          'projection.day.digits': '2',
+        }),
+        StorageDescriptor: Match.objectLike({
+          Columns: CURATION_ERRORS.columns.map((c) => ({ Name: c.name, Type: c.type, Comment: c.comment })),
+          Location: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([`/${LAKE_PREFIXES.glueErrors}`])]) }),
+          SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+        }),
+      }),
+    });
+    expect(JSON.stringify(template.findResources('AWS::Glue::Crawler'))).not.toContain(LAKE_PREFIXES.glueErrors);
+  });
+
+  it('lets the job publish its curation metrics in their own namespace only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[])
+      .filter((statement) => [statement.Action].flat().includes('cloudwatch:PutMetricData'));
+    expect(statements.map((statement) => statement.Condition)).toEqual([
+      { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
+      { StringEquals: { 'cloudwatch:namespace': CURATION_METRICS.namespace } },
+    ]);
+  });
+
+  it('passes its late event window to the job in the curation spec', () => {
+    const custom = lakeTemplate({ lateEventWindowDays: 7 }).template;
+    const job = Object.values(custom.findResources('AWS::Glue::Job'))[0];
+    expect(JSON.parse(job.Properties.DefaultArguments['--curated_columns']).eventTimeWindow.lateEventWindowDays).toBe(7);
+    // Glue refuses job arguments above 260 KB.
+    expect(Buffer.byteLength(job.Properties.DefaultArguments['--curated_columns'])).toBeLessThan(260 * 1024);
+    expect(() => lakeTemplate({ lateEventWindowDays: 0 })).toThrow('lateEventWindowDays must be a whole number of days from 1 to 3650; got 0.');
   });
 
   it.each([

@@ -4,7 +4,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { UsageAnalytics } from '../../lib/usage-analytics';
 import { UsageIngestion } from '../../lib/usage-ingestion';
 import { UsageLake } from '../../lib/usage-lake';
-import { GLUE_JOB_FAILURE_STATES, UsagePipelineMonitoring, UsagePipelineMonitoringProps } from '../../lib/usage-pipeline-monitoring';
+import { CURATION_METRICS } from '../../contracts/pipeline-metrics';
+import { DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD, GLUE_JOB_FAILURE_STATES, UsagePipelineMonitoring, UsagePipelineMonitoringProps } from '../../lib/usage-pipeline-monitoring';
 import { lakeStack } from './fixtures';
 
 const synth = (props: Partial<UsagePipelineMonitoringProps> = {}, bufferInterval = Duration.seconds(900)) => {
@@ -111,6 +112,24 @@ describe('Construct: UsagePipelineMonitoring', () => {
       },
       Targets: [Match.objectLike({ Arn: topicRef })],
     });
+  });
+
+  it('alarms, to the topic, when the Glue job refuses more records in an hour than the threshold', () => {
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => a.Properties.MetricName === CURATION_METRICS.rejectedRecords);
+    expect(alarm).toBeDefined();
+    expect(alarm!.Properties).toMatchObject({
+      Namespace: CURATION_METRICS.namespace,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: CURATION_METRICS.jobNameDimension, Value: { Ref: expect.stringMatching(/LakeJob/) } }],
+      AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) }],
+    });
+    const strict = synth({ rejectedRecordsAlarmThreshold: 0 });
+    strict.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CURATION_METRICS.rejectedRecords, Threshold: 0 });
+    expect(() => synth({ rejectedRecordsAlarmThreshold: -1 })).toThrow('rejectedRecordsAlarmThreshold must be a whole number of records, 0 or more; got -1.');
   });
 
   it('draws a dashboard', () => {

@@ -1,4 +1,5 @@
 import { PRICE_LIST } from '../../contracts/lake-layout';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { DatasetEvent, UsageDataset } from './usage-dataset';
 
 /**
@@ -62,9 +63,17 @@ const groupBy = <T>(items: readonly T[], key: (item: T) => string): Map<string, 
 };
 const inDays = (events: readonly CuratedEvent[], start: string, end: string) => events.filter((e) => e.day >= start && e.day <= end);
 
+/**
+ * What is billed: calls answered below 500 and not refused (401, 403, 429), made by a tenant —
+ * never traffic carrying a reserved tenant id (unauthenticated, unmatched routes, the admin API).
+ */
+export function isBillable(event: CuratedEvent): boolean {
+  return event.statusCode < 500 && ![401, 403, 429].includes(event.statusCode) && !(Object.values(RESERVED_TENANT_IDS) as string[]).includes(event.tenantId);
+}
+
 export function expectedBilling(events: readonly CuratedEvent[], prices: UsageDataset['prices'], month: string) {
   const priceOf = (operation: string) => prices.find((p) => p.operation === operation) ?? prices.find((p) => p.operation === PRICE_LIST.defaultOperation);
-  const billable = events.filter((e) => e.month === month && e.statusCode < 500 && ![401, 403, 429].includes(e.statusCode));
+  const billable = events.filter((e) => e.month === month && isBillable(e));
   return [...groupBy(billable, (e) => e.tenantId)].map(([tenantId, rows]) => ({
     tenant_id: tenantId,
     calls: rows.length,
@@ -74,8 +83,9 @@ export function expectedBilling(events: readonly CuratedEvent[], prices: UsageDa
   }));
 }
 
+/** Billable calls and units per tenant and key, with the last billable call. */
 export function expectedUsageByApiKey(events: readonly CuratedEvent[], month: string) {
-  return [...groupBy(events.filter((e) => e.month === month), (e) => `${e.tenantId}|${e.apiKeyId}`)].map(([, rows]) => ({
+  return [...groupBy(events.filter((e) => e.month === month && isBillable(e)), (e) => `${e.tenantId}|${e.apiKeyId}`)].map(([, rows]) => ({
     tenant_id: rows[0].tenantId,
     api_key_id: rows[0].apiKeyId,
     calls: rows.length,

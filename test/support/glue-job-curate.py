@@ -1,6 +1,6 @@
 """Runs the Glue job's own pure functions over raw lines, for the parity test with the local lake.
 
-stdin: {"columns": [...], "window": {...}, "batches": [[line, ...], ...]}, one batch per job run.
+stdin: {"spec": {...}, "batches": [[line, ...], ...]}, the curation spec as the job receives it and one batch per job run.
 stdout: {"rows": [row, ...], "errors": [{"reason", "line"}, ...]}, timestamps as ISO-8601 UTC.
 """
 import importlib.util
@@ -20,7 +20,7 @@ for batch in request["batches"]:
     for line in batch:
         if job.is_blank(line):
             continue
-        outcome, value = job.curate_line(line, request["columns"], request["window"])
+        outcome, value = job.curate_line(line, request["spec"])
         (rows if outcome == "ok" else errors).append(value)
     # Copies share occurred_at, so ids curated by earlier runs are those of the touched days.
     curated.extend(job.dedup_records(rows, existing_event_ids={row["event_id"] for row in curated}))

@@ -2,13 +2,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { FIREHOSE_RAW_PREFIX, PRICE_LIST, renderFirehosePrefix } from '../../contracts/lake-layout';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
+import { CURATION_REASONS, reasonText } from '../../contracts/curation-spec';
 import { EVENT_TIME_WINDOW, UsageEventDetailInput as UsageEvent } from '../../contracts/usage-event';
 
 /**
  * A generated usage dataset whose answers are known: several tenants of every tier, services,
  * operations and status codes; producer retries delivered twice (in one object, across objects
  * and across compaction runs); late events across the October/November boundary; malformed
- * lines of every kind the Glue job rejects; and a price list.
+ * lines of every kind the Glue job rejects; traffic no tenant made (reserved tenant ids, some of
+ * it answered 200); and a price list.
  */
 
 export interface DatasetEvent {
@@ -53,6 +56,49 @@ const SERVICES = [
 ] as const;
 
 const STATUS_CODES = [200, 200, 200, 200, 200, 201, 204, 400, 401, 403, 404, 429, 429, 500, 503];
+
+/**
+ * Traffic no tenant made, as the metered API records it: unauthenticated calls, refused
+ * credentials and unmatched routes under `anonymous`, admin API calls under `operator`. Some of it
+ * is answered 200 with units and a key, so only the reserved id keeps it out of billing. Made
+ * without the dataset's random sequence, so the other events stay as they are.
+ */
+export function reservedTenantTraffic(count = 60): DatasetEvent[] {
+  const anonymous = [
+    { operation: 'GET /v1/users', statusCode: 401 },
+    { operation: 'GET /v1/orders/{id}', statusCode: 403 },
+    { operation: 'GET (unmatched route)', statusCode: 404 },
+    { operation: 'GET /health', statusCode: 200 },
+  ];
+  const operator = [
+    { operation: 'GET /v1/admin/tenants', statusCode: 200 },
+    { operation: 'POST /v1/admin/tenants', statusCode: 201 },
+    { operation: 'POST /v1/admin/tenants', statusCode: 400 },
+    { operation: 'POST /v1/admin/keys/{id}/revoke', statusCode: 200 },
+    { operation: 'GET /v1/admin/tenants/{id}', statusCode: 500 },
+  ];
+  const start = Date.parse('2026-10-20T06:00:00Z');
+  return Array.from({ length: count }, (_, i) => {
+    const isOperator = i % 2 === 1;
+    const call = isOperator ? operator[Math.floor(i / 2) % operator.length] : anonymous[Math.floor(i / 2) % anonymous.length];
+    const occurredMs = start + i * 13 * 3_600_000; // every 13 hours: 20 October .. about 21 November
+    const detail: UsageEvent = {
+      eventId: `evt-reserved-${String(i + 1).padStart(4, '0')}`,
+      schemaVersion: '1',
+      occurredAt: iso(occurredMs),
+      service: 'metered-api',
+      tenantId: isOperator ? RESERVED_TENANT_IDS.operator : RESERVED_TENANT_IDS.anonymous,
+      ...(isOperator || call.statusCode === 403 ? { apiKeyId: isOperator ? 'key_admin' : 'key_revoked' } : {}),
+      operation: call.operation,
+      method: call.operation.split(' ')[0],
+      statusCode: call.statusCode,
+      latencyMs: 3 + (i % 7),
+      ...(i % 3 === 0 ? { billableUnits: 2 } : {}),
+      region: 'eu-west-1',
+    };
+    return { detail, receivedAt: envelopeTime(occurredMs + 1500), source: 'com.example.metered-api' };
+  });
+}
 
 /** A small deterministic PRNG (mulberry32), so every run generates the same dataset. */
 function random(seed: number): () => number {
@@ -169,9 +215,11 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
     bad(withDetail((d) => (d.statusCode = '200')), 'detail.statusCode: expected a whole number'),
     bad(withDetail((d) => (d.statusCode = 200.5)), 'detail.statusCode: expected a whole number'),
     bad(withDetail((d) => (d.latencyMs = 'fast')), 'detail.latencyMs: expected a number'),
-    bad(withDetail((d) => (d.occurredAt = '2026-11-02T10:00:00')), 'detail.occurredAt: expected an ISO-8601 timestamp with a time zone'),
-    bad(withDetail((d) => (d.occurredAt = 'yesterday')), 'detail.occurredAt: expected an ISO-8601 timestamp with a time zone'),
-    bad(withDetail((d) => (d.attributes = { plan: 3 })), 'detail.attributes: expected an object of string values'),
+    bad(withDetail((d) => (d.occurredAt = '2026-11-02T10:00:00')), reasonText(CURATION_REASONS.dateTime, 'detail.occurredAt')),
+    bad(withDetail((d) => (d.occurredAt = 'yesterday')), reasonText(CURATION_REASONS.dateTime, 'detail.occurredAt')),
+    // UTC only, as the contract says: an offset, even +00:00, is refused.
+    bad(withDetail((d) => (d.occurredAt = (d.occurredAt as string).replace('T10:', 'T11:').replace(/\.\d+Z$|Z$/, '+01:00'))), reasonText(CURATION_REASONS.dateTime, 'detail.occurredAt')),
+    bad(withDetail((d) => (d.attributes = { plan: 3 })), 'detail.attributes value: expected a string'),
     bad(withDetail((d) => (d.service = 42)), 'detail.service: expected a string'),
     // Outside the event-time window: Spark cannot write the first to Parquet at all.
     bad(withDetail((d) => (d.occurredAt = '0001-01-01T00:00:00Z')), `detail.occurredAt: before ${EVENT_TIME_WINDOW.earliest}, the earliest event time accepted`),
@@ -181,9 +229,9 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
       `detail.occurredAt: more than ${EVENT_TIME_WINDOW.maxAheadOfReceiptSeconds} s after the envelope time`,
     ),
   ];
-  // A whole number written as 200.0 and an offset time zone are valid, as in the Glue job.
+  // A whole number written as 200.0 is an integer to JSON.parse, and so to the contract.
   const lenient = makeEvent(Date.parse('2026-11-03T08:00:00Z'));
-  const lenientLine = envelopeLine(lenient).replace(/"statusCode":(\d+)/, '"statusCode":$1.0').replace(lenient.detail.occurredAt, lenient.detail.occurredAt.replace('T08:', 'T09:').replace('Z', '+01:00'));
+  const lenientLine = envelopeLine(lenient).replace(/"statusCode":(\d+)/, '"statusCode":$1.0');
   deliveries.push(lenient);
   const firstBatch = objects([firstA, firstB], [[badLines.slice(0, 7).join('\n'), '', lenientLine].flatMap((l) => l.split('\n')), badLines.slice(7)]);
 
@@ -191,8 +239,9 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
   const secondEvents: DatasetEvent[] = [];
   for (let i = 0; i < Math.floor(eventsPerBatch / 4); i++) secondEvents.push(makeEvent(Date.parse('2026-11-05T00:00:00Z') + Math.floor(next() * 16 * 86_400_000)));
   const lateRetries = firstEvents.slice(100, 140).map((e) => ({ ...e, receivedAt: envelopeTime(Date.parse(e.receivedAt) + 3_600_000) }));
-  deliveries.push(...secondEvents, ...lateRetries);
-  const secondBatch = objects([[...secondEvents, ...lateRetries]], []);
+  const reserved = reservedTenantTraffic();
+  deliveries.push(...secondEvents, ...lateRetries, ...reserved);
+  const secondBatch = objects([[...secondEvents, ...lateRetries, ...reserved]], []);
 
   return {
     firstBatch,

@@ -132,6 +132,9 @@ function render(data) {
   barChart('tenants', [...data.billing].sort((a, b) => b.calls - a.calls), (r) => r.tenant_id, (r) => r.calls);
   barChart('rate-limited', data.rateLimited, (r) => `${r.tenant_id} (${r.tier ?? '?'})`, (r) => r.rate_limited, { className: 'bar limited' });
   billingTable(data.billing);
+  const rejected = data.rejects.reduce((sum, row) => sum + row.records, 0);
+  document.getElementById('tile-rejects').textContent = format(rejected);
+  barChart('rejects', data.rejects, (r) => `${r.reason} (${r.service})`, (r) => r.records, { className: 'bar rejected', limit: 15 });
   document.getElementById('status').textContent = `Updated ${new Date(data.generatedAt).toLocaleTimeString()} · ${format(data.curatedRows)} events curated`;
   document.body.dataset.loaded = 'true';
 }

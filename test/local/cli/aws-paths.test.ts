@@ -197,10 +197,12 @@ describe('usage-tracker CLI against AWS (mocked clients)', () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-fail' });
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'FAILED', AthenaError: { ErrorMessage: 'TABLE_NOT_FOUND: Table awsdatacatalog.api_usage.usage_events does not exist' } } } });
     const c = context();
-    const code = await runCli(['query', 'feature_usage', '--workgroup', 'wg', '--database', 'api_usage', '--region', 'eu-west-1', '--param', 'start_date=2026-11-01', '--param', 'end_date=2026-11-30'], c);
+    const code = await runCli(['query', 'feature_usage', '--workgroup', 'wg', '--database', 'api_usage', '--region', 'eu-west-1', '--param', 'end_date=2026-11-30', '--param', 'start_date=2026-11-01'], c);
     expect(code).toBe(1);
     expect(c.err).toContain('Athena query q-fail FAILED: TABLE_NOT_FOUND: Table awsdatacatalog.api_usage.usage_events does not exist');
     expect(c.out).toBe('');
+    // Execution parameters in the order of the SQL's placeholders, whatever the order given.
+    expect(athena.commandCalls(StartQueryExecutionCommand)[0].args[0].input.ExecutionParameters).toEqual(["'2026-11-01'", "'2026-11-30'"]);
   });
 
   it('starts the Glue workflow named by the stack and follows it', async () => {
@@ -217,16 +219,28 @@ describe('usage-tracker CLI against AWS (mocked clients)', () => {
     [['query'], /Which query\? One of: .*billing_by_tenant/],
     [['query', 'nope'], /No named query "nope"/],
     [['query', 'billing_by_tenant', '--param', 'month=2026-11', '--format', 'xml'], /--format must be one of table, csv, json/],
-    [['query', 'billing_by_tenant', '--param', 'mnth=2026-11'], /has no parameter "mnth"; it takes month/],
+    [['query', 'billing_by_tenant', '--param', 'mnth=2026-11'], /^usage-tracker: --param mnth is not a parameter of billing_by_tenant; it takes month=YYYY-MM\.\nbilling_by_tenant needs --param month=YYYY-MM/],
     [['query', 'billing_by_tenant', '--param', 'month=2026-11', '--local', '--workgroup', 'wg'], /--local cannot be combined/],
     [['query', 'billing_by_tenant', '--bogus'], /Unknown option '--bogus'/],
     [['frobnicate'], /Unknown command "frobnicate"/],
-    [['query', 'traffic_summary', '--param', 'window=forever'], /--param window must be one of last_hour, last_24h, last_30d, all; got "forever"/],
+    [['query', 'traffic_summary', '--aws', '--param', 'window=forever'], /--param window=forever: window must be one of last_hour, last_24h, last_30d, all; got "forever"/],
+    [['query', 'billing_by_tenant', '--aws', '--param', 'month=2026-13'], /^usage-tracker: --param month=2026-13: month must be a month as YYYY-MM \(01-12\); got "2026-13"\.$/m],
+    [['query', 'billing_by_tenant', '--aws', '--param', 'month=2026-1'], /--param month=2026-1: month must be a month as YYYY-MM \(01-12\); got "2026-1"/],
+    [['query', 'billing_by_tenant', '--aws', '--param', 'month=2026-11', '--param', 'month=2026-12'], /--param month is given 2 times \("2026-11", "2026-12"\); give it once, as a month as YYYY-MM \(01-12\)/],
+    [['query', 'billing_by_tenant', '--aws'], /billing_by_tenant needs --param month=YYYY-MM: Billing month of event time \(UTC\), e\.g\. 2026-11 \[a month as YYYY-MM \(01-12\)\]\.$/m],
+    [['query', 'billing_by_tenant', '--aws', '--param', 'month'], /--param takes name=value; got "month"/],
+    [
+      ['query', 'error_rates', '--workgroup', 'wg', '--database', 'db', '--param', 'start_date=2026-11-1', '--param', 'end_date=2026-11-31'],
+      /--param start_date=2026-11-1: start_date must be a date as YYYY-MM-DD \(a real calendar date\); got "2026-11-1"\.\n--param end_date=2026-11-31: end_date must be a date as YYYY-MM-DD \(a real calendar date\); got "2026-11-31"/,
+    ],
+    [['query', 'trending_features', '--aws', '--param', 'as_of=2026-11-14', '--param', 'window=all'], /--param window is not a parameter of trending_features; it takes as_of=YYYY-MM-DD/],
     [['status', '--data-dir', 'x', '--stack', 'S'], /not both/],
   ])('refuses %j with a message and exit code 2', async (argv, message) => {
     const c = context();
     expect(await runCli(argv, c)).toBe(2);
     expect(c.err).toMatch(message);
+    // Refused before anything runs: no stack lookup, no Athena query.
     expect(athena.calls()).toHaveLength(0);
+    expect(cloudformation.calls()).toHaveLength(0);
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../local/cli/usage-tracker';
@@ -61,9 +61,64 @@ describe('usage-tracker CLI on the local lake', () => {
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'usage-tracker.js');
     const listed = spawnSync(process.execPath, [bin, 'queries'], { encoding: 'utf8' });
     expect(listed.status).toBe(0);
-    expect(listed.stdout).toContain('billing_by_tenant --param month=...');
-    const wrong = spawnSync(process.execPath, [bin, 'query', 'billing_by_tenant'], { encoding: 'utf8' });
+    expect(listed.stdout).toContain('billing_by_tenant --param month=YYYY-MM\n');
+    expect(listed.stdout).toContain('    start_date: First day of event time (UTC), inclusive [a date as YYYY-MM-DD (a real calendar date)]\n');
+    const wrong = spawnSync(process.execPath, [bin, 'query', 'billing_by_tenant', '--data-dir', dataDir], { encoding: 'utf8' });
     expect(wrong.status).toBe(2);
-    expect(wrong.stderr).toContain('needs --param month=...');
+    expect(wrong.stderr).toContain('billing_by_tenant needs --param month=YYYY-MM: Billing month of event time (UTC), e.g. 2026-11 [a month as YYYY-MM (01-12)].\n');
+    const malformed = spawnSync(process.execPath, [bin, 'query', 'billing_by_tenant', '--data-dir', dataDir, '--param', 'month=2026-13'], { encoding: 'utf8' });
+    expect(malformed.status).toBe(2);
+    expect(malformed.stderr).toContain('usage-tracker: --param month=2026-13: month must be a month as YYYY-MM (01-12); got "2026-13".\n');
+    expect(malformed.stdout).toBe('');
+  });
+
+  it.each([
+    ['month=2026-1', /--param month=2026-1: month must be a month as YYYY-MM \(01-12\); got "2026-1"/],
+    ['month=2026-00', /--param month=2026-00: month must be a month/],
+  ])('query on the local lake refuses %s with exit code 2 before DuckDB runs', async (param, message) => {
+    const c = context();
+    expect(await runCli(['query', 'billing_by_tenant', '--data-dir', dataDir, '--param', param], c)).toBe(2);
+    expect(c.err).toMatch(message);
+    expect(c.err).not.toContain('local lake');
+    expect(c.out).toBe('');
+  });
+
+  it('refuses unpadded dates, which would compare wrongly as text', async () => {
+    const c = context();
+    expect(await runCli(['query', 'rate_limited_by_tenant', '--data-dir', dataDir, '--param', 'start_date=2026-11-1', '--param', 'end_date=2026-11-30'], c)).toBe(2);
+    expect(c.err).toContain('--param start_date=2026-11-1: start_date must be a date as YYYY-MM-DD (a real calendar date); got "2026-11-1".');
+  });
+
+  describe('a --data-dir that does not exist', () => {
+    const missing = path.join(dataDir, 'no-such-folder');
+
+    it.each([
+      ['query', ['query', 'billing_by_tenant', '--param', 'month=2026-11', '--data-dir', missing]],
+      ['etl', ['etl', '--local', '--data-dir', missing]],
+      ['status', ['status', '--local', '--data-dir', missing]],
+      ['status (the folder alone selects local)', ['status', '--data-dir', missing]],
+    ])('is refused by %s with exit code 2, naming the folder, and is not created', async (_command, argv) => {
+      const c = context();
+      expect(await runCli(argv, c)).toBe(2);
+      expect(c.err).toContain(`usage-tracker: --data-dir "${missing}" does not exist. Give the folder the local stack keeps its data in`);
+      expect(c.out).toBe('');
+      expect(existsSync(missing)).toBe(false);
+    });
+
+    it('is refused by local, which creates only its default folder', async () => {
+      const c = context();
+      expect(await runCli(['local', '--no-demo', '--api-port', '0', '--events-port', '0', '--data-dir', missing], c)).toBe(2);
+      expect(c.err).toContain(`usage-tracker: --data-dir "${missing}" does not exist. Create it first to start a new lake there, or leave --data-dir out to use .usage-tracker (created on the first start).`);
+      expect(existsSync(missing)).toBe(false);
+    });
+
+    it('nor is a file taken for a folder', async () => {
+      const file = path.join(dataDir, 'a-file');
+      writeFileSync(file, '');
+      const c = context();
+      expect(await runCli(['status', '--local', '--data-dir', file], c)).toBe(2);
+      expect(c.err).toContain(`--data-dir "${file}" is not a folder.`);
+      rmSync(file);
+    });
   });
 });

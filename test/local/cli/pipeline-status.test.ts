@@ -92,7 +92,7 @@ beforeEach(() => {
 
 describe('pipelineStatus', () => {
   it('knows the views it checks from the named queries', () => {
-    expect(VIEWS).toEqual(['usage_events_deduped']);
+    expect(VIEWS).toEqual(['usage_events_deduped', 'billable_usage_events']);
   });
 
   it('reports every first-deploy step of a healthy pipeline as its own healthy line, in order', async () => {
@@ -106,6 +106,7 @@ describe('pipelineStatus', () => {
       ['crawler usage-crawler', 'READY (last crawl SUCCEEDED)', true],
       ['table api_usage.usage_events', 'EXISTS', true],
       ['view api_usage.usage_events_deduped', 'EXISTS', true],
+      ['view api_usage.billable_usage_events', 'EXISTS', true],
       ['alarm topic', '1 confirmed, 0 pending', true],
     ]);
     expect(byComponent(checks, 'data freshness').detail).toBe('oldest buffered record over the last 15 min; the alarm fires above 1800 s');
@@ -120,6 +121,7 @@ describe('pipelineStatus', () => {
     expect(glue.commandCalls(GetTableCommand).map((c) => c.args[0].input)).toEqual([
       { DatabaseName: 'api_usage', Name: 'usage_events' },
       { DatabaseName: 'api_usage', Name: 'usage_events_deduped' },
+      { DatabaseName: 'api_usage', Name: 'billable_usage_events' },
     ]);
     expect(sns.commandCalls(ListSubscriptionsByTopicCommand)[0].args[0].input).toEqual({ TopicArn: TOPIC, NextToken: undefined });
     const metric = cloudwatch.commandCalls(GetMetricDataCommand)[0].args[0].input;
@@ -290,6 +292,7 @@ describe('pipelineStatus', () => {
       ['crawler usage-crawler', 'UNKNOWN', false],
       ['table api_usage.usage_events', 'UNKNOWN', false],
       ['view api_usage.usage_events_deduped', 'NOT CREATED', false],
+      ['view api_usage.billable_usage_events', 'EXISTS', true],
       ['alarm topic', 'UNKNOWN', false],
     ]);
     expect(byComponent(checks, 'job usage-job').detail).toBe('AccessDeniedException: glue:GetJobRuns not allowed');
@@ -337,6 +340,7 @@ describe('usage-tracker status against AWS (mocked clients)', () => {
       'crawler usage-crawler',
       'table api_usage.usage_events',
       'view api_usage.usage_events_deduped',
+      'view api_usage.billable_usage_events',
       'alarm topic',
     ]);
     expect(rows.every((r) => r.healthy === true)).toBe(true);
@@ -356,7 +360,7 @@ describe('usage-tracker status against AWS (mocked clients)', () => {
     expect(lines.find((l) => l.startsWith('job usage-job'))).toMatch(/^job usage-job\s+FAILED\s+false\s+AnalysisException: Path does not exist \(run jr-9/);
     expect(lines.find((l) => l.startsWith('alarm topic'))).toMatch(/^alarm topic\s+0 confirmed, 1 pending\s+false\s+nobody receives alarms: confirm the e-mail/);
     expect(lines.find((l) => l.startsWith('table'))).toMatch(/^table api_usage\.usage_events\s+EXISTS\s+true/);
-    expect(c.out).toContain('(9 rows)');
+    expect(c.out).toContain(`(${8 + VIEWS.length} rows)`);
     expect(c.err).toBe('');
   });
 });

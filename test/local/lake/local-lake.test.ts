@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { renderCuratedColumnsJson } from '../../../contracts/generated-artifacts';
 import { CURATED_COLUMNS } from '../../../contracts/curated-columns';
 import { LAKE_PREFIXES } from '../../../contracts/lake-layout';
+import { QueryParameterError } from '../../../contracts/named-queries';
 import { CompactionResult, LocalLake, QueryResult, listFiles } from '../../../local/lake/local-lake';
 import {
   CuratedEvent,
@@ -99,7 +100,7 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
     it('writes each malformed line with its reason to errors/glue/', async () => {
       const files = await listFiles(path.join(dataDir, LAKE_PREFIXES.glueErrors), '.json.gz');
       expect(files).toHaveLength(1);
-      expect(path.relative(dataDir, files[0])).toMatch(/^errors\/glue\/year=\d{4}\/month=\d{2}\/day=\d{2}\/run=[\w-]+\/errors\.json\.gz$/);
+      expect(path.relative(dataDir, files[0])).toMatch(/^errors\/glue\/year=\d{4}\/month=\d{2}\/day=\d{2}\/errors-[\w-]+\.json\.gz$/);
       const records = gunzipSync(readFileSync(files[0])).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; line: string; raw_object: string });
       expect(records.map((r) => [r.line, r.reason]).sort()).toEqual(dataset.malformed.map((m) => [m.line, m.reason]).sort());
       expect(records.every((r) => r.raw_object.includes(`${path.sep}raw${path.sep}year=`))).toBe(true);
@@ -126,9 +127,8 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
   });
 
   it('curates exactly as the Glue job does: the same rows, the same rejected lines, compatible reasons', async () => {
-    const { columns, eventTimeWindow } = JSON.parse(renderCuratedColumnsJson()) as { columns: unknown[]; eventTimeWindow: unknown };
     const python = spawnSync('python3', ['-B', path.join(__dirname, '..', '..', 'support', 'glue-job-curate.py')], {
-      input: JSON.stringify({ columns, window: eventTimeWindow, batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)] }),
+      input: JSON.stringify({ spec: JSON.parse(renderCuratedColumnsJson()), batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)] }),
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -241,8 +241,10 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
       expect(result.rows.map(({ p95_latency_ms: _p95, ...row }) => row)).toEqual(expected);
     });
 
-    it('names a missing parameter or an unknown query', async () => {
-      await expect(run('billing_by_tenant')).rejects.toThrow('--param month=');
+    it('names a missing or malformed parameter, or an unknown query, before DuckDB runs', async () => {
+      await expect(run('billing_by_tenant')).rejects.toThrow('billing_by_tenant needs month=YYYY-MM: Billing month of event time (UTC), e.g. 2026-11 [a month as YYYY-MM (01-12)]');
+      await expect(run('billing_by_tenant', { month: '2026-1' })).rejects.toThrow('month=2026-1: month must be a month as YYYY-MM (01-12); got "2026-1"');
+      await expect(run('feature_usage', { start_date: '2026-10-1', end_date: '2026-11-30' })).rejects.toThrow(QueryParameterError);
       await expect(run('no_such_query')).rejects.toThrow(/No named query "no_such_query"\. Known: .*billing_by_tenant/);
     });
   });

@@ -109,18 +109,33 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
   });
 
   it('the ETL curates what was accepted, and billing_by_tenant counts exactly that', async () => {
+    // Events any EventBridge client can send but the contract refuses: the bus takes them (their
+    // detail is JSON), the ETL refuses them to errors/glue/, and nobody is billed for them.
+    const invalid = (detail: Record<string, unknown>) => {
+      const entry = usageEvent('tenant-sdk');
+      return { ...entry, Detail: JSON.stringify({ ...JSON.parse(entry.Detail), ...detail }) };
+    };
+    const refused = await client.send(new PutEventsCommand({ Entries: [invalid({ billableUnits: -5 }), invalid({ statusCode: 700 })] }));
+    expect(refused.FailedEntryCount).toBe(0);
     await stack.flush();
     const rawFiles = await listFiles(path.join(dataDir, 'raw'), '.gz');
     const rawLines = rawFiles.flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean));
     expect(rawLines.some((line) => line.includes('com.example.not-allowed'))).toBe(false);
     const result = await stack.runEtl();
-    expect(result).toMatchObject({ malformed: 0, duplicates: 5 });
+    expect(result).toMatchObject({ malformed: 2, duplicates: 5 });
+    const rejects = await stack.lake.runNamedQuery('rejected_records', { start_date: new Date().toISOString().slice(0, 10), end_date: new Date().toISOString().slice(0, 10) });
+    expect(rejects.rows.map((r) => [r.reason, r.service, r.records]).sort()).toEqual([
+      ['detail.billableUnits: below the minimum of 0', 'orders-service', 1],
+      ['detail.statusCode: above the maximum of 599', 'orders-service', 1],
+    ]);
 
     const billing = await stack.lake.runNamedQuery('billing_by_tenant', { month: month() });
     const calls = Object.fromEntries(billing.rows.map((row) => [row.tenant_id, row.calls]));
     for (const [tenant, expected] of accepted) expect([tenant, calls[tenant]]).toEqual([tenant, expected]);
     // Refused calls are tracked but never billed.
-    const limited = await stack.lake.runNamedQuery('rate_limited_by_tenant', { start_date: `${month()}-01`, end_date: `${month()}-31` });
+    // Dates are real calendar dates: the month's own last day, not a 31st it may not have.
+    const lastDay = new Date(Date.UTC(Number(month().slice(0, 4)), Number(month().slice(5, 7)), 0)).toISOString().slice(0, 10);
+    const limited = await stack.lake.runNamedQuery('rate_limited_by_tenant', { start_date: `${month()}-01`, end_date: lastDay });
     expect(limited.rows.find((r) => r.tenant_id === 'acme-free')).toMatchObject({ rate_limited: 3, tier: 'free' });
     const all = await stack.lake.query(`SELECT count(*) AS n FROM usage_events WHERE status_code IN (401, 403)`);
     expect(all.rows[0].n).toBe(3);
@@ -140,12 +155,15 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
       await page.goto(stack.dashboardUrl);
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
       const points: Record<string, number> = await page.$$eval('[data-chart]', (sections) => Object.fromEntries(sections.map((s) => [s.getAttribute('data-chart'), Number(s.getAttribute('data-points') ?? 0)])));
-      expect(Object.keys(points).sort()).toEqual(['billing', 'error-rate', 'latency', 'rate-limited', 'requests', 'tenants']);
+      expect(Object.keys(points).sort()).toEqual(['billing', 'error-rate', 'latency', 'rate-limited', 'rejects', 'requests', 'tenants']);
       for (const [chart, count] of Object.entries(points)) expect([chart, count > 0]).toEqual([chart, true]);
       expect(await page.$$eval('[data-chart="requests"] svg circle', (dots) => dots.length)).toBeGreaterThan(0);
       expect(await page.$$eval('[data-chart="tenants"] svg rect', (bars) => bars.length)).toBeGreaterThanOrEqual(3);
       expect(await page.textContent('[data-chart="billing"] table')).toContain('acme-free');
       expect(await page.textContent('#tile-requests')).toMatch(/^\d[\d,]*$/);
+      // The two events the contract refused, from the rejected_records query.
+      expect(await page.textContent('#tile-rejects')).toBe('2');
+      expect(await page.$$eval('[data-chart="rejects"] svg rect', (bars) => bars.length)).toBe(2);
       // Switching the window refetches and redraws.
       await page.click('button[data-window="last_24h"]');
       await page.waitForSelector('button[data-window="last_24h"][aria-pressed="true"]');
@@ -159,7 +177,7 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
   it('answers bad dashboard requests with a JSON error', async () => {
     const response = await fetch(`${stack.apiUrl}/dashboard/data?window=forever`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ message: 'window must be one of last_hour, last_24h, last_30d, all; got "forever".' });
+    expect(await response.json()).toMatchObject({ message: 'window=forever: window must be one of last_hour, last_24h, last_30d, all; got "forever".' });
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
   });
 
