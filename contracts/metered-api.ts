@@ -45,6 +45,12 @@ export const METERED_API_TABLES = {
 
 export type MeteredApiTable = keyof typeof METERED_API_TABLES;
 
+/** The partition key prefix of audit entries (`AUDIT#YYYY-MM`): the only partitions the admin functions may write. */
+export const AUDIT_PARTITION_PREFIX = 'AUDIT#';
+
+/** The attributes of an audit entry: the only ones the admin functions may write to the audit table. */
+export const AUDIT_ENTRY_ATTRIBUTES = ['pk', 'sk', 'at', 'actor', 'action', 'target', 'details'] as const;
+
 /** Environment variables naming the tables, read by the handlers and set by the stack. */
 export const TABLE_ENV = {
   credentials: 'CREDENTIALS_TABLE',
@@ -106,8 +112,19 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
   { routeKey: 'POST /v1/admin/keys/{keyId}/revoke', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
   { routeKey: 'POST /v1/admin/keys/{keyId}/block', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
   { routeKey: 'POST /v1/admin/keys/{keyId}/unblock', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/tenants/{tenantId}/external-identities', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/admin/tokens/{tokenId}/revoke', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
   { routeKey: 'GET /v1/admin/audit', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
 ];
+
+/**
+ * The route that mints admin tokens: IAM authorization (SigV4), not the Lambda authorizer, so the
+ * caller's IAM principal is proven by API Gateway. Its handler module is `admin-token`.
+ */
+export const ADMIN_TOKEN_ROUTE = { routeKey: 'POST /v1/admin/token', handler: 'admin-token' } as const;
+
+/** Environment variables naming the admin token key: a KMS key id (AWS) or a PEM file (local). */
+export const ADMIN_TOKEN_KEY_ENV = { kmsKeyId: 'ADMIN_TOKEN_KEY_ID', file: 'ADMIN_TOKEN_KEY_FILE' } as const;
 
 /** The `service` of usage events the metered API emits. */
 export const METERED_API_SERVICE = 'metered-api';
@@ -115,8 +132,28 @@ export const METERED_API_SERVICE = 'metered-api';
 /** Token lifetime: short, since a revoked key's tokens stay valid until they expire. */
 export const TOKEN_TTL_SECONDS = 900;
 
-/** How long API Gateway caches an authorizer answer. Blocks act at once anyway (the limiter checks them). */
-export const AUTHORIZER_CACHE_TTL_SECONDS = 60;
+/**
+ * How far past `exp` (and before `nbf`) a token is still accepted, for clock skew between the
+ * minting and the verifying process.
+ */
+export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
+
+/**
+ * How long API Gateway caches an authorizer's answer, per access. An HTTP API caches a Lambda
+ * authorizer's answer per identity source value for `AuthorizerResultTtlInSeconds`, 0 turning
+ * caching off (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.caching,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-authorizer.html).
+ *
+ * - admin: 0, so a revoked or blocked admin credential, and any refusal, act on the very next request.
+ * - tenant: no longer than the token clock tolerance. The authorizer allows a token only if it is
+ *   still valid when the cached answer expires (see `Authenticator.authenticate`), so no token is
+ *   accepted after `exp` + {@link TOKEN_CLOCK_TOLERANCE_SECONDS}; blocks and revocations of tenant
+ *   credentials act at once anyway (the limiter checks them on every request).
+ */
+export const AUTHORIZER_CACHE_TTL_BY_ACCESS: Readonly<Record<RouteAccess, number>> = { tenant: TOKEN_CLOCK_TOLERANCE_SECONDS, admin: 0 };
+
+/** The longest any authorizer answer is cached: how long a credential may outlive its revocation at the gateway. */
+export const AUTHORIZER_CACHE_TTL_SECONDS = Math.max(...Object.values(AUTHORIZER_CACHE_TTL_BY_ACCESS));
 
 /**
  * The HTTP API's access log record (JSON, one per request): field name → `$context` variable.
@@ -145,4 +182,42 @@ export type AccessLogRecord = { readonly [K in keyof typeof ACCESS_LOG_FORMAT]?:
  */
 export function authorizerNameOf(route: { readonly access: RouteAccess; readonly credential: CredentialSource }): string {
   return `${route.access}-${route.credential}`;
+}
+
+/** What one authorizer decides with: set by the stack for that authorizer, read by its function. */
+export interface AuthorizerConfig {
+  readonly access: RouteAccess;
+  readonly credential: CredentialSource;
+  /** How long API Gateway caches its answers; an allow must hold that long. */
+  readonly cacheTtlSeconds: number;
+}
+
+/** The configuration of the authorizer for routes of this access and credential source. */
+export function authorizerConfigOf(route: { readonly access: RouteAccess; readonly credential: CredentialSource }): AuthorizerConfig {
+  return { access: route.access, credential: route.credential, cacheTtlSeconds: AUTHORIZER_CACHE_TTL_BY_ACCESS[route.access] };
+}
+
+const AUTHORIZERS: readonly AuthorizerConfig[] = (['tenant', 'admin'] as const).flatMap((access) =>
+  (['authorization', 'x-api-key'] as const).map((credential) => authorizerConfigOf({ access, credential })),
+);
+
+/**
+ * The configuration of the authorizer a Lambda function was invoked as. Each authorizer invokes
+ * the authorizer function through an alias named after it ({@link authorizerNameOf}), so the
+ * qualifier of the invoked ARN — set by the stack in the authorizer's URI, which no request can
+ * change — says which access to grant; a route's access never comes from a lookup of the request's
+ * route (routes added with `addMeteredRoute` are in no table). Throws, naming what it got, when
+ * the function was invoked without such an alias: the authorizer then answers nothing (a 500), so
+ * a misconfiguration refuses every caller rather than admitting any.
+ */
+export function authorizerConfigOfInvokedArn(invokedFunctionArn: string | undefined): AuthorizerConfig {
+  // arn:aws:lambda:<region>:<account>:function:<name>:<qualifier>
+  const qualifier = invokedFunctionArn?.split(':')[7];
+  const config = AUTHORIZERS.find((candidate) => authorizerNameOf(candidate) === qualifier);
+  if (!config) {
+    throw new Error(
+      `The authorizer function must be invoked through an alias naming its authorizer (${AUTHORIZERS.map(authorizerNameOf).join(', ')}); it was invoked as ${JSON.stringify(invokedFunctionArn)}.`,
+    );
+  }
+  return config;
 }

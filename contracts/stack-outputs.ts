@@ -7,7 +7,7 @@ export const DEFAULT_STACK_NAME = 'ApiUsageTracker';
 
 export const STACK_OUTPUTS = {
   apiUrl: 'ApiUrl',
-  adminTokenSecretArn: 'AdminTokenSecretArn',
+  adminTokenKeyArn: 'AdminTokenKeyArn',
   eventBusName: 'EventBusName',
   eventBusArn: 'EventBusArn',
   lakeBucketName: 'LakeBucketName',

@@ -1,8 +1,10 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { STACK_OUTPUTS, StackOutputKey } from '../contracts/stack-outputs';
 import { Construct } from 'constructs';
 import { BillingStatements } from './billing-statements';
 import { LakeBucket } from './lake-bucket';
+import { MeteredApiOriginDomain } from './metered-api-edge';
 import { MeteredHttpApi } from './metered-http-api';
 import { UsageTrackerConfig } from './stack-config';
 import { UsageAnalytics } from './usage-analytics';
@@ -27,6 +29,8 @@ export class ApiUsageTrackerStack extends Stack {
   public readonly billingStatements: BillingStatements;
   public readonly monitoring: UsagePipelineMonitoring;
   public readonly meteredApi: MeteredHttpApi;
+  /** The API's custom domain behind the edge, when `edgeProtection` is on. */
+  public readonly originDomain?: MeteredApiOriginDomain;
 
   constructor(scope: Construct, id: string, props: ApiUsageTrackerStackProps) {
     super(scope, id, props);
@@ -78,11 +82,25 @@ export class ApiUsageTrackerStack extends Stack {
       tiers: config.tiers,
       demo: config.demo,
       externalIssuer: config.externalIssuer,
+      authorizerReservedConcurrency: config.authorizerReservedConcurrency,
+      disableExecuteApiEndpoint: config.edge !== undefined,
     });
+    if (config.edge) {
+      this.originDomain = new MeteredApiOriginDomain(this, 'EdgeOrigin', {
+        api: this.meteredApi,
+        domainName: config.edge.originDomainName,
+        certificate: acm.Certificate.fromCertificateArn(this, 'EdgeOriginCertificate', config.edge.originCertificateArn),
+      });
+      new CfnOutput(this, 'EdgeOriginDnsTarget', {
+        value: this.originDomain.regionalDomainName,
+        description: `Point ${config.edge.originDomainName} (CNAME or alias) here; CloudFront connects to that name`,
+      });
+    }
 
     const outputs: Record<StackOutputKey, [string, string]> = {
-      apiUrl: [this.meteredApi.url, 'Base URL of the metered API'],
-      adminTokenSecretArn: [this.meteredApi.adminTokenSecret.secretArn, 'Secret operators read to mint admin tokens'],
+      // With the edge on, the execute-api URL answers nothing; callers use the edge stack's ApiUrl.
+      apiUrl: config.edge ? [`https://${config.edge.originDomainName}`, 'Origin of the metered API behind CloudFront (callers use the edge stack\'s ApiUrl)'] : [this.meteredApi.url, 'Base URL of the metered API'],
+      adminTokenKeyArn: [this.meteredApi.adminTokenKey.keyArn, 'KMS key that signs admin tokens (only the mint route may sign; mint with scripts/mint-admin-token.ts)'],
       eventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
       eventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
       lakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],

@@ -2,11 +2,12 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaNodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,7 +16,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
   ACCESS_LOG_FORMAT,
-  AUTHORIZER_CACHE_TTL_SECONDS,
+  ADMIN_TOKEN_KEY_ENV,
+  ADMIN_TOKEN_ROUTE,
+  AUDIT_ENTRY_ATTRIBUTES,
+  AUDIT_PARTITION_PREFIX,
+  AUTHORIZER_CACHE_TTL_BY_ACCESS,
   BUILT_IN_ROUTES,
   BuiltInRoute,
   CredentialSource,
@@ -30,8 +35,26 @@ import {
   TableDefinition,
   authorizerNameOf,
 } from '../contracts/metered-api';
+import { LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
 import { TIER_NAMES, TierLimit, TierName, resolveTiers } from '../contracts/tiers';
+import { externalIssuerProblems } from '../contracts/external-issuer';
 import { acknowledgeNagFindings, nagArnToken } from './nag-acknowledgements';
+
+/** What a tenant function may do on the limiter table: decide, and read the item's standing when the write fails. */
+export const LIMITER_DECISION_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:GetItem'] as const;
+
+/** What the admin functions may do to the audit log: append entries, and read them by month. */
+const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'] as const;
+const AUDIT_READ_ACTIONS = ['dynamodb:Query'] as const;
+
+/** What the mint function may do with the admin token key, and what the authorizer may. */
+export const ADMIN_TOKEN_SIGN_ACTIONS = ['kms:Sign'] as const;
+export const ADMIN_TOKEN_VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
+/** What the account may do with the admin token key: everything but signing. */
+export const ADMIN_TOKEN_KEY_ADMINISTRATION_ACTIONS = [
+  'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*',
+  'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
+] as const;
 
 /** Where the Lambda entry files live. */
 export const HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
@@ -42,15 +65,22 @@ export interface TierSettings extends Partial<TierLimit> {
   readonly failMode?: 'open' | 'closed';
 }
 
-/** An external token issuer (e.g. a Cognito user pool) whose access tokens tenants may use. */
+/**
+ * An external token issuer (e.g. a Cognito user pool) whose access tokens tenants may use. Each
+ * identity (issuer and subject, or issuer and app client) acts for the tenant an admin mapped it
+ * to (POST /v1/admin/tenants/{tenantId}/external-identities); no claim names a tenant.
+ */
 export interface ExternalIssuerProps {
+  /** `iss` of its tokens, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`. */
   readonly issuer: string;
-  readonly audience: string;
+  /**
+   * App clients whose access tokens are accepted (`client_id`: Cognito access tokens have no `aud`).
+   */
+  readonly clientIds: readonly string[];
+  /** Its JWKS, https only, e.g. `<issuer>/.well-known/jwks.json`. */
   readonly jwksUrl: string;
   /** @default ['RS256'] */
   readonly algorithms?: readonly string[];
-  /** @default 'tenant_id' */
-  readonly tenantClaim?: string;
 }
 
 /** Properties of a {@link MeteredHttpApi}. */
@@ -89,6 +119,28 @@ export interface MeteredHttpApiProps {
    */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
+   * Route-level throttles (the stage's `RouteSettings`), keyed by route key, merged over the
+   * defaults: tighter than the stage for routes a flood can reach without a token, so that they
+   * cannot use up the stage's rate for every tenant
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+   * @default DEFAULT_ROUTE_THROTTLES: POST /v1/auth/token 20/s burst 40; each admin route 10/s burst 20
+   */
+  readonly routeThrottles?: Readonly<Record<string, RouteThrottle>>;
+  /**
+   * Reserved concurrency of the authorizer function: a flood of fresh credentials can run at most
+   * this many authorizers at once (beyond it API Gateway answers 500 without a Lambda call), and
+   * the account's other functions keep their concurrency. 0 reserves none.
+   * @default 100: the stage's 500 requests per second at 200 ms per uncached authorization
+   */
+  readonly authorizerReservedConcurrency?: number;
+  /**
+   * Turns the default execute-api endpoint off, so that the API answers only on a custom domain
+   * name (see `MeteredApiOriginDomain`), e.g. the origin behind CloudFront and AWS WAF
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-disable-default-endpoint.html).
+   * @default false
+   */
+  readonly disableExecuteApiEndpoint?: boolean;
+  /**
    * The HTTP API's name, as the console and `aws apigatewayv2 get-apis` show it.
    * @default `<stack name>-<construct id>`, e.g. `ApiUsageTracker-MeteredApi`
    */
@@ -100,17 +152,41 @@ export interface MeteredHttpApiProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** A route's steady rate (requests per second) and burst, enforced by API Gateway before any Lambda runs. */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Route throttles unless `routeThrottles` overrides them: the token exchange is the route a caller
+ * reaches with nothing but a guessed API key (tokens last 15 minutes, so a client needs few), and
+ * operators do not script more than a few admin calls per second.
+ */
+export const DEFAULT_ROUTE_THROTTLES: Readonly<Record<string, RouteThrottle>> = Object.fromEntries(
+  BUILT_IN_ROUTES.flatMap((route) => {
+    if (route.routeKey === 'POST /v1/auth/token') return [[route.routeKey, { rateLimit: 20, burstLimit: 40 }]];
+    if (route.access === 'admin') return [[route.routeKey, { rateLimit: 10, burstLimit: 20 }]];
+    return [];
+  }),
+);
+
 /** What a route added with {@link MeteredHttpApi.addMeteredRoute} gets. */
 export interface MeteredRouteProps {
   /** The function answering the route; wrap its handler with `meteredRoute` from `lambdas/http`. */
   readonly handler: lambda.Function;
-  /** @default 'tenant' */
-  readonly access?: RouteAccess;
+  /**
+   * Who may call the route: `tenant` (tenant API keys and tokens, metered by the limiter) or
+   * `admin` (admin credentials only). Required: the route is attached to the authorizer of that
+   * access, which grants exactly it, so a forgotten declaration cannot open an admin route to tenants.
+   */
+  readonly access: RouteAccess;
 }
 
 /**
- * The metered public API: an HTTP API whose routes sit behind a Lambda REQUEST authorizer (JWT or
- * API key, simple responses, cached per credential for 60 s), an exact DynamoDB token bucket per
+ * The metered public API: an HTTP API whose routes sit behind Lambda REQUEST authorizers (JWT or
+ * API key, simple responses; one per access, the admin one uncached, tenant answers cached per
+ * credential for at most the token clock tolerance), an exact DynamoDB token bucket per
  * tenant and tier, and usage tracking of every answer — including those API Gateway gives itself,
  * read from the access log.
  */
@@ -120,14 +196,17 @@ export class MeteredHttpApi extends Construct {
   public readonly tables: Readonly<Record<MeteredApiTable, dynamodb.TableV2>>;
   /** Signs tenant tokens (POST /v1/auth/token). */
   public readonly tenantTokenSecret: secretsmanager.Secret;
-  /** Signs admin tokens: grant read access to operators only. */
-  public readonly adminTokenSecret: secretsmanager.Secret;
+  /** Signs admin tokens (ES256): the mint function may sign, the authorizer read the public key; nothing else. */
+  public readonly adminTokenKey: kms.Key;
+  /** POST /v1/admin/token (IAM authorization); see {@link grantMintAdminTokens}. */
+  public readonly adminTokenRoute: apigwv2.HttpRoute;
   public readonly authorizerFunction: lambdaNodejs.NodejsFunction;
   public readonly accessLogGroup: logs.LogGroup;
   private readonly environment: Record<string, string>;
   private readonly authorizers = new Map<string, HttpLambdaAuthorizer>();
   private readonly functions = new Map<string, lambdaNodejs.NodejsFunction>();
   private readonly usageEventBus: events.IEventBus;
+  private readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
 
   constructor(scope: Construct, id: string, props: MeteredHttpApiProps) {
     super(scope, id);
@@ -141,7 +220,21 @@ export class MeteredHttpApi extends Construct {
       );
     }
     const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
+    this.routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...props.routeThrottles };
+    for (const [routeKey, limit] of Object.entries(this.routeThrottles)) {
+      if (!(limit.rateLimit > 0 && Number.isInteger(limit.burstLimit) && limit.burstLimit >= 1)) {
+        throw new Error(`routeThrottles["${routeKey}"] needs a rateLimit above 0 and a whole burstLimit of at least 1; got ${JSON.stringify(limit)}.`);
+      }
+    }
+    const reservedConcurrency = props.authorizerReservedConcurrency ?? 100;
+    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 0 || reservedConcurrency > 1000) {
+      throw new Error(`authorizerReservedConcurrency must be a whole number from 0 (none) to 1000; got ${reservedConcurrency}.`);
+    }
     this.usageEventBus = props.usageEventBus;
+    if (props.externalIssuer) {
+      const problems = externalIssuerProblems(props.externalIssuer);
+      if (problems.length > 0) throw new Error(`externalIssuer of ${this.node.path}: ${problems.join('; ')}. Use the issuer's https JWKS URL and list its app client ids in clientIds.`);
+    }
 
     this.tables = Object.fromEntries(
       (Object.entries(METERED_API_TABLES) as [MeteredApiTable, TableDefinition][]).map(([name, definition]) => [name, this.createTable(name, definition, removalPolicy)]),
@@ -162,7 +255,7 @@ export class MeteredHttpApi extends Construct {
       return created;
     };
     this.tenantTokenSecret = secret('TenantTokenSecret', 'Signs the metered API tenant tokens (HS256)');
-    this.adminTokenSecret = secret('AdminTokenSecret', 'Signs metered API admin tokens; readable by operators only');
+    this.adminTokenKey = this.createAdminTokenKey(removalPolicy);
 
     this.environment = {
       [TABLE_ENV.credentials]: this.tables.credentials.tableName,
@@ -171,7 +264,7 @@ export class MeteredHttpApi extends Construct {
       TOKEN_ISSUER: props.tokenIssuer ?? `urn:api-usage-tracker:${Stack.of(this).stackName}`,
       TOKEN_AUDIENCE: 'api-usage-tracker',
       TENANT_TOKEN_SECRET_ARN: this.tenantTokenSecret.secretArn,
-      ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
+      [ADMIN_TOKEN_KEY_ENV.kmsKeyId]: this.adminTokenKey.keyArn,
       TIERS_JSON: JSON.stringify(tiers),
       USAGE_EVENT_BUS_NAME: props.usageEventBus.eventBusName,
       USAGE_EVENT_SOURCE: props.usageEventSource ?? 'my-applications',
@@ -182,19 +275,21 @@ export class MeteredHttpApi extends Construct {
       ...(props.externalIssuer
         ? {
             EXTERNAL_ISSUER: props.externalIssuer.issuer,
-            EXTERNAL_AUDIENCE: props.externalIssuer.audience,
+            EXTERNAL_CLIENT_IDS: props.externalIssuer.clientIds.join(','),
             EXTERNAL_JWKS_URL: props.externalIssuer.jwksUrl,
             EXTERNAL_ALGORITHMS: (props.externalIssuer.algorithms ?? ['RS256']).join(','),
-            EXTERNAL_TENANT_CLAIM: props.externalIssuer.tenantClaim ?? 'tenant_id',
           }
         : {}),
     };
 
     this.authorizerFunction = this.handlerFunction('authorizer', 'Authorizer of the metered API: JWT or API key');
+    if (reservedConcurrency > 0) {
+      (this.authorizerFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reservedConcurrency;
+    }
     // Key and tenant lookups by primary key only: no index access.
     this.authorizerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.tables.credentials.tableArn] }));
     this.tenantTokenSecret.grantRead(this.authorizerFunction);
-    this.adminTokenSecret.grantRead(this.authorizerFunction);
+    this.allowOnAdminTokenKey('VerifyAdminTokens', this.authorizerFunction, ADMIN_TOKEN_VERIFY_ACTIONS);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
     // Without a name the API would be called after its construct id, "Resource".
@@ -204,6 +299,7 @@ export class MeteredHttpApi extends Construct {
       apiName,
       description: 'Metered API: rate limited per tenant tier, every call tracked',
       createDefaultStage: false,
+      disableExecuteApiEndpoint: props.disableExecuteApiEndpoint ?? false,
     });
     this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
@@ -217,6 +313,15 @@ export class MeteredHttpApi extends Construct {
     });
 
     for (const route of BUILT_IN_ROUTES) this.addBuiltInRoute(route);
+    this.adminTokenRoute = this.addAdminTokenRoute();
+    this.node.addValidation({
+      validate: () => {
+        const routed = new Set(this.httpApi.node.children.filter((c) => c instanceof apigwv2.HttpRoute).map((r) => (r.node.defaultChild as apigwv2.CfnRoute).routeKey));
+        return Object.keys(this.routeThrottles)
+          .filter((key) => !routed.has(key))
+          .map((key) => `routeThrottles names "${key}", which is no route of this API; add the route with addMeteredRoute or remove its throttle.`);
+      },
+    });
     this.trackGatewayAnswers();
   }
 
@@ -230,18 +335,83 @@ export class MeteredHttpApi extends Construct {
    * function gets the tables, secrets and bus in its environment and the permissions to use them.
    *
    * @example
-   * api.addMeteredRoute('GET /v1/orders/{id}', { handler: ordersFunction });
+   * api.addMeteredRoute('GET /v1/orders/{id}', { handler: ordersFunction, access: 'tenant' });
    */
   public addMeteredRoute(routeKey: string, props: MeteredRouteProps): apigwv2.HttpRoute[] {
-    const access = props.access ?? 'tenant';
+    const access = props.access;
+    if (access !== 'tenant' && access !== 'admin') {
+      throw new Error(`Route "${routeKey}" at ${this.node.path}: access must be "tenant" or "admin" (who may call the route); got ${JSON.stringify(access)}.`);
+    }
     for (const [name, value] of Object.entries(this.environment)) props.handler.addEnvironment(name, value);
     this.grantRouteAccess(props.handler, access);
     return this.route(routeKey, props.handler, access, 'authorization');
   }
 
-  /** Lets operators (or a role of theirs) mint admin tokens: read access to the admin secret. */
+  /**
+   * Lets operators (a role of theirs) mint admin tokens: `execute-api:Invoke` on POST
+   * /v1/admin/token, whose IAM authorization proves who they are. Nothing else mints one: only the
+   * mint function may use the admin token key to sign.
+   */
   public grantMintAdminTokens(grantee: iam.IGrantable): iam.Grant {
-    return this.adminTokenSecret.grantRead(grantee);
+    return this.adminTokenRoute.grantInvoke(grantee);
+  }
+
+  /**
+   * POST /v1/admin/token with IAM authorization: API Gateway verifies the caller's SigV4 signature
+   * and `execute-api:Invoke` permission, then passes the principal's ARN to the function as
+   * `requestContext.authorizer.iam.userArn`
+   * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html).
+   */
+  private addAdminTokenRoute(): apigwv2.HttpRoute {
+    const fn = this.handlerFunction(ADMIN_TOKEN_ROUTE.handler, 'Mints admin tokens for IAM-authenticated operators (KMS Sign)');
+    this.grantPutUsageEvents(fn);
+    this.grantAppendAudit(fn);
+    this.allowOnAdminTokenKey('MintAdminTokens', fn, ADMIN_TOKEN_SIGN_ACTIONS);
+    this.functions.set(ADMIN_TOKEN_ROUTE.handler, fn);
+    const [method, routePath] = ADMIN_TOKEN_ROUTE.routeKey.split(' ');
+    return new apigwv2.HttpRoute(this, 'AdminTokenRoute', {
+      httpApi: this.httpApi,
+      routeKey: apigwv2.HttpRouteKey.with(routePath, method as apigwv2.HttpMethod),
+      integration: new HttpLambdaIntegration('AdminTokenIntegration', fn),
+      authorizer: new HttpIamAuthorizer(),
+    });
+  }
+
+  /**
+   * The admin token key: ECC_NIST_P256 for ES256 (KMS Sign answers DER, converted to JWS r||s at
+   * run time). Its key policy lets the account administer the key but not sign with it: signing
+   * is granted by name to the mint function alone, so no IAM policy in the account (`kms:*` on
+   * `*` included) can mint admin tokens
+   * (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html). Whoever may
+   * change the key policy (`kms:PutKeyPolicy`) could still grant themselves Sign: keep that to the
+   * deployment role.
+   */
+  private createAdminTokenKey(removalPolicy: RemovalPolicy): kms.Key {
+    const key = new kms.Key(this, 'AdminTokenKey', {
+      description: 'Signs metered API admin tokens (ES256); only the mint function may sign',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy,
+      policy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'AdministerButNeverSign',
+            principals: [new iam.AccountRootPrincipal()],
+            actions: [...ADMIN_TOKEN_KEY_ADMINISTRATION_ACTIONS],
+            resources: ['*'],
+          }),
+        ],
+      }),
+    });
+    acknowledgeNagFindings(key, [
+      { id: 'AwsSolutions-KMS5', reason: 'KMS cannot rotate asymmetric keys automatically; admin tokens live 15 minutes, so the key is rotated by replacing it (README).' },
+    ]);
+    return key;
+  }
+
+  /** A key policy statement naming one function's role: the key policy alone grants it. */
+  private allowOnAdminTokenKey(sid: string, fn: lambda.IFunction, actions: readonly string[]): void {
+    this.adminTokenKey.addToResourcePolicy(new iam.PolicyStatement({ sid, principals: [fn.role!], actions: [...actions], resources: ['*'] }));
   }
 
   private addBuiltInRoute(route: BuiltInRoute): void {
@@ -260,24 +430,44 @@ export class MeteredHttpApi extends Construct {
     if (!routePath || !(method in apigwv2.HttpMethod)) {
       throw new Error(`routeKey "${routeKey}" must be "<METHOD> /path", e.g. "GET /v1/orders/{id}".`);
     }
-    return this.httpApi.addRoutes({
+    const routes = this.httpApi.addRoutes({
       path: routePath,
       methods: [method as apigwv2.HttpMethod],
       integration: new HttpLambdaIntegration(`${routeKey.replace(/[^A-Za-z0-9]/g, '')}Integration`, fn),
       authorizer: this.authorizer(access, credential),
     });
+    const limit = this.routeThrottles[routeKey];
+    if (limit) {
+      const stage = this.stage.node.defaultChild as apigwv2.CfnStage;
+      stage.routeSettings = { ...stage.routeSettings, [routeKey]: { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit } };
+      // A stage's RouteSettings may only name routes that exist.
+      for (const route of routes) this.stage.node.addDependency(route);
+    }
+    return routes;
   }
 
-  /** One authorizer per (access, credential source): API Gateway caches answers per authorizer and credential. */
+  /**
+   * One authorizer per (access, credential source): API Gateway caches answers per authorizer and
+   * credential. Each invokes the authorizer function through an alias of its own name, from which
+   * the function knows the access to grant (`authorizerConfigOfInvokedArn`): the route's access is
+   * configuration the stack sets, not something the function looks up from the request. The admin
+   * authorizer does not cache (a TTL of 0 turns caching off), so neither a refusal nor a revoked
+   * credential outlives the request it was decided for.
+   */
   private authorizer(access: RouteAccess, credential: CredentialSource): HttpLambdaAuthorizer {
     const name = authorizerNameOf({ access, credential });
     let authorizer = this.authorizers.get(name);
     if (!authorizer) {
-      authorizer = new HttpLambdaAuthorizer(`${name}-authorizer`, this.authorizerFunction, {
+      const alias = new lambda.Alias(this.authorizerFunction, `${pascal(name)}Alias`, {
+        aliasName: name,
+        version: this.authorizerFunction.currentVersion,
+        description: `The ${name} authorizer: grants ${access} access from the ${credential} header`,
+      });
+      authorizer = new HttpLambdaAuthorizer(`${name}-authorizer`, alias, {
         authorizerName: name,
         responseTypes: [HttpLambdaResponseType.SIMPLE],
         identitySource: [IDENTITY_SOURCES[credential]],
-        resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
+        resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_BY_ACCESS[access]),
       });
       this.authorizers.set(name, authorizer);
     }
@@ -287,7 +477,9 @@ export class MeteredHttpApi extends Construct {
   private grantRouteAccess(fn: lambda.IFunction, access: RouteAccess): void {
     this.grantPutUsageEvents(fn);
     if (access === 'admin') {
-      for (const table of Object.values(this.tables)) table.grantReadWriteData(fn);
+      this.tables.credentials.grantReadWriteData(fn);
+      this.tables.limiter.grantReadWriteData(fn);
+      this.grantAppendAudit(fn);
       acknowledgeNagFindings(fn, [
         {
           id: `AwsSolutions-IAM5[Resource::${nagArnToken(this.tables.credentials)}/index/*]`,
@@ -295,8 +487,50 @@ export class MeteredHttpApi extends Construct {
         },
       ]);
     } else {
-      this.tables.limiter.grant(fn, 'dynamodb:UpdateItem');
+      this.grantLimiterDecisions(fn);
     }
+  }
+
+  /**
+   * The limiter's calls (a conditional UpdateItem, and a consistent GetItem when the write fails),
+   * on the limiter item's attributes only. `dynamodb:Attributes` holds every attribute name a
+   * request names, whether it is written or only evaluated by the condition, so the limiter's own
+   * checks (`tier`, `blocked`, `blockedKeys`, `revokedKeys`) are in the list: it keeps tenant
+   * functions from any other attribute, and so from growing the item or storing data on it, not
+   * from writing those four. `StringLike` takes the counters' dated names as patterns.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+   */
+  private grantLimiterDecisions(fn: lambda.IFunction): void {
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: [...LIMITER_DECISION_ACTIONS],
+      resourceArns: [this.tables.limiter.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:Attributes': [...LIMITER_ATTRIBUTE_PATTERNS] } },
+    });
+  }
+
+  /**
+   * The audit log is append-only: new entries (PutItem) and reading by month (Query), no
+   * UpdateItem, DeleteItem or BatchWriteItem. IAM cannot require a ConditionExpression, so the
+   * PutItem is bounded by what it can check: audit partitions only (`dynamodb:LeadingKeys`), the
+   * entry's attributes only (`dynamodb:Attributes`) and no old item returned
+   * (`dynamodb:ReturnValues`); AuditLog.append writes with `attribute_not_exists(pk)`, so no entry
+   * is ever overwritten by this code
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   */
+  private grantAppendAudit(fn: iam.IGrantable): void {
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...AUDIT_APPEND_ACTIONS],
+        resources: [this.tables.audit.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}*`] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': 'NONE' },
+        },
+      }),
+    );
+    this.tables.audit.grant(fn, ...AUDIT_READ_ACTIONS);
   }
 
   private grantPutUsageEvents(fn: iam.IGrantable): void {
@@ -325,6 +559,8 @@ export class MeteredHttpApi extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
       tracing: lambda.Tracing.ACTIVE,
+      // Versions exist only for the authorizer aliases; an old one goes once its alias has moved on.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
       environment: this.environment,
       logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
       projectRoot: path.join(__dirname, '..'),

@@ -21,7 +21,8 @@ import {
 } from '../contracts/lake-layout';
 import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { STATEMENT_TABLES, billedEventsPrefix, closingRecordKey, monthOf, statementKey, statementPartitionPrefix } from '../contracts/billing-statements';
-import { BUILT_IN_ROUTES, METERED_API_TABLES } from '../contracts/metered-api';
+import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../contracts/limiter-item';
+import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES } from '../contracts/metered-api';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
 import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
 
@@ -91,7 +92,7 @@ export const CONTRACT_COMPONENTS = {
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
-export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'access-log-usage'] as const;
+export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'access-log-usage'] as const;
 export type MeteredApiFunction = (typeof METERED_API_FUNCTIONS)[number];
 
 /** The component name of a metered API Lambda. */
@@ -480,11 +481,41 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   const authorizer = role(functions.authorizer.role!);
   b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', tables.credentials.tableArn, 'looks up an API key by its hash, and its tenant');
   b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'verifies tenant tokens (HS256)');
-  b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.adminTokenSecret.secretArn, 'verifies admin tokens (HS256)');
+  // The key policy names the authorizer for GetPublicKey only: it verifies admin tokens and can never sign one.
+  b.add(lambdaComponent('authorizer'), authorizer, 'kms:GetPublicKey', api.adminTokenKey.keyArn, 'verifies admin tokens (ES256) with the admin token key\'s public half');
+
+  // POST /v1/admin/token: signs with the admin token key (named in its key policy) and audits the mint.
+  const minter = role(functions['admin-token'].role!);
+  const minterComponent = lambdaComponent('admin-token');
+  b.add(minterComponent, minter, 'kms:Sign', api.adminTokenKey.keyArn, 'signs admin tokens for the IAM principal API Gateway verified');
+  b.add(minterComponent, minter, 'dynamodb:PutItem', tables.audit.tableArn, 'records each minted admin token (actor: the principal ARN) in the audit log', {
+    'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}2025-01`],
+    'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
+    'dynamodb:ReturnValues': 'NONE',
+  });
+  {
+    const [method, routePath] = ADMIN_TOKEN_ROUTE.routeKey.split(' ');
+    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions['admin-token'].functionArn, `API Gateway invokes ${ADMIN_TOKEN_ROUTE.routeKey}`, {
+      'aws:SourceArn': b.executeApiArn(api.httpApi.apiId, `$default/${method}${routePath}`),
+      'aws:SourceAccount': stack.account,
+    });
+  }
 
   const metered = new Set(BUILT_IN_ROUTES.filter((route) => route.metered).map((route) => route.handler));
+  // The attribute names each limiter call carries (`dynamodb:Attributes`: key, update, condition and
+  // projection), as lambdas/limiter/token-bucket-limiter.ts sends them at SAMPLE_TIME.
+  const day = (daysBack: number) => dayCounter(new Date(SAMPLE_TIME.getTime() - daysBack * 86_400_000));
+  const month = (monthsBack: number) => monthCounter(new Date(Date.UTC(SAMPLE_TIME.getUTCFullYear(), SAMPLE_TIME.getUTCMonth() - monthsBack, 1)));
+  const { pk, tat, tier, blocked, blockedKeys, revokedKeys, revokedSeen, revokedSeenAt } = LIMITER_ATTRIBUTES;
+  const limiterCalls = [
+    ['dynamodb:UpdateItem', [pk, tat, tier, blocked, blockedKeys, revokedKeys, day(0), month(0), day(2), month(2), revokedSeen, revokedSeenAt], 'the limiter decides with one conditional UpdateItem on the tenant item, counting and tidying on the way'],
+    ['dynamodb:UpdateItem', [pk, day(3), month(3), revokedSeen, revokedSeenAt, revokedKeys, blockedKeys], 'the limiter tidies the tenant item after an admitting write (old counters, expired revocations)'],
+    ['dynamodb:GetItem', [pk, tier, blocked, blockedKeys, revokedKeys], "when its write fails, the limiter reads the item's blocks and revocations (consistent read) before failing open"],
+  ] as const;
   for (const name of metered) {
-    b.add(lambdaComponent(name), role(functions[name].role!), 'dynamodb:UpdateItem', tables.limiter.tableArn, 'the limiter decides with one conditional UpdateItem on the tenant item');
+    for (const [action, attributes, why] of limiterCalls) {
+      b.add(lambdaComponent(name), role(functions[name].role!), action, tables.limiter.tableArn, why, { 'dynamodb:Attributes': [...attributes] });
+    }
   }
   b.add(lambdaComponent('token'), role(functions.token.role!), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
 
@@ -493,7 +524,13 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke; the calling admin key\'s status on every admin request');
   b.add(adminComponent, admin, 'dynamodb:Query', credentialsIndex(byEntity), 'lists tenants through the byEntity index');
   b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item (a raised tier also clears the bucket\'s debt)');
-  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:Query'], tables.audit.tableArn, 'appends to and reads the audit log');
+  // Append-only: a PutItem of an entry's attributes in an audit partition, and reading by month.
+  b.add(adminComponent, admin, 'dynamodb:PutItem', tables.audit.tableArn, 'appends an entry to the audit log (with attribute_not_exists, so never over another)', {
+    'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}2025-01`],
+    'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
+    'dynamodb:ReturnValues': 'NONE',
+  });
+  b.add(adminComponent, admin, 'dynamodb:Query', tables.audit.tableArn, 'reads the audit log by month');
 
   // API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function.
   const apiId = api.httpApi.apiId;
@@ -506,8 +543,12 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   }
   const authorizers = api.node.findAll().filter((c): c is apigwv2.CfnAuthorizer => c instanceof apigwv2.CfnAuthorizer);
   if (authorizers.length === 0) throw new Error('Permission contracts: the metered API has no Lambda authorizer any more; update lib/runtime-permissions.ts.');
+  // Each authorizer invokes the function through the alias of its name, which tells it the access to grant.
+  const aliases = api.authorizerFunction.node.findAll().filter((c): c is lambda.Alias => c instanceof lambda.Alias);
   for (const cfnAuthorizer of authorizers) {
-    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions.authorizer.functionArn, `API Gateway invokes the ${cfnAuthorizer.name} authorizer`, {
+    const alias = aliases.find((candidate) => (candidate.node.defaultChild as lambda.CfnAlias).name === cfnAuthorizer.name);
+    if (!alias) throw new Error(`Permission contracts: the ${cfnAuthorizer.name} authorizer has no alias of its name on the authorizer function; update lib/runtime-permissions.ts.`);
+    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', alias.functionArn, `API Gateway invokes the ${cfnAuthorizer.name} authorizer`, {
       'aws:SourceArn': b.executeApiArn(apiId, `authorizers/${cfnAuthorizer.ref}`),
       'aws:SourceAccount': stack.account,
     });

@@ -4,6 +4,7 @@ import { DEFAULT_EVENT_SOURCES, EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE 
 import { CATALOG } from '../contracts/lake-layout';
 import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
+import { externalIssuerProblems } from '../contracts/external-issuer';
 import { ExternalIssuerProps, TierSettings } from './metered-http-api';
 import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
 
@@ -28,6 +29,22 @@ export interface UsageTrackerConfig {
   readonly tiers: Partial<Record<TierName, TierSettings>>;
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
   readonly externalIssuer?: ExternalIssuerProps;
+  /** Reserved concurrency of the authorizer function; 0 reserves none. */
+  readonly authorizerReservedConcurrency: number;
+  /** CloudFront and AWS WAF in front of the API (a us-east-1 stack), the execute-api endpoint off. */
+  readonly edge?: EdgeConfig;
+}
+
+/** The edge's settings, from the `edge*` context parameters. */
+export interface EdgeConfig {
+  /** The API's custom domain name, which CloudFront connects to. */
+  readonly originDomainName: string;
+  /** ACM certificate of that name, in the API's region. */
+  readonly originCertificateArn: string;
+  /** Requests per IP address and 5 minutes, any route. */
+  readonly rateLimitPerIp: number;
+  /** Requests per IP address and 5 minutes to POST /v1/auth/token. */
+  readonly tokenRateLimitPerIp: number;
 }
 
 /** A context key, its meaning and its default, as the README documents them. */
@@ -59,9 +76,27 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'tiers', description: 'JSON tier overrides, e.g. `{"free":{"requestsPerMinute":10},"premium":{"failMode":"closed"}}`', defaultValue: 'free 5, basic 20, premium 100, enterprise 1000 per minute' },
   { key: 'demoLatencyMs', description: 'Added latency of the demo routes GET /v1/users and /v1/products', defaultValue: '0' },
   { key: 'demoErrorRate', description: 'Share of demo route requests that fail with 500 (0-1)', defaultValue: '0' },
-  { key: 'externalIssuer', description: 'An external token issuer (e.g. a Cognito user pool URL) whose access tokens tenants may use; needs the two below', defaultValue: '(none)' },
-  { key: 'externalAudience', description: 'Audience the external tokens must carry', defaultValue: '(none)' },
-  { key: 'externalJwksUrl', description: 'JWKS URL of the external issuer', defaultValue: '(none)' },
+  {
+    key: 'externalIssuer',
+    description: 'An external token issuer whose access tokens tenants may use, e.g. `https://cognito-idp.<region>.amazonaws.com/<user pool id>`; each identity acts for the tenant an admin maps it to; needs the two below',
+    defaultValue: '(none)',
+  },
+  { key: 'externalClientIds', description: 'Comma-separated app client ids whose access tokens are accepted (`client_id`; Cognito access tokens have no `aud`)', defaultValue: '(none)' },
+  { key: 'externalJwksUrl', description: 'https JWKS URL of the external issuer, e.g. `<externalIssuer>/.well-known/jwks.json`', defaultValue: '(none)' },
+  {
+    key: 'authorizerReservedConcurrency',
+    description: 'Reserved concurrency of the authorizer function, so a flood of fresh credentials cannot take the account\'s Lambda concurrency (0 reserves none; the account must keep 100 unreserved)',
+    defaultValue: '100',
+  },
+  {
+    key: 'edgeProtection',
+    description: 'Put CloudFront with AWS WAF per-IP rate-based rules in front of the API (a second stack, `<stack>-Edge`, in us-east-1) and turn the default execute-api endpoint off (`true`/`false`); needs `edgeOriginDomainName` and `edgeOriginCertificateArn`',
+    defaultValue: 'false',
+  },
+  { key: 'edgeOriginDomainName', description: 'Custom domain name the API answers on behind CloudFront; point its DNS record at the `EdgeOriginDnsTarget` output', defaultValue: '(none)' },
+  { key: 'edgeOriginCertificateArn', description: 'ACM certificate for `edgeOriginDomainName`, in the API\'s region', defaultValue: '(none)' },
+  { key: 'edgeRateLimitPerIp', description: 'Requests one IP address may make to any route in 5 minutes before AWS WAF answers 429 (10-2000000000)', defaultValue: '3000' },
+  { key: 'edgeTokenRateLimitPerIp', description: 'Requests one IP address may make to POST /v1/auth/token in 5 minutes before AWS WAF answers 429 (10 up to `edgeRateLimitPerIp`)', defaultValue: '100' },
 ];
 
 /** Thrown when a context value cannot be used. */
@@ -130,15 +165,43 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     if (!Number.isFinite(parsed) || parsed < 0 || parsed > max) throw new ContextParameterError(key, value, `a number from 0 to ${max}`);
     return parsed;
   };
-  const external = ['externalIssuer', 'externalAudience', 'externalJwksUrl'].map((key) => raw(key));
+  const external = ['externalIssuer', 'externalClientIds', 'externalJwksUrl'].map((key) => raw(key));
   if (external.some((v) => v !== undefined) && external.some((v) => typeof v !== 'string' || v === '')) {
-    throw new ContextParameterError('externalIssuer', external[0], 'externalIssuer, externalAudience and externalJwksUrl together');
+    throw new ContextParameterError('externalIssuer', external[0], 'externalIssuer, externalClientIds and externalJwksUrl together');
+  }
+  const externalIssuer = external[0]
+    ? { issuer: String(external[0]).trim(), clientIds: String(external[1]).split(',').map((id) => id.trim()).filter(Boolean), jwksUrl: String(external[2]).trim() }
+    : undefined;
+  if (externalIssuer && !externalIssuer.jwksUrl.startsWith('https://')) throw new ContextParameterError('externalJwksUrl', external[2], 'an https URL (keys fetched over plain HTTP could be swapped on the way)');
+  if (externalIssuer && externalIssuerProblems(externalIssuer).length > 0) {
+    throw new ContextParameterError('externalClientIds', external[1], `usable values: ${externalIssuerProblems(externalIssuer).join('; ')}`);
+  }
+
+  let edge: EdgeConfig | undefined;
+  if (bool('edgeProtection')) {
+    const originDomainName = raw('edgeOriginDomainName');
+    if (typeof originDomainName !== 'string' || !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(originDomainName.trim())) {
+      throw new ContextParameterError('edgeOriginDomainName', originDomainName, 'the host name the API answers on behind CloudFront, e.g. api-origin.example.com (edgeProtection is true)');
+    }
+    const certificateArn = raw('edgeOriginCertificateArn');
+    if (typeof certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(certificateArn.trim())) {
+      throw new ContextParameterError('edgeOriginCertificateArn', certificateArn, 'the ARN of an ACM certificate for edgeOriginDomainName in the API\'s region (edgeProtection is true)');
+    }
+    const rateLimitPerIp = number('edgeRateLimitPerIp', 10, 2_000_000_000);
+    edge = {
+      originDomainName: originDomainName.trim(),
+      originCertificateArn: certificateArn.trim(),
+      rateLimitPerIp,
+      tokenRateLimitPerIp: number('edgeTokenRateLimitPerIp', 10, rateLimitPerIp),
+    };
   }
 
   return {
+    authorizerReservedConcurrency: number('authorizerReservedConcurrency', 0, 1000),
+    edge,
     tiers,
     demo: { latencyMs: number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: decimal('demoErrorRate', 1) },
-    externalIssuer: external[0] ? { issuer: String(external[0]), audience: String(external[1]), jwksUrl: String(external[2]) } : undefined,
+    externalIssuer,
     eventSources: list('eventSources'),
     bufferInterval: Duration.seconds(number('bufferIntervalSeconds', 0, 900)),
     bufferSize: Size.mebibytes(number('bufferSizeMiB', 1, 128)),

@@ -32,6 +32,11 @@ export interface GatewayRoute {
   readonly routeKey: string;
   readonly handler: LambdaHandler<APIGatewayProxyEventV2, unknown>;
   readonly authorizer?: GatewayAuthorizer;
+  /**
+   * IAM authorization instead: the ARN of the principal whose SigV4 signature verifies, or
+   * undefined (403). The handler finds it as `requestContext.authorizer.iam.userArn`.
+   */
+  readonly iam?: (request: { method: string; path: string; headers: Readonly<Record<string, string>>; body: string }) => string | undefined;
 }
 
 export interface LocalHttpApiGatewayOptions {
@@ -133,6 +138,11 @@ export class LocalHttpApiGateway {
       const headers = lowerCaseHeaders(req);
       const event = this.proxyEvent(route, method, url, headers, body, pathParameters, requestId, started);
 
+      if (route.iam) {
+        const userArn = route.iam({ method, path: url.pathname, headers, body: body.toString('utf8') });
+        if (!userArn) return gatewayAnswer(403);
+        (event.requestContext as { authorizer?: unknown }).authorizer = { iam: { userArn } };
+      }
       if (route.authorizer) {
         const identity = headers[route.authorizer.identitySource];
         if (!identity) return gatewayAnswer(401, { 'www-authenticate': 'Bearer' });

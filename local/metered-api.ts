@@ -1,15 +1,19 @@
 import { CreateTableCommand, DynamoDBClient, KeySchemaElement, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import {
-  AUTHORIZER_CACHE_TTL_SECONDS,
+  ADMIN_TOKEN_ROUTE,
   BUILT_IN_ROUTES,
+  CredentialSource,
   METERED_API_TABLES,
   MeteredApiTable,
+  RouteAccess,
   TableDefinition,
+  authorizerConfigOf,
   authorizerNameOf,
 } from '../contracts/metered-api';
-import { ROUTE_HANDLERS, createAuthorizerHandler } from '../lambdas/handlers/registry';
+import { ROUTE_HANDLERS, createAdminTokenHandler, createAuthorizerHandler } from '../lambdas/handlers/registry';
 import type { MeteredApiDependencies } from '../lambdas/runtime/dependencies';
 import { GatewayAuthorizer, GatewayRoute } from './http-api-gateway';
+import { IamSignedRequest, LocalIamAuthorizer } from './iam-authorizer';
 
 /** Creates the metered API's tables from the same definitions as the stack (existing ones are kept). */
 export async function createMeteredApiTables(client: DynamoDBClient, names: Readonly<Record<MeteredApiTable, string>>): Promise<void> {
@@ -42,13 +46,35 @@ function createTableInput(tableName: string, definition: TableDefinition) {
   };
 }
 
-/** The built-in routes with their authorizers, composed exactly as the Lambda entry files compose them. */
-export function meteredApiRoutes(deps: MeteredApiDependencies): GatewayRoute[] {
-  const authorizerHandler = createAuthorizerHandler(deps) as unknown as GatewayAuthorizer['handler'];
+/** A route of your own on the local gateway, as `MeteredHttpApi.addMeteredRoute` adds it in AWS. */
+export interface LocalMeteredRoute {
+  readonly routeKey: string;
+  readonly handler: GatewayRoute['handler'];
+  /** @default 'tenant' */
+  readonly access?: RouteAccess;
+}
+
+/**
+ * The built-in routes, and any of your own, with their authorizers, composed exactly as the Lambda
+ * entry files compose them: one authorizer per (access, credential source), each with the
+ * configuration its alias gives it in AWS and the cache TTL the stack sets.
+ */
+export function meteredApiRoutes(deps: MeteredApiDependencies, customRoutes: readonly LocalMeteredRoute[] = [], iam?: LocalIamAuthorizer): GatewayRoute[] {
   const authorizers = new Map<string, GatewayAuthorizer>();
-  return BUILT_IN_ROUTES.map((route) => {
+  const authorizerOf = (route: { access: RouteAccess; credential: CredentialSource }): GatewayAuthorizer => {
     const name = authorizerNameOf(route);
-    if (!authorizers.has(name)) authorizers.set(name, { name, handler: authorizerHandler, identitySource: route.credential, cacheTtlSeconds: AUTHORIZER_CACHE_TTL_SECONDS });
-    return { routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps) as unknown as GatewayRoute['handler'], authorizer: authorizers.get(name) };
-  });
+    let authorizer = authorizers.get(name);
+    if (!authorizer) {
+      const config = authorizerConfigOf(route);
+      authorizer = { name, handler: createAuthorizerHandler(deps, config) as unknown as GatewayAuthorizer['handler'], identitySource: config.credential, cacheTtlSeconds: config.cacheTtlSeconds };
+      authorizers.set(name, authorizer);
+    }
+    return authorizer;
+  };
+  return [
+    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps) as unknown as GatewayRoute['handler'], authorizer: authorizerOf(route) })),
+    ...customRoutes.map((route) => ({ routeKey: route.routeKey, handler: route.handler, authorizer: authorizerOf({ access: route.access ?? 'tenant', credential: 'authorization' }) })),
+    // POST /v1/admin/token exists only where callers can prove an IAM identity, as in AWS.
+    ...(iam ? [{ routeKey: ADMIN_TOKEN_ROUTE.routeKey, handler: createAdminTokenHandler(deps) as unknown as GatewayRoute['handler'], iam: (request: IamSignedRequest) => iam.verify(request) }] : []),
+  ];
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AccessLogRecord, METERED_API_SERVICE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { UNMATCHED_ROUTE } from '../../sdk/route-template';
@@ -39,4 +40,83 @@ export function usageOfGatewayAnswer(record: AccessLogRecord): UsageEventFields 
     latencyMs: Number.isFinite(latency) && latency >= 0 ? latency : 0,
     ...(Number.isInteger(length) && length >= 0 ? { responseBytes: length } : {}),
   };
+}
+
+/** What one aggregate usage event stands for: refused requests no tenant made, counted per route, status and minute. */
+export const REFUSED_ANONYMOUS_AGGREGATE = {
+  /** `attributes.aggregate` of such an event. */
+  kind: 'refused-anonymous',
+  /** Requests are counted per this window, starting on the minute (UTC). */
+  windowSeconds: 60,
+} as const;
+
+interface RefusedGroup {
+  readonly operation: string;
+  readonly method: string;
+  readonly statusCode: number;
+  readonly windowStart: number;
+  readonly ids: ReturnType<typeof createHash>;
+  requests: number;
+  latencyMsTotal: number;
+  responseBytes: number;
+}
+
+/**
+ * Counts the requests API Gateway refused for no tenant (`anonymous`, status 400 and above: no or
+ * refused credential, unmatched route, stage throttling, authorizer throttled) per route, status and
+ * minute, so that a flood costs one usage event per aggregate instead of one PutEvents entry per
+ * request. Each aggregate is a contract-valid usage event of the reserved tenant `anonymous` with
+ * `billableUnits` 0 and the request count in `attributes.requests`; its id hashes the request ids
+ * it counts, so a batch processed twice gives the same events (the lake deduplicates them).
+ * Answers a tenant's request got (its own 429s, an admin's 404) stay one event each.
+ *
+ * @example
+ * const aggregator = new RefusedAnonymousAggregator();
+ * for (const usage of usages) if (!aggregator.absorb(usage)) publisher.record(usage);
+ * for (const aggregate of aggregator.drain()) publisher.record(aggregate);
+ */
+export class RefusedAnonymousAggregator {
+  private readonly groups = new Map<string, RefusedGroup>();
+
+  /** Counts `usage` into its aggregate when it is a refused anonymous request; false otherwise. */
+  public absorb(usage: UsageEventFields): boolean {
+    if (usage.tenantId !== RESERVED_TENANT_IDS.anonymous || usage.statusCode < 400) return false;
+    const occurredAt = usage.occurredAt instanceof Date ? usage.occurredAt.getTime() : Date.parse(String(usage.occurredAt));
+    const windowMs = REFUSED_ANONYMOUS_AGGREGATE.windowSeconds * 1000;
+    const windowStart = Math.floor((Number.isFinite(occurredAt) ? occurredAt : Date.now()) / windowMs) * windowMs;
+    const key = JSON.stringify([usage.operation, usage.method, usage.statusCode, windowStart]);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { operation: usage.operation, method: usage.method, statusCode: usage.statusCode, windowStart, ids: createHash('sha256'), requests: 0, latencyMsTotal: 0, responseBytes: 0 };
+      this.groups.set(key, group);
+    }
+    group.requests++;
+    group.latencyMsTotal += usage.latencyMs;
+    group.responseBytes += usage.responseBytes ?? 0;
+    group.ids.update(`${usage.eventId ?? ''}\n`);
+    return true;
+  }
+
+  /** One usage event per aggregate counted since the last drain; the aggregator is empty afterwards. */
+  public drain(): UsageEventFields[] {
+    const events = [...this.groups.values()].map((group): UsageEventFields => ({
+      eventId: `apigw-agg-${group.ids.digest('hex').slice(0, 48)}`,
+      service: METERED_API_SERVICE,
+      occurredAt: new Date(group.windowStart),
+      tenantId: RESERVED_TENANT_IDS.anonymous,
+      operation: group.operation,
+      method: group.method,
+      statusCode: group.statusCode,
+      latencyMs: Math.round(group.latencyMsTotal / group.requests),
+      responseBytes: group.responseBytes,
+      billableUnits: 0,
+      attributes: {
+        aggregate: REFUSED_ANONYMOUS_AGGREGATE.kind,
+        requests: String(group.requests),
+        windowSeconds: String(REFUSED_ANONYMOUS_AGGREGATE.windowSeconds),
+      },
+    }));
+    this.groups.clear();
+    return events;
+  }
 }

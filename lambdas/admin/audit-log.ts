@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { AUDIT_PARTITION_PREFIX } from '../../contracts/metered-api';
 
 /** One admin action. */
 export interface AuditEntry {
@@ -11,9 +12,19 @@ export interface AuditEntry {
   readonly details?: Record<string, unknown>;
 }
 
-const monthKey = (iso: string) => `AUDIT#${iso.slice(0, 7)}`;
+/** An entry as appended: with its id, which the records it changed may name. */
+export interface AppendedAuditEntry extends AuditEntry {
+  /** The entry's sort key (`<time>#<random>`), unique within its month. */
+  readonly id: string;
+}
 
-/** Admin actions, partitioned by month and ordered by time within it. Append-only. */
+const monthKey = (iso: string) => `${AUDIT_PARTITION_PREFIX}${iso.slice(0, 7)}`;
+
+/**
+ * Admin actions, partitioned by month and ordered by time within it. Append-only: entries are
+ * only ever created (PutItem with `attribute_not_exists`), never updated or deleted, and the admin
+ * functions' role allows nothing else on the table (see `MeteredHttpApi`).
+ */
 export class AuditLog {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -25,17 +36,18 @@ export class AuditLog {
     this.documents = DynamoDBDocumentClient.from(client);
   }
 
-  public async append(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
+  public async append(entry: Omit<AuditEntry, 'at'>): Promise<AppendedAuditEntry> {
     const at = new Date(this.clock()).toISOString();
     const full: AuditEntry = { at, ...entry };
+    const id = `${at}#${randomBytes(8).toString('hex')}`;
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: monthKey(at), sk: `${at}#${randomBytes(4).toString('hex')}`, ...full },
+        Item: { pk: monthKey(at), sk: id, ...full },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
-    return full;
+    return { ...full, id };
   }
 
   /** The newest entries first, walking back month by month up to `months`. */

@@ -1,8 +1,9 @@
-import { CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES } from '../../contracts/metered-api';
+import * as jose from 'jose';
+import { CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { TierName } from '../../contracts/tiers';
 import { CredentialStore } from '../credentials/credential-store';
-import { TokenRejectedError, TokenService } from '../tokens/token-service';
+import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/token-service';
 
 /**
  * What the authorizer saw of an API key's standing. A hint only, possibly cached: the routes
@@ -30,18 +31,32 @@ export type AuthOutcome = { readonly ok: true; readonly principal: Principal } |
 
 const refuse = (reason: string): AuthOutcome => ({ ok: false, reason });
 
+/** The one refusal of an external token whose identity leads to no tenant, whatever the cause. */
+export const EXTERNAL_IDENTITY_REFUSAL = 'token rejected: external identity maps to no tenant';
+
+/** Options of {@link Authenticator.authenticate}. */
+export interface AuthenticateOptions {
+  /**
+   * How long the answer will be reused without asking again (the gateway's cache TTL): a token is
+   * accepted only if it is still valid, within the clock tolerance, at the end of that time.
+   * @default 0 - the answer serves this request only
+   */
+  readonly answerHeldForSeconds?: number;
+}
+
 /** Finds and checks the caller's credential: a Bearer token, or an API key. Knows nothing of Lambda or HTTP servers. */
 export class Authenticator {
   constructor(
     private readonly store: CredentialStore,
     private readonly tokens: TokenService,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /**
    * @param headers lower-case request headers
    * @param source the header the route takes its credential from (its identity source)
    */
-  public async authenticate(headers: Readonly<Record<string, string | undefined>>, source: CredentialSource): Promise<AuthOutcome> {
+  public async authenticate(headers: Readonly<Record<string, string | undefined>>, source: CredentialSource, options: AuthenticateOptions = {}): Promise<AuthOutcome> {
     if (source === 'x-api-key') {
       const apiKey = headers['x-api-key'];
       return apiKey ? this.byApiKey(apiKey.trim()) : refuse('no x-api-key header');
@@ -50,19 +65,55 @@ export class Authenticator {
     if (!authorization) return refuse('no authorization header');
     const [scheme, credential, ...rest] = authorization.split(/\s+/);
     if (!credential || rest.length > 0) return refuse('malformed authorization header');
-    if (/^bearer$/i.test(scheme)) return this.byToken(credential);
+    if (/^bearer$/i.test(scheme)) return this.byToken(credential, options.answerHeldForSeconds ?? 0);
     if (/^apikey$/i.test(scheme)) return this.byApiKey(credential);
-    return refuse(`unsupported authorization scheme ${JSON.stringify(scheme.slice(0, 20))}`);
+    // Reasons are logged: no part of the header, which may hold a credential sent without its scheme.
+    return refuse('unsupported authorization scheme');
   }
 
-  private async byToken(token: string): Promise<AuthOutcome> {
+  private async byToken(token: string, answerHeldForSeconds: number): Promise<AuthOutcome> {
+    let verified;
     try {
-      const verified = await this.tokens.verify(token);
-      return { ok: true, principal: { ...verified, via: 'token' } };
+      verified = await this.tokens.verify(token);
     } catch (error) {
       if (error instanceof TokenRejectedError) return refuse(`token rejected: ${error.message}`);
       throw error;
     }
+    // A cached allow must not outlive the token: refused now, the token is refused for the rest of its life anyway.
+    if (!this.validUntil(token, answerHeldForSeconds)) return refuse('token rejected: expires before a cached answer would');
+    if (verified.kind === 'external') return this.byExternalIdentity(verified.external!);
+    if (verified.kind === 'admin' && (!verified.tokenId || (await this.store.isAdminTokenRevoked(verified.tokenId)))) return refuse('token rejected: admin token revoked');
+    const { tokenId: _tokenId, external: _external, ...principal } = verified;
+    return { ok: true, principal: { ...principal, kind: verified.kind, via: 'token' } };
+  }
+
+  /** Whether a verified token is still valid (`exp` plus the clock tolerance) in `seconds` from now. */
+  private validUntil(token: string, seconds: number): boolean {
+    const { exp } = jose.decodeJwt(token);
+    return typeof exp === 'number' && this.clock() / 1000 + seconds <= exp + TOKEN_CLOCK_TOLERANCE_SECONDS;
+  }
+
+  /**
+   * The tenant of an external token comes from the credentials table, never from a claim. An
+   * unmapped identity and a mapping to a tenant that no longer exists get the same refusal, so a
+   * caller learns nothing about which tenants exist.
+   */
+  private async byExternalIdentity(identity: ExternalIdentity): Promise<AuthOutcome> {
+    const tenantId = await this.store.findExternalTenant(identity);
+    const tenant = tenantId === undefined ? undefined : await this.store.getTenant(tenantId);
+    if (!tenant) return refuse(EXTERNAL_IDENTITY_REFUSAL);
+    return {
+      ok: true,
+      principal: {
+        kind: 'tenant',
+        tenantId: tenant.tenantId,
+        tier: tenant.tier,
+        scopes: [...TENANT_SCOPES],
+        via: 'token',
+        subject: `${identity.issuer}|${identity.subject}`,
+        standing: tenant.blocked ? 'tenant-blocked' : 'active',
+      },
+    };
   }
 
   /**

@@ -28,13 +28,33 @@ export interface ApiKeyRecord {
 /** A domain error the adapters map to 400/404/409. */
 export class CredentialStoreError extends Error {
   constructor(
-    public readonly code: 'tenant-not-found' | 'tenant-exists' | 'invalid-tenant-id' | 'reserved-tenant-id' | 'key-not-found' | 'key-revoked' | 'concurrent-change',
+    public readonly code:
+      | 'tenant-not-found'
+      | 'tenant-exists'
+      | 'invalid-tenant-id'
+      | 'reserved-tenant-id'
+      | 'key-not-found'
+      | 'key-revoked'
+      | 'concurrent-change'
+      | 'external-identity-mapped',
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
     this.name = 'CredentialStoreError';
   }
+}
+
+/**
+ * An identity at an external issuer, mapped to a tenant by an admin: either one subject (a user
+ * of a Cognito pool) or one app client (machine-to-machine tokens, whose subject is the client).
+ */
+export interface ExternalIdentityMapping {
+  readonly issuer: string;
+  readonly subject?: string;
+  readonly clientId?: string;
+  readonly tenantId: string;
+  readonly createdAt: string;
 }
 
 export interface CredentialStoreProps {
@@ -52,6 +72,9 @@ export interface CredentialStoreProps {
 const tenantItemKey = (tenantId: string) => `TENANT#${tenantId}`;
 const keyItemKey = (keyId: string) => `KEY#${keyId}`;
 const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
+// JSON keeps the parts apart whatever characters an issuer or subject holds.
+const externalItemKey = (issuer: string, by: 'subject' | 'client', value: string) => `EXTID#${JSON.stringify([issuer, by, value])}`;
+const revokedAdminTokenKey = (tokenId: string) => `ADMINTOKEN#${tokenId}`;
 
 /**
  * Tenants and API keys in DynamoDB, and the tier and blocks on each tenant's limiter item (the
@@ -201,6 +224,18 @@ export class CredentialStore {
   }
 
   /**
+   * The key a status change would change, read consistently; refuses, with nothing written, a key
+   * that does not exist and a block or unblock of a revoked key (revocation is final).
+   */
+  public async keyForStatusChange(keyId: string, status: KeyStatus): Promise<ApiKeyRecord> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
+    if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
+    const key = toKey(Item);
+    if (key.status === 'revoked' && status !== 'revoked') throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
+    return key;
+  }
+
+  /**
    * Revokes a key for good, blocks or unblocks it; the limiter refuses it from the next request on.
    *
    * Each step can be repeated, so a call that failed half-way is completed by calling it again.
@@ -209,8 +244,12 @@ export class CredentialStore {
    * still get past the authorizer (REVOCATION_RETENTION_MS), so a revocation must never be on the
    * limiter item only. A block or unblock of a revoked key is refused by the condition on the
    * first record, before anything changes, even when an earlier revocation stopped half-way.
+   *
+   * With `change.auditEntryId`, both key records name the audit entry of this change
+   * (`lastAuditEntry`), which the caller appends before calling: a changed record always points
+   * at an entry that exists.
    */
-  public async setKeyStatus(keyId: string, status: KeyStatus): Promise<ApiKeyRecord> {
+  public async setKeyStatus(keyId: string, status: KeyStatus, change: { readonly auditEntryId?: string } = {}): Promise<ApiKeyRecord> {
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
     if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
     const key = toKey(Item);
@@ -222,10 +261,14 @@ export class CredentialStore {
           new UpdateCommand({
             TableName: this.props.credentialsTable,
             Key: { pk },
-            UpdateExpression: 'SET #status = :status',
+            UpdateExpression: change.auditEntryId === undefined ? 'SET #status = :status' : 'SET #status = :status, #audit = :audit',
             ConditionExpression: status === 'revoked' ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status <> :revoked',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':status': status, ...(status === 'revoked' ? {} : { ':revoked': 'revoked' }) },
+            ExpressionAttributeNames: { '#status': 'status', ...(change.auditEntryId === undefined ? {} : { '#audit': 'lastAuditEntry' }) },
+            ExpressionAttributeValues: {
+              ':status': status,
+              ...(status === 'revoked' ? {} : { ':revoked': 'revoked' }),
+              ...(change.auditEntryId === undefined ? {} : { ':audit': change.auditEntryId }),
+            },
           }),
         );
       } catch (error) {
@@ -239,6 +282,68 @@ export class CredentialStore {
       await this.updateLimiter(key.tenantId, expression, { '#set': set }, { ':key': new Set([keyId]) });
     }
     return { ...key, status };
+  }
+
+  /**
+   * Maps an external identity (issuer and subject, or issuer and app client) to an existing
+   * tenant. A mapping is never overwritten: moving an identity to another tenant is a deliberate
+   * second step, so a typo cannot silently hand one tenant's users to another.
+   */
+  public async mapExternalIdentity(input: { issuer: string; subject?: string; clientId?: string; tenantId: string }): Promise<ExternalIdentityMapping> {
+    if (!(await this.getTenant(input.tenantId))) throw new CredentialStoreError('tenant-not-found', `Tenant "${input.tenantId}" does not exist.`);
+    const by = input.subject !== undefined ? ('subject' as const) : ('client' as const);
+    const value = input.subject ?? input.clientId!;
+    const mapping: ExternalIdentityMapping = {
+      issuer: input.issuer,
+      ...(by === 'subject' ? { subject: value } : { clientId: value }),
+      tenantId: input.tenantId,
+      createdAt: this.now(),
+    };
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.props.credentialsTable,
+          Item: { pk: externalItemKey(input.issuer, by, value), entity: 'external-identity', sk: `${input.tenantId}#${by}#${value}`, ...mapping },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new CredentialStoreError('external-identity-mapped', `This ${by} of ${input.issuer} is already mapped to a tenant.`, { cause: error });
+      }
+      throw error;
+    }
+    return mapping;
+  }
+
+  /**
+   * The tenant an external identity acts for: the subject's own mapping first, else its app
+   * client's. Undefined when neither is mapped; the caller cannot tell that from an unknown tenant.
+   */
+  public async findExternalTenant(identity: { issuer: string; subject: string; clientId: string }): Promise<string | undefined> {
+    for (const [by, value] of [['subject', identity.subject], ['client', identity.clientId]] as const) {
+      const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: externalItemKey(identity.issuer, by, value) } }));
+      if (Item && typeof Item.tenantId === 'string') return Item.tenantId;
+    }
+    return undefined;
+  }
+
+  /** Denies an admin token (by `jti`) until it would have expired anyway. Repeatable. */
+  public async revokeAdminToken(tokenId: string, expiresAt: number): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.props.credentialsTable,
+        Item: { pk: revokedAdminTokenKey(tokenId), tokenId, revokedAt: this.now(), expiresAt },
+      }),
+    );
+  }
+
+  /** Whether an admin token was revoked: a strongly consistent read, so revocation acts at once. */
+  public async isAdminTokenRevoked(tokenId: string): Promise<boolean> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: revokedAdminTokenKey(tokenId) }, ConsistentRead: true }),
+    );
+    return Item !== undefined;
   }
 
   /**

@@ -1,4 +1,10 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { METERED_API_SERVICE, type AuthorizerConfig } from '../../contracts/metered-api';
+import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
+import { withUsageTracking } from '../../sdk/lambda-wrapper';
+import { AuditLog } from '../admin/audit-log';
+import type { JsonResult } from '../http/responses';
+import { IamAuthorizedEvent, adminTokenRoute } from '../routes/admin-token-route';
 import { meteredRoute } from '../http/metered-route';
 import { adminRoute } from '../routes/admin-route';
 import { authorizeRequest } from '../routes/authorize-route';
@@ -21,5 +27,18 @@ export const ROUTE_HANDLERS = {
 
 export type RouteHandlerName = keyof typeof ROUTE_HANDLERS;
 
-export const createAuthorizerHandler = (deps: MeteredApiDependencies): ((event: APIGatewayRequestAuthorizerEventV2) => ReturnType<ReturnType<typeof authorizeRequest>>) =>
-  authorizeRequest(deps.authenticator, deps.logger, deps.metrics);
+/**
+ * POST /v1/admin/token (ADMIN_TOKEN_ROUTE): IAM authorization instead of the Lambda authorizer,
+ * so no limiter; recorded as operator traffic like every admin request.
+ */
+export const createAdminTokenHandler = (deps: MeteredApiDependencies): ((event: IamAuthorizedEvent, context: unknown) => Promise<JsonResult>) =>
+  withUsageTracking(deps.publisher, adminTokenRoute(deps.tokens, new AuditLog(deps.dynamodb, deps.config.tables.audit)), {
+    service: METERED_API_SERVICE,
+    resolveCaller: () => ({ tenantId: RESERVED_TENANT_IDS.operator }),
+  });
+
+/** An authorizer, composed for the access and credential source its configuration names. */
+export const createAuthorizerHandler = (
+  deps: MeteredApiDependencies,
+  config: AuthorizerConfig,
+): ((event: APIGatewayRequestAuthorizerEventV2) => ReturnType<ReturnType<typeof authorizeRequest>>) => authorizeRequest(deps.authenticator, config, deps.logger, deps.metrics);

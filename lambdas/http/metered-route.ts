@@ -125,13 +125,20 @@ function refuseUnlessAdmitted(decision: LimitDecision, principal: Principal, hea
       throw new HttpError(429, 'rate-limited', `Rate limit of the ${decision.tier} tier (${decision.policy.requestsPerMinute}/min, burst ${decision.policy.burst}) exceeded; retry after ${decision.retryAfterSeconds} s.`, headers);
     case 'refused':
       throw new HttpError(403, decision.reason, refusalMessage(decision.reason));
+    case 'store-throttled':
+      // DynamoDB throttled the tenant's own item, which the tenant's traffic can cause: never an admission.
+      logger.warn('limiter store throttled the tenant item', { error: decision.error, tier: decision.tier });
+      throw new HttpError(429, 'rate-limited', `Too many requests for this tenant right now; retry after ${decision.retryAfterSeconds} s.`, {
+        'Retry-After': String(decision.retryAfterSeconds),
+      });
     case 'store-unavailable':
-      logger.error('limiter store unavailable', { error: decision.error, failMode: decision.policy.failMode, tier: decision.tier });
-      // Failing open admits by tier, not whoever the authorizer last saw blocked.
+      logger.error('limiter store unavailable', { error: decision.error, failMode: decision.policy.failMode, tier: decision.tier, standing: decision.standing });
+      // Failing open decides the rate only: the limiter admits only a caller whose blocks and
+      // revocations it knows, and never one the authorizer saw blocked.
       if (decision.admitted && principal.standing !== undefined && principal.standing !== 'active') {
         throw new HttpError(403, principal.standing, refusalMessage(principal.standing));
       }
-      if (decision.admitted) return undefined;
+      if (decision.admitted && decision.standing !== 'unknown') return undefined;
       throw new HttpError(503, 'limiter-unavailable', 'Rate limiting is temporarily unavailable; retry shortly.', { 'Retry-After': '1' });
   }
 }

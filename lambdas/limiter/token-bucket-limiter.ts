@@ -1,4 +1,5 @@
-import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../../contracts/limiter-item';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
 import { TierLimit, TierName, isTierName } from '../../contracts/tiers';
 
@@ -42,26 +43,55 @@ export type LimitDecision =
   | (LimitState & { readonly outcome: 'admitted'; readonly countToday: number; readonly countThisMonth: number })
   | (LimitState & { readonly outcome: 'rate-limited'; readonly retryAfterSeconds: number })
   | { readonly outcome: 'refused'; readonly reason: 'unknown-tenant' | 'tenant-blocked' | 'key-blocked' | 'key-revoked'; readonly tier?: TierName }
-  | { readonly outcome: 'store-unavailable'; readonly admitted: boolean; readonly tier: TierName; readonly policy: TierPolicy; readonly error: Error };
+  | { readonly outcome: 'store-throttled'; readonly tier: TierName; readonly policy: TierPolicy; readonly retryAfterSeconds: number; readonly error: Error }
+  | {
+      readonly outcome: 'store-unavailable';
+      /** Admitted by the tier's fail mode: only ever for a caller whose {@link StoreFailureStanding} is not `unknown`. */
+      readonly admitted: boolean;
+      readonly tier: TierName;
+      readonly policy: TierPolicy;
+      readonly standing: StoreFailureStanding;
+      readonly error: Error;
+    };
 
-/** Attribute names of a limiter item (besides the counters named by {@link dayCounter} and {@link monthCounter}). */
-export const LIMITER_ATTRIBUTES = {
-  pk: 'pk',
-  tat: 'tat',
-  tier: 'tier',
-  blocked: 'blocked',
-  blockedKeys: 'blockedKeys',
-  revokedKeys: 'revokedKeys',
-  /** The revoked keys as the limiter last noted them, and when: pruned once {@link REVOCATION_RETENTION_MS} has passed. */
-  revokedSeen: 'revokedSeen',
-  revokedSeenAt: 'revokedSeenAt',
-} as const;
+/**
+ * How the limiter knew the caller's blocks and revocations when its write failed: from a strongly
+ * consistent read made by this request (`read`), from a write or read of this instance at most
+ * {@link STANDING_MEMORY_MS} ago (`remembered`), or not at all (`unknown`: never admitted).
+ */
+export type StoreFailureStanding = 'read' | 'remembered' | 'unknown';
+
+/**
+ * How long an instance trusts the good standing (not blocked, key neither blocked nor revoked) it
+ * last verified for a tenant's key, when neither its write nor a read can reach DynamoDB. This is
+ * how late a block or revocation can act while the store fails (otherwise it acts on the very next
+ * request): well below the token lifetime ({@link TOKEN_TTL_SECONDS}) and the authorizer cache
+ * ({@link AUTHORIZER_CACHE_TTL_SECONDS}).
+ */
+export const STANDING_MEMORY_MS = 10_000;
+
+/** Retry-After of a 429 answered because DynamoDB throttled the tenant's item. */
+export const STORE_THROTTLED_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * DynamoDB's throttling errors: `ProvisionedThroughputExceededException` also on on-demand tables
+ * when one partition key takes more than about 1,000 write units per second ("Throughput exceeds
+ * the current capacity of your table or index"), `ThrottlingException` and `RequestLimitExceeded`
+ * for account and maximum-throughput limits.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/throttling-diagnosing-workflow.html
+ * https://repost.aws/knowledge-center/on-demand-table-throttling-dynamodb
+ */
+const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+/** Whether DynamoDB throttled the request (rather than failed or timed out). */
+export function isThrottlingError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return THROTTLING_ERRORS.has(error.name) || /throughput exceeds the current capacity/i.test(error.message);
+}
+
+export { LIMITER_ATTRIBUTES, dayCounter, monthCounter };
 
 export const limiterKey = (tenantId: string) => `TENANT#${tenantId}`;
-/** A day's request count (UTC): one attribute per day, of which the item keeps today's and yesterday's. */
-export const dayCounter = (at: Date) => `d${at.toISOString().slice(0, 10)}`;
-/** A month's request count, of which the item keeps this month's and last month's. */
-export const monthCounter = (at: Date) => `m${at.toISOString().slice(0, 7)}`;
 const DAY_COUNTER = /^d\d{4}-\d{2}-\d{2}$/;
 const MONTH_COUNTER = /^m\d{4}-\d{2}$/;
 const DAY_MS = 86_400_000;
@@ -199,8 +229,12 @@ export class TokenBucketLimiter {
   private readonly clock: () => number;
   private readonly hints = new Map<string, { tat: number; tier: TierName; day: string }>();
   private readonly hintCapacity: number;
-  /** DynamoDB calls made (all of them `UpdateItem`), for benchmarks and metrics. */
+  /** When this instance last verified each tenant key's good standing (tenant → key → time, tier). */
+  private readonly standing = new Map<string, Map<string, { at: number; tier: TierName }>>();
+  /** `UpdateItem` calls made, for benchmarks and metrics. */
   public writes = 0;
+  /** `GetItem` calls made (only when a write fails), for benchmarks and metrics. */
+  public reads = 0;
 
   constructor(props: TokenBucketLimiterProps) {
     this.client = props.client;
@@ -222,6 +256,7 @@ export class TokenBucketLimiter {
         const item = await this.write(subject, tier, predicted, now, tidying);
         const tat = Number(item[LIMITER_ATTRIBUTES.tat].N);
         this.remember(subject.tenantId, tat, tier, dayCounter(new Date(now)));
+        this.rememberStanding(subject, tier, now);
         // What the new item still shows to tidy goes with this decision's second write, if it has one left.
         const left = attempt === 1 ? tidyingOf(item, now) : undefined;
         if (left) await this.tidy(subject.tenantId, left);
@@ -232,21 +267,15 @@ export class TokenBucketLimiter {
           countThisMonth: Number(item[monthCounter(new Date(now))]?.N ?? 0),
         };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) {
-          const policy = this.tiers[tier];
-          return { outcome: 'store-unavailable', admitted: policy.failMode === 'open', tier, policy, error: error as Error };
-        }
+        if (!(error instanceof ConditionalCheckFailedException)) return this.whenStoreFails(subject, tier, error as Error, now);
         old = error.Item;
       }
       // Why did the condition fail? The old item tells, without a read.
-      if (!old) return { outcome: 'refused', reason: 'unknown-tenant' };
-      const storedTier = old[LIMITER_ATTRIBUTES.tier]?.S;
-      if (!isTierName(storedTier)) return { outcome: 'refused', reason: 'unknown-tenant' };
-      if (old[LIMITER_ATTRIBUTES.blocked]?.BOOL) return { outcome: 'refused', reason: 'tenant-blocked', tier: storedTier };
-      const key = subject.keyId ?? NO_KEY;
-      if (old[LIMITER_ATTRIBUTES.revokedKeys]?.SS?.includes(key)) return { outcome: 'refused', reason: 'key-revoked', tier: storedTier };
-      if (old[LIMITER_ATTRIBUTES.blockedKeys]?.SS?.includes(key)) return { outcome: 'refused', reason: 'key-blocked', tier: storedTier };
-      const tat = old[LIMITER_ATTRIBUTES.tat]?.N === undefined ? undefined : Number(old[LIMITER_ATTRIBUTES.tat].N);
+      const refusal = this.refusalBy(old, subject);
+      if (refusal) return refusal;
+      const storedTier = old![LIMITER_ATTRIBUTES.tier].S as TierName;
+      this.rememberStanding(subject, storedTier, now);
+      const tat = old![LIMITER_ATTRIBUTES.tat]?.N === undefined ? undefined : Number(old![LIMITER_ATTRIBUTES.tat].N);
       const { toleranceMs } = gcra(this.tiers[storedTier]);
       if (tat !== undefined && tat - now > toleranceMs) {
         this.remember(subject.tenantId, tat, storedTier, hint?.day ?? dayCounter(new Date(now)));
@@ -260,7 +289,7 @@ export class TokenBucketLimiter {
       // Wrong case or wrong tier: the second (and last) write uses what the old item showed, and tidies what it showed.
       tier = storedTier;
       predicted = tat !== undefined && tat > now ? 'busy' : 'idle';
-      tidying = tidyingOf(old, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] };
+      tidying = tidyingOf(old!, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] };
     }
     // Both writes lost a race (the state changed between them): refusing never over-admits.
     const policy = this.tiers[tier];
@@ -271,6 +300,93 @@ export class TokenBucketLimiter {
   /** Forgets what this instance remembers about a tenant (after an admin change, say). */
   public forget(tenantId: string): void {
     this.hints.delete(tenantId);
+    this.standing.delete(tenantId);
+  }
+
+  /**
+   * A write failed for another reason than its condition. Throttling of the tenant's own item is
+   * a rate decision DynamoDB made: 429, whatever the tier (a tenant can cause it by its own
+   * traffic, so it must never admit). Anything else (timeouts, 5xx, lost connections) leaves the
+   * rate unknown, and the tier's fail mode decides that, but only for a caller whose blocks and
+   * revocations are known: from a strongly consistent read of the item now, or else from this
+   * instance's own verification at most {@link STANDING_MEMORY_MS} ago. A blocked or revoked caller is
+   * refused; an unknown one is not admitted.
+   */
+  private async whenStoreFails(subject: LimitSubject, tier: TierName, error: Error, now: number): Promise<LimitDecision> {
+    if (isThrottlingError(error)) {
+      return { outcome: 'store-throttled', tier, policy: this.tiers[tier], retryAfterSeconds: STORE_THROTTLED_RETRY_AFTER_SECONDS, error };
+    }
+    let item: Record<string, AttributeValue> | undefined;
+    try {
+      item = await this.readStanding(subject.tenantId);
+    } catch {
+      const remembered = this.standing.get(subject.tenantId)?.get(subject.keyId ?? NO_KEY);
+      if (remembered && now - remembered.at >= 0 && now - remembered.at <= STANDING_MEMORY_MS) {
+        const policy = this.tiers[remembered.tier];
+        return { outcome: 'store-unavailable', admitted: policy.failMode === 'open', tier: remembered.tier, policy, standing: 'remembered', error };
+      }
+      return { outcome: 'store-unavailable', admitted: false, tier, policy: this.tiers[tier], standing: 'unknown', error };
+    }
+    const refusal = this.refusalBy(item, subject);
+    if (refusal) return refusal;
+    const storedTier = item![LIMITER_ATTRIBUTES.tier].S as TierName;
+    this.rememberStanding(subject, storedTier, now);
+    const policy = this.tiers[storedTier];
+    return { outcome: 'store-unavailable', admitted: policy.failMode === 'open', tier: storedTier, policy, standing: 'read', error };
+  }
+
+  /** The refusal an item (old, or read) shows for a subject, if any; forgets the standing it refutes. */
+  private refusalBy(item: Record<string, AttributeValue> | undefined, subject: LimitSubject): Extract<LimitDecision, { outcome: 'refused' }> | undefined {
+    const key = subject.keyId ?? NO_KEY;
+    const storedTier = item?.[LIMITER_ATTRIBUTES.tier]?.S;
+    let refusal: Extract<LimitDecision, { outcome: 'refused' }> | undefined;
+    if (!item || !isTierName(storedTier)) refusal = { outcome: 'refused', reason: 'unknown-tenant' };
+    else if (item[LIMITER_ATTRIBUTES.blocked]?.BOOL) refusal = { outcome: 'refused', reason: 'tenant-blocked', tier: storedTier };
+    else if (item[LIMITER_ATTRIBUTES.revokedKeys]?.SS?.includes(key)) refusal = { outcome: 'refused', reason: 'key-revoked', tier: storedTier };
+    else if (item[LIMITER_ATTRIBUTES.blockedKeys]?.SS?.includes(key)) refusal = { outcome: 'refused', reason: 'key-blocked', tier: storedTier };
+    if (refusal?.reason === 'unknown-tenant' || refusal?.reason === 'tenant-blocked') this.standing.delete(subject.tenantId);
+    else if (refusal) this.standing.get(subject.tenantId)?.delete(key);
+    return refusal;
+  }
+
+  /**
+   * The item's tier and blocks, read strongly consistently, so that it reflects every block and
+   * revocation written before it; made only after a failed write that was not throttled (a throttled
+   * item is answered 429 without it), at most one read unit.
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
+   */
+  private async readStanding(tenantId: string): Promise<Record<string, AttributeValue> | undefined> {
+    this.reads++;
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: limiterKey(tenantId) } },
+        ConsistentRead: true,
+        ProjectionExpression: '#pk, #tier, #blocked, #blockedKeys, #revokedKeys',
+        ExpressionAttributeNames: {
+          '#pk': LIMITER_ATTRIBUTES.pk,
+          '#tier': LIMITER_ATTRIBUTES.tier,
+          '#blocked': LIMITER_ATTRIBUTES.blocked,
+          '#blockedKeys': LIMITER_ATTRIBUTES.blockedKeys,
+          '#revokedKeys': LIMITER_ATTRIBUTES.revokedKeys,
+        },
+      }),
+    );
+    return Item;
+  }
+
+  private rememberStanding(subject: LimitSubject, tier: TierName, now: number): void {
+    let keys = this.standing.get(subject.tenantId);
+    if (!keys) {
+      if (this.standing.size >= this.hintCapacity) this.standing.delete(this.standing.keys().next().value!);
+      keys = new Map();
+      this.standing.set(subject.tenantId, keys);
+    }
+    const key = subject.keyId ?? NO_KEY;
+    // Delete first so that the map's order stays "least recently verified first".
+    keys.delete(key);
+    if (keys.size >= this.hintCapacity) keys.delete(keys.keys().next().value!);
+    keys.set(key, { at: now, tier });
   }
 
   private async write(subject: LimitSubject, tier: TierName, which: Case, now: number, tidying: Tidying): Promise<Record<string, AttributeValue>> {

@@ -1,6 +1,7 @@
 import { AdminService } from '../admin/admin-service';
 import { RouteLogic, pathParameter } from '../http/metered-route';
 import { HttpError, parseJsonBody } from '../http/responses';
+import { TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
 
 /** The admin routes: tenants, keys, tiers, blocks, audit log. Every change is audited. */
 export function adminRoute(admin: AdminService): RouteLogic {
@@ -28,6 +29,10 @@ export function adminRoute(admin: AdminService): RouteLogic {
         return { statusCode: 200, body: await admin.setKeyStatus(actor, pathParameter(event, 'keyId'), 'blocked') };
       case 'POST /v1/admin/keys/{keyId}/unblock':
         return { statusCode: 200, body: await admin.setKeyStatus(actor, pathParameter(event, 'keyId'), 'active') };
+      case 'POST /v1/admin/tenants/{tenantId}/external-identities':
+        return { statusCode: 201, body: await admin.mapExternalIdentity(actor, pathParameter(event, 'tenantId'), body()) };
+      case 'POST /v1/admin/tokens/{tokenId}/revoke':
+        return { statusCode: 200, body: await admin.revokeAdminToken(actor, pathParameter(event, 'tokenId'), TOKEN_TTL_SECONDS) };
       case 'GET /v1/admin/audit': {
         const limit = Number(event.queryStringParameters?.limit ?? 50);
         if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, 'invalid-query', 'limit must be a whole number from 1 to 500.');

@@ -1,34 +1,38 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { BUILT_IN_ROUTES, CredentialSource, RouteAccess } from '../../contracts/metered-api';
+import { AuthorizerConfig } from '../../contracts/metered-api';
 import { AuthorizerContext, Authenticator, mayAccess, toAuthorizerContext } from '../auth/authenticator';
-
-/** Access and credential source of a route: built-in routes by their table, routes added by users are tenant routes. */
-export function routePolicy(routeKey: string): { access: RouteAccess; credential: CredentialSource } {
-  const route = BUILT_IN_ROUTES.find((r) => r.routeKey === routeKey);
-  return route ? { access: route.access, credential: route.credential } : { access: 'tenant', credential: 'authorization' };
-}
 
 /**
  * The Lambda REQUEST authorizer (simple responses): authenticates the route's credential and
  * answers `isAuthorized` with the principal as context. It never throws for a bad credential —
  * API Gateway answers 403 for `false` — and never echoes why to the caller.
  *
+ * Which access it grants and which header it reads come from its own configuration (`config`:
+ * in AWS the alias through which its authorizer invokes the function, set by the stack for that
+ * authorizer only), never from the request: the event's `routeKey` names the route, but a route
+ * added with `addMeteredRoute` is in no table, and an access looked up by route would treat it as
+ * a tenant route whatever it declared. Each (access, credential source) has an authorizer of its
+ * own, so a route is guarded exactly as the authorizer it is attached to.
+ *
  * API Gateway caches the answer per identity source value (the credential) for the authorizer's
  * TTL and, with simple responses, applies it to every route of the authorizer
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.caching).
- * So it answers `false` only for what never changes back — a credential that does not verify, a
- * revoked key, the wrong kind of principal for the route — and lets blocked keys and tenants
- * through with their standing in the context: the route refuses them from the current state,
- * with a JSON body (a simple response can only make API Gateway answer 401, 403 or 500, with its
- * own body), and an unblock is not held back by a cached refusal.
+ * All routes of an authorizer share its access, so a cached answer is right for each of them; the
+ * admin authorizer does not cache at all. The authorizer answers `false` only for what never
+ * changes back — a credential that does not verify, a revoked key, the wrong kind of principal —
+ * and lets blocked keys and tenants through with their standing in the context: the route refuses
+ * them from the current state, with a JSON body (a simple response can only make API Gateway
+ * answer 401, 403 or 500, with its own body), and an unblock is not held back by a cached refusal.
+ * An allow is cached for `config.cacheTtlSeconds`, so a token is allowed only if it is still valid
+ * then.
  */
-export function authorizeRequest(authenticator: Authenticator, logger: Logger, metrics: Metrics) {
+export function authorizeRequest(authenticator: Authenticator, config: AuthorizerConfig, logger: Logger, metrics: Metrics) {
   return async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext | Record<string, never>>> => {
-    const { access, credential } = routePolicy(event.routeKey);
+    const { access, credential } = config;
     try {
-      const outcome = await authenticator.authenticate(event.headers ?? {}, credential);
+      const outcome = await authenticator.authenticate(event.headers ?? {}, credential, { answerHeldForSeconds: config.cacheTtlSeconds });
       if (!outcome.ok) {
         logger.info('credential refused', { reason: outcome.reason, routeKey: event.routeKey });
         metrics.addMetric('authorizer.refused', MetricUnit.Count, 1);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
@@ -13,8 +14,9 @@ import { CredentialStore } from '../credentials/credential-store';
 import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '../http/metered-route';
 import { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
+import { KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
 import { SecretSource, TokenService } from '../tokens/token-service';
-import { RuntimeConfig, SecretLocation, readRuntimeConfig } from './runtime-config';
+import { RuntimeConfig, SecretLocation, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
 
 /** The domain modules wired for one process: created once, reused by every invocation. */
 export interface MeteredApiDependencies {
@@ -44,7 +46,7 @@ export interface DependencyOverrides {
 
 /** Builds the dependencies from a configuration (tests and the local runtime pass their own clients). */
 export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): MeteredApiDependencies {
-  const dynamodb = overrides.dynamodb ?? new DynamoDBClient({});
+  const dynamodb = overrides.dynamodb ?? new DynamoDBClient(requestPathClientConfig());
   const clock = overrides.clock ?? Date.now;
   const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers, clock });
   const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, clock });
@@ -52,7 +54,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     issuer: config.tokenIssuer,
     audience: config.tokenAudience,
     tenantSecret: secretSource(config.tenantSecret),
-    adminSecret: secretSource(config.adminSecret),
+    adminSigner: config.adminKey.kind === 'kms' ? new KmsAdminTokenSigner(new KMSClient(requestPathClientConfig()), config.adminKey.keyId) : new LocalAdminTokenSigner(config.adminKey.path),
     external: config.external,
     clock,
   });
@@ -76,7 +78,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     store,
     limiter,
     tokens,
-    authenticator: new Authenticator(store, tokens),
+    authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),
     publisher,
     logger,
@@ -103,7 +105,7 @@ export function runtimeDependencies(): MeteredApiDependencies {
 function secretSource(location: SecretLocation): SecretSource {
   if (location.kind === 'file') return async () => new Uint8Array(Buffer.from((await readFile(location.path, 'utf8')).trim(), 'utf8'));
   return async () => {
-    const client = new SecretsManagerClient({});
+    const client = new SecretsManagerClient(requestPathClientConfig());
     try {
       const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: location.secretId }));
       if (!SecretString) throw new Error(`Secret ${location.secretId} has no string value.`);

@@ -1,10 +1,46 @@
-import { MAX_DEMO_LATENCY_MS, TABLE_ENV } from '../../contracts/metered-api';
+import { ADMIN_TOKEN_KEY_ENV, MAX_DEMO_LATENCY_MS, TABLE_ENV } from '../../contracts/metered-api';
 import { DEFAULT_TIERS, TIER_NAMES, TierName, resolveTiers } from '../../contracts/tiers';
 import { DEFAULT_FAIL_MODES, FailMode, TierPolicy } from '../limiter/token-bucket-limiter';
+import { externalIssuerProblems } from '../../contracts/external-issuer';
 import { ExternalIssuer } from '../tokens/token-service';
 
 /** Where a token signing secret is read from. */
 export type SecretLocation = { readonly kind: 'secrets-manager'; readonly secretId: string } | { readonly kind: 'file'; readonly path: string };
+
+/** Where the admin token key is: a KMS asymmetric key in AWS, a PEM file locally. */
+export type AdminKeyLocation = { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'file'; readonly path: string };
+
+/** Timeouts and retries of every AWS SDK call on the request path (DynamoDB, Secrets Manager). */
+export interface RequestPathSdkPolicy {
+  /** How long opening a connection may take. */
+  readonly connectionTimeoutMs: number;
+  /** How long one attempt (request and response) may take. */
+  readonly requestTimeoutMs: number;
+  /** Attempts per call, the first included. */
+  readonly maxAttempts: number;
+}
+
+/**
+ * DynamoDB answers in milliseconds; an attempt that takes 700 ms is a failure to fail fast on, so
+ * that the limiter's fallback (a read, then its fail mode) and the route still finish well inside
+ * the function timeout: a limiter decision makes at most two calls that can time out (a write, then
+ * the read), each at most 2 × (300 + 700) ms plus one back-off, about 4.5 s in all.
+ */
+export const REQUEST_PATH_SDK: RequestPathSdkPolicy = { connectionTimeoutMs: 300, requestTimeoutMs: 700, maxAttempts: 2 };
+
+/**
+ * The client configuration of a request-path SDK client. `requestTimeout` of the Node.js handler
+ * only warns unless `throwOnRequestTimeout` is set (@smithy/node-http-handler ≥ 4.4); the object form
+ * of `requestHandler` is the SDK's shorthand for a `NodeHttpHandler` with these options.
+ * https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/node-configuring-maxsockets.html
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+ */
+export function requestPathClientConfig(policy: RequestPathSdkPolicy = REQUEST_PATH_SDK) {
+  return {
+    maxAttempts: policy.maxAttempts,
+    requestHandler: { connectionTimeout: policy.connectionTimeoutMs, requestTimeout: policy.requestTimeoutMs, throwOnRequestTimeout: true },
+  };
+}
 
 /** Everything the metered API's handlers need from their environment. */
 export interface RuntimeConfig {
@@ -12,7 +48,7 @@ export interface RuntimeConfig {
   readonly tokenIssuer: string;
   readonly tokenAudience: string;
   readonly tenantSecret: SecretLocation;
-  readonly adminSecret: SecretLocation;
+  readonly adminKey: AdminKeyLocation;
   readonly external?: ExternalIssuer;
   readonly tiers: Readonly<Record<TierName, TierPolicy>>;
   readonly usageBus?: { readonly eventBusName: string; readonly source: string };
@@ -38,7 +74,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     if (!value) problems.push(`${name} is not set`);
     return value ?? '';
   };
-  const secret = (name: 'TENANT_TOKEN_SECRET' | 'ADMIN_TOKEN_SECRET'): SecretLocation => {
+  const secret = (name: 'TENANT_TOKEN_SECRET'): SecretLocation => {
     if (env[`${name}_ARN`]) return { kind: 'secrets-manager', secretId: env[`${name}_ARN`]! };
     if (env[`${name}_FILE`]) return { kind: 'file', path: env[`${name}_FILE`]! };
     problems.push(`${name}_ARN or ${name}_FILE is not set`);
@@ -54,7 +90,10 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   const tokenIssuer = required('TOKEN_ISSUER');
   const tokenAudience = required('TOKEN_AUDIENCE');
   const tenantSecret = secret('TENANT_TOKEN_SECRET');
-  const adminSecret = secret('ADMIN_TOKEN_SECRET');
+  let adminKey: AdminKeyLocation = { kind: 'file', path: '' };
+  if (env[ADMIN_TOKEN_KEY_ENV.kmsKeyId]) adminKey = { kind: 'kms', keyId: env[ADMIN_TOKEN_KEY_ENV.kmsKeyId]! };
+  else if (env[ADMIN_TOKEN_KEY_ENV.file]) adminKey = { kind: 'file', path: env[ADMIN_TOKEN_KEY_ENV.file]! };
+  else problems.push(`${ADMIN_TOKEN_KEY_ENV.kmsKeyId} or ${ADMIN_TOKEN_KEY_ENV.file} is not set`);
 
   let tiers: Record<TierName, TierPolicy> = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
   if (env.TIERS_JSON) {
@@ -73,19 +112,20 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     }
   }
 
-  const external: ExternalIssuer | undefined = env.EXTERNAL_ISSUER
-    ? {
-        issuer: env.EXTERNAL_ISSUER,
-        audience: required('EXTERNAL_AUDIENCE'),
-        jwks: new URL(required('EXTERNAL_JWKS_URL') || 'https://invalid.example'),
-        algorithms: (env.EXTERNAL_ALGORITHMS ?? 'RS256').split(',').map((a) => a.trim()),
-        tenantClaim: env.EXTERNAL_TENANT_CLAIM ?? 'tenant_id',
-      }
-    : undefined;
+  let external: ExternalIssuer | undefined;
+  if (env.EXTERNAL_ISSUER) {
+    const clientIds = (env.EXTERNAL_CLIENT_IDS ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+    const jwksUrl = required('EXTERNAL_JWKS_URL');
+    const externalProblems = externalIssuerProblems({ issuer: env.EXTERNAL_ISSUER, clientIds, jwksUrl });
+    problems.push(...externalProblems.map((problem) => `${problem} (EXTERNAL_ISSUER, EXTERNAL_CLIENT_IDS, EXTERNAL_JWKS_URL)`));
+    if (externalProblems.length === 0) {
+      external = { issuer: env.EXTERNAL_ISSUER, clientIds, jwks: new URL(jwksUrl), algorithms: (env.EXTERNAL_ALGORITHMS ?? 'RS256').split(',').map((a) => a.trim()) };
+    }
+  }
 
   const usageBus = env.USAGE_EVENT_BUS_NAME ? { eventBusName: env.USAGE_EVENT_BUS_NAME, source: env.USAGE_EVENT_SOURCE ?? 'my-applications' } : undefined;
   const demo = { latencyMs: number('DEMO_LATENCY_MS', 0, 0, MAX_DEMO_LATENCY_MS), errorRate: number('DEMO_ERROR_RATE', 0, 0, 1) };
 
   if (problems.length > 0) throw new RuntimeConfigError(problems);
-  return { tables, tokenIssuer, tokenAudience, tenantSecret, adminSecret, external, tiers, usageBus, demo };
+  return { tables, tokenIssuer, tokenAudience, tenantSecret, adminKey, external, tiers, usageBus, demo };
 }

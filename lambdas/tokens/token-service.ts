@@ -1,22 +1,48 @@
-import { randomUUID } from 'node:crypto';
+import { KeyObject, randomUUID } from 'node:crypto';
 import * as jose from 'jose';
-import { SCOPES, TENANT_SCOPES, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
+import { SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
 import { TierName, isTierName } from '../../contracts/tiers';
+import { externalIssuerProblems } from '../../contracts/external-issuer';
+import { AdminTokenSigner, derToJoseSignature } from './admin-token-signer';
 
 /** Where a signing secret comes from (Secrets Manager in AWS, a file locally); fetched once. */
 export type SecretSource = () => Promise<Uint8Array>;
 
-/** An external issuer (e.g. Cognito) whose access tokens the API also accepts, for tenants only. */
+/**
+ * An external issuer (e.g. a Cognito user pool) whose access tokens tenants may use. The token
+ * proves who the caller is at that issuer; which tenant that is, the credentials table says (see
+ * CredentialStore.findExternalTenant), never a claim.
+ *
+ * Cognito access tokens carry `token_use: "access"` and the app client in `client_id`, and have no
+ * `aud` (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html,
+ * https://docs.aws.amazon.com/verifiedpermissions/latest/userguide/cognito-validation.html), so the
+ * client allow-list takes the place of an audience check, and ID tokens are refused.
+ */
 export interface ExternalIssuer {
   readonly issuer: string;
-  readonly audience: string;
-  /** The issuer's JWKS URL, or its keys (tests, pinned keys). */
+  /** App clients whose access tokens are accepted (`client_id`); at least one. */
+  readonly clientIds: readonly string[];
+  /** The issuer's JWKS URL (https only), or its keys (tests, pinned keys). */
   readonly jwks: URL | jose.JSONWebKeySet;
   /** @default ['RS256'] */
   readonly algorithms?: readonly string[];
-  /** The claim naming the tenant. @default 'tenant_id' */
-  readonly tenantClaim?: string;
 }
+
+/** Who an external token speaks for at its issuer: what the credentials table maps to a tenant. */
+export interface ExternalIdentity {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly clientId: string;
+}
+
+/** Thrown when an external issuer cannot be used as configured; says what to change. */
+export class ExternalIssuerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExternalIssuerConfigError';
+  }
+}
+
 
 export interface TokenServiceProps {
   /** `iss` of tokens this service mints and accepts. */
@@ -25,21 +51,28 @@ export interface TokenServiceProps {
   readonly audience: string;
   /** HS256 secret of tenant tokens (minted by POST /v1/auth/token). */
   readonly tenantSecret: SecretSource;
-  /** HS256 secret of admin tokens, readable by operators only. */
-  readonly adminSecret: SecretSource;
+  /**
+   * Signs (mint function) and verifies (authorizer) admin tokens, ES256: the authorizer holds the
+   * public key only, so nothing it can read mints an admin token.
+   */
+  readonly adminSigner: AdminTokenSigner;
   readonly external?: ExternalIssuer;
   /** @default Date.now */
   readonly clock?: () => number;
 }
 
-/** Who a verified token speaks for. */
+/** Who a verified token speaks for; `external` tokens still need their tenant looked up. */
 export interface TokenPrincipal {
-  readonly kind: 'tenant' | 'admin';
+  readonly kind: 'tenant' | 'admin' | 'external';
   readonly subject: string;
   readonly tenantId?: string;
   readonly keyId?: string;
   readonly tier?: TierName;
   readonly scopes: readonly string[];
+  /** The token's `jti`. */
+  readonly tokenId?: string;
+  /** For `external` tokens: the identity to map to a tenant. */
+  readonly external?: ExternalIdentity;
 }
 
 /** A token that must not be accepted; the message is for logs, never for the caller. */
@@ -54,24 +87,29 @@ export class TokenRejectedError extends Error {
 export const MAX_TOKEN_BYTES = 4096;
 const TOKEN_TYPE = 'at+jwt';
 const OWN_ALGORITHMS = ['HS256'];
-const CLOCK_TOLERANCE_SECONDS = 5;
+const ADMIN_ALGORITHMS = ['ES256'];
+// Shared with the authorizer, which keeps cached answers within it.
+const CLOCK_TOLERANCE_SECONDS = TOKEN_CLOCK_TOLERANCE_SECONDS;
 
 /**
  * Mints and verifies access tokens with `jose`: an algorithm allow-list per key (no `none`, no
  * HS/RS confusion), `iss`, `aud`, `exp`/`nbf` with 5 s of clock tolerance, and `typ: at+jwt`.
- * Tenant and admin tokens are signed with different secrets, chosen by `kid`, so a tenant
- * credential can never carry the admin scope.
+ * Tenant tokens are HS256 and admin tokens ES256 (an asymmetric key the verifier cannot sign
+ * with), chosen by `kid` with one algorithm each, so a tenant credential can never carry the admin scope.
  */
 export class TokenService {
   private tenantKey?: Promise<Uint8Array>;
-  private adminKey?: Promise<Uint8Array>;
+  private adminKey?: Promise<KeyObject>;
   private readonly externalKeys?: jose.JWTVerifyGetKey;
   private readonly clock: () => number;
 
   constructor(private readonly props: TokenServiceProps) {
     this.clock = props.clock ?? Date.now;
     if (props.external) {
-      this.externalKeys = props.external.jwks instanceof URL ? jose.createRemoteJWKSet(props.external.jwks) : jose.createLocalJWKSet(props.external.jwks);
+      const { jwks } = props.external;
+      const problems = externalIssuerProblems({ ...props.external, jwksUrl: jwks instanceof URL ? jwks.href : undefined });
+      if (problems.length > 0) throw new ExternalIssuerConfigError(`${problems.join('; ')}.`);
+      this.externalKeys = jwks instanceof URL ? jose.createRemoteJWKSet(jwks) : jose.createLocalJWKSet(jwks);
     }
   }
 
@@ -81,10 +119,19 @@ export class TokenService {
     return { token, expiresIn: TOKEN_TTL_SECONDS };
   }
 
-  /** A short-lived admin token; only holders of the admin secret (operators, by IAM) can mint one. */
-  public async mintAdminToken(operator: string): Promise<{ token: string; expiresIn: number }> {
-    const token = await this.sign('admin', await this.adminSecret(), operator, { scope: SCOPES.admin });
-    return { token, expiresIn: TOKEN_TTL_SECONDS };
+  /**
+   * A short-lived admin token for an IAM principal, whose ARN becomes its subject and so the audit
+   * actor. Only the mint route calls this, with the ARN API Gateway verified (IAM authorization).
+   */
+  public async mintAdminToken(principalArn: string): Promise<{ token: string; tokenId: string; expiresIn: number; expiresAt: number }> {
+    const now = Math.floor(this.clock() / 1000);
+    const tokenId = randomUUID();
+    const header = { alg: 'ES256', typ: TOKEN_TYPE, kid: 'admin' };
+    const claims = { iss: this.props.issuer, aud: this.props.audience, sub: principalArn, jti: tokenId, iat: now, nbf: now, exp: now + TOKEN_TTL_SECONDS, scope: SCOPES.admin };
+    const signingInput = `${jose.base64url.encode(JSON.stringify(header))}.${jose.base64url.encode(JSON.stringify(claims))}`;
+    // KMS and the local signer answer DER; JWS ES256 wants r||s (RFC 7518 section 3.4).
+    const signature = derToJoseSignature(await this.props.adminSigner.signDer(new TextEncoder().encode(signingInput)));
+    return { token: `${signingInput}.${jose.base64url.encode(signature)}`, tokenId, expiresIn: TOKEN_TTL_SECONDS, expiresAt: now + TOKEN_TTL_SECONDS };
   }
 
   /** Verifies a token; throws TokenRejectedError for anything not exactly right. */
@@ -107,9 +154,9 @@ export class TokenService {
   }
 
   private async verifyOwn(token: string, kid: 'tenant' | 'admin'): Promise<TokenPrincipal> {
-    const key = kid === 'tenant' ? await this.tenantSecret() : await this.adminSecret();
+    const key = kid === 'tenant' ? await this.tenantSecret() : await this.adminPublicKey();
     const { payload } = await jose.jwtVerify(token, key, {
-      algorithms: OWN_ALGORITHMS,
+      algorithms: kid === 'tenant' ? OWN_ALGORITHMS : ADMIN_ALGORITHMS,
       issuer: this.props.issuer,
       audience: this.props.audience,
       typ: TOKEN_TYPE,
@@ -120,7 +167,7 @@ export class TokenService {
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     if (kid === 'admin') {
       if (!scopes.includes(SCOPES.admin)) throw new TokenRejectedError('admin token without admin scope');
-      return { kind: 'admin', subject: payload.sub!, scopes: [SCOPES.admin] };
+      return { kind: 'admin', subject: payload.sub!, scopes: [SCOPES.admin], tokenId: payload.jti };
     }
     if (scopes.includes(SCOPES.admin)) throw new TokenRejectedError('tenant token claiming the admin scope');
     if (typeof payload.tid !== 'string' || payload.tid === '') throw new TokenRejectedError('tenant token without tenant');
@@ -138,18 +185,18 @@ export class TokenService {
     const { payload } = await jose.jwtVerify(token, this.externalKeys!, {
       algorithms: [...(external.algorithms ?? ['RS256'])],
       issuer: external.issuer,
-      audience: external.audience,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      requiredClaims: ['exp', 'sub'],
+      requiredClaims: ['exp', 'sub', 'token_use', 'client_id'],
       currentDate: new Date(this.clock()),
     });
-    const tenantId = payload[external.tenantClaim ?? 'tenant_id'];
-    if (typeof tenantId !== 'string' || tenantId === '') throw new TokenRejectedError('external token without tenant claim');
-    // External tokens serve tenants only: whatever they claim, never the admin scope.
-    return { kind: 'tenant', subject: payload.sub!, tenantId, scopes: [...TENANT_SCOPES] };
+    // ID tokens (token_use "id") prove a sign-in to a client, not a grant to call this API.
+    if (payload.token_use !== 'access') throw new TokenRejectedError('external token is not an access token');
+    if (typeof payload.client_id !== 'string' || !external.clientIds.includes(payload.client_id)) throw new TokenRejectedError('external token of a client not on the allow-list');
+    // No tenant, tier or scope from the token: the authenticator maps the identity to a tenant.
+    return { kind: 'external', subject: payload.sub!, scopes: [], tokenId: payload.jti, external: { issuer: external.issuer, subject: payload.sub!, clientId: payload.client_id } };
   }
 
-  private async sign(kid: 'tenant' | 'admin', key: Uint8Array, subject: string, claims: jose.JWTPayload): Promise<string> {
+  private async sign(kid: 'tenant', key: Uint8Array, subject: string, claims: jose.JWTPayload): Promise<string> {
     const now = Math.floor(this.clock() / 1000);
     return new jose.SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: TOKEN_TYPE, kid })
@@ -163,13 +210,21 @@ export class TokenService {
       .sign(key);
   }
 
+  /** Fetched once; a failed fetch is forgotten, so the next token tries again (one error must not poison the container). */
   private tenantSecret(): Promise<Uint8Array> {
-    this.tenantKey ??= this.props.tenantSecret().then(requireStrongSecret);
+    this.tenantKey ??= this.props.tenantSecret().then(requireStrongSecret).catch((error: unknown) => {
+      this.tenantKey = undefined;
+      throw error;
+    });
     return this.tenantKey;
   }
 
-  private adminSecret(): Promise<Uint8Array> {
-    this.adminKey ??= this.props.adminSecret().then(requireStrongSecret);
+  /** Fetched once; a failed fetch is forgotten, so the next token tries again. */
+  private adminPublicKey(): Promise<KeyObject> {
+    this.adminKey ??= this.props.adminSigner.publicKey().catch((error: unknown) => {
+      this.adminKey = undefined;
+      throw error;
+    });
     return this.adminKey;
   }
 }

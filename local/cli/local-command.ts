@@ -107,6 +107,7 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
     `  Dashboard        ${stack.dashboardUrl}`,
     `  EventBridge      ${stack.eventsUrl}          (bus "${stack.busName}", source "${stack.source}")`,
     `  Admin API key    in ${stack.adminKeyFile}${stack.adminKeyCreated ? ' (created now)' : ''}`,
+    `  Admin token      env $(cat ${stack.operatorCredentialsFile}) npx tsx scripts/mint-admin-token.ts --api-url ${stack.apiUrl} --region us-east-1`,
     '',
     'Point a service at it:',
     `  AWS_ENDPOINT_URL_EVENTBRIDGE=${stack.eventsUrl} USAGE_EVENT_BUS_NAME=${stack.busName}`,

@@ -21,9 +21,14 @@ import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
 import { LocalEventBus } from '../events/local-event-bus';
 import { LocalHttpApiGateway } from '../http-api-gateway';
+import { LocalIamAuthorizer } from '../iam-authorizer';
 import { CompactionBusyError, CompactionResult, LocalLake, listFiles } from '../lake/local-lake';
 import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
+
+/** Who the local operator is, as API Gateway would name an IAM user, and the region its signatures name. */
+export const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
+export const LOCAL_IAM_REGION = 'us-east-1';
 
 export interface LocalStackOptions {
   /** Everything the stack keeps: DynamoDB tables, secrets, the admin key, raw/, curated/, errors/. */
@@ -60,6 +65,11 @@ export interface LocalStack {
   readonly source: string;
   readonly dataDir: string;
   readonly adminKeyFile: string;
+  /**
+   * The local operator's IAM credentials (`AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=…`), whose
+   * SigV4 signature POST /v1/admin/token verifies, as IAM authorization does in AWS.
+   */
+  readonly operatorCredentialsFile: string;
   /** True when this start created the admin credential (first start). */
   readonly adminKeyCreated: boolean;
   readonly demoTenants: readonly DemoTenant[];
@@ -165,7 +175,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tokenIssuer: apiUrl,
       tokenAudience: 'api-usage-tracker',
       tenantSecret: { kind: 'file', path: await secretFile(path.join(dataDir, 'secrets', 'tenant-token-secret')) },
-      adminSecret: { kind: 'file', path: await secretFile(path.join(dataDir, 'secrets', 'admin-token-secret')) },
+      adminKey: { kind: 'file', path: path.join(dataDir, 'secrets', 'admin-token-key.pem') },
       tiers,
       usageBus: { eventBusName: busName, source: sources[0] },
       demo: { latencyMs: options.demoLatencyMs ?? (options.demo ? 20 : 0), errorRate: options.demoErrorRate ?? (options.demo ? 0.02 : 0) },
@@ -180,8 +190,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await fs.writeFile(adminKeyFile, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
     }
 
+    // The local operator's IAM identity: created once, kept in a file only this user can read.
+    const operatorCredentialsFile = path.join(dataDir, 'operator-credentials');
+    if (!existsSync(operatorCredentialsFile)) {
+      const credentials = `AWS_ACCESS_KEY_ID=AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}\nAWS_SECRET_ACCESS_KEY=${randomBytes(30).toString('base64url')}\n`;
+      await fs.writeFile(operatorCredentialsFile, credentials, { mode: 0o600, flag: 'wx' });
+    }
+    const operator = Object.fromEntries((await fs.readFile(operatorCredentialsFile, 'utf8')).trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+    const iam = new LocalIamAuthorizer([{ accessKeyId: operator.AWS_ACCESS_KEY_ID, secretAccessKey: operator.AWS_SECRET_ACCESS_KEY, arn: LOCAL_OPERATOR_ARN }], LOCAL_IAM_REGION);
+
     const gateway = new LocalHttpApiGateway({
-      routes: meteredApiRoutes(deps),
+      routes: meteredApiRoutes(deps, [], iam),
       onAccessLog: (record) => {
         const usage = usageOfGatewayAnswer(record);
         if (usage) publisher.record(usage);
@@ -245,6 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       source: sources[0],
       dataDir,
       adminKeyFile,
+      operatorCredentialsFile,
       adminKeyCreated,
       demoTenants,
       lake,

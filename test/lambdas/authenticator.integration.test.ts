@@ -1,5 +1,9 @@
 import { CredentialStore } from '../../lambdas/credentials/credential-store';
 import { Authenticator, fromAuthorizerContext, toAuthorizerContext } from '../../lambdas/auth/authenticator';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { LocalAdminTokenSigner } from '../../lambdas/tokens/admin-token-signer';
 import { TokenService } from '../../lambdas/tokens/token-service';
 import { startDynalite } from '../support/dynalite';
 
@@ -15,7 +19,7 @@ describe('Class: Authenticator', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
     store = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
-    const tokens = new TokenService({ issuer: 'https://iss.test', audience: 'aud', tenantSecret: secret('t'.repeat(40)), adminSecret: secret('a'.repeat(40)) });
+    const tokens = new TokenService({ issuer: 'https://iss.test', audience: 'aud', tenantSecret: secret('t'.repeat(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')) });
     authenticator = new Authenticator(store, tokens);
   });
   afterAll(() => dynamo.stop());

@@ -54,7 +54,7 @@ describe('Integration: bad credentials', () => {
       'HS256 signed with the external issuer public key (key confusion)',
       async () => {
         const publicPem = await jose.exportSPKI(api.externalKeys.publicKey);
-        const claims = { ...payload(), iss: EXTERNAL.issuer, aud: EXTERNAL.audience, tenant_id: 'victim' };
+        const claims = { ...payload(), iss: EXTERNAL.issuer, token_use: 'access', client_id: EXTERNAL.clientId, tenant_id: 'victim' };
         return bearer(handSigned({ alg: 'HS256', typ: 'JWT', kid: EXTERNAL.kid }, claims, publicPem));
       },
       403,
@@ -114,13 +114,13 @@ describe('Integration: bad credentials', () => {
     expect((await api.call('GET', '/v1/admin/tenants', { headers: bearer(forged) })).status).toBe(403);
   });
 
-  it('accepts a genuine admin token minted from the admin secret, and a genuine external token for tenants only', async () => {
+  it('accepts a genuine admin token minted from the admin secret, and a genuine external token of a mapped identity for tenants only', async () => {
     const { token } = await api.deps.tokens.mintAdminToken('operator@example.com');
     expect((await api.call('GET', '/v1/admin/tenants', { headers: bearer(token) })).status).toBe(200);
-    const external = await new jose.SignJWT({ tenant_id: tenantId, scope: 'admin' })
+    expect((await api.admin('POST', `/v1/admin/tenants/${tenantId}/external-identities`, { issuer: EXTERNAL.issuer, subject: 'user-1' })).status).toBe(201);
+    const external = await new jose.SignJWT({ token_use: 'access', client_id: EXTERNAL.clientId, scope: 'admin' })
       .setProtectedHeader({ alg: 'ES256', kid: EXTERNAL.kid })
       .setIssuer(EXTERNAL.issuer)
-      .setAudience(EXTERNAL.audience)
       .setSubject('user-1')
       .setIssuedAt()
       .setExpirationTime('5m')

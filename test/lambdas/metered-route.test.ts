@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
 import { AuthorizerContext } from '../../lambdas/auth/authenticator';
@@ -66,14 +66,34 @@ describe('Function: meteredRoute', () => {
     ['key-blocked', 'The API key is blocked.'],
     ['tenant-blocked', 'The tenant is blocked.'],
   ] as const)('does not let a tier that fails open admit a credential the authorizer saw %s while the limiter store is down', async (standing, message) => {
-    // Prepare: DynamoDB unreachable; premium fails open.
+    // Prepare: the limiter's write fails; its read shows the tenant in good standing; premium fails open.
     ddbMock.on(UpdateItemCommand).rejects(new Error('connect ECONNREFUSED'));
+    ddbMock.on(GetItemCommand).resolves({ Item: { pk: { S: 'TENANT#acme' }, tier: { S: 'premium' } } });
     // Act
     const blocked = await run(tenantContext({ tier: 'premium', standing }));
     const active = await run(tenantContext({ tier: 'premium', standing: 'active' }));
     // Assess
     expect([blocked.answer.statusCode, blocked.body]).toEqual([403, { error: standing, message, requestId: 'r-1' }]);
     expect(active.answer.statusCode).toBe(200);
+  });
+
+  it.each(['free', 'premium'] as const)('answers 429 with Retry-After, never admits, when DynamoDB throttles the %s tenant item', async (tier) => {
+    // Prepare: the tenant's own traffic throttles its item.
+    ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Throughput exceeds the current capacity of your table or index.'), { name: 'ProvisionedThroughputExceededException' }));
+    // Act
+    const { answer, body } = await run(tenantContext({ tier, via: 'token', standing: '' }));
+    // Assess
+    expect([answer.statusCode, body.error, answer.headers['Retry-After']]).toEqual([429, 'rate-limited', '1']);
+  });
+
+  it.each([
+    ['a Bearer token (no standing in the context)', { via: 'token', standing: '' }],
+    ['an API key the authorizer saw active', { via: 'api-key', standing: 'active' }],
+  ] as const)('answers 503 for %s of a fail-open tier when neither the write nor the read reach DynamoDB', async (_what, context) => {
+    ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+    ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+    const { answer, body } = await run(tenantContext({ tier: 'enterprise', ...context }));
+    expect([answer.statusCode, body.error]).toEqual([503, 'limiter-unavailable']);
   });
 
   it('records admin requests under operator and requests without a verified credential under anonymous, without a tier', async () => {

@@ -1,8 +1,9 @@
-import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { LIMITER_ATTRIBUTE_PATTERNS } from '../../contracts/limiter-item';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
-import { DEFAULT_FAIL_MODES, REVOCATION_RETENTION_MS, TierPolicy, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
+import { DEFAULT_FAIL_MODES, REVOCATION_RETENTION_MS, STANDING_MEMORY_MS, STORE_THROTTLED_RETRY_AFTER_SECONDS, TierPolicy, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
 
 const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
 const ddbMock = mockClient(DynamoDBClient);
@@ -46,15 +47,97 @@ describe('Class: TokenBucketLimiter', () => {
       expect(ddbMock.calls()).toHaveLength(1);
     });
 
+    describe.each(TIER_NAMES)('when DynamoDB throttles the %s tenant item', (tier) => {
+      it.each([
+        ['ProvisionedThroughputExceededException', 'Throughput exceeds the current capacity of your table or index.'],
+        ['ThrottlingException', 'Throughput exceeds the current capacity of your table or index.'],
+        ['RequestLimitExceeded', 'Throughput exceeds the current account-level throughput limit.'],
+        ['UnknownError', 'Throughput exceeds the current capacity of your table or index.'],
+      ])('answers store-throttled for %s, never admitted, and reads nothing', async (name, message) => {
+        // Prepare
+        ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error(message), { name }));
+        // Act
+        const decision = await limiter().decide({ tenantId: 'acme', tierHint: tier });
+        // Assess
+        expect(decision).toMatchObject({ outcome: 'store-throttled', tier, retryAfterSeconds: STORE_THROTTLED_RETRY_AFTER_SECONDS });
+        expect(ddbMock.commandCalls(GetItemCommand)).toHaveLength(0);
+      });
+    });
+
     it.each([
       ['free', false],
       ['basic', false],
       ['premium', true],
       ['enterprise', true],
-    ] as const)('when DynamoDB fails, %s traffic is admitted: %s (fail-open or fail-closed per tier)', async (tier, admitted) => {
-      ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' }));
-      const decision = await limiter().decide({ tenantId: 'acme', tierHint: tier });
-      expect(decision).toMatchObject({ outcome: 'store-unavailable', admitted, tier });
+    ] as const)('when the write times out, %s traffic in good standing (by a consistent read) is admitted: %s', async (tier, admitted) => {
+      ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      ddbMock.on(GetItemCommand).resolves({ Item: { pk: { S: 'TENANT#acme' }, tier: { S: tier }, blocked: { BOOL: false } } });
+      const decision = await limiter().decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'free' });
+      expect(decision).toMatchObject({ outcome: 'store-unavailable', admitted, tier, standing: 'read' });
+      expect(ddbMock.commandCalls(GetItemCommand)[0].args[0].input).toMatchObject({ ConsistentRead: true, Key: { pk: { S: 'TENANT#acme' } } });
+    });
+
+    it.each<['tenant-blocked' | 'key-revoked' | 'key-blocked', Record<string, AttributeValue>]>([
+      ['tenant-blocked', { blocked: { BOOL: true } }],
+      ['key-revoked', { revokedKeys: { SS: ['key_1'] } }],
+      ['key-blocked', { blockedKeys: { SS: ['key_1'] } }],
+    ])('when the write fails, refuses a fail-open caller the read shows %s', async (reason, extra) => {
+      ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'Error' }));
+      ddbMock.on(GetItemCommand).resolves({ Item: { pk: { S: 'TENANT#acme' }, tier: { S: 'premium' }, ...extra } });
+      expect(await limiter().decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' })).toEqual({ outcome: 'refused', reason, tier: 'premium' });
+    });
+
+    it('when neither write nor read reach DynamoDB, admits a fail-open caller only within STANDING_MEMORY_MS of its last verified write', async () => {
+      // Prepare: one admitting write, then the store fails.
+      let now = NOW;
+      const bucket = new TokenBucketLimiter({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'limiter', tiers, clock: () => now });
+      ddbMock.on(UpdateItemCommand).resolvesOnce({ Attributes: { tat: { N: String(NOW + 600) } } });
+      expect(await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' })).toMatchObject({ outcome: 'admitted' });
+      ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      // Act
+      now = NOW + STANDING_MEMORY_MS;
+      const within = await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' });
+      const otherKey = await bucket.decide({ tenantId: 'acme', keyId: 'key_2', tierHint: 'premium' });
+      now = NOW + STANDING_MEMORY_MS + 1;
+      const after = await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' });
+      // Assess
+      expect(within).toMatchObject({ outcome: 'store-unavailable', admitted: true, standing: 'remembered' });
+      expect(otherKey).toMatchObject({ outcome: 'store-unavailable', admitted: false, standing: 'unknown' });
+      expect(after).toMatchObject({ outcome: 'store-unavailable', admitted: false, standing: 'unknown' });
+    });
+
+    it('forgets a remembered good standing as soon as a write or read shows a block', async () => {
+      const bucket = limiter();
+      ddbMock
+        .on(UpdateItemCommand)
+        .resolvesOnce({ Attributes: { tat: { N: String(NOW + 600) } } })
+        .rejectsOnce(conditionFailed({ pk: { S: 'TENANT#acme' }, tier: { S: 'premium' }, revokedKeys: { SS: ['key_1'] } }));
+      await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' });
+      expect(await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' })).toMatchObject({ outcome: 'refused', reason: 'key-revoked' });
+      ddbMock.on(UpdateItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      ddbMock.on(GetItemCommand).rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      expect(await bucket.decide({ tenantId: 'acme', keyId: 'key_1', tierHint: 'premium' })).toMatchObject({ outcome: 'store-unavailable', admitted: false, standing: 'unknown' });
+    });
+
+    it('names only attributes the tenant functions\' IAM grant allows (dynamodb:Attributes)', async () => {
+      // Prepare: a write that tidies old counters and revocations, a read after a failed write.
+      ddbMock
+        .on(UpdateItemCommand)
+        .resolvesOnce({ Attributes: { tat: { N: String(NOW + 12_000) }, 'd2026-10-01': { N: '1' }, 'm2026-01': { N: '1' }, revokedKeys: { SS: ['k'] }, blockedKeys: { SS: ['k'] }, revokedSeen: { SS: ['k'] }, revokedSeenAt: { N: String(NOW - REVOCATION_RETENTION_MS) } } })
+        .resolvesOnce({})
+        .rejects(Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }));
+      ddbMock.on(GetItemCommand).resolves({ Item: { pk: { S: 'TENANT#acme' }, tier: { S: 'free' } } });
+      const bucket = limiter();
+      await bucket.decide({ tenantId: 'acme', keyId: 'k2', tierHint: 'free' });
+      await bucket.decide({ tenantId: 'acme', keyId: 'k2', tierHint: 'free' });
+      // Assess: every name in every request matches a pattern of the grant.
+      const inputs = [...ddbMock.commandCalls(UpdateItemCommand), ...ddbMock.commandCalls(GetItemCommand)].map((call) => call.args[0].input);
+      expect(inputs).toHaveLength(4);
+      const names = new Set(inputs.flatMap((input) => [...Object.keys(input.Key ?? {}), ...Object.values(input.ExpressionAttributeNames ?? {})]));
+      const allowed = (name: string) => LIMITER_ATTRIBUTE_PATTERNS.some((pattern) => new RegExp(`^${pattern.replace(/\?/g, '.').replace(/\*/g, '.*')}$`).test(name));
+      expect([...names].filter((name) => !allowed(name))).toEqual([]);
+      expect([...names]).toEqual(expect.arrayContaining(['pk', 'tat', 'tier', 'blocked', 'd2026-10-01', 'm2026-01', 'revokedSeen']));
     });
 
     it('refuses an unregistered tenant (no old item)', async () => {

@@ -52,17 +52,17 @@ describe('Artefacts: bundled Lambda handlers', () => {
       TOKEN_ISSUER: 'urn:test',
       TOKEN_AUDIENCE: 'api-usage-tracker',
       TENANT_TOKEN_SECRET_FILE: path.join(secretDir, 'tenant'),
-      ADMIN_TOKEN_SECRET_FILE: path.join(secretDir, 'admin'),
+      ADMIN_TOKEN_KEY_FILE: path.join(secretDir, 'admin.pem'),
       USAGE_EVENT_BUS_NAME: 'usage-bus',
       AWS_ENDPOINT_URL_EVENTBRIDGE: busUrl,
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
     // Asynchronous: dynalite and the bus answer from this process meanwhile.
-    const invoke = async (bundle: string, event: object) => {
+    const invoke = async (bundle: string, event: object, context: object = {}) => {
       const { stdout } = await execFileAsync(
         process.execPath,
-        ['-e', `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, {}).then((r) => { process.stdout.write('\\n' + JSON.stringify(r)); process.exit(0); })`],
+        ['-e', `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, ${JSON.stringify(context)}).then((r) => { process.stdout.write('\\n' + JSON.stringify(r)); process.exit(0); })`],
         { env, encoding: 'utf8', timeout: 60_000 },
       );
       return JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -70,8 +70,10 @@ describe('Artefacts: bundled Lambda handlers', () => {
     try {
       // Act
       const authorizer = bundleOf('Authorizer of the metered API: JWT or API key');
-      const allowed = await invoke(authorizer, { routeKey: 'POST /v1/auth/token', headers: { 'x-api-key': apiKey } });
-      const refused = await invoke(authorizer, { routeKey: 'POST /v1/auth/token', headers: { 'x-api-key': 'aut_' + 'B'.repeat(43) } });
+      // API Gateway invokes the authorizer through the alias of its name, which gives its access.
+      const asAuthorizer = { invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:bundle-test:tenant-x-api-key' };
+      const allowed = await invoke(authorizer, { routeKey: 'POST /v1/auth/token', headers: { 'x-api-key': apiKey } }, asAuthorizer);
+      const refused = await invoke(authorizer, { routeKey: 'POST /v1/auth/token', headers: { 'x-api-key': 'aut_' + 'B'.repeat(43) } }, asAuthorizer);
       const token = await invoke(bundleOf('Metered API token routes'), {
         version: '2.0',
         routeKey: 'POST /v1/auth/token',

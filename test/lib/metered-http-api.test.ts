@@ -3,12 +3,12 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   ACCESS_LOG_FORMAT,
-  AUTHORIZER_CACHE_TTL_SECONDS,
   BUILT_IN_ROUTES,
   DEMO_LATENCY_SPREAD,
   HANDLER_TIMEOUT_SECONDS,
   MAX_DEMO_LATENCY_MS,
   TABLE_ENV,
+  TOKEN_CLOCK_TOLERANCE_SECONDS,
 } from '../../contracts/metered-api';
 import { MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { testApp } from './fixtures';
@@ -38,18 +38,19 @@ describe('Construct: MeteredHttpApi', () => {
   });
 
   it('attaches every built-in route to a simple-response Lambda authorizer', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', BUILT_IN_ROUTES.length);
+    // The built-in routes, and POST /v1/admin/token with IAM authorization.
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', BUILT_IN_ROUTES.length + 1);
     for (const route of BUILT_IN_ROUTES) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route.routeKey, AuthorizationType: 'CUSTOM', AuthorizerId: Match.anyValue() });
     }
   });
 
-  it('keys authorizers by Authorization or x-api-key with a 60 s cache, admin routes on their own', () => {
+  it('keys authorizers by Authorization or x-api-key, admin routes on their own and uncached, tenant answers cached no longer than the token clock tolerance', () => {
     const authorizers = Object.values(template.findResources('AWS::ApiGatewayV2::Authorizer')).map((r) => r.Properties);
     expect(authorizers.map((a) => [a.Name, a.IdentitySource, a.AuthorizerResultTtlInSeconds, a.EnableSimpleResponses, a.AuthorizerPayloadFormatVersion]).sort()).toEqual([
-      ['admin-authorization', ['$request.header.Authorization'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
-      ['tenant-authorization', ['$request.header.Authorization'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
-      ['tenant-x-api-key', ['$request.header.x-api-key'], AUTHORIZER_CACHE_TTL_SECONDS, true, '2.0'],
+      ['admin-authorization', ['$request.header.Authorization'], 0, true, '2.0'],
+      ['tenant-authorization', ['$request.header.Authorization'], TOKEN_CLOCK_TOLERANCE_SECONDS, true, '2.0'],
+      ['tenant-x-api-key', ['$request.header.x-api-key'], TOKEN_CLOCK_TOLERANCE_SECONDS, true, '2.0'],
     ]);
   });
 
@@ -71,7 +72,7 @@ describe('Construct: MeteredHttpApi', () => {
         Variables: Match.objectLike({
           [TABLE_ENV.limiter]: Match.anyValue(),
           TENANT_TOKEN_SECRET_ARN: Match.anyValue(),
-          ADMIN_TOKEN_SECRET_ARN: Match.anyValue(),
+          ADMIN_TOKEN_KEY_ID: Match.anyValue(),
           USAGE_EVENT_BUS_NAME: Match.anyValue(),
           TIERS_JSON: JSON.stringify({
             free: { requestsPerMinute: 5, burst: 5 },
@@ -94,14 +95,14 @@ describe('Construct: MeteredHttpApi', () => {
   it('puts users own routes behind the same authorizer, limiter and tracking', () => {
     const custom = synth({}, (api, stack) => {
       const orders = new lambda.Function(stack, 'Orders', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
-      api.addMeteredRoute('GET /v1/orders/{id}', { handler: orders });
+      api.addMeteredRoute('GET /v1/orders/{id}', { handler: orders, access: 'tenant' });
     });
     custom.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /v1/orders/{id}', AuthorizationType: 'CUSTOM' });
     custom.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ [TABLE_ENV.limiter]: Match.anyValue(), USAGE_EVENT_BUS_NAME: Match.anyValue() }) } });
   });
 
   it('takes tier overrides and an external issuer', () => {
-    const custom = synth({ tiers: { free: { requestsPerMinute: 10, failMode: 'open' } }, externalIssuer: { issuer: 'https://idp', audience: 'api', jwksUrl: 'https://idp/.well-known/jwks.json' } });
+    const custom = synth({ tiers: { free: { requestsPerMinute: 10, failMode: 'open' } }, externalIssuer: { issuer: 'https://idp', clientIds: ['client-a'], jwksUrl: 'https://idp/.well-known/jwks.json' } });
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ TIERS_JSON: Match.stringLikeRegexp('"free":\\{"requestsPerMinute":10,"burst":10,"failMode":"open"\\}'), EXTERNAL_JWKS_URL: 'https://idp/.well-known/jwks.json' }) },
     });
@@ -135,7 +136,7 @@ describe('Construct: MeteredHttpApi', () => {
     expect(() =>
       synth({}, (api, stack) => {
         const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>({})') });
-        api.addMeteredRoute('/v1/orders', { handler: fn });
+        api.addMeteredRoute('/v1/orders', { handler: fn, access: 'tenant' });
       }),
     ).toThrow('routeKey "/v1/orders" must be "<METHOD> /path", e.g. "GET /v1/orders/{id}".');
   });

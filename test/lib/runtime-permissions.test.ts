@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LAKE_PREFIXES } from '../../contracts/lake-layout';
 import { STACK_ID } from '../../lib/app';
 import { ApiUsageTrackerStack } from '../../lib/api-usage-tracker-stack';
@@ -187,5 +188,33 @@ describe('The harness can fail', () => {
     });
     expect(verdict.allowed).toBe(false);
     expect(verdict.problem).toMatch(/explicit deny in the bucket policy/);
+  });
+});
+
+describe('Tenant functions on the limiter table (dynamodb:Attributes)', () => {
+  const usageRole = policies.resolver.resolveString(stack.resolve((stack.meteredApi.node.findChild('UsageFunction') as lambda.Function).role!.roleArn));
+  const limiterTable = policies.resolver.resolveString(stack.resolve(stack.meteredApi.tables.limiter.tableArn));
+  const updateWith = (attributes: string[]) =>
+    evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'role', arn: usageRole },
+      action: 'dynamodb:UpdateItem',
+      resource: limiterTable,
+      context: { 'dynamodb:Attributes': attributes },
+      why: 'a tenant function may touch the limiter attributes only',
+    });
+
+  it.each([
+    ['an attribute the limiter does not have', ['pk', 'tat', 'credits']],
+    ['a name that only starts like a day counter', ['pk', 'd2025-01-15-extra']],
+    ['a name that only starts like a month counter', ['pk', 'm2025-1']],
+  ])('denies an UpdateItem naming %s', async (_what, attributes) => {
+    const verdict = await updateWith(attributes);
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.problem).toMatch(/would allow it but its condition does not hold/);
+  });
+
+  it('allows the limiter attributes and dated counters', async () => {
+    expect((await updateWith(['pk', 'tat', 'tier', 'blocked', 'blockedKeys', 'revokedKeys', 'd2026-11-30', 'm2026-11'])).allowed).toBe(true);
   });
 });

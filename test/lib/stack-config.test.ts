@@ -59,16 +59,36 @@ describe('Function: readUsageTrackerConfig', () => {
     expect(CONTEXT_PARAMETERS.map((p) => p.key)).toEqual([
       'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
       'glueWorkers', 'lateEventWindowDays', 'rejectedRecordsAlarmThreshold', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
-      'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalAudience', 'externalJwksUrl',
+      'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalClientIds', 'externalJwksUrl',
+      'authorizerReservedConcurrency', 'edgeProtection', 'edgeOriginDomainName', 'edgeOriginCertificateArn', 'edgeRateLimitPerIp', 'edgeTokenRateLimitPerIp',
     ]);
   });
 
+  it('reads the edge only when edgeProtection is true, and needs its origin name and certificate then', () => {
+    const certificate = 'arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    expect(read()).toMatchObject({ edge: undefined, authorizerReservedConcurrency: 100 });
+    expect(read({ edgeOriginDomainName: 'api-origin.example.com', authorizerReservedConcurrency: '0' })).toMatchObject({ edge: undefined, authorizerReservedConcurrency: 0 });
+    expect(read({ edgeProtection: 'true', edgeOriginDomainName: 'api-origin.example.com', edgeOriginCertificateArn: certificate }).edge).toEqual({
+      originDomainName: 'api-origin.example.com',
+      originCertificateArn: certificate,
+      rateLimitPerIp: 3000,
+      tokenRateLimitPerIp: 100,
+    });
+    expect(() => read({ edgeProtection: 'true', edgeOriginCertificateArn: certificate })).toThrow('Context parameter "edgeOriginDomainName" is undefined; expected the host name the API answers on behind CloudFront');
+    expect(() => read({ edgeProtection: 'true', edgeOriginDomainName: 'api-origin.example.com', edgeOriginCertificateArn: 'cert' })).toThrow('Context parameter "edgeOriginCertificateArn" is "cert"; expected the ARN of an ACM certificate');
+    expect(() => read({ edgeProtection: 'true', edgeOriginDomainName: 'api-origin.example.com', edgeOriginCertificateArn: certificate, edgeRateLimitPerIp: '50', edgeTokenRateLimitPerIp: '60' })).toThrow(
+      'Context parameter "edgeTokenRateLimitPerIp" is "60"; expected a whole number from 10 to 50.',
+    );
+    expect(() => read({ edgeProtection: 'yes' })).toThrow('Context parameter "edgeProtection" is "yes"; expected true or false.');
+    expect(() => read({ authorizerReservedConcurrency: '5000' })).toThrow('Context parameter "authorizerReservedConcurrency" is "5000"; expected a whole number from 0 to 1000.');
+  });
+
   it('reads tier overrides, demo settings and an external issuer', () => {
-    const config = read({ tiers: '{"free":{"requestsPerMinute":10}}', demoErrorRate: '0.05', externalIssuer: 'https://idp', externalAudience: 'api', externalJwksUrl: 'https://idp/jwks' });
+    const config = read({ tiers: '{"free":{"requestsPerMinute":10}}', demoErrorRate: '0.05', externalIssuer: 'https://idp', externalClientIds: 'client-a, client-b', externalJwksUrl: 'https://idp/jwks' });
     expect(config.tiers).toEqual({ free: { requestsPerMinute: 10 } });
     expect(config.demo).toEqual({ latencyMs: 0, errorRate: 0.05 });
-    expect(config.externalIssuer).toEqual({ issuer: 'https://idp', audience: 'api', jwksUrl: 'https://idp/jwks' });
+    expect(config.externalIssuer).toEqual({ issuer: 'https://idp', clientIds: ['client-a', 'client-b'], jwksUrl: 'https://idp/jwks' });
     expect(() => read({ tiers: '{free' })).toThrow('Context parameter "tiers" is "{free"; expected a JSON object');
-    expect(() => read({ externalIssuer: 'https://idp' })).toThrow('expected externalIssuer, externalAudience and externalJwksUrl together');
+    expect(() => read({ externalIssuer: 'https://idp' })).toThrow('expected externalIssuer, externalClientIds and externalJwksUrl together');
   });
 });

@@ -8,26 +8,38 @@ import { DEFAULT_FAIL_MODES, TierPolicy } from '../../lambdas/limiter/token-buck
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { LocalHttpApiGateway } from '../../local/http-api-gateway';
-import { meteredApiRoutes } from '../../local/metered-api';
+import { LocalIamAuthorizer } from '../../local/iam-authorizer';
+import { LocalMeteredRoute, meteredApiRoutes } from '../../local/metered-api';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { startDynalite } from './dynalite';
 import { LoopbackPutEventsServer } from './put-events-server';
 
 export const TENANT_SECRET = 'tenant-secret-for-tests-0123456789abcdef0123456789';
+/** An HS256 secret as admin tokens were once signed with: nothing accepts admin tokens signed with it now. */
 export const ADMIN_SECRET = 'admin-secret-for-tests-0123456789abcdef01234567890';
 export const ISSUER = 'https://api-usage-tracker.test';
+/** The IAM principal the local gateway knows (POST /v1/admin/token), and its region. */
+export const LOCAL_OPERATOR = { accessKeyId: 'AKIALOCALOPERATOR01', secretAccessKey: 'local-operator-secret-0123456789abcdef', arn: 'arn:aws:iam::000000000000:user/local-operator' };
+export const LOCAL_REGION = 'us-east-1';
 export const AUDIENCE = 'api-usage-tracker';
-export const EXTERNAL = { issuer: 'https://idp.test', audience: 'metered-api', kid: 'idp-key-1' };
+export const EXTERNAL = { issuer: 'https://idp.test', clientId: 'metered-api-client', kid: 'idp-key-1' };
 
 /** The metered API on the local gateway, dynalite and a loopback bus: every part real. */
-export async function startMeteredApi(options: { tiers?: Partial<Record<TierName, Partial<TierPolicy>>>; clock?: () => number; demoErrorRate?: number } = {}) {
+export async function startMeteredApi(
+  options: {
+    tiers?: Partial<Record<TierName, Partial<TierPolicy>>>;
+    clock?: () => number;
+    demoErrorRate?: number;
+    /** Routes of your own, as `addMeteredRoute` adds them in AWS. */
+    customRoutes?: (deps: MeteredApiDependencies) => readonly LocalMeteredRoute[];
+  } = {},
+) {
   const dynamo = await startDynalite();
   const bus = new LoopbackPutEventsServer();
   const busUrl = await bus.start();
   const dir = mkdtempSync(path.join(tmpdir(), 'metered-api-'));
   writeFileSync(path.join(dir, 'tenant-secret'), TENANT_SECRET, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'admin-secret'), ADMIN_SECRET, { mode: 0o600 });
   const externalKeys = await jose.generateKeyPair('ES256', { extractable: true });
   const externalJwk = { ...(await jose.exportJWK(externalKeys.publicKey)), kid: EXTERNAL.kid, alg: 'ES256', use: 'sig' };
   const tiers = Object.fromEntries(
@@ -38,8 +50,8 @@ export async function startMeteredApi(options: { tiers?: Partial<Record<TierName
     tokenIssuer: ISSUER,
     tokenAudience: AUDIENCE,
     tenantSecret: { kind: 'file', path: path.join(dir, 'tenant-secret') },
-    adminSecret: { kind: 'file', path: path.join(dir, 'admin-secret') },
-    external: { issuer: EXTERNAL.issuer, audience: EXTERNAL.audience, jwks: { keys: [externalJwk] }, algorithms: ['ES256'], tenantClaim: 'tenant_id' },
+    adminKey: { kind: 'file', path: path.join(dir, 'admin-key.pem') },
+    external: { issuer: EXTERNAL.issuer, clientIds: [EXTERNAL.clientId], jwks: { keys: [externalJwk] }, algorithms: ['ES256'] },
     tiers,
     demo: { latencyMs: 0, errorRate: options.demoErrorRate ?? 0 },
   };
@@ -52,7 +64,7 @@ export async function startMeteredApi(options: { tiers?: Partial<Record<TierName
   });
   const deps: MeteredApiDependencies = createDependencies(config, { dynamodb: dynamo.client, publisher, clock: options.clock });
   const gateway = new LocalHttpApiGateway({
-    routes: meteredApiRoutes(deps),
+    routes: meteredApiRoutes(deps, options.customRoutes?.(deps), new LocalIamAuthorizer([LOCAL_OPERATOR], LOCAL_REGION, options.clock)),
     clock: options.clock,
     onAccessLog: (record) => {
       const usage = usageOfGatewayAnswer(record);

@@ -322,6 +322,13 @@ export class TemplateResolver {
         const name = this.nameOf(logicalId, 'FunctionName');
         return { ref: name, attributes: { Arn: arn('lambda', `function:${name}`) } };
       }
+      case 'AWS::Lambda::Alias': {
+        // Ref and Arn: the function's ARN qualified with the alias name.
+        const functionName = this.resolveString(properties.FunctionName, `${logicalId}.FunctionName`);
+        const name = this.resolveString(properties.Name, `${logicalId}.Name`);
+        const aliasArn = `${functionName.startsWith('arn:') ? functionName : arn('lambda', `function:${functionName}`)}:${name}`;
+        return { ref: aliasArn, attributes: {} };
+      }
       case 'AWS::Logs::LogGroup': {
         const name = this.nameOf(logicalId, 'LogGroupName');
         return { ref: name, attributes: { Arn: arn('logs', `log-group:${name}:*`) } };
@@ -459,8 +466,9 @@ export class TemplatePolicies {
       case 'sqs':
         return resourceArn;
       case 'lambda':
-        // arn:aws:lambda:region:account:function:name[:qualifier]
-        return resourceArn.split(':').slice(0, 7).join(':');
+        // arn:aws:lambda:region:account:function:name[:qualifier]. An alias has a policy of its own,
+        // which governs invocations through it, apart from the function's.
+        return resourceArn;
       default:
         return undefined;
     }
@@ -569,6 +577,10 @@ export class TemplatePolicies {
       const functionArn = r.resolveString({ 'Fn::GetAtt': [id, 'Arn'] });
       functionArnByName.set(r.resolveString({ Ref: id }), functionArn);
       functionArnByName.set(functionArn, functionArn);
+    }
+    for (const id of r.logicalIdsOfType('AWS::Lambda::Alias')) {
+      const aliasArn = r.resolveString({ Ref: id });
+      functionArnByName.set(aliasArn, aliasArn);
     }
     for (const id of r.logicalIdsOfType('AWS::Lambda::Permission')) {
       const properties = r.resolve(r.resource(id).Properties) as Record<string, Json>;
