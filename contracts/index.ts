@@ -5,3 +5,4 @@ export * from './curated-columns';
 export * from './tiers';
 export * from './named-queries';
 export * from './tenants';
+export * from './usage-aggregates';

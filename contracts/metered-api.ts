@@ -9,8 +9,22 @@ export const HANDLER_TIMEOUT_SECONDS = 10;
 /** The demo routes sleep between `min` and `max` times the configured latency. */
 export const DEMO_LATENCY_SPREAD = { min: 0.5, max: 1.5 } as const;
 
-/** What a demo handler needs beyond its sleep to answer and record the request as usage. */
-const HANDLER_HEADROOM_MS = 2_000;
+/**
+ * The request path's AWS SDK policy: DynamoDB answers in milliseconds, so an attempt that takes
+ * 700 ms is a failure to fail fast on, so that the limiter's fallback (a read, then its fail mode)
+ * and the route still finish well inside the function timeout.
+ */
+export const REQUEST_PATH_SDK = { connectionTimeoutMs: 300, requestTimeoutMs: 700, maxAttempts: 2 } as const;
+
+/**
+ * The longest a limiter decision can wait on DynamoDB: two calls that can time out (a write, then
+ * the read), each at most `maxAttempts` × (connection + request) timeouts, plus one back-off.
+ */
+export const REQUEST_PATH_WORST_CASE_MS =
+  2 * REQUEST_PATH_SDK.maxAttempts * (REQUEST_PATH_SDK.connectionTimeoutMs + REQUEST_PATH_SDK.requestTimeoutMs) + 500;
+
+/** What a demo handler needs beyond its sleep: the limiter at its slowest, then answering and recording the request. */
+const HANDLER_HEADROOM_MS = REQUEST_PATH_WORST_CASE_MS + 1_000;
 
 /**
  * The largest `demoLatencyMs` whose slowest request still answers, and is recorded as usage,

@@ -5,9 +5,9 @@
 SELECT
   service,
   operation,
-  count(*) AS calls,
-  count_if(status_code >= 500) AS errors,
-  round(CAST(count_if(status_code >= 500) AS double) / count(*), 6) AS error_rate
+  sum(request_count) AS calls,
+  sum(CASE WHEN status_code >= 500 THEN request_count ELSE 0 END) AS errors,
+  round(CAST(sum(CASE WHEN status_code >= 500 THEN request_count ELSE 0 END) AS double) / sum(request_count), 6) AS error_rate
 FROM usage_events_deduped
 WHERE concat(year, '-', month, '-', day) BETWEEN ? AND ?
 GROUP BY service, operation

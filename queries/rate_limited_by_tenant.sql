@@ -5,11 +5,11 @@
 SELECT
   tenant_id,
   max(tier) AS tier,
-  count(*) AS calls,
-  count_if(status_code = 429) AS rate_limited,
-  round(CAST(count_if(status_code = 429) AS double) / count(*), 6) AS rate_limited_share
+  sum(request_count) AS calls,
+  sum(CASE WHEN status_code = 429 THEN request_count ELSE 0 END) AS rate_limited,
+  round(CAST(sum(CASE WHEN status_code = 429 THEN request_count ELSE 0 END) AS double) / sum(request_count), 6) AS rate_limited_share
 FROM usage_events_deduped
 WHERE concat(year, '-', month, '-', day) BETWEEN ? AND ?
 GROUP BY tenant_id
-HAVING count_if(status_code = 429) > 0
+HAVING sum(CASE WHEN status_code = 429 THEN request_count ELSE 0 END) > 0
 ORDER BY rate_limited DESC, tenant_id

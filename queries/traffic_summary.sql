@@ -10,20 +10,20 @@ WITH bounds AS (
   END AS since
 ),
 recent AS (
-  SELECT e.operation, e.status_code, e.latency_ms
+  SELECT e.operation, e.status_code, e.latency_ms, e.request_count
   FROM usage_events_deduped e
   CROSS JOIN bounds b
   WHERE e.occurred_at >= b.since
     AND concat(e.year, '-', e.month, '-', e.day) >= date_format(b.since, '%Y-%m-%d')
 ),
 summary AS (
-  SELECT 0 AS row_group, '(all)' AS operation, count(*) AS requests,
-    count_if(status_code >= 500) AS errors, avg(latency_ms) AS avg_latency_ms,
+  SELECT 0 AS row_group, '(all)' AS operation, sum(request_count) AS requests,
+    sum(CASE WHEN status_code >= 500 THEN request_count ELSE 0 END) AS errors, avg(latency_ms) AS avg_latency_ms,
     approx_percentile(latency_ms, 0.95) AS p95_latency_ms
   FROM recent
   UNION ALL
-  SELECT 1 AS row_group, operation, count(*) AS requests,
-    count_if(status_code >= 500) AS errors, avg(latency_ms) AS avg_latency_ms,
+  SELECT 1 AS row_group, operation, sum(request_count) AS requests,
+    sum(CASE WHEN status_code >= 500 THEN request_count ELSE 0 END) AS errors, avg(latency_ms) AS avg_latency_ms,
     approx_percentile(latency_ms, 0.95) AS p95_latency_ms
   FROM recent
   GROUP BY operation

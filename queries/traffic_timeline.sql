@@ -17,9 +17,9 @@ bounds AS (
 )
 SELECT
   date_trunc(b.bucket, e.occurred_at) AS bucket_start,
-  count(*) AS requests,
-  count_if(e.status_code >= 500) AS errors,
-  count_if(e.status_code = 429) AS rate_limited,
+  sum(e.request_count) AS requests,
+  sum(CASE WHEN e.status_code >= 500 THEN e.request_count ELSE 0 END) AS errors,
+  sum(CASE WHEN e.status_code = 429 THEN e.request_count ELSE 0 END) AS rate_limited,
   approx_percentile(e.latency_ms, 0.95) AS p95_latency_ms
 FROM usage_events_deduped e
 CROSS JOIN bounds b

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AccessLogRecord, METERED_API_SERVICE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
+import { REFUSED_ANONYMOUS_AGGREGATE } from '../../contracts/usage-aggregates';
 import { UNMATCHED_ROUTE } from '../../sdk/route-template';
 import { UsageEventFields } from '../../sdk/usage-event-builder';
 
@@ -41,14 +42,6 @@ export function usageOfGatewayAnswer(record: AccessLogRecord): UsageEventFields 
     ...(Number.isInteger(length) && length >= 0 ? { responseBytes: length } : {}),
   };
 }
-
-/** What one aggregate usage event stands for: refused requests no tenant made, counted per route, status and minute. */
-export const REFUSED_ANONYMOUS_AGGREGATE = {
-  /** `attributes.aggregate` of such an event. */
-  kind: 'refused-anonymous',
-  /** Requests are counted per this window, starting on the minute (UTC). */
-  windowSeconds: 60,
-} as const;
 
 interface RefusedGroup {
   readonly operation: string;
@@ -111,9 +104,9 @@ export class RefusedAnonymousAggregator {
       responseBytes: group.responseBytes,
       billableUnits: 0,
       attributes: {
-        aggregate: REFUSED_ANONYMOUS_AGGREGATE.kind,
-        requests: String(group.requests),
-        windowSeconds: String(REFUSED_ANONYMOUS_AGGREGATE.windowSeconds),
+        [REFUSED_ANONYMOUS_AGGREGATE.kindAttribute]: REFUSED_ANONYMOUS_AGGREGATE.kind,
+        [REFUSED_ANONYMOUS_AGGREGATE.countAttribute]: String(group.requests),
+        [REFUSED_ANONYMOUS_AGGREGATE.windowAttribute]: String(REFUSED_ANONYMOUS_AGGREGATE.windowSeconds),
       },
     }));
     this.groups.clear();

@@ -1,4 +1,4 @@
-import { ADMIN_TOKEN_KEY_ENV, MAX_DEMO_LATENCY_MS, TABLE_ENV } from '../../contracts/metered-api';
+import { ADMIN_TOKEN_KEY_ENV, MAX_DEMO_LATENCY_MS, REQUEST_PATH_SDK as CONTRACT_REQUEST_PATH_SDK, TABLE_ENV } from '../../contracts/metered-api';
 import { DEFAULT_TIERS, TIER_NAMES, TierName, resolveTiers } from '../../contracts/tiers';
 import { DEFAULT_FAIL_MODES, FailMode, TierPolicy } from '../limiter/token-bucket-limiter';
 import { externalIssuerProblems } from '../../contracts/external-issuer';
@@ -20,13 +20,8 @@ export interface RequestPathSdkPolicy {
   readonly maxAttempts: number;
 }
 
-/**
- * DynamoDB answers in milliseconds; an attempt that takes 700 ms is a failure to fail fast on, so
- * that the limiter's fallback (a read, then its fail mode) and the route still finish well inside
- * the function timeout: a limiter decision makes at most two calls that can time out (a write, then
- * the read), each at most 2 × (300 + 700) ms plus one back-off, about 4.5 s in all.
- */
-export const REQUEST_PATH_SDK: RequestPathSdkPolicy = { connectionTimeoutMs: 300, requestTimeoutMs: 700, maxAttempts: 2 };
+/** The request path's SDK policy (timeouts and attempts), from the contracts: {@link CONTRACT_REQUEST_PATH_SDK}. */
+export const REQUEST_PATH_SDK: RequestPathSdkPolicy = CONTRACT_REQUEST_PATH_SDK;
 
 /**
  * The client configuration of a request-path SDK client. `requestTimeout` of the Node.js handler

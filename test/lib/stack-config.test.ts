@@ -43,7 +43,7 @@ describe('Function: readUsageTrackerConfig', () => {
     [{ schemaDiscovery: 'yes' }, 'Context parameter "schemaDiscovery" is "yes"; expected true or false.'],
     [{ eventSources: ' , ' }, 'Context parameter "eventSources" is " , "; expected a comma-separated list with at least one entry.'],
     [{ alarmEmail: 'ops' }, 'Context parameter "alarmEmail" is "ops"; expected an e-mail address.'],
-    [{ demoLatencyMs: '30000' }, 'Context parameter "demoLatencyMs" is "30000"; expected a whole number from 0 to 5333.'],
+    [{ demoLatencyMs: '30000' }, 'Context parameter "demoLatencyMs" is "30000"; expected a whole number from 0 to 3000.'],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
