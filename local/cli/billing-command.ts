@@ -12,6 +12,7 @@ import { athenaBillingLedger, S3StatementObjects } from './athena-billing';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
 import { StackOutputs, readStackOutputs } from './stack-outputs';
 import type { CliContext } from './usage-tracker';
+import { ENGINE_OPTIONS } from './engine-options';
 import { UsageError, existingDataDir } from './usage-tracker';
 
 /**
@@ -23,14 +24,7 @@ import { UsageError, existingDataDir } from './usage-tracker';
 const OPTIONS = {
   month: { type: 'string' },
   tenant: { type: 'string' },
-  format: { type: 'string' },
-  local: { type: 'boolean' },
-  aws: { type: 'boolean' },
-  'data-dir': { type: 'string' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  workgroup: { type: 'string' },
-  database: { type: 'string' },
+  ...ENGINE_OPTIONS,
   bucket: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

@@ -1,21 +1,13 @@
 import { parseArgs } from 'node:util';
 import { isValidParameterValue } from '../../contracts/named-queries';
+import { ENGINE_OPTIONS } from './engine-options';
 import { UsageError } from './usage-tracker';
 
 /** The named query the command runs (queries/rejected_records.sql). */
 export const REJECTS_QUERY = 'rejected_records';
 
 /** Options passed on unchanged to `usage-tracker query`: where it runs and how it prints. */
-const PASSED_ON = {
-  format: { type: 'string' },
-  local: { type: 'boolean' },
-  aws: { type: 'boolean' },
-  'data-dir': { type: 'string' },
-  stack: { type: 'string' },
-  region: { type: 'string' },
-  workgroup: { type: 'string' },
-  database: { type: 'string' },
-} as const;
+const PASSED_ON = ENGINE_OPTIONS;
 
 const DATE_FORM = 'a date as YYYY-MM-DD (a real calendar date)';
 
