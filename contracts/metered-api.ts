@@ -43,12 +43,18 @@ export interface TableDefinition {
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalSecondaryIndexes?: readonly { readonly indexName: string; readonly partitionKey: KeyAttribute; readonly sortKey?: KeyAttribute }[];
+  /** A Number attribute of epoch seconds after which DynamoDB deletes the item (TTL, within days). */
+  readonly timeToLiveAttribute?: string;
 }
 
+/** The credentials table's TTL attribute: entries that only matter until a time, such as revoked admin tokens. */
+export const CREDENTIALS_TTL_ATTRIBUTE = 'expiresAt';
+
 export const METERED_API_TABLES = {
-  /** Tenants (`TENANT#id`), API keys by hash (`KEYHASH#sha256`) and by id (`KEY#id`). */
+  /** Tenants (`TENANT#id`), API keys by hash (`KEYHASH#sha256`) and by id (`KEY#id`), revoked admin tokens (`ADMINTOKEN#jti`). */
   credentials: {
     partitionKey: { name: 'pk', type: 'S' },
+    timeToLiveAttribute: CREDENTIALS_TTL_ATTRIBUTE,
     globalSecondaryIndexes: [{ indexName: 'byEntity', partitionKey: { name: 'entity', type: 'S' }, sortKey: { name: 'sk', type: 'S' } }],
   },
   /** One item per tenant: the GCRA theoretical arrival time, tier, blocks and daily/monthly counts. */

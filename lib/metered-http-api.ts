@@ -592,6 +592,7 @@ export class MeteredHttpApi extends Construct {
       billing: dynamodb.Billing.onDemand(),
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'timeToLiveAttribute' in definition ? definition.timeToLiveAttribute : undefined,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
       globalSecondaryIndexes: definition.globalSecondaryIndexes?.map((index) => ({

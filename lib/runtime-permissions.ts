@@ -523,7 +523,11 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   const adminComponent = lambdaComponent('admin');
   b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke; the calling admin key\'s status on every admin request');
   b.add(adminComponent, admin, 'dynamodb:Query', credentialsIndex(byEntity), 'lists tenants through the byEntity index');
-  b.addActions(adminComponent, admin, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item (a raised tier also clears the bucket\'s debt)');
+  // Each change and its audit entry are one TransactWriteItems, whose actions need the underlying
+  // PutItem/UpdateItem, and dynamodb:ConditionCheckItem for a ConditionCheck
+  // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+  b.add(adminComponent, admin, 'dynamodb:ConditionCheckItem', tables.credentials.tableArn, 'checks, in the same transaction, that the tenant a key or an external identity is created for exists');
+  b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item, read before a tier change (a raised tier also clears the bucket\'s debt)');
   // Append-only: a PutItem of an entry's attributes in an audit partition, and reading by month.
   b.add(adminComponent, admin, 'dynamodb:PutItem', tables.audit.tableArn, 'appends an entry to the audit log (with attribute_not_exists, so never over another)', {
     'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}2025-01`],

@@ -1,5 +1,6 @@
 import { Server } from 'node:http';
 import dynalite from 'dynalite';
+import { addTransactWriteItems } from './dynalite-transactions';
 // dynalite's internal database module (CommonJS); its functions are looked up at call time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynaliteDb = require('dynalite/db') as {
@@ -38,8 +39,11 @@ export interface DynaliteServerOptions {
   readonly path?: string;
 }
 
-/** A dynalite server (DynamoDB's API in Node), in memory or on disk, with the 2023 condition-failure return values. */
+/**
+ * A dynalite server (DynamoDB's API in Node), in memory or on disk, with the 2023 condition-failure
+ * return values and TransactWriteItems (see dynalite-transactions.ts).
+ */
 export function createDynaliteServer(options: DynaliteServerOptions = {}): Server {
   addReturnValuesOnConditionCheckFailure();
-  return dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  return addTransactWriteItems(() => dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
 import { TIER_NAMES, TierName } from '../../contracts/tiers';
-import { CredentialStore, CredentialStoreError, KeyStatus } from '../credentials/credential-store';
+import { generateApiKey } from '../credentials/api-key';
+import { CredentialStore, CredentialStoreError, KeyStatus, generateTenantId } from '../credentials/credential-store';
 import { HttpError } from '../http/responses';
 import { AuditLog } from './audit-log';
 
@@ -31,16 +32,9 @@ function validBody<T>(schema: z.ZodType<T>, body: unknown): T {
 /**
  * Admin operations, each recorded in the audit log with who did it.
  *
- * A status change (tier, tenant block, key block or revocation) spans several items — the tenant
- * or key records, the limiter item and the audit entry. TransactWriteItems could write them at
- * once in AWS (up to 100 actions on different items, 4 MB;
- * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html),
- * but dynalite, on which the local runtime and the tests run, has none, and a fallback for it
- * would leave the path AWS runs untested. So the change is ordered instead, one path everywhere:
- * checked first (an unknown tenant or a revoked key is refused with nothing written), then its
- * audit entry is appended (the intent), then each item is changed with a write that can be
- * repeated. Whatever fails part-way, every change that happened has its entry; an entry whose
- * change failed part-way is completed by repeating the request, which adds an entry of its own.
+ * Every change is checked first (an unknown tenant or a revoked key is refused with nothing
+ * written), then written in one transaction with its audit entry: the change and its entry land
+ * together or not at all (CredentialStore's TransactWriteItems).
  */
 export class AdminService {
   constructor(
@@ -50,9 +44,9 @@ export class AdminService {
 
   public async createTenant(actor: string, body: unknown) {
     const input = validBody(createTenantBody, body);
-    const tenant = await this.mapped(() => this.store.createTenant(input));
-    await this.audit.append({ actor, action: 'tenant.create', target: tenant.tenantId, details: { tier: tenant.tier, name: tenant.name } });
-    return tenant;
+    const tenantId = input.tenantId ?? generateTenantId();
+    const entry = this.audit.prepare({ actor, action: 'tenant.create', target: tenantId, details: { tier: input.tier, name: input.name } });
+    return this.mapped(() => this.store.createTenant({ ...input, tenantId }, entry));
   }
 
   public listTenants() {
@@ -62,44 +56,43 @@ export class AdminService {
   public async setTier(actor: string, tenantId: string, body: unknown) {
     const { tier } = validBody(setTierBody, body);
     const before = await this.existingTenant(tenantId);
-    await this.audit.append({ actor, action: 'tenant.set-tier', target: tenantId, details: { from: before.tier, to: tier } });
-    return this.mapped(() => this.store.setTier(tenantId, tier as TierName));
+    const entry = this.audit.prepare({ actor, action: 'tenant.set-tier', target: tenantId, details: { from: before.tier, to: tier } });
+    return this.mapped(() => this.store.setTier(tenantId, tier as TierName, entry));
   }
 
   public async setTenantBlocked(actor: string, tenantId: string, blocked: boolean) {
     await this.existingTenant(tenantId);
-    await this.audit.append({ actor, action: blocked ? 'tenant.block' : 'tenant.unblock', target: tenantId });
-    return this.mapped(() => this.store.setTenantBlocked(tenantId, blocked));
+    const entry = this.audit.prepare({ actor, action: blocked ? 'tenant.block' : 'tenant.unblock', target: tenantId });
+    return this.mapped(() => this.store.setTenantBlocked(tenantId, blocked, entry));
   }
 
   /** Creates a tenant key; the secret appears in this answer only. */
   public async createKey(actor: string, tenantId: string) {
-    const key = await this.mapped(() => this.store.createKey(tenantId, 'tenant'));
-    await this.audit.append({ actor, action: 'key.create', target: key.keyId, details: { tenantId } });
-    return key;
+    const key = generateApiKey();
+    const entry = this.audit.prepare({ actor, action: 'key.create', target: key.keyId, details: { tenantId } });
+    return this.mapped(() => this.store.createKey(tenantId, 'tenant', { key, audit: entry }));
   }
 
   /** Blocks, unblocks or revokes a key; the key's records name the audit entry of their last change. */
   public async setKeyStatus(actor: string, keyId: string, status: KeyStatus) {
     const key = await this.mapped(() => this.store.keyForStatusChange(keyId, status));
     const action = { active: 'key.unblock', blocked: 'key.block', revoked: 'key.revoke' }[status];
-    const entry = await this.audit.append({ actor, action, target: keyId, details: { tenantId: key.tenantId, from: key.status } });
-    return this.mapped(() => this.store.setKeyStatus(keyId, status, { auditEntryId: entry.id }));
+    const entry = this.audit.prepare({ actor, action, target: keyId, details: { tenantId: key.tenantId, from: key.status } });
+    return this.mapped(() => this.store.setKeyStatus(keyId, status, entry));
   }
 
   /** Maps an external issuer's subject or app client to a tenant: body `{ issuer, subject }` or `{ issuer, clientId }`. */
   public async mapExternalIdentity(actor: string, tenantId: string, body: unknown) {
     const input = validBody(externalIdentityBody, body);
-    const mapping = await this.mapped(() => this.store.mapExternalIdentity({ ...input, tenantId }));
-    await this.audit.append({ actor, action: 'external-identity.map', target: tenantId, details: { ...mapping } });
-    return mapping;
+    const entry = this.audit.prepare({ actor, action: 'external-identity.map', target: tenantId, details: { ...input, tenantId } });
+    return this.mapped(() => this.store.mapExternalIdentity({ ...input, tenantId }, entry));
   }
 
   /** Revokes an admin token by its `jti` (from the mint answer or the audit log) until it expires. */
   public async revokeAdminToken(actor: string, tokenId: string, ttlSeconds: number) {
     if (!TOKEN_ID_PATTERN.test(tokenId)) throw new HttpError(400, 'invalid-token-id', `tokenId must be the jti of an admin token (a UUID); got ${JSON.stringify(tokenId.slice(0, 64))}.`);
-    await this.store.revokeAdminToken(tokenId, Math.floor(Date.now() / 1000) + ttlSeconds);
-    await this.audit.append({ actor, action: 'admin-token.revoke', target: tokenId });
+    const entry = this.audit.prepare({ actor, action: 'admin-token.revoke', target: tokenId });
+    await this.store.revokeAdminToken(tokenId, Math.floor(Date.now() / 1000) + ttlSeconds, entry);
     return { tokenId, revoked: true };
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_PARTITION_PREFIX } from '../../contracts/metered-api';
 
 /** One admin action. */
@@ -16,6 +16,18 @@ export interface AuditEntry {
 export interface AppendedAuditEntry extends AuditEntry {
   /** The entry's sort key (`<time>#<random>`), unique within its month. */
   readonly id: string;
+}
+
+/** One action of a TransactWriteItems request (document-client form). */
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * An entry ready to be written in the same transaction as the change it records: the change and
+ * its entry land together or not at all.
+ */
+export interface AuditWrite {
+  readonly entry: AppendedAuditEntry;
+  readonly put: TransactItem;
 }
 
 const monthKey = (iso: string) => `${AUDIT_PARTITION_PREFIX}${iso.slice(0, 7)}`;
@@ -36,18 +48,25 @@ export class AuditLog {
     this.documents = DynamoDBDocumentClient.from(client);
   }
 
+  /** Appends an entry on its own (for actions that change nothing else). */
   public async append(entry: Omit<AuditEntry, 'at'>): Promise<AppendedAuditEntry> {
+    const write = this.prepare(entry);
+    await this.documents.send(new PutCommand(write.put.Put!));
+    return write.entry;
+  }
+
+  /**
+   * An entry as a transaction's Put, for the store to write with the change it records. The Put is
+   * conditional on `attribute_not_exists(pk)`, as on its own, so no entry is ever overwritten.
+   */
+  public prepare(entry: Omit<AuditEntry, 'at'>): AuditWrite {
     const at = new Date(this.clock()).toISOString();
     const full: AuditEntry = { at, ...entry };
     const id = `${at}#${randomBytes(8).toString('hex')}`;
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: monthKey(at), sk: id, ...full },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-    return { ...full, id };
+    return {
+      entry: { ...full, id },
+      put: { Put: { TableName: this.tableName, Item: { pk: monthKey(at), sk: id, ...full }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    };
   }
 
   /** The newest entries first, walking back month by month up to `months`. */

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditWrite, TransactItem } from '../admin/audit-log';
+import { CREDENTIALS_TTL_ATTRIBUTE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN, TENANT_ID_RULE, isReservedTenantId } from '../../contracts/tenants';
 import { DEFAULT_TIERS, TIER_NAMES, TierLimit, TierName } from '../../contracts/tiers';
 import { LIMITER_ATTRIBUTES, limiterKey } from '../limiter/token-bucket-limiter';
-import { generateApiKey, hashApiKey, looksLikeApiKey, sameDigest } from './api-key';
+import { NewApiKey, generateApiKey, hashApiKey, looksLikeApiKey, sameDigest } from './api-key';
 
 export type KeyRole = 'tenant' | 'admin';
 export type KeyStatus = 'active' | 'blocked' | 'revoked';
@@ -76,9 +78,21 @@ const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
 const externalItemKey = (issuer: string, by: 'subject' | 'client', value: string) => `EXTID#${JSON.stringify([issuer, by, value])}`;
 const revokedAdminTokenKey = (tokenId: string) => `ADMINTOKEN#${tokenId}`;
 
+/** A new tenant id, when the admin gives none. */
+export const generateTenantId = (): string => `t-${randomBytes(6).toString('hex')}`;
+
+/** Which action of a cancelled transaction failed its condition, by index. */
+type FailedConditions = (index: number) => boolean;
+
 /**
  * Tenants and API keys in DynamoDB, and the tier and blocks on each tenant's limiter item (the
  * copy the limiter enforces on every request). Keys are stored only as SHA-256 hashes.
+ *
+ * Every change that spans several items (a tenant and its limiter item, a key's two records and
+ * the limiter item) is one TransactWriteItems, with the audit entry that records it when the
+ * caller passes one (`audit`): all of it lands, or none of it
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+ * Locally, dynalite runs the same requests (local/dynalite-transactions.ts).
  */
 export class CredentialStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -91,8 +105,8 @@ export class CredentialStore {
     this.tiers = props.tiers ?? DEFAULT_TIERS;
   }
 
-  public async createTenant(input: { tenantId?: string; name: string; tier: TierName }): Promise<Tenant> {
-    const tenantId = input.tenantId ?? `t-${randomBytes(6).toString('hex')}`;
+  public async createTenant(input: { tenantId?: string; name: string; tier: TierName }, audit?: AuditWrite): Promise<Tenant> {
+    const tenantId = input.tenantId ?? generateTenantId();
     if (!TENANT_ID_PATTERN.test(tenantId)) {
       throw new CredentialStoreError('invalid-tenant-id', `${TENANT_ID_RULE}; got ${JSON.stringify(tenantId)}.`);
     }
@@ -103,24 +117,16 @@ export class CredentialStore {
       );
     }
     const tenant: Tenant = { tenantId, name: input.name, tier: input.tier, blocked: false, createdAt: this.now() };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.props.credentialsTable,
-          Item: { pk: tenantItemKey(tenantId), entity: 'tenant', sk: tenantId, ...tenant },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new CredentialStoreError('tenant-exists', `Tenant "${tenantId}" already exists.`);
-      throw error;
-    }
-    // The enforcement copy: tier and blocks the limiter checks on every request.
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.props.limiterTable,
-        Item: { pk: limiterKey(tenantId), [LIMITER_ATTRIBUTES.tier]: input.tier, [LIMITER_ATTRIBUTES.blocked]: false },
-      }),
+    await this.transact(
+      [
+        { Put: { TableName: this.props.credentialsTable, Item: { pk: tenantItemKey(tenantId), entity: 'tenant', sk: tenantId, ...tenant }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        // The enforcement copy: tier and blocks the limiter checks on every request.
+        { Put: { TableName: this.props.limiterTable, Item: { pk: limiterKey(tenantId), [LIMITER_ATTRIBUTES.tier]: input.tier, [LIMITER_ATTRIBUTES.blocked]: false } } },
+      ],
+      audit,
+      (failed) => {
+        if (failed(0)) throw new CredentialStoreError('tenant-exists', `Tenant "${tenantId}" already exists.`);
+      },
     );
     return tenant;
   }
@@ -150,55 +156,80 @@ export class CredentialStore {
   }
 
   /**
-   * Changes the tier: the limiter item first, so enforcement changes with the very next request.
+   * Changes the tier of the limiter item and the tenant record together.
    *
    * The bucket's state is its theoretical arrival time (`tat`), a debt in milliseconds. Raising
    * the tier (to a higher rate) removes it in the same write, so the new tier's full burst is
    * there at once: a debt run up at 12 s per request would otherwise still weigh 12 s per request
    * against a rate of one every 0.6 s. Any other change keeps it, so after lowering the tenant
    * waits out the old debt at the new rate and is never admitted more than the new tier allows.
-   * Whether it raises depends on the tier the item holds, so each write is conditional on it.
+   * Whether it raises depends on the tier the item holds, read first; the write is conditional on
+   * that tier still being there, and another admin's change in between means reading again.
    */
-  public async setTier(tenantId: string, tier: TierName): Promise<Tenant> {
+  public async setTier(tenantId: string, tier: TierName, audit?: AuditWrite): Promise<Tenant> {
     const rate = this.tiers[tier].requestsPerMinute;
-    const slower = TIER_NAMES.filter((name) => this.tiers[name].requestsPerMinute < rate);
-    const fromSlower = slower.map((_, i) => `:from${i}`);
-    const slowerValues = Object.fromEntries(slower.map((name, i) => [fromSlower[i], name]));
-    const names = { '#tier': LIMITER_ATTRIBUTES.tier, '#tat': LIMITER_ATTRIBUTES.tat };
-    // Another admin may change the tier between the two writes; a third round is rarer still.
     for (let round = 1; round <= 3; round++) {
-      if (slower.length > 0) {
-        const raised = await this.updateLimiter(tenantId, 'SET #tier = :tier REMOVE #tat', names, { ':tier': tier, ...slowerValues }, `#tier IN (${fromSlower.join(', ')})`);
-        if (raised) return this.updateTenant(tenantId, 'SET tier = :tier', { ':tier': tier });
-      }
-      const kept = await this.updateLimiter(
-        tenantId,
-        'SET #tier = :tier',
-        { '#tier': LIMITER_ATTRIBUTES.tier },
-        { ':tier': tier, ...slowerValues },
-        slower.length > 0 ? `NOT (#tier IN (${fromSlower.join(', ')}))` : undefined,
+      const current = await this.limiterTier(tenantId);
+      const raises = this.tiers[current].requestsPerMinute < rate;
+      let changed = true;
+      await this.transact(
+        [
+          {
+            Update: {
+              TableName: this.props.limiterTable,
+              Key: { pk: limiterKey(tenantId) },
+              UpdateExpression: raises ? 'SET #tier = :tier REMOVE #tat' : 'SET #tier = :tier',
+              ConditionExpression: 'attribute_exists(pk) AND #tier = :current',
+              ExpressionAttributeNames: { '#tier': LIMITER_ATTRIBUTES.tier, ...(raises ? { '#tat': LIMITER_ATTRIBUTES.tat } : {}) },
+              ExpressionAttributeValues: { ':tier': tier, ':current': current },
+            },
+          },
+          this.tenantUpdate(tenantId, 'SET tier = :tier', { ':tier': tier }),
+        ],
+        audit,
+        (failed) => {
+          if (failed(1)) throw this.tenantNotFound(tenantId);
+          if (failed(0)) changed = false;
+          else throw new Error('TransactWriteItems was cancelled without a failed condition.');
+        },
       );
-      if (kept) return this.updateTenant(tenantId, 'SET tier = :tier', { ':tier': tier });
+      if (changed) return this.consistentTenant(tenantId);
     }
     throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being set; retry.`);
   }
 
-  /** Blocks or unblocks a tenant: the limiter item first, which every metered request checks. */
-  public async setTenantBlocked(tenantId: string, blocked: boolean): Promise<Tenant> {
-    await this.updateLimiter(tenantId, 'SET #blocked = :blocked', { '#blocked': LIMITER_ATTRIBUTES.blocked }, { ':blocked': blocked });
-    return this.updateTenant(tenantId, 'SET blocked = :blocked', { ':blocked': blocked });
+  /** Blocks or unblocks a tenant: its limiter item, which every metered request checks, and its record. */
+  public async setTenantBlocked(tenantId: string, blocked: boolean, audit?: AuditWrite): Promise<Tenant> {
+    await this.transact(
+      [
+        this.limiterUpdate(tenantId, 'SET #blocked = :blocked', { '#blocked': LIMITER_ATTRIBUTES.blocked }, { ':blocked': blocked }),
+        this.tenantUpdate(tenantId, 'SET blocked = :blocked', { ':blocked': blocked }),
+      ],
+      audit,
+      (failed) => {
+        if (failed(0) || failed(1)) throw this.tenantNotFound(tenantId);
+      },
+    );
+    return this.consistentTenant(tenantId);
   }
 
-  /** Creates a key; the secret is returned once and never stored. */
-  public async createKey(tenantId: string, role: KeyRole = 'tenant'): Promise<ApiKeyRecord & { apiKey: string }> {
-    if (role === 'tenant' && !(await this.getTenant(tenantId))) {
-      throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
-    }
-    const { apiKey, keyId, hash } = generateApiKey();
+  /** Creates a key; the secret is returned once and never stored. `key` is for callers that must know the id first. */
+  public async createKey(tenantId: string, role: KeyRole = 'tenant', options: { readonly key?: NewApiKey; readonly audit?: AuditWrite } = {}): Promise<ApiKeyRecord & { apiKey: string }> {
+    const { apiKey, keyId, hash } = options.key ?? generateApiKey();
     const record: ApiKeyRecord = { keyId, tenantId, role, status: 'active', createdAt: this.now() };
-    await this.documents.send(new PutCommand({ TableName: this.props.credentialsTable, Item: { pk: hashItemKey(hash), hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' }));
-    await this.documents.send(
-      new PutCommand({ TableName: this.props.credentialsTable, Item: { pk: keyItemKey(keyId), entity: 'key', sk: `${tenantId}#${keyId}`, hash, ...record } }),
+    const tenantExists: TransactItem[] =
+      role === 'tenant' ? [{ ConditionCheck: { TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(tenantId) }, ConditionExpression: 'attribute_exists(pk)' } }] : [];
+    await this.transact(
+      [
+        ...tenantExists,
+        { Put: { TableName: this.props.credentialsTable, Item: { pk: hashItemKey(hash), hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName: this.props.credentialsTable, Item: { pk: keyItemKey(keyId), entity: 'key', sk: `${tenantId}#${keyId}`, hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      ],
+      options.audit,
+      (failed) => {
+        if (tenantExists.length > 0 && failed(0)) throw this.tenantNotFound(tenantId);
+        throw new CredentialStoreError('concurrent-change', `Key "${keyId}" already exists; retry.`);
+      },
     );
     return { ...record, apiKey };
   }
@@ -228,59 +259,47 @@ export class CredentialStore {
    * that does not exist and a block or unblock of a revoked key (revocation is final).
    */
   public async keyForStatusChange(keyId: string, status: KeyStatus): Promise<ApiKeyRecord> {
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
-    if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
-    const key = toKey(Item);
-    if (key.status === 'revoked' && status !== 'revoked') throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
-    return key;
+    return toKey(await this.keyItemForStatusChange(keyId, status));
   }
 
   /**
    * Revokes a key for good, blocks or unblocks it; the limiter refuses it from the next request on.
    *
-   * Each step can be repeated, so a call that failed half-way is completed by calling it again.
-   * The key's records come first, the record the authorizer reads (by hash) before the one by id:
-   * they are what lasts, while the limiter forgets a revoked key once no credential naming it can
-   * still get past the authorizer (REVOCATION_RETENTION_MS), so a revocation must never be on the
-   * limiter item only. A block or unblock of a revoked key is refused by the condition on the
-   * first record, before anything changes, even when an earlier revocation stopped half-way.
+   * One transaction changes both key records (the one the authorizer reads by hash, and the one by
+   * id), the tenant's limiter item and the audit entry. Revocation is on the key records too,
+   * because the limiter forgets a revoked key once no credential naming it can still get past the
+   * authorizer (REVOCATION_RETENTION_MS). A block or unblock of a revoked key is refused by the
+   * conditions, with nothing written, even when the revocation raced this change.
    *
-   * With `change.auditEntryId`, both key records name the audit entry of this change
-   * (`lastAuditEntry`), which the caller appends before calling: a changed record always points
-   * at an entry that exists.
+   * With `audit`, both key records name its entry (`lastAuditEntry`).
    */
-  public async setKeyStatus(keyId: string, status: KeyStatus, change: { readonly auditEntryId?: string } = {}): Promise<ApiKeyRecord> {
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
-    if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
-    const key = toKey(Item);
-    const revokedError = () => new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
-    if (key.status === 'revoked' && status !== 'revoked') throw revokedError();
-    for (const pk of [hashItemKey(String(Item.hash)), keyItemKey(keyId)]) {
-      try {
-        await this.documents.send(
-          new UpdateCommand({
-            TableName: this.props.credentialsTable,
-            Key: { pk },
-            UpdateExpression: change.auditEntryId === undefined ? 'SET #status = :status' : 'SET #status = :status, #audit = :audit',
-            ConditionExpression: status === 'revoked' ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status <> :revoked',
-            ExpressionAttributeNames: { '#status': 'status', ...(change.auditEntryId === undefined ? {} : { '#audit': 'lastAuditEntry' }) },
-            ExpressionAttributeValues: {
-              ':status': status,
-              ...(status === 'revoked' ? {} : { ':revoked': 'revoked' }),
-              ...(change.auditEntryId === undefined ? {} : { ':audit': change.auditEntryId }),
-            },
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) throw status === 'revoked' ? new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`, { cause: error }) : revokedError();
-        throw error;
-      }
-    }
+  public async setKeyStatus(keyId: string, status: KeyStatus, audit?: AuditWrite): Promise<ApiKeyRecord> {
+    const item = await this.keyItemForStatusChange(keyId, status);
+    const key = toKey(item);
+    const records: TransactItem[] = [hashItemKey(String(item.hash)), keyItemKey(keyId)].map((pk) => ({
+      Update: {
+        TableName: this.props.credentialsTable,
+        Key: { pk },
+        UpdateExpression: audit === undefined ? 'SET #status = :status' : 'SET #status = :status, #audit = :audit',
+        ConditionExpression: status === 'revoked' ? 'attribute_exists(pk)' : 'attribute_exists(pk) AND #status <> :revoked',
+        ExpressionAttributeNames: { '#status': 'status', ...(audit === undefined ? {} : { '#audit': 'lastAuditEntry' }) },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ...(status === 'revoked' ? {} : { ':revoked': 'revoked' }),
+          ...(audit === undefined ? {} : { ':audit': audit.entry.id }),
+        },
+      },
+    }));
+    const limiter: TransactItem[] = [];
     if (key.role === 'tenant') {
       const set = status === 'revoked' ? LIMITER_ATTRIBUTES.revokedKeys : LIMITER_ATTRIBUTES.blockedKeys;
-      const expression = status === 'active' ? 'DELETE #set :key' : 'ADD #set :key';
-      await this.updateLimiter(key.tenantId, expression, { '#set': set }, { ':key': new Set([keyId]) });
+      limiter.push(this.limiterUpdate(key.tenantId, status === 'active' ? 'DELETE #set :key' : 'ADD #set :key', { '#set': set }, { ':key': new Set([keyId]) }));
     }
+    await this.transact([...records, ...limiter], audit, (failed) => {
+      if (failed(2)) throw this.tenantNotFound(key.tenantId);
+      if (status === 'revoked') throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
+      throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
+    });
     return { ...key, status };
   }
 
@@ -289,8 +308,7 @@ export class CredentialStore {
    * tenant. A mapping is never overwritten: moving an identity to another tenant is a deliberate
    * second step, so a typo cannot silently hand one tenant's users to another.
    */
-  public async mapExternalIdentity(input: { issuer: string; subject?: string; clientId?: string; tenantId: string }): Promise<ExternalIdentityMapping> {
-    if (!(await this.getTenant(input.tenantId))) throw new CredentialStoreError('tenant-not-found', `Tenant "${input.tenantId}" does not exist.`);
+  public async mapExternalIdentity(input: { issuer: string; subject?: string; clientId?: string; tenantId: string }, audit?: AuditWrite): Promise<ExternalIdentityMapping> {
     const by = input.subject !== undefined ? ('subject' as const) : ('client' as const);
     const value = input.subject ?? input.clientId!;
     const mapping: ExternalIdentityMapping = {
@@ -299,20 +317,23 @@ export class CredentialStore {
       tenantId: input.tenantId,
       createdAt: this.now(),
     };
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.props.credentialsTable,
-          Item: { pk: externalItemKey(input.issuer, by, value), entity: 'external-identity', sk: `${input.tenantId}#${by}#${value}`, ...mapping },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        throw new CredentialStoreError('external-identity-mapped', `This ${by} of ${input.issuer} is already mapped to a tenant.`, { cause: error });
-      }
-      throw error;
-    }
+    await this.transact(
+      [
+        { ConditionCheck: { TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(input.tenantId) }, ConditionExpression: 'attribute_exists(pk)' } },
+        {
+          Put: {
+            TableName: this.props.credentialsTable,
+            Item: { pk: externalItemKey(input.issuer, by, value), entity: 'external-identity', sk: `${input.tenantId}#${by}#${value}`, ...mapping },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ],
+      audit,
+      (failed) => {
+        if (failed(0)) throw this.tenantNotFound(input.tenantId);
+        throw new CredentialStoreError('external-identity-mapped', `This ${by} of ${input.issuer} is already mapped to a tenant.`);
+      },
+    );
     return mapping;
   }
 
@@ -328,13 +349,17 @@ export class CredentialStore {
     return undefined;
   }
 
-  /** Denies an admin token (by `jti`) until it would have expired anyway. Repeatable. */
-  public async revokeAdminToken(tokenId: string, expiresAt: number): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.props.credentialsTable,
-        Item: { pk: revokedAdminTokenKey(tokenId), tokenId, revokedAt: this.now(), expiresAt },
-      }),
+  /**
+   * Denies an admin token (by `jti`) until it would have expired anyway; `expiresAt` (epoch
+   * seconds) is the table's TTL attribute, so DynamoDB removes the entry after that. Repeatable.
+   */
+  public async revokeAdminToken(tokenId: string, expiresAt: number, audit?: AuditWrite): Promise<void> {
+    await this.transact(
+      [{ Put: { TableName: this.props.credentialsTable, Item: { pk: revokedAdminTokenKey(tokenId), tokenId, revokedAt: this.now(), [CREDENTIALS_TTL_ATTRIBUTE]: expiresAt } } }],
+      audit,
+      () => {
+        throw new Error('TransactWriteItems was cancelled on an unconditional write.');
+      },
     );
   }
 
@@ -347,44 +372,66 @@ export class CredentialStore {
   }
 
   /**
-   * An update of a tenant's limiter item. With a `condition` besides the item's existence, answers
-   * false when that condition does not hold (and the item exists); a missing item is a missing tenant.
+   * Sends one transaction: `items`, then the audit entry's Put when there is one. A cancellation
+   * for failed conditions goes to `onFailedConditions` (which throws the domain error); an audit
+   * entry whose condition failed is a clash of random ids, and any other cancellation is rethrown.
    */
-  private async updateLimiter(tenantId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>, condition?: string): Promise<boolean> {
+  private async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<void> {
     try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.props.limiterTable,
-          Key: { pk: limiterKey(tenantId) },
-          UpdateExpression: expression,
-          ConditionExpression: condition ? `attribute_exists(pk) AND ${condition}` : 'attribute_exists(pk)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValuesOnConditionCheckFailure: condition ? 'ALL_OLD' : undefined,
-        }),
-      );
-      return true;
+      await this.documents.send(new TransactWriteCommand({ TransactItems: audit ? [...items, audit.put] : items }));
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        if (condition && error.Item) return false;
-        throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`, { cause: error });
-      }
-      throw error;
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+      const failed: FailedConditions = (index) => codes[index] === 'ConditionalCheckFailed';
+      if (!codes.slice(0, items.length).some((code) => code === 'ConditionalCheckFailed')) throw error;
+      onFailedConditions(failed);
     }
   }
 
-  private async updateTenant(tenantId: string, expression: string, values: Record<string, unknown>): Promise<Tenant> {
-    const { Attributes } = await this.documents.send(
-      new UpdateCommand({
-        TableName: this.props.credentialsTable,
-        Key: { pk: tenantItemKey(tenantId) },
+  private limiterUpdate(tenantId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>): TransactItem {
+    return {
+      Update: {
+        TableName: this.props.limiterTable,
+        Key: { pk: limiterKey(tenantId) },
         UpdateExpression: expression,
         ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
+      },
+    };
+  }
+
+  private tenantUpdate(tenantId: string, expression: string, values: Record<string, unknown>): TransactItem {
+    return {
+      Update: { TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(tenantId) }, UpdateExpression: expression, ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: values },
+    };
+  }
+
+  private async keyItemForStatusChange(keyId: string, status: KeyStatus): Promise<Record<string, unknown>> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
+    if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
+    if (Item.status === 'revoked' && status !== 'revoked') throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
+    return Item;
+  }
+
+  /** The tier the limiter enforces for a tenant, read consistently. */
+  private async limiterTier(tenantId: string): Promise<TierName> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.props.limiterTable, Key: { pk: limiterKey(tenantId) }, ProjectionExpression: '#tier', ExpressionAttributeNames: { '#tier': LIMITER_ATTRIBUTES.tier }, ConsistentRead: true }),
     );
-    return toTenant(Attributes!);
+    const tier = Item?.[LIMITER_ATTRIBUTES.tier];
+    if (!Item || !TIER_NAMES.includes(tier)) throw this.tenantNotFound(tenantId);
+    return tier as TierName;
+  }
+
+  private async consistentTenant(tenantId: string): Promise<Tenant> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(tenantId) }, ConsistentRead: true }));
+    if (!Item) throw this.tenantNotFound(tenantId);
+    return toTenant(Item);
+  }
+
+  private tenantNotFound(tenantId: string): CredentialStoreError {
+    return new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
   }
 
   private now(): string {

@@ -7,14 +7,8 @@ import { startDynalite } from '../support/dynalite';
 
 const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
 
-/** What a fault is chosen by: the table and partition key of an UpdateItem. */
-interface UpdateTarget {
-  readonly table?: string;
-  readonly pk?: string;
-}
-
-/** A client on the same dynalite that fails the first UpdateItem `failWhen` picks, as a lost connection would. */
-async function faultyClient(endpointClient: DynamoDBClient, failWhen: (target: UpdateTarget) => boolean): Promise<DynamoDBClient> {
+/** A client on the same dynalite whose first TransactWriteItems is lost, as on a dropped connection. */
+async function faultyClient(endpointClient: DynamoDBClient): Promise<DynamoDBClient> {
   const endpoint = await endpointClient.config.endpoint!();
   const client = new DynamoDBClient({
     endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
@@ -25,10 +19,7 @@ async function faultyClient(endpointClient: DynamoDBClient, failWhen: (target: U
   let failed = false;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      // The document client's input, not yet marshalled at this step.
-      const input = args.input as { TableName?: string; Key?: { pk?: unknown } };
-      const target = { table: input.TableName, pk: typeof input.Key?.pk === 'string' ? input.Key.pk : undefined };
-      if (!failed && context.commandName === 'UpdateItemCommand' && failWhen(target)) {
+      if (!failed && context.commandName === 'TransactWriteItemsCommand') {
         failed = true;
         throw new Error('socket hang up');
       }
@@ -161,41 +152,37 @@ describe('Integration: CredentialStore on dynalite', () => {
   });
 
   describe('Method: setKeyStatus', () => {
-    it('completes a revocation that failed before the limiter was written when called again', async () => {
-      // Prepare: the limiter write of the revocation fails.
-      const tenant = await store.createTenant({ name: 'half revoked', tier: 'basic' });
+    it('changes nothing when a revocation is lost, and completes it when called again', async () => {
+      // Prepare
+      const tenant = await store.createTenant({ name: 'lost revocation', tier: 'basic' });
       const key = await store.createKey(tenant.tenantId);
-      const faulty = storeWith(await faultyClient(dynamo.client, (target) => target.table === dynamo.tables.limiter));
+      const faulty = storeWith(await faultyClient(dynamo.client));
       // Act
       await expect(faulty.setKeyStatus(key.keyId, 'revoked')).rejects.toThrow('socket hang up');
-      // Assess: the lasting records say revoked already, so the authorizer refuses the key ...
-      expect((await store.getKey(key.keyId))?.status).toBe('revoked');
+      // Assess: no record says revoked, so none disagrees with another ...
+      expect((await store.getKey(key.keyId))?.status).toBe('active');
+      expect((await store.findKey(key.apiKey))?.status).toBe('active');
+      expect((await limiterItem(tenant.tenantId))?.revokedKeys).toBeUndefined();
+      // ... and calling it again revokes it everywhere, for good.
+      await expect(faulty.setKeyStatus(key.keyId, 'revoked')).resolves.toMatchObject({ status: 'revoked' });
       expect((await store.findKey(key.apiKey))?.status).toBe('revoked');
-      // ... and no unblock can bring it back.
-      await expect(store.setKeyStatus(key.keyId, 'active')).rejects.toMatchObject({ code: 'key-revoked' });
-      // Calling it again completes it: the limiter refuses the key too.
-      await expect(store.setKeyStatus(key.keyId, 'revoked')).resolves.toMatchObject({ status: 'revoked' });
       expect(await limiter().decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'refused', reason: 'key-revoked' });
+      await expect(store.setKeyStatus(key.keyId, 'active')).rejects.toMatchObject({ code: 'key-revoked' });
     });
 
-    it('never lets an unblock undo a revocation that stopped between the key’s two records', async () => {
-      // Prepare: the revocation writes the record by hash (what the authorizer reads), then fails on the record by id.
-      const tenant = await store.createTenant({ name: 'split records', tier: 'basic' });
+    it('never lets concurrent unblocks and a revocation end with a key that is revoked on one record and active on another', async () => {
+      // Prepare
+      const tenant = await store.createTenant({ name: 'racing changes', tier: 'basic' });
       const key = await store.createKey(tenant.tenantId);
-      const faulty = storeWith(await faultyClient(dynamo.client, (target) => target.pk === `KEY#${key.keyId}`));
-      await expect(faulty.setKeyStatus(key.keyId, 'revoked')).rejects.toThrow('socket hang up');
-      expect((await store.getKey(key.keyId))?.status).toBe('active');
+      await store.setKeyStatus(key.keyId, 'blocked');
       // Act
-      const unblock = store.setKeyStatus(key.keyId, 'active');
-      const block = store.setKeyStatus(key.keyId, 'blocked');
-      // Assess: both refused before changing anything.
-      await expect(unblock).rejects.toMatchObject({ code: 'key-revoked' });
-      await expect(block).rejects.toMatchObject({ code: 'key-revoked' });
-      expect((await store.findKey(key.apiKey))?.status).toBe('revoked');
-      expect((await store.getKey(key.keyId))?.status).toBe('active');
-      expect((await limiterItem(tenant.tenantId))?.blockedKeys).toBeUndefined();
-      await store.setKeyStatus(key.keyId, 'revoked');
+      const outcomes = await Promise.allSettled([store.setKeyStatus(key.keyId, 'active'), store.setKeyStatus(key.keyId, 'revoked'), store.setKeyStatus(key.keyId, 'active')]);
+      // Assess
+      expect(outcomes[1].status).toBe('fulfilled');
+      for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: 'key-revoked' });
       expect((await store.getKey(key.keyId))?.status).toBe('revoked');
+      expect((await store.findKey(key.apiKey))?.status).toBe('revoked');
+      expect(await limiter().decide({ tenantId: tenant.tenantId, keyId: key.keyId })).toMatchObject({ outcome: 'refused', reason: 'key-revoked' });
     });
 
     it('blocks and unblocks on the limiter item, which the very next decision reads', async () => {

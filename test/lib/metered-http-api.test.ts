@@ -9,6 +9,7 @@ import {
   MAX_DEMO_LATENCY_MS,
   TABLE_ENV,
   TOKEN_CLOCK_TOLERANCE_SECONDS,
+  CREDENTIALS_TTL_ATTRIBUTE,
 } from '../../contracts/metered-api';
 import { MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { testApp } from './fixtures';
@@ -35,6 +36,15 @@ describe('Construct: MeteredHttpApi', () => {
       Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
     });
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] });
+  });
+
+  it('lets DynamoDB delete revoked admin tokens once they would have expired (TTL on the credentials table only)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byEntity' })],
+      TimeToLiveSpecification: { AttributeName: CREDENTIALS_TTL_ATTRIBUTE, Enabled: true },
+    });
+    const withTtl = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter((table) => table.Properties.TimeToLiveSpecification);
+    expect(withTtl).toHaveLength(1);
   });
 
   it('attaches every built-in route to a simple-response Lambda authorizer', () => {

@@ -1,4 +1,4 @@
-import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -15,8 +15,8 @@ import { CfnTemplate, ResolvedCall, TemplatePolicies, evaluateCall } from '../su
 
 /**
  * Issue 18, item 6: the audit log is append-only for the admin functions (PutItem of an entry in
- * an audit partition, Query; nothing else), and every key or tenant status change that happened
- * has its audit entry, whichever write fails (injected failures on dynalite).
+ * an audit partition, Query; nothing else), and every admin change is written with its audit
+ * entry in one transaction (injected failures and races on dynalite).
  */
 
 describe('Security: the admin functions may only append to the audit log and read it', () => {
@@ -50,26 +50,33 @@ describe('Security: the admin functions may only append to the audit log and rea
   });
 });
 
-/** The writes a DynamoDB client sends, each of which a test can make fail. */
-function injectWriteFailures(client: { middlewareStack: { add: (...args: never[]) => void } }) {
-  const state = { writes: 0, failAt: 0 };
+/** The writes a DynamoDB client sends, each of which a test can make fail or precede with another change. */
+function interceptWrites(client: { middlewareStack: { add: (...args: never[]) => void } }) {
+  const state = { writes: [] as { target: string; actions: number }[], failAt: 0, before: undefined as (() => Promise<void>) | undefined };
   const add = client.middlewareStack.add as unknown as (middleware: unknown, options: { step: string; name: string }) => void;
   add(
-    (next: (args: unknown) => Promise<unknown>) => async (args: { request?: { headers?: Record<string, string> } }) => {
-      const target = args.request?.headers?.['x-amz-target'] ?? '';
-      if (/\.(PutItem|UpdateItem|DeleteItem)$/.test(target)) {
-        state.writes += 1;
-        if (state.writes === state.failAt) throw Object.assign(new Error(`injected failure of write ${state.writes} (${target})`), { name: 'InternalServerError' });
+    (next: (args: unknown) => Promise<unknown>) => async (args: { input?: { TransactItems?: unknown[] }; request?: { headers?: Record<string, string> } }) => {
+      const target = (args.request?.headers?.['x-amz-target'] ?? '').split('.')[1] ?? '';
+      if (/^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(target)) {
+        state.writes.push({ target, actions: args.input?.TransactItems?.length ?? 1 });
+        if (state.writes.length === state.failAt) throw Object.assign(new Error(`injected failure of write ${state.writes.length} (${target})`), { name: 'InternalServerError' });
+        const before = state.before;
+        state.before = undefined;
+        if (before) await before();
       }
       return next(args);
     },
-    { step: 'build', name: 'injectWriteFailures' },
+    { step: 'build', name: 'interceptWrites' },
   );
   return {
-    /** Counts writes from 0, failing the `n`-th from now (0: none). */
+    /** Counts writes from none, failing the `n`-th from now (0: none). */
     failWrite(n: number) {
-      state.writes = 0;
+      state.writes = [];
       state.failAt = n;
+    },
+    /** Runs `change` (on another client) just before the next write is sent. */
+    beforeNextWrite(change: () => Promise<void>) {
+      state.before = change;
     },
     get writes() {
       return state.writes;
@@ -77,107 +84,133 @@ function injectWriteFailures(client: { middlewareStack: { add: (...args: never[]
   };
 }
 
-describe('Security: a status change always has its audit entry, whichever write fails', () => {
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html:
+// "The actions are completed atomically so that either all of them succeed, or all of them fail."
+describe('Security: a status change and its audit entry land together or not at all', () => {
   let dynamo: Awaited<ReturnType<typeof startDynalite>>;
   let store: CredentialStore;
   let audit: AuditLog;
   let admin: AdminService;
-  let faults: ReturnType<typeof injectWriteFailures>;
+  let bystander: CredentialStore;
+  let writes: ReturnType<typeof interceptWrites>;
   let tenantCounter = 0;
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    faults = injectWriteFailures(dynamo.client as never);
-    store = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
-    audit = new AuditLog(dynamo.client, dynamo.tables.audit);
+    // The admin's own client is intercepted; the bystander's (another admin, racing) is not.
+    const endpoint = await dynamo.client.config.endpoint!();
+    const adminClient = new DynamoDBClient({ endpoint: `http://${endpoint.hostname}:${endpoint.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    writes = interceptWrites(adminClient as never);
+    store = new CredentialStore({ client: adminClient, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
+    bystander = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
+    audit = new AuditLog(adminClient, dynamo.tables.audit);
     admin = new AdminService(store, audit);
   });
   afterAll(async () => dynamo.stop());
-  afterEach(() => faults.failWrite(0));
+  afterEach(() => writes.failWrite(0));
 
   const freshKey = async () => {
-    const tenant = await store.createTenant({ tenantId: `audit-${++tenantCounter}`, name: 'Audited', tier: 'basic' });
-    return store.createKey(tenant.tenantId, 'tenant');
+    const tenant = await bystander.createTenant({ tenantId: `audit-${++tenantCounter}`, name: 'Audited', tier: 'basic' });
+    return bystander.createKey(tenant.tenantId, 'tenant');
   };
   const entriesFor = async (target: string, action: string) => (await audit.recent(500)).filter((e) => e.target === target && e.action === action);
   const rawItem = async (table: string, pk: string) => (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item;
-  /** What of a key revocation is visible in the tables: each record that changed. */
-  const revocationState = async (key: { keyId: string; tenantId: string }) => {
+  /** What of a key status change is visible in the tables. */
+  const keyState = async (key: { keyId: string; tenantId: string }) => {
     const byId = await rawItem(dynamo.tables.credentials, `KEY#${key.keyId}`);
     const byHash = await rawItem(dynamo.tables.credentials, `KEYHASH#${byId!.hash.S}`);
     const limiter = await rawItem(dynamo.tables.limiter, limiterKey(key.tenantId));
     return {
-      byId: byId!.status.S === 'revoked',
-      byHash: byHash!.status.S === 'revoked',
-      limiter: (limiter!.revokedKeys?.SS ?? []).includes(key.keyId),
+      byId: byId!.status.S,
+      byHash: byHash!.status.S,
+      revokedOnLimiter: (limiter?.revokedKeys?.SS ?? []).includes(key.keyId),
       lastAuditEntry: [byId!.lastAuditEntry?.S, byHash!.lastAuditEntry?.S],
     };
   };
+  const auditIds = async () =>
+    new Set((await dynamo.client.send(new QueryCommand({ TableName: dynamo.tables.audit, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `AUDIT#${new Date().toISOString().slice(0, 7)}` } } }))).Items!.map((i) => i.sk.S));
 
-  it('knows how many writes a revocation and a tenant block make (so that every one of them is failed below)', async () => {
+  it.each([
+    ['a key revocation', async (key: { keyId: string; tenantId: string }) => admin.setKeyStatus('operator-arn', key.keyId, 'revoked'), 4],
+    ['a tenant block', async (key: { keyId: string; tenantId: string }) => admin.setTenantBlocked('operator-arn', key.tenantId, true), 3],
+    ['a tier change', async (key: { keyId: string; tenantId: string }) => admin.setTier('operator-arn', key.tenantId, { tier: 'premium' }), 3],
+    ['a key creation', async (key: { keyId: string; tenantId: string }) => admin.createKey('operator-arn', key.tenantId), 4],
+    ['an external identity mapping', async (key: { keyId: string; tenantId: string }) => admin.mapExternalIdentity('operator-arn', key.tenantId, { issuer: 'https://issuer.example', subject: key.keyId }), 3],
+  ])('writes %s as one TransactWriteItems of every item it changes and its entry', async (_what, change, actions) => {
     // Prepare
     const key = await freshKey();
-    // Act + Assess: the audit entry, the two key records, the limiter item.
-    faults.failWrite(0);
-    await admin.setKeyStatus('operator-arn', key.keyId, 'revoked');
-    expect(faults.writes).toBe(4);
-    // Act + Assess: the audit entry, the limiter item, the tenant record.
-    faults.failWrite(0);
-    await admin.setTenantBlocked('operator-arn', key.tenantId, true);
-    expect(faults.writes).toBe(3);
+    writes.failWrite(0);
+    // Act
+    await change(key);
+    // Assess
+    expect(writes.writes).toEqual([{ target: 'TransactWriteItems', actions }]);
   });
 
-  it.each([1, 2, 3, 4])('key revocation with write %i failing: whatever changed has its entry, and repeating completes it', async (failing) => {
+  it('leaves nothing changed and no entry when the transaction fails, and repeating it completes the change with one entry', async () => {
     // Prepare
     const key = await freshKey();
+    const before = await keyState(key);
     // Act
-    faults.failWrite(failing);
+    writes.failWrite(1);
     await expect(admin.setKeyStatus('operator-arn', key.keyId, 'revoked')).rejects.toThrow('injected failure');
-    faults.failWrite(0);
-    const afterFailure = await revocationState(key);
+    writes.failWrite(0);
+    const afterFailure = await keyState(key);
     const entriesAfterFailure = await entriesFor(key.keyId, 'key.revoke');
     await admin.setKeyStatus('operator-arn', key.keyId, 'revoked');
-    const completed = await revocationState(key);
-    const entries = await entriesFor(key.keyId, 'key.revoke');
+    const completed = await keyState(key);
     // Assess
-    if (afterFailure.byId || afterFailure.byHash || afterFailure.limiter) expect(entriesAfterFailure.length).toBeGreaterThanOrEqual(1);
-    expect(completed).toMatchObject({ byId: true, byHash: true, limiter: true });
-    expect(entries.length).toBeGreaterThanOrEqual(1);
-    const ids = new Set((await dynamo.client.send(new QueryCommand({ TableName: dynamo.tables.audit, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `AUDIT#${new Date().toISOString().slice(0, 7)}` } } }))).Items!.map((i) => i.sk.S));
+    expect(afterFailure).toEqual(before);
+    expect(entriesAfterFailure).toEqual([]);
+    expect(completed).toMatchObject({ byId: 'revoked', byHash: 'revoked', revokedOnLimiter: true });
+    expect(await entriesFor(key.keyId, 'key.revoke')).toHaveLength(1);
+    const ids = await auditIds();
     for (const id of completed.lastAuditEntry) expect(ids.has(id)).toBe(true);
   });
 
-  it.each([1, 2, 3])('tenant block with write %i failing: whatever changed has its entry, and repeating completes it', async (failing) => {
+  it('writes neither the unblock nor its entry when a revocation lands between its check and its write', async () => {
     // Prepare
-    const { tenantId } = await freshKey();
-    const blockedNow = async () => ({
-      tenant: (await rawItem(dynamo.tables.credentials, `TENANT#${tenantId}`))!.blocked?.BOOL === true,
-      limiter: (await rawItem(dynamo.tables.limiter, limiterKey(tenantId)))!.blocked?.BOOL === true,
+    const key = await freshKey();
+    await bystander.setKeyStatus(key.keyId, 'blocked');
+    writes.beforeNextWrite(async () => {
+      await bystander.setKeyStatus(key.keyId, 'revoked');
     });
     // Act
-    faults.failWrite(failing);
-    await expect(admin.setTenantBlocked('operator-arn', tenantId, true)).rejects.toThrow('injected failure');
-    faults.failWrite(0);
-    const afterFailure = await blockedNow();
-    const entriesAfterFailure = await entriesFor(tenantId, 'tenant.block');
-    await admin.setTenantBlocked('operator-arn', tenantId, true);
+    const unblock = admin.setKeyStatus('operator-arn', key.keyId, 'active');
     // Assess
-    if (afterFailure.tenant || afterFailure.limiter) expect(entriesAfterFailure.length).toBeGreaterThanOrEqual(1);
-    expect(await blockedNow()).toEqual({ tenant: true, limiter: true });
-    expect((await entriesFor(tenantId, 'tenant.block')).length).toBeGreaterThanOrEqual(1);
+    await expect(unblock).rejects.toMatchObject({ statusCode: 409, code: 'key-revoked' });
+    expect(await keyState(key)).toMatchObject({ byId: 'revoked', byHash: 'revoked', revokedOnLimiter: true });
+    expect(await entriesFor(key.keyId, 'key.unblock')).toEqual([]);
   });
 
-  it('writes nothing, not even an entry, for a change it refuses (an unknown key, an unblock of a revoked key)', async () => {
+  it('writes neither a tenant block nor its entry when the tenant is deleted under it', async () => {
+    // Prepare
+    const { tenantId } = await freshKey();
+    writes.beforeNextWrite(async () => {
+      await dynamo.client.send(new DeleteItemCommand({ TableName: dynamo.tables.limiter, Key: { pk: { S: limiterKey(tenantId) } } }));
+    });
+    // Act
+    const block = admin.setTenantBlocked('operator-arn', tenantId, true);
+    // Assess
+    await expect(block).rejects.toMatchObject({ statusCode: 404 });
+    expect((await rawItem(dynamo.tables.credentials, `TENANT#${tenantId}`))!.blocked?.BOOL).toBe(false);
+    expect(await entriesFor(tenantId, 'tenant.block')).toEqual([]);
+  });
+
+  it('writes nothing, not even an entry, for a change it refuses (an unknown key, an unblock of a revoked key, an existing tenant)', async () => {
     // Prepare
     const key = await freshKey();
     await admin.setKeyStatus('operator-arn', key.keyId, 'revoked');
+    writes.failWrite(0);
     // Act
-    faults.failWrite(0);
     await expect(admin.setKeyStatus('operator-arn', key.keyId, 'active')).rejects.toMatchObject({ statusCode: 409 });
     await expect(admin.setKeyStatus('operator-arn', 'k-unknown', 'blocked')).rejects.toMatchObject({ statusCode: 404 });
     await expect(admin.setTenantBlocked('operator-arn', 'no-such-tenant', true)).rejects.toMatchObject({ statusCode: 404 });
-    // Assess
-    expect(faults.writes).toBe(0);
+    await expect(admin.createKey('operator-arn', 'no-such-tenant')).rejects.toMatchObject({ statusCode: 404 });
+    await expect(admin.createTenant('operator-arn', { tenantId: key.tenantId, name: 'again' })).rejects.toMatchObject({ statusCode: 409 });
+    // Assess: the last two reached DynamoDB, as cancelled transactions; nothing else was sent.
+    expect(writes.writes.map((write) => write.target)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
+    expect(await entriesFor('no-such-tenant', 'key.create')).toEqual([]);
+    expect(await entriesFor(key.tenantId, 'tenant.create')).toEqual([]);
   });
 
   it('gives entries appended at the same instant keys of their own, so that no append meets another', async () => {
