@@ -25,8 +25,8 @@ interface Contender {
 
 async function startDynalite(): Promise<{ endpoint: string; stop: () => void }> {
   const child = fork(path.join(__dirname, 'support', 'dynalite-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.disconnect() };
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => { resolve(m.port); }));
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => { child.disconnect(); } };
 }
 
 /** Counts the requests a client sends. */
@@ -85,7 +85,7 @@ export async function limiterBenchmark(): Promise<void> {
         const created: RateLimiterDynamo = new RateLimiterDynamo(
           // ttlSet: dynalite has no UpdateTimeToLive; expiry is by its own condition anyway.
           { storeClient: client, tableName: `rlf-${++rlfTable}`, ttlSet: true, points, duration: durationSeconds, dynamoTableOpts: { readCapacityUnits: 25, writeCapacityUnits: 25 } },
-          (error?: Error) => (error ? reject(error) : resolve(created)),
+          (error?: Error) => { error ? reject(error) : resolve(created); },
         );
       });
       const baseline = calls();

@@ -141,7 +141,7 @@ export class CurationSpecError extends Error {
 
 /** The contract's envelope as JSON Schema, as producers' input (before defaults). */
 function envelopeJsonSchema(): JsonSchema {
-  return z.toJSONSchema(usageEventEnvelopeSchema, { io: 'input' }) as JsonSchema;
+  return z.toJSONSchema(usageEventEnvelopeSchema, { io: 'input' });
 }
 
 /** The JSON Schema of the value at a dotted envelope path. */

@@ -10,7 +10,8 @@ export const USAGE_EVENT_SCHEMA_VERSION = '1';
  * Event sources the rule accepts unless a deployment configures its own allow-list.
  * `my-applications` is what the original service's producers used.
  */
-export const DEFAULT_EVENT_SOURCES: readonly string[] = ['my-applications'];
+export const DEFAULT_EVENT_SOURCE = 'my-applications';
+export const DEFAULT_EVENT_SOURCES: readonly string[] = [DEFAULT_EVENT_SOURCE];
 
 /**
  * The event times the pipeline curates and bills; a usage event outside this window is a

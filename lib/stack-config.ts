@@ -215,6 +215,6 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     athenaBytesScannedCutoff: Size.gibibytes(number('athenaBytesScannedCutoffGiB', 1, 1_048_576)),
     athenaResultsRetention: Duration.days(number('athenaResultsRetentionDays', 1, 3650)),
     schemaDiscovery: bool('schemaDiscovery'),
-    alarmEmail: email as string | undefined,
+    alarmEmail: email,
   };
 }

@@ -445,7 +445,7 @@ export class UsageLake extends Construct {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [...GLUE_VIEW_WRITE_ACTIONS],
-      resourceArns: this.catalogArns(`${CATALOG.dedupedView}`),
+      resourceArns: this.catalogArns(CATALOG.dedupedView),
     });
   }
 

@@ -168,7 +168,7 @@ async function prepare(store: DynaliteStore, request: Record<string, unknown>): 
     const data = validations.checkTypes(raw, rules.types);
     validations.checkValidations(data, rules.types, rules.custom, store);
     const tableName = String(data.TableName);
-    const table = await new Promise<unknown>((resolve, reject) => store.getTable(tableName, (error, found) => (error ? reject(error) : resolve(found))));
+    const table = await new Promise<unknown>((resolve, reject) => { store.getTable(tableName, (error, found) => { error ? reject(error) : resolve(found); }); });
     const keySource = kind === 'Put' ? data.Item : data.Key;
     if (kind !== 'Put') {
       const invalid = dynaliteDb.validateKey(data.Key, table);
@@ -190,23 +190,22 @@ function keyOf(item: Record<string, unknown>, table: unknown): Record<string, un
 }
 
 function existingItem(store: DynaliteStore, step: PreparedAction): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve, reject) =>
-    store.getItemDb(step.tableName).get(step.key, (error, item) => {
+  return new Promise((resolve, reject) => { store.getItemDb(step.tableName).get(step.key, (error, item) => {
       if (error && error.name !== 'NotFoundError') reject(error);
       else resolve(error ? undefined : item);
-    }),
+    }); },
   );
 }
 
 function run(fn: Action, store: DynaliteStore, data: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve, reject) => fn(store, data, (error, result) => (error ? reject(error) : resolve(result))));
+  return new Promise((resolve, reject) => { fn(store, data, (error, result) => { error ? reject(error) : resolve(result); }); });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
 }

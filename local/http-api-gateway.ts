@@ -87,7 +87,7 @@ export class LocalHttpApiGateway {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
+      this.server!.listen(port, host, () => { resolve(); });
     });
     return `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
@@ -95,7 +95,7 @@ export class LocalHttpApiGateway {
   public async close(): Promise<void> {
     if (!this.server) return;
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server!.close(() => { resolve(); }));
   }
 
   /** Forgets cached authorizer answers (as redeploying the API would). */
@@ -125,14 +125,13 @@ export class LocalHttpApiGateway {
       log.responseLatency = this.clock() - started;
       this.options.onAccessLog?.(log);
     };
-    const gatewayAnswer = (status: keyof typeof GATEWAY_ANSWERS, extra: Record<string, string> = {}) =>
-      answer(status, { 'content-type': 'application/json', ...extra }, GATEWAY_ANSWERS[status]);
+    const gatewayAnswer = (status: keyof typeof GATEWAY_ANSWERS, extra: Record<string, string> = {}) => { answer(status, { 'content-type': 'application/json', ...extra }, GATEWAY_ANSWERS[status]); };
 
     try {
       const body = await readBody(req);
-      if (body === undefined) return gatewayAnswer(413);
+      if (body === undefined) { gatewayAnswer(413); return; }
       const match = this.match(method, url.pathname);
-      if (!match) return gatewayAnswer(404);
+      if (!match) { gatewayAnswer(404); return; }
       const { route, pathParameters } = match;
       log.routeKey = route.routeKey;
       const headers = lowerCaseHeaders(req);
@@ -140,15 +139,15 @@ export class LocalHttpApiGateway {
 
       if (route.iam) {
         const userArn = route.iam({ method, path: url.pathname, headers, body: body.toString('utf8') });
-        if (!userArn) return gatewayAnswer(403);
+        if (!userArn) { gatewayAnswer(403); return; }
         (event.requestContext as { authorizer?: unknown }).authorizer = { iam: { userArn } };
       }
       if (route.authorizer) {
         const identity = headers[route.authorizer.identitySource];
-        if (!identity) return gatewayAnswer(401, { 'www-authenticate': 'Bearer' });
+        if (!identity) { gatewayAnswer(401, { 'www-authenticate': 'Bearer' }); return; }
         const result = await this.authorize(route.authorizer, route, event, identity, requestId);
-        if (!result) return gatewayAnswer(500);
-        if (!result.isAuthorized) return gatewayAnswer(403);
+        if (!result) { gatewayAnswer(500); return; }
+        if (!result.isAuthorized) { gatewayAnswer(403); return; }
         (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: result.context ?? {} };
         log.tenantId = typeof result.context?.tenantId === 'string' ? result.context.tenantId : null;
         log.apiKeyId = typeof result.context?.apiKeyId === 'string' ? result.context.apiKeyId : null;
@@ -159,7 +158,7 @@ export class LocalHttpApiGateway {
         output = await route.handler(event, { awsRequestId: requestId, functionName: route.routeKey });
       } catch {
         log.integrationStatus = 500;
-        return gatewayAnswer(500);
+        gatewayAnswer(500); return;
       }
       const response = proxyResponse(output);
       log.integrationStatus = response.status;

@@ -23,7 +23,7 @@ export function refuseForeignHost(req: IncomingMessage, res: ServerResponse, con
  */
 export function closeGracefully(server: Server, graceMs = 1000): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    const timer = setTimeout(() => { server.closeAllConnections(); }, graceMs);
     timer.unref();
     server.close(() => {
       clearTimeout(timer);

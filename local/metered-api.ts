@@ -72,7 +72,7 @@ export function meteredApiRoutes(deps: MeteredApiDependencies, customRoutes: rea
     return authorizer;
   };
   return [
-    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps) as unknown as GatewayRoute['handler'], authorizer: authorizerOf(route) })),
+    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps), authorizer: authorizerOf(route) })),
     ...customRoutes.map((route) => ({ routeKey: route.routeKey, handler: route.handler, authorizer: authorizerOf({ access: route.access ?? 'tenant', credential: 'authorization' }) })),
     // POST /v1/admin/token exists only where callers can prove an IAM identity, as in AWS.
     ...(iam ? [{ routeKey: ADMIN_TOKEN_ROUTE.routeKey, handler: createAdminTokenHandler(deps) as unknown as GatewayRoute['handler'], iam: (request: IamSignedRequest) => iam.verify(request) }] : []),

@@ -84,14 +84,14 @@ export function usageMiddleware<Req extends ExpressLikeRequest = ExpressLikeRequ
           options,
         );
       };
-      res.once('finish', () => finish(false));
-      res.once('close', () => finish(!res.writableFinished));
+      res.once('finish', () => { finish(false); });
+      res.once('close', () => { finish(!res.writableFinished); });
     } catch (error) {
       options.onTrackingError?.(error as Error);
       next();
       return;
     }
-    runWithUsageContext(context, () => next());
+    runWithUsageContext(context, () => { next(); });
   };
 }
 

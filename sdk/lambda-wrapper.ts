@@ -102,7 +102,7 @@ export function callerFromAuthorizer(event: ApiGatewayProxyEventLike): UsageCall
   const authorizer = event.requestContext?.authorizer;
   if (!authorizer) return undefined;
   const source = (typeof authorizer.lambda === 'object' && authorizer.lambda !== null ? authorizer.lambda : authorizer) as Record<string, unknown>;
-  const text = (key: string) => (typeof source[key] === 'string' && source[key] !== '' ? (source[key] as string) : undefined);
+  const text = (key: string) => (typeof source[key] === 'string' && source[key] !== '' ? (source[key]) : undefined);
   const tenantId = text('tenantId');
   if (!tenantId) return undefined;
   return { tenantId, userId: text('userId'), apiKeyId: text('apiKeyId'), tier: text('tier') };

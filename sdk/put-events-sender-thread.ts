@@ -18,6 +18,6 @@ parentPort!.on('message', (message: SenderRequest) => {
   }
   sender!
     .send(message.body, credentials!)
-    .then((entries) => parentPort!.postMessage({ id: message.id, entries } satisfies SenderReply))
-    .catch((error: unknown) => parentPort!.postMessage({ id: message.id, failure: toSenderFailure(error) } satisfies SenderReply));
+    .then((entries) => { parentPort!.postMessage({ id: message.id, entries } satisfies SenderReply); })
+    .catch((error: unknown) => { parentPort!.postMessage({ id: message.id, failure: toSenderFailure(error) } satisfies SenderReply); });
 });

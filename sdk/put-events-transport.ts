@@ -204,7 +204,7 @@ export class WorkerPutEventsTransport extends LeanPutEventsTransport {
       this.pending.clear();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
+    worker.on('exit', (code) => { fail(new Error(`exit code ${code}`)); });
     this.worker = worker;
     return worker;
   }

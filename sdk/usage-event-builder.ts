@@ -35,7 +35,7 @@ const validateCompiled = new Ajv({ useDefaults: true, strict: false, validateFor
 
 /** Whether the compiled validator accepts a candidate detail (it fills defaults in place). */
 export function passesCompiledValidator(candidate: unknown): boolean {
-  return validateCompiled(candidate) as boolean;
+  return validateCompiled(candidate);
 }
 
 /**

@@ -185,7 +185,7 @@ export class UsagePublisher {
     this.defaults = options.defaults;
     this.onError = options.onError;
     const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 1000);
-    this.timer = setInterval(() => this.pump(true), flushIntervalMs);
+    this.timer = setInterval(() => { this.pump(true); }, flushIntervalMs);
     this.timer.unref();
     process.on('beforeExit', this.beforeExitHandler);
     if (options.flushOnExitSignals ?? true) this.installSignalHandlers();
@@ -442,7 +442,7 @@ export class UsagePublisher {
         this.pump(true);
       }
     })()
-      .catch((error: Error) => this.report(new UsagePublishError('spool-failed', [], `could not be replayed from the spool: ${error.message}`, errorName(error))))
+      .catch((error: Error) => { this.report(new UsagePublishError('spool-failed', [], `could not be replayed from the spool: ${error.message}`, errorName(error))); })
       .finally(() => {
         this.replaying = undefined;
         if (this.spooledSinceReplay && !this.closed) this.replaySpool();

@@ -19,7 +19,7 @@ export class PutEventsServerProcess {
 
   static async start(): Promise<PutEventsServerProcess> {
     const child = fork(path.join(__dirname, 'put-events-server-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    const url = await new Promise<string>((resolve) => child.once('message', (message: { url: string }) => resolve(message.url)));
+    const url = await new Promise<string>((resolve) => child.once('message', (message: { url: string }) => { resolve(message.url); }));
     return new PutEventsServerProcess(child, url);
   }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
-import { TIER_NAMES, TierName } from '../../contracts/tiers';
+import { TIER_NAMES } from '../../contracts/tiers';
 import { generateApiKey } from '../credentials/api-key';
 import { CredentialStore, CredentialStoreError, KeyStatus, generateTenantId } from '../credentials/credential-store';
 import { HttpError } from '../http/responses';
@@ -57,7 +57,7 @@ export class AdminService {
     const { tier } = validBody(setTierBody, body);
     const before = await this.existingTenant(tenantId);
     const entry = this.audit.prepare({ actor, action: 'tenant.set-tier', target: tenantId, details: { from: before.tier, to: tier } });
-    return this.mapped(() => this.store.setTier(tenantId, tier as TierName, entry));
+    return this.mapped(() => this.store.setTier(tenantId, tier, entry));
   }
 
   public async setTenantBlocked(actor: string, tenantId: string, blocked: boolean) {

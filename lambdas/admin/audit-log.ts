@@ -78,7 +78,7 @@ export class AuditLog {
       const { Items } = await this.documents.send(
         new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': monthKey(month) }, ScanIndexForward: false, Limit: limit - entries.length }),
       );
-      entries.push(...(Items ?? []).map(({ at, actor, action, target, details }) => ({ at, actor, action, target, ...(details ? { details } : {}) }) as AuditEntry));
+      entries.push(...(Items ?? []).map(({ at, actor, action, target, details }) => ({ at, actor, action, target, ...(details ? { details } : {}) })));
     }
     return entries;
   }

@@ -94,7 +94,7 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
   if (env.TIERS_JSON) {
     try {
       const overrides = JSON.parse(env.TIERS_JSON) as Record<string, { requestsPerMinute?: number; burst?: number; failMode?: FailMode }>;
-      const limits = resolveTiers(overrides as never);
+      const limits = resolveTiers(overrides);
       tiers = Object.fromEntries(
         TIER_NAMES.map((name) => {
           const failMode = overrides[name]?.failMode ?? DEFAULT_FAIL_MODES[name];

@@ -165,7 +165,9 @@ export function buildStatements(context: StatementContext, usage: readonly Bille
     const line = byMonth.get(row.usageMonth) ?? { calls: 0, billableUnits: 0, amount: 0 };
     line.calls += row.calls;
     line.billableUnits += row.billableUnits;
-    line.amount += row.billableUnits * (prices.get(row.operation) ?? (fallback as number));
+    const price = prices.get(row.operation) ?? fallback;
+    if (price === undefined) throw new PriceListError(`no price for "${row.operation}"`); // refused above; kept for the type
+    line.amount += row.billableUnits * price;
     byMonth.set(row.usageMonth, line);
     lines.set(row.tenantId, byMonth);
   }

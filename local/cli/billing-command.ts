@@ -102,7 +102,7 @@ async function commandClose(values: Values, context: CliContext): Promise<number
   const closing = month(values);
   const output = format(values);
   const now = context.now?.() ?? new Date();
-  const onStep = (step: string) => context.stderr(`${step} ...\n`);
+  const onStep = (step: string) => { context.stderr(`${step} ...\n`); };
   let result: CloseMonthResult;
   if (!wantsAws(values)) {
     const lake = await LocalLake.open(existingDataDir(values));
@@ -134,7 +134,7 @@ async function commandClose(values: Values, context: CliContext): Promise<number
           },
         },
       );
-      result = await closeMonth(ledger, { month: closing, now, onStep: (step) => onStep(context.interactive ? `\n${step}` : step) });
+      result = await closeMonth(ledger, { month: closing, now, onStep: (step) => { onStep(context.interactive ? `\n${step}` : step); } });
     } finally {
       athena.destroy();
       s3.destroy();

@@ -85,7 +85,7 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
     bufferSizeMiB: bufferMiB,
     etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
     sources: values.sources?.split(',').map((s) => s.trim()).filter(Boolean),
-    log: (line: string) => context.stderr(`${new Date().toISOString().slice(11, 19)} ${line}\n`),
+    log: (line: string) => { context.stderr(`${new Date().toISOString().slice(11, 19)} ${line}\n`); },
   };
 
   const started = Date.now();
@@ -122,8 +122,8 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
   context.stdout(`${lines.join('\n')}\n\nCtrl-C to stop.\n`);
 
   await new Promise<void>((resolve) => {
-    if (context.signal.aborted) return resolve();
-    context.signal.addEventListener('abort', () => resolve(), { once: true });
+    if (context.signal.aborted) { resolve(); return; }
+    context.signal.addEventListener('abort', () => { resolve(); }, { once: true });
   });
   context.stderr('flushing buffers to raw/ ...\n');
   await stack.stop();

@@ -234,7 +234,7 @@ async function commandQuery(argv: readonly string[], context: CliContext): Promi
         workGroup,
         database,
         signal: context.signal,
-        onProgress: (p) => update(`athena ${p.queryExecutionId}: ${p.state}, ${megabytes(p.bytesScanned)} scanned, ${seconds(p.elapsedMs)}`),
+        onProgress: (p) => { update(`athena ${p.queryExecutionId}: ${p.state}, ${megabytes(p.bytesScanned)} scanned, ${seconds(p.elapsedMs)}`); },
       }),
     );
     context.stdout(formatResult(result, format));
@@ -268,7 +268,7 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
       runGlueWorkflow(client, {
         workflowName,
         signal: context.signal,
-        onProgress: (p) => update(`workflow ${workflowName} run ${p.runId}: ${p.status}; ${Object.entries(p.steps).map(([step, state]) => `${step} ${state}`).join(', ')}; ${seconds(p.elapsedMs)}`),
+        onProgress: (p) => { update(`workflow ${workflowName} run ${p.runId}: ${p.status}; ${Object.entries(p.steps).map(([step, state]) => `${step} ${state}`).join(', ')}; ${seconds(p.elapsedMs)}`); },
       }),
     );
     context.stdout(`Workflow run ${outcome.runId} completed: ${outcome.statistics.SucceededActions ?? 0}/${outcome.statistics.TotalActions ?? 0} actions succeeded.\n`);
@@ -317,7 +317,7 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
         alarmTopicArn: outputs.alarmTopicArn,
       });
     } finally {
-      Object.values(clients).forEach((client) => client.destroy());
+      Object.values(clients).forEach((client) => { client.destroy(); });
     }
   }
   context.stdout(formatResult({ columns: ['component', 'state', 'healthy', 'detail'], rows: checks.map((c) => ({ ...c })) }, format));

@@ -103,8 +103,8 @@ export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, 
         return true;
       }
       dashboardData(lake, window).then(
-        (data) => sendJson(res, 200, data),
-        (error: Error) => sendJson(res, 500, { message: `Could not run the dashboard queries: ${error.message}` }),
+        (data) => { sendJson(res, 200, data); },
+        (error: Error) => { sendJson(res, 500, { message: `Could not run the dashboard queries: ${error.message}` }); },
       );
       return true;
     }

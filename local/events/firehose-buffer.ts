@@ -96,7 +96,7 @@ export class FirehoseBuffer {
     if (this.records.length === 0) this.firstArrival = this.clock();
     this.records.push(...records);
     this.bytes += Buffer.byteLength(text);
-    const logged = new Promise<void>((resolve, reject) => this.segment!.stream.write(text, (error) => (error ? reject(error) : resolve())));
+    const logged = new Promise<void>((resolve, reject) => this.segment!.stream.write(text, (error) => { error ? reject(error) : resolve(); }));
     if (this.bytes >= this.options.sizeBytes) void this.flush().catch(() => undefined);
     return logged;
   }

@@ -79,7 +79,7 @@ export class LocalEventBus {
     this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
+      this.server!.listen(port, host, () => { resolve(); });
     });
     const address = this.server.address() as AddressInfo;
     return `http://${host}:${address.port}`;
@@ -100,7 +100,7 @@ export class LocalEventBus {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (refuseForeignHost(req, res, 'application/x-amz-json-1.1')) return;
-      if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) return send(res, 200, { status: 'ok', bus: this.options.busName });
+      if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) { send(res, 200, { status: 'ok', bus: this.options.busName }); return; }
       if (req.method !== 'POST') throw new RequestError('UnknownOperationException', 'Only POST requests of the AWS JSON protocol are served.', 404);
       const target = String(req.headers['x-amz-target'] ?? '');
       if (target !== 'AWSEvents.PutEvents') throw new RequestError('UnknownOperationException', `Operation ${target || '(none)'} is not served by the local bus; it serves AWSEvents.PutEvents.`);
@@ -117,7 +117,7 @@ export class LocalEventBus {
       if (error instanceof RequestError) {
         // An oversized body is not read to its end: answer, then drop the connection.
         if (error.status === 413) res.on('finish', () => req.destroy());
-        return send(res, error.status, { __type: error.type, message: error.message });
+        send(res, error.status, { __type: error.type, message: error.message }); return;
       }
       send(res, 500, { __type: 'InternalException', message: (error as Error).message });
     }
@@ -166,7 +166,7 @@ export class LocalEventBus {
   /** The event as a rule and its target see it, or the entry's error. */
   private envelope(entry: PutEventsRequestEntry): (Record<string, unknown> & { id: string }) | { ErrorCode: string; ErrorMessage: string } {
     for (const field of ['Source', 'DetailType', 'Detail'] as const) {
-      if (typeof entry[field] !== 'string' || (entry[field] as string).length === 0) {
+      if (typeof entry[field] !== 'string' || (entry[field]).length === 0) {
         return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` };
       }
     }
@@ -216,7 +216,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
 }

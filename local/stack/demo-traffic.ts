@@ -101,10 +101,10 @@ export class DemoTraffic {
     }
     const perMinute = { ...DEFAULT_CALLS_PER_MINUTE, ...this.options.callsPerMinute };
     for (const tenant of this.options.tenants) {
-      this.every(60_000 / perMinute[tenant.tier], () => this.call(pick(['/v1/users', '/v1/products', '/v1/products', '/v1/usage']), `ApiKey ${tenant.apiKey}`));
+      this.every(60_000 / perMinute[tenant.tier], () => { this.call(pick(['/v1/users', '/v1/products', '/v1/products', '/v1/usage']), `ApiKey ${tenant.apiKey}`); });
     }
     // Now and then a caller with a bad credential: refused, and tracked as such.
-    this.every(7000, () => this.call('/v1/users', pick([`ApiKey ${API_KEY_PREFIX}${randomUUID().replace(/-/g, '')}`, 'Bearer not-a-jwt', ''])));
+    this.every(7000, () => { this.call('/v1/users', pick([`ApiKey ${API_KEY_PREFIX}${randomUUID().replace(/-/g, '')}`, 'Bearer not-a-jwt', ''])); });
   }
 
   /** Answers the API gave, by status code. */

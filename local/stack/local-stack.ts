@@ -99,7 +99,7 @@ async function secretFile(file: string): Promise<string> {
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => { resolve(); });
   });
   return (server.address() as AddressInfo).port;
 }
@@ -119,7 +119,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const busName = options.busName ?? DEFAULT_BUS_NAME;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: Error) => log(`stopping: ${error.message}`));
+    for (const step of cleanups.reverse()) await step().catch((error: Error) => { log(`stopping: ${error.message}`); });
   };
 
   // The handlers' Powertools logger and metrics write for CloudWatch; on a console, only warnings
@@ -133,7 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const dynamoPort = await listen(dynalite, 0);
     cleanups.push(() => closeGracefully(dynalite));
     const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynamoPort}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    cleanups.push(async () => dynamodb.destroy());
+    cleanups.push(async () => { dynamodb.destroy(); });
     await createMeteredApiTables(dynamodb, TABLES);
 
     // The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/.
@@ -141,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dataDir,
       intervalMs: options.bufferIntervalSeconds * 1000,
       sizeBytes: options.bufferSizeMiB * 1024 * 1024,
-      onFlush: ({ key, records }) => log(`firehose: ${records} events -> ${key}`),
+      onFlush: ({ key, records }) => { log(`firehose: ${records} events -> ${key}`); },
     });
     const { recovered } = await buffer.start();
     if (recovered > 0) log(`firehose: delivered ${recovered} events a previous run had accepted but not written`);
@@ -159,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       flushOnExitSignals: false,
       sendFrom: 'event-loop',
       defaults: { service: 'metered-api' },
-      onError: (error) => log(`usage events: ${error.message}`),
+      onError: (error) => { log(`usage events: ${error.message}`); },
     });
     cleanups.push(() => publisher.close());
 
@@ -237,13 +237,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     };
     const etlTimer = setInterval(
       () =>
-        void runEtl().catch((error: Error) =>
-          log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${error.message}`),
+        void runEtl().catch((error: Error) => { log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${error.message}`); },
         ),
       options.etlIntervalSeconds * 1000,
     );
     etlTimer.unref();
-    cleanups.push(async () => clearInterval(etlTimer));
+    cleanups.push(async () => { clearInterval(etlTimer); });
 
     // Demo tenants (one per tier, kept across restarts) and traffic.
     let demoTenants: DemoTenant[] = [];

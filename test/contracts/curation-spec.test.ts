@@ -85,10 +85,10 @@ describe('Contract: the curation spec', () => {
         });
       }
       if (c.type === 'integer') {
-        it('whole numbers only', () => expect([zodAccepts(source, c.minimum! + 1), zodAccepts(source, c.minimum! + 0.5)]).toEqual([true, false]));
+        it('whole numbers only', () => { expect([zodAccepts(source, c.minimum! + 1), zodAccepts(source, c.minimum! + 0.5)]).toEqual([true, false]); });
       }
       if (c.type === 'string' && c.minLength !== undefined) {
-        it(`minLength ${c.minLength}`, () => expect([zodAccepts(source, stringOfLength(c.minLength!)), zodAccepts(source, stringOfLength(c.minLength! - 1))]).toEqual([true, false]));
+        it(`minLength ${c.minLength}`, () => { expect([zodAccepts(source, stringOfLength(c.minLength!)), zodAccepts(source, stringOfLength(c.minLength! - 1))]).toEqual([true, false]); });
       }
       if (c.type === 'string' && c.maxLength !== undefined) {
         it(`maxLength ${c.maxLength}, in code points`, () => {

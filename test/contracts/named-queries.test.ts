@@ -263,9 +263,9 @@ describe('queries/*.sql as Athena (Trino) SQL', () => {
   });
 
   it.each(queries.filter((q) => !q.isView).map((q) => [q.name, q] as const))('%s reads the deduplicated views, never the raw table', (_name, query) => {
-    if (query.name === 'duplicate_event_ids') return expect(query.sql).toMatch(/FROM usage_events\b(?!_)/);
+    if (query.name === 'duplicate_event_ids') { expect(query.sql).toMatch(/FROM usage_events\b(?!_)/); return; }
     // The rejects are records that never became usage events.
-    if (query.name === 'rejected_records') return expect(query.sql).toMatch(/FROM curation_errors\b/);
+    if (query.name === 'rejected_records') { expect(query.sql).toMatch(/FROM curation_errors\b/); return; }
     expect(query.sql).toMatch(/FROM (usage_events_deduped|billable_usage_events)\b/);
     expect(query.sql).not.toMatch(/FROM usage_events\b(?!_)/);
   });

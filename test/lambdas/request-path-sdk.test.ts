@@ -15,7 +15,7 @@ const WORST_CALL_MS = REQUEST_PATH_SDK.maxAttempts * (REQUEST_PATH_SDK.connectio
 async function within<T>(promise: Promise<T>, ms: number): Promise<{ outcome: 'resolved' | 'rejected' | 'still waiting'; error?: Error; elapsedMs: number }> {
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms)));
+  const waited = new Promise<'still waiting'>((resolve) => (timer = setTimeout(() => { resolve('still waiting'); }, ms)));
   try {
     const result = await Promise.race([promise.then(() => 'resolved' as const), waited]);
     return { outcome: result, elapsedMs: Date.now() - started };
@@ -43,7 +43,7 @@ describe('Function: createDependencies (request-path SDK clients)', () => {
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify({ ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:t', Name: 't', SecretString: SECRET, VersionId: 'v1' }));
     });
-    await new Promise<void>((resolve) => secretsManager.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => secretsManager.listen(0, '127.0.0.1', () => { resolve(); }));
     secretsManagerUrl = `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`;
     Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_ENDPOINT_URL_DYNAMODB: holeUrl });
     const config = readRuntimeConfig({
@@ -68,7 +68,7 @@ describe('Function: createDependencies (request-path SDK clients)', () => {
     process.env = saved;
     deps.dynamodb.destroy();
     await hole.stop();
-    await new Promise<void>((resolve) => secretsManager.close(() => resolve()));
+    await new Promise<void>((resolve) => secretsManager.close(() => { resolve(); }));
   });
 
   it('gives DynamoDB calls a timeout and bounded attempts: a hanging endpoint fails the call with TimeoutError', async () => {

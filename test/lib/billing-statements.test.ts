@@ -5,7 +5,7 @@ import { FIRST_STATEMENT_MONTH, STATEMENT_TABLES, billedEventsPrefix, closingRec
 import { BillingStatements } from '../../lib/billing-statements';
 import { UsageAnalytics } from '../../lib/usage-analytics';
 import { UsageLake } from '../../lib/usage-lake';
-import { CfnTemplate, ResolvedCall, TemplatePolicies, evaluateCall } from '../support/template-policies';
+import { ResolvedCall, TemplatePolicies, evaluateCall } from '../support/template-policies';
 import { lakeStack } from './fixtures';
 
 function billingStack() {
@@ -94,7 +94,7 @@ describe('Construct: BillingStatements', () => {
   });
 
   describe('evaluated with an IAM policy simulator', () => {
-    const policies = new TemplatePolicies(Template.fromStack(stack).toJSON() as CfnTemplate, { stackName: stack.stackName });
+    const policies = new TemplatePolicies(Template.fromStack(stack).toJSON(), { stackName: stack.stackName });
     const arn = (value: unknown) => policies.resolver.resolveString(Stack.of(stack).resolve(value));
     const bucketArn = arn(lakeBucket.bucket.bucketArn);
     const viaAthena = { 'aws:CalledVia': ['athena.amazonaws.com'], 'aws:CalledViaFirst': 'athena.amazonaws.com' };

@@ -16,7 +16,7 @@ describe('Function: acknowledgeNagFindings', () => {
 
   it('refuses an acknowledgement without a reason a reviewer can judge', () => {
     const queue = new sqs.Queue(testStack(), 'Queue');
-    expect(() => acknowledgeNagFindings(queue, [{ id: 'AwsSolutions-SQS3', reason: 'ok' }])).toThrow(
+    expect(() => { acknowledgeNagFindings(queue, [{ id: 'AwsSolutions-SQS3', reason: 'ok' }]); }).toThrow(
       'The acknowledgement of AwsSolutions-SQS3 needs a reason a security reviewer can judge.',
     );
   });

@@ -189,8 +189,8 @@ describe('Function: folderMarkerKeys', () => {
 
 describe('Function: validateGlueSchedule', () => {
   it('accepts Glue cron with one "?" day field and refuses five-field cron', () => {
-    expect(() => validateGlueSchedule('cron(15 12 * * ? *)')).not.toThrow();
-    expect(() => validateGlueSchedule('cron(0 * * * *)')).toThrow('is not a Glue cron expression');
-    expect(() => validateGlueSchedule('cron(0 * * * * *)')).toThrow('with "?" in one of the day fields');
+    expect(() => { validateGlueSchedule('cron(15 12 * * ? *)'); }).not.toThrow();
+    expect(() => { validateGlueSchedule('cron(0 * * * *)'); }).toThrow('is not a Glue cron expression');
+    expect(() => { validateGlueSchedule('cron(0 * * * * *)'); }).toThrow('with "?" in one of the day fields');
   });
 });

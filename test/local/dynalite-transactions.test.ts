@@ -99,7 +99,7 @@ describe('Function: addTransactWriteItems (TransactWriteItems on dynalite)', () 
     // Assess
     const winners = outcomes.flatMap((outcome, i) => (outcome.status === 'fulfilled' ? [i + 1] : []));
     expect(winners).toHaveLength(1);
-    expect(outcomes.filter((outcome) => outcome.status === 'rejected').every((outcome) => (outcome as PromiseRejectedResult).reason instanceof TransactionCanceledException)).toBe(true);
+    expect(outcomes.filter((outcome) => outcome.status === 'rejected').every((outcome) => (outcome).reason instanceof TransactionCanceledException)).toBe(true);
     expect((await item(dynamo.tables.limiter, 'A'))?.v).toEqual({ N: String(winners[0]) });
     expect((await item(dynamo.tables.limiter, 'B'))?.v).toEqual({ N: String(winners[0]) });
   });

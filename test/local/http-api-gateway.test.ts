@@ -24,7 +24,7 @@ describe('Class: LocalHttpApiGateway', () => {
       routes: [
         {
           routeKey: 'GET /v1/orders/{id}',
-          authorizer: authorizer as never,
+          authorizer: authorizer,
           handler: async (event) => ({ statusCode: 200, body: JSON.stringify({ id: event.pathParameters?.id, tenant: (event.requestContext as { authorizer?: { lambda?: { tenantId?: string } } }).authorizer?.lambda?.tenantId, q: event.queryStringParameters }) }),
         },
         { routeKey: 'POST /v1/echo', handler: async (event) => ({ body: event.body, method: event.requestContext.http.method }) },

@@ -17,7 +17,7 @@ describe('Integration: UsagePublisher on SIGTERM', () => {
     // Act
     child.kill('SIGTERM');
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
+      child.on('exit', (code, signal) => { resolve({ code, signal }); }),
     );
     // Assess
     expect(before).toBe(20);

@@ -22,6 +22,6 @@ export function capturingPublisher(options: Partial<UsagePublisherOptions> = {})
   const sent = () =>
     mock
       .commandCalls(PutEventsCommand)
-      .flatMap((call) => (call.args[0].input as PutEventsCommandInput).Entries!.map((e) => JSON.parse(e.Detail!) as UsageEventDetail));
+      .flatMap((call) => (call.args[0].input).Entries!.map((e) => JSON.parse(e.Detail!) as UsageEventDetail));
   return { publisher, sent, mock };
 }

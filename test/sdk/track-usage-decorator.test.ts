@@ -19,7 +19,7 @@ describe('Decorator: trackUsage', () => {
     }
   }
 
-  beforeAll(() => setDefaultUsagePublisher(publisher));
+  beforeAll(() => { setDefaultUsagePublisher(publisher); });
   afterAll(async () => {
     setDefaultUsagePublisher(undefined);
     await publisher.close();

@@ -26,7 +26,7 @@ function publisher(options: Partial<UsagePublisherOptions> = {}): UsagePublisher
   return created;
 }
 
-const sentCalls = () => ebMock.commandCalls(PutEventsCommand).map((call) => call.args[0].input as PutEventsCommandInput);
+const sentCalls = () => ebMock.commandCalls(PutEventsCommand).map((call) => call.args[0].input);
 const sentEventIds = () => sentCalls().flatMap((input) => input.Entries!.map((entry) => JSON.parse(entry.Detail!).eventId as string));
 const accept = (input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({ EventId: 'eb-id' })) });
 

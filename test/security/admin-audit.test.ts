@@ -11,7 +11,7 @@ import { limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
 import { MeteredHttpApi } from '../../lib/metered-http-api';
 import { testApp } from '../lib/fixtures';
 import { startDynalite } from '../support/dynalite';
-import { CfnTemplate, ResolvedCall, TemplatePolicies, evaluateCall } from '../support/template-policies';
+import { ResolvedCall, TemplatePolicies, evaluateCall } from '../support/template-policies';
 
 /**
  * Issue 18, item 6: the audit log is append-only for the admin functions (PutItem of an entry in
@@ -22,7 +22,7 @@ import { CfnTemplate, ResolvedCall, TemplatePolicies, evaluateCall } from '../su
 describe('Security: the admin functions may only append to the audit log and read it', () => {
   const stack = new Stack(testApp({ 'aws:cdk:bundling-stacks': [] }), 'AuditStack');
   const api = new MeteredHttpApi(stack, 'MeteredApi', { usageEventBus: new events.EventBus(stack, 'Bus') });
-  const policies = new TemplatePolicies(Template.fromStack(stack).toJSON() as CfnTemplate, { stackName: stack.stackName });
+  const policies = new TemplatePolicies(Template.fromStack(stack).toJSON(), { stackName: stack.stackName });
   const resolve = (value: string) => policies.resolver.resolveString(stack.resolve(value));
   const adminRole = resolve((api.node.findChild('AdminFunction') as lambda.Function).role!.roleArn);
   const auditTable = resolve(api.tables.audit.tableArn);
@@ -100,14 +100,14 @@ describe('Security: a status change and its audit entry land together or not at 
     // The admin's own client is intercepted; the bystander's (another admin, racing) is not.
     const endpoint = await dynamo.client.config.endpoint!();
     const adminClient = new DynamoDBClient({ endpoint: `http://${endpoint.hostname}:${endpoint.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-    writes = interceptWrites(adminClient as never);
+    writes = interceptWrites(adminClient);
     store = new CredentialStore({ client: adminClient, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
     bystander = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
     audit = new AuditLog(adminClient, dynamo.tables.audit);
     admin = new AdminService(store, audit);
   });
   afterAll(async () => dynamo.stop());
-  afterEach(() => writes.failWrite(0));
+  afterEach(() => { writes.failWrite(0); });
 
   const freshKey = async () => {
     const tenant = await bystander.createTenant({ tenantId: `audit-${++tenantCounter}`, name: 'Audited', tier: 'basic' });

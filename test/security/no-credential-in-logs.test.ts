@@ -38,8 +38,8 @@ describe('Security: no part of a credential in any log line', () => {
       lines.push(...String(chunk).split('\n').filter(Boolean));
       return true;
     };
-    spies.push(jest.spyOn(process.stdout, 'write').mockImplementation(capture as never));
-    spies.push(jest.spyOn(process.stderr, 'write').mockImplementation(capture as never));
+    spies.push(jest.spyOn(process.stdout, 'write').mockImplementation(capture));
+    spies.push(jest.spyOn(process.stderr, 'write').mockImplementation(capture));
     for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) spies.push(jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void capture(args.map(String).join(' '))));
     api = await startMeteredApi();
   });

@@ -74,7 +74,7 @@ describe('Security: no store failure admits a caller whose block or revocation s
     gateway = new LocalHttpApiGateway({ routes: meteredApiRoutes(deps), clock });
     url = await gateway.listen(0);
   });
-  afterEach(() => faults.heal());
+  afterEach(() => { faults.heal(); });
   afterAll(async () => {
     await gateway.close();
     faults.client.destroy();

@@ -7,7 +7,7 @@ import { createMeteredApiTables } from '../../local/metered-api';
 /** An in-memory dynalite on a loopback port, with the metered API's tables. */
 export async function startDynalite(): Promise<{ client: DynamoDBClient; tables: Record<MeteredApiTable, string>; stop: () => Promise<void> }> {
   const server = createDynaliteServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve(); }));
   const client = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     region: 'us-east-1',
@@ -21,7 +21,7 @@ export async function startDynalite(): Promise<{ client: DynamoDBClient; tables:
     tables,
     stop: async () => {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
 }

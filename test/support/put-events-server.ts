@@ -78,7 +78,7 @@ export class LoopbackPutEventsServer {
 
   /** Starts on 127.0.0.1 and returns the endpoint URL. */
   public async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => { this.handle(req, res); });
     this.server.keepAliveTimeout = 30_000;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -110,7 +110,7 @@ export class LoopbackPutEventsServer {
 
   public async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => { resolve(); }) : resolve()));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

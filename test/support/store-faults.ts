@@ -20,13 +20,13 @@ export class BlackHole {
   private readonly sockets = new Set<Socket>();
 
   public async start(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => { resolve(); }));
     return (this.server.address() as AddressInfo).port;
   }
 
   public async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
   }
 }
 
@@ -79,6 +79,6 @@ export async function faultyClient(endpointClient: DynamoDBClient, policy: Reque
     client,
     counts,
     fail: (target: FaultTarget, fault: StoreFault) => faults.set(keyOf(target), fault),
-    heal: () => faults.clear(),
+    heal: () => { faults.clear(); },
   };
 }

@@ -151,7 +151,7 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
       ...(next() < 0.5 ? { userId: `user-${Math.floor(next() * 30)}` } : {}),
       operation: service.operations[index],
       ...(feature ? { feature } : {}),
-      method: service.operations[index].split(' ')[0] as UsageEvent['method'],
+      method: service.operations[index].split(' ')[0],
       statusCode,
       latencyMs: Math.round((5 + next() ** 3 * 900 + (service.service === 'orders-service' ? 150 : 0)) * 1000) / 1000,
       responseBytes: Math.floor(next() * 5000),
@@ -159,7 +159,7 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
       tier: tenant.tier,
       region: 'eu-west-1',
       ...(next() < 0.1 ? { attributes: { plan: tenant.tier, client: 'sdk' } } : {}),
-    } as UsageEvent;
+    };
     return { detail, receivedAt: envelopeTime(occurredMs + delayMs), source: `com.example.${service.service}` };
   };
 

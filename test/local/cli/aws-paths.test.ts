@@ -163,7 +163,7 @@ describe('Glue path: runGlueWorkflow', () => {
     glue.on(GetWorkflowRunCommand).resolves({ Run: { Status: 'RUNNING', Graph: graph('RUNNING') } });
     glue.on(StopWorkflowRunCommand).resolves({});
     const controller = new AbortController();
-    const run = runGlueWorkflow(new GlueClient({ region: 'eu-west-1' }), { workflowName: 'usage-workflow', signal: controller.signal, sleep: async () => controller.abort() });
+    const run = runGlueWorkflow(new GlueClient({ region: 'eu-west-1' }), { workflowName: 'usage-workflow', signal: controller.signal, sleep: async () => { controller.abort(); } });
     await expect(run).rejects.toMatchObject({ status: 'STOPPED' });
     expect(glue.commandCalls(StopWorkflowRunCommand)[0].args[0].input).toEqual({ Name: 'usage-workflow', RunId: 'wr-3' });
   });

@@ -49,7 +49,7 @@ function expectStatements(printed: readonly StatementJson[], expected: Map<strin
     expect(statement.lines.map((l) => ({ kind: l.line, usageMonth: l.usage_month, calls: l.calls, billableUnits: l.billable_units }))).toEqual(
       lines.map((l) => ({ kind: l.kind, usageMonth: l.usageMonth, calls: l.calls, billableUnits: l.billableUnits })),
     );
-    statement.lines.forEach((line, i) => expect(line.amount).toBeCloseTo(lines[i].amount, 6));
+    statement.lines.forEach((line, i) => { expect(line.amount).toBeCloseTo(lines[i].amount, 6); });
     expect(statement.total.amount).toBeCloseTo(lines.reduce((sum, l) => sum + l.amount, 0), 6);
   }
 }
@@ -78,7 +78,7 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
     writePriceList(dataDir, PRICES_BEFORE);
     deliver(dataset.beforeOctober);
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('refuses to close November first: October has billable calls and is open (the ETL runs first)', async () => {
     const run = await usageTracker(['billing', 'close', '--month', '2026-11', '--data-dir', dataDir], '2026-12-02T00:00:00Z');

@@ -12,7 +12,7 @@ const context = capturingCliContext;
 describe('usage-tracker CLI on the local lake', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'usage-cli-'));
   const dataset = generateUsageDataset(new Date('2026-11-23T12:00:00Z'), 300);
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('etl --local curates raw/, then says there is nothing new', async () => {
     writePriceList(dataDir, dataset.prices);

@@ -343,7 +343,7 @@ describe('usage-tracker status against AWS (mocked clients)', () => {
       'view api_usage.billable_usage_events',
       'alarm topic',
     ]);
-    expect(rows.every((r) => r.healthy === true)).toBe(true);
+    expect(rows.every((r) => r.healthy)).toBe(true);
     expect(cloudformation.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({ StackName: 'UsageStack' });
     expect(sns.commandCalls(ListSubscriptionsByTopicCommand)[0].args[0].input.TopicArn).toBe(TOPIC);
   });

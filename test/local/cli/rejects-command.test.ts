@@ -36,7 +36,7 @@ describe('usage-tracker rejects', () => {
       await lake.close();
     }
   });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('lists the records the curation refused, by reason and producing service, over the days it ran', async () => {
     const c = capturingCliContext();

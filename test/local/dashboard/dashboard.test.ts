@@ -28,7 +28,7 @@ describe('Dashboard: the data endpoint checks its parameters as the CLI does', (
     ran = jest.spyOn(lake, 'runNamedQuery');
   });
 
-  afterEach(() => ran.mockRestore());
+  afterEach(() => { ran.mockRestore(); });
 
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

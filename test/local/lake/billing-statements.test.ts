@@ -26,7 +26,7 @@ async function octoberLake(): Promise<{ dataDir: string; deliveries: ReturnType<
 
 describe('Class: LocalStatementObjects', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'billing-objects-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('creates an object once: a second write of the key changes nothing, and the file is read-only', async () => {
     const objects = new LocalStatementObjects(dataDir);

@@ -11,7 +11,7 @@ describe('compaction across processes and readers', () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'lake-lock-'));
     writeRawObjects(dataDir, [...dataset.firstBatch, ...dataset.secondBatch]);
   });
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterEach(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('two lakes compacting the same folder at once write each event once (the second waits for the lock)', async () => {
     const [a, b] = [await LocalLake.open(dataDir), await LocalLake.open(dataDir)];

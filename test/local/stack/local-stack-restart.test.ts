@@ -28,9 +28,9 @@ async function start(dataDir: string): Promise<Running> {
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
   const deadline = Date.now() + 30_000;
   while (!out.includes('Ctrl-C to stop.')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local stack did not start:\n${out}\n${err}`);
@@ -44,7 +44,7 @@ const cliContext = capturingCliContext;
 
 describe('npm start stops cleanly and carries on', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'local-restart-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
   it('SIGTERM flushes every accepted event to raw/; the next start keeps the admin key, tenants and limiter state', async () => {
     const first = await start(dataDir);
