@@ -1,0 +1,35 @@
+import path from 'node:path';
+
+/** Where `npm start` and the CLI keep local state unless `--data-dir` says otherwise. */
+export const DEFAULT_DATA_DIR = '.usage-tracker';
+
+/**
+ * The layout of a local data directory, in one place: everything the local stack, the lake and
+ * the CLI read or write under it. The lake's own folders (`raw/`, `curated/`, `errors/`, …) are
+ * the deployed bucket's prefixes and come from `contracts/lake-layout.ts`.
+ */
+export function dataDirLayout(dataDir: string) {
+  const state = path.join(dataDir, 'state');
+  const secrets = path.join(dataDir, 'secrets');
+  return {
+    root: dataDir,
+    /** Work in progress and bookkeeping: locks, staging folders, write-ahead logs, spools. */
+    state,
+    compactionLock: path.join(state, 'compaction.lock'),
+    compactionStaging: path.join(state, 'compaction-staging'),
+    compactionBookmark: path.join(state, 'compaction-bookmark.json'),
+    lastCompaction: path.join(state, 'last-compaction.json'),
+    billingStaging: path.join(state, 'billing-staging'),
+    firehoseWal: path.join(state, 'firehose-wal'),
+    meteredApiSpool: path.join(state, 'metered-api-spool'),
+    /** dynalite's tables. */
+    dynamodb: path.join(dataDir, 'dynamodb'),
+    secrets,
+    tenantTokenSecret: path.join(secrets, 'tenant-token-secret'),
+    adminTokenKey: path.join(secrets, 'admin-token-key.pem'),
+    /** The local operator's SigV4 credentials for the IAM-authorized mint route. */
+    operatorCredentials: path.join(dataDir, 'operator-credentials'),
+  } as const;
+}
+
+export type DataDirLayout = ReturnType<typeof dataDirLayout>;
