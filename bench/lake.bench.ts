@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CURATED_COLUMNS } from '../contracts/curated-columns';
-import { LAKE_PREFIXES } from '../contracts/lake-layout';
+import { LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
+import { dataDirLayout } from '../local/data-dir';
 import { sqlString } from '../local/lake/curation-sql';
 import { CompactionResult, LocalLake, listFiles } from '../local/lake/local-lake';
 import { fmt, percentile, printTable } from './support/measure';
@@ -50,6 +51,15 @@ async function parquetBytes(lake: LocalLake, files: readonly string[], columns: 
   return Number(result.rows[0].bytes);
 }
 
+/** The curated files of a month (`YYYY-MM`): those in its days' partition folders, as the contract lays them out. */
+function curatedFilesOfMonth(dataDir: string, files: readonly string[], month: string): string[] {
+  const folders = new Set<string>();
+  for (let day = new Date(`${month}-01T00:00:00Z`); day.toISOString().startsWith(month); day = new Date(day.getTime() + 86_400_000)) {
+    folders.add(curatedPartitionPrefix(day));
+  }
+  return files.filter((file) => folders.has(`${path.relative(dataDir, path.dirname(file)).split(path.sep).join('/')}/`));
+}
+
 async function timeQuery(lake: LocalLake, name: string, parameters: Record<string, string>): Promise<{ first: number; median: number; rows: number }> {
   const times: number[] = [];
   let rows = 0;
@@ -79,7 +89,7 @@ export async function lakeBenchmark(): Promise<void> {
       const runs: CompactionResult[] = [];
       for (let run = 0; run < COMPACTION_RUNS; run++) {
         rmSync(path.join(dir, LAKE_PREFIXES.curated), { recursive: true, force: true });
-        rmSync(path.join(dir, 'state'), { recursive: true, force: true });
+        rmSync(dataDirLayout(dir).state, { recursive: true, force: true });
         const attempt = await LocalLake.open(dir);
         runs.push(await attempt.compact());
         await attempt.close();
@@ -112,9 +122,10 @@ export async function lakeBenchmark(): Promise<void> {
     const compactionResult = streamed.result;
 
     // 2. What the billing query reads: Parquet columns against the raw JSON objects it replaces.
-    const billing = lake.namedQueries.find((q) => q.name === 'billing_by_tenant')!;
+    const billing = lake.namedQueries.find((q) => q.name === 'billing_by_tenant');
+    if (!billing) throw new Error('The named query billing_by_tenant is missing.');
     const columns = await columnsRead(lake, billing.sql.replace('?', sqlString(MONTH)));
-    const monthFiles = (await listFiles(path.join(compactDir, LAKE_PREFIXES.curated), '.parquet')).filter((f) => f.includes(`month=${MONTH.slice(5)}`));
+    const monthFiles = curatedFilesOfMonth(compactDir, await listFiles(path.join(compactDir, LAKE_PREFIXES.curated), '.parquet'), MONTH);
     const parquetRead = await parquetBytes(lake, monthFiles, columns);
     const parquetStarted = process.hrtime.bigint();
     const parquetAnswer = await lake.runNamedQuery('billing_by_tenant', { month: MONTH });

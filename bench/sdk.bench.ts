@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
 import { createEventBridgeClient } from '../sdk/eventbridge-client';
 import { buildUsageEventDetail } from '../sdk/usage-event-builder';
 import { UsagePublisher } from '../sdk/usage-publisher';
@@ -59,7 +59,7 @@ function summarise(durations: Float64Array, events: number, seconds: number, cou
 async function runPublisher(server: PutEventsServerProcess, events: number): Promise<Result> {
   await server.command('reset');
   collectGarbage();
-  const usage = new UsagePublisher({ eventBusName: 'usage-bus', source: 'my-applications', flushOnExitSignals: false });
+  const usage = new UsagePublisher({ eventBusName: 'usage-bus', source: DEFAULT_EVENT_SOURCE, flushOnExitSignals: false });
   const durations = new Float64Array(events);
   const heap = heapSampler();
   const started = process.hrtime.bigint();
@@ -96,7 +96,7 @@ async function runNaive(server: PutEventsServerProcess, events: number): Promise
         const i = next++;
         const t0 = process.hrtime.bigint();
         const detail = buildUsageEventDetail(fields(i));
-        await client.send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: JSON.stringify(detail) }] }));
+        await client.send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: DEFAULT_EVENT_SOURCE, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: JSON.stringify(detail) }] }));
         durations[i] = Number(process.hrtime.bigint() - t0) / 1000;
       }
     }),
@@ -122,8 +122,8 @@ async function runOutage(server: PutEventsServerProcess, kind: 'publisher' | 'na
   await server.command('reset');
   collectGarbage();
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-spool-'));
-  const usage = kind === 'publisher' ? new UsagePublisher({ eventBusName: 'usage-bus', source: 'my-applications', spoolDir, flushOnExitSignals: false }) : undefined;
-  const client = kind === 'naive' ? createEventBridgeClient({ maxAttempts: 3 }) : undefined;
+  const usage = kind === 'publisher' ? new UsagePublisher({ eventBusName: 'usage-bus', source: DEFAULT_EVENT_SOURCE, spoolDir, flushOnExitSignals: false }) : undefined;
+  const client = usage ? undefined : createEventBridgeClient({ maxAttempts: 3 });
   let recorded = 0;
   let naiveFailed = 0;
   const naiveInFlight = new Set<Promise<unknown>>();
@@ -133,9 +133,10 @@ async function runOutage(server: PutEventsServerProcess, kind: 'publisher' | 'na
       usage.record(fields(i));
       return;
     }
+    if (!client) return;
     const detail = JSON.stringify(buildUsageEventDetail(fields(i)));
-    const request = client!
-      .send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: 'my-applications', DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail }] }))
+    const request = client
+      .send(new PutEventsCommand({ Entries: [{ EventBusName: 'usage-bus', Source: DEFAULT_EVENT_SOURCE, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail }] }))
       .catch(() => naiveFailed++)
       .finally(() => naiveInFlight.delete(request));
     naiveInFlight.add(request);
@@ -159,13 +160,13 @@ async function runOutage(server: PutEventsServerProcess, kind: 'publisher' | 'na
   await server.command('up');
   if (usage) {
     await sleep(200);
-    record(i++); // a delivery after recovery starts the spool replay
+    record(i); // a delivery after recovery starts the spool replay
     const deadline = Date.now() + 120_000;
     while ((await server.command('stats')).accepted < recorded && Date.now() < deadline) await sleep(250);
     await usage.close();
   } else {
     await Promise.all([...naiveInFlight]);
-    client!.destroy();
+    client?.destroy();
   }
   rmSync(spoolDir, { recursive: true, force: true });
   const counts = await server.command('stats');

@@ -1,4 +1,4 @@
-import { CURATED_PARTITION_KEYS } from './lake-layout';
+import { CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, CuratedPartitionKey } from './lake-layout';
 
 /** Column types, in Glue/Athena (Hive DDL) spelling. */
 export type CuratedColumnType = 'string' | 'timestamp' | 'int' | 'bigint' | 'double' | 'map<string,string>';
@@ -46,9 +46,22 @@ export const CURATED_COLUMNS: readonly CuratedColumn[] = [
   { name: 'attributes', type: 'map<string,string>', source: 'detail.attributes', required: false, comment: 'Bounded free-form tags' },
 ];
 
-/** Partition columns, appended after {@link CURATED_COLUMNS}; strings such as `2026`, `11`, `23`. */
-export const CURATED_PARTITION_COLUMNS: readonly { readonly name: string; readonly type: 'string' }[] =
-  CURATED_PARTITION_KEYS.map((name) => ({ name, type: 'string' as const }));
+/** A partition column: a string cut from the event time (see {@link CURATED_PARTITION_LAYOUT}). */
+export interface CuratedPartitionColumn {
+  readonly name: CuratedPartitionKey;
+  readonly type: 'string';
+  /** The UTC date part the value holds. */
+  readonly datePart: 'year' | 'month' | 'day';
+  /** The value's width, zero-padded: `2026`, `03`, `04`. */
+  readonly digits: number;
+}
+
+/** Partition columns, appended after {@link CURATED_COLUMNS}, in folder order; strings such as `2026`, `11`, `23`. */
+export const CURATED_PARTITION_COLUMNS: readonly CuratedPartitionColumn[] = CURATED_PARTITION_KEYS.map((name) => ({
+  name,
+  type: 'string' as const,
+  ...CURATED_PARTITION_LAYOUT[name],
+}));
 
 /** Column names in table order, partitions last. */
 export const curatedColumnNames = (): string[] => [

@@ -112,6 +112,7 @@ export interface EventTimeWindowSpec {
 /** Everything the curation needs, as the Glue job receives it (`--curated_columns`) and the DuckDB twin imports it. */
 export interface CurationSpec {
   readonly columns: readonly CurationColumn[];
+  /** The partition columns in folder order, each with the date part it holds and its digits. */
   readonly partitions: typeof CURATED_PARTITION_COLUMNS;
   readonly prefixes: typeof LAKE_PREFIXES;
   /** The `detail-type` and `schemaVersion` a usage event carries. */
@@ -171,8 +172,10 @@ export function constraintsOf(schema: JsonSchema, where: string): ValueConstrain
   if (result.pattern !== undefined && !/^\^.*\$$/s.test(result.pattern)) {
     throw new CurationSpecError(`${where}: pattern ${result.pattern} must be anchored (^…$): the engines match whole values.`);
   }
-  if (result.format !== undefined && (result.format !== 'date-time' || result.pattern === undefined)) {
-    throw new CurationSpecError(`${where}: format ${result.format} is interpreted only as date-time with the pattern zod writes for it.`);
+  // The contract's JSON Schema may carry any format: checked before trusting the narrowed type.
+  const format = constraints.format;
+  if (format !== undefined && (format !== 'date-time' || result.pattern === undefined)) {
+    throw new CurationSpecError(`${where}: format ${typeof format === 'string' ? format : JSON.stringify(format)} is interpreted only as date-time with the pattern zod writes for it.`);
   }
   for (const bound of ['minimum', 'maximum', 'minLength', 'maxLength', 'maxProperties'] as const) {
     const value = result[bound];

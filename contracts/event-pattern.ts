@@ -1,4 +1,4 @@
-import { DEFAULT_EVENT_SOURCES, USAGE_EVENT_DETAIL_TYPE } from './usage-event';
+import { DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_SOURCES, USAGE_EVENT_DETAIL_TYPE } from './usage-event';
 
 /**
  * An EventBridge event pattern in the service's own JSON form (`detail-type`, not `detailType`),
@@ -21,7 +21,7 @@ const SOURCE_PATTERN = /^[\x21-\x7e]{1,256}$/;
  */
 export function usageEventPattern(sources: readonly string[] = DEFAULT_EVENT_SOURCES): UsageEventPattern {
   if (sources.length === 0) {
-    throw new Error('The event source allow-list is empty. Give at least one source, for example "my-applications".');
+    throw new Error(`The event source allow-list is empty. Give at least one source, for example "${DEFAULT_EVENT_SOURCE}".`);
   }
   const invalid = sources.filter((source) => !SOURCE_PATTERN.test(source));
   if (invalid.length > 0) {

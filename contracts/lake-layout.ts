@@ -53,6 +53,18 @@ export const CURATED_PARTITION_KEYS = ['year', 'month', 'day'] as const;
 export type CuratedPartitionKey = (typeof CURATED_PARTITION_KEYS)[number];
 
 /**
+ * How each partition value is cut from a UTC time: the date part it holds and its zero-padded
+ * width. Hive folders (`year=2026/month=03/day=04/`), the crawler's partition columns and the
+ * projected `curation_errors` partitions all hold these strings; the Glue job receives this
+ * layout in its curation spec rather than knowing it.
+ */
+export const CURATED_PARTITION_LAYOUT: Readonly<Record<CuratedPartitionKey, { readonly datePart: 'year' | 'month' | 'day'; readonly digits: number }>> = {
+  year: { datePart: 'year', digits: 4 },
+  month: { datePart: 'month', digits: 2 },
+  day: { datePart: 'day', digits: 2 },
+};
+
+/**
  * Firehose's data prefix for `raw/`: arrival time, hive-style so a crawler or DuckDB reads the
  * partitions by name.
  */
@@ -77,7 +89,7 @@ const pad = (value: number, width = 2) => String(value).padStart(width, '0');
  * @param errorOutputType the value for `!{firehose:error-output-type}`
  */
 export function renderFirehosePrefix(template: string, at: Date, errorOutputType = 'processing-failed'): string {
-  const values: Record<string, string> = {
+  const values: Readonly<Record<string, string | undefined>> = {
     'timestamp:yyyy': pad(at.getUTCFullYear(), 4),
     'timestamp:MM': pad(at.getUTCMonth() + 1),
     'timestamp:dd': pad(at.getUTCDate()),
@@ -98,11 +110,15 @@ export function renderFirehosePrefix(template: string, at: Date, errorOutputType
  * crawler's inferred partition columns hold them.
  */
 export function curatedPartitionOf(occurredAt: Date): Record<CuratedPartitionKey, string> {
-  return {
-    year: pad(occurredAt.getUTCFullYear(), 4),
-    month: pad(occurredAt.getUTCMonth() + 1),
-    day: pad(occurredAt.getUTCDate()),
-  };
+  const parts = { year: occurredAt.getUTCFullYear(), month: occurredAt.getUTCMonth() + 1, day: occurredAt.getUTCDate() };
+  const value = (key: CuratedPartitionKey) => pad(parts[CURATED_PARTITION_LAYOUT[key].datePart], CURATED_PARTITION_LAYOUT[key].digits);
+  return { year: value('year'), month: value('month'), day: value('day') };
+}
+
+/** `<prefix>year=YYYY/month=MM/day=DD/`: the Hive-style partition folders of a time under a prefix. */
+function partitionFolders(prefix: string, at: Date): string {
+  const partition = curatedPartitionOf(at);
+  return prefix + CURATED_PARTITION_KEYS.map((key) => `${key}=${partition[key]}/`).join('');
 }
 
 /**
@@ -110,14 +126,12 @@ export function curatedPartitionOf(occurredAt: Date): Record<CuratedPartitionKey
  * run of that day writes its own uniquely named files there.
  */
 export function curationErrorsPartitionPrefix(runAt: Date): string {
-  const partition = curatedPartitionOf(runAt);
-  return LAKE_PREFIXES.glueErrors + CURATED_PARTITION_KEYS.map((key) => `${key}=${partition[key]}/`).join('');
+  return partitionFolders(LAKE_PREFIXES.glueErrors, runAt);
 }
 
 /** `curated/usage_events/year=YYYY/month=MM/day=DD/` for an event time. */
 export function curatedPartitionPrefix(occurredAt: Date): string {
-  const partition = curatedPartitionOf(occurredAt);
-  return LAKE_PREFIXES.curated + CURATED_PARTITION_KEYS.map((key) => `${key}=${partition[key]}/`).join('');
+  return partitionFolders(LAKE_PREFIXES.curated, occurredAt);
 }
 
 /**

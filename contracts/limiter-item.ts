@@ -26,7 +26,7 @@ export const monthCounter = (at: Date) => `m${at.toISOString().slice(0, 7)}`;
  * match `d2026-11-30` and `m2026-11` and nothing longer or shorter.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String
  */
-export const COUNTER_NAME_PATTERNS = ['d????-??-??', 'm????-??'] as const;
+const COUNTER_NAME_PATTERNS = ['d????-??-??', 'm????-??'] as const;
 
 /**
  * Every attribute name a tenant function's request to the limiter table may carry (key, update

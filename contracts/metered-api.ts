@@ -1,3 +1,5 @@
+import { authorizerContextVariable } from './authorizer-context';
+
 /**
  * Facts of the metered API shared by the stack, the Lambda handlers and the local runtime: table
  * key schemas, routes, scopes, credential formats.
@@ -71,13 +73,6 @@ export const AUDIT_PARTITION_PREFIX = 'AUDIT#';
 /** The attributes of an audit entry: the only ones the admin functions may write to the audit table. */
 export const AUDIT_ENTRY_ATTRIBUTES = ['pk', 'sk', 'at', 'actor', 'action', 'target', 'details'] as const;
 
-/** Environment variables naming the tables, read by the handlers and set by the stack. */
-export const TABLE_ENV = {
-  credentials: 'CREDENTIALS_TABLE',
-  limiter: 'LIMITER_TABLE',
-  audit: 'AUDIT_TABLE',
-} as const satisfies Record<MeteredApiTable, string>;
-
 /** Scopes carried in the authorizer context and in tokens. */
 export const SCOPES = {
   /** Call metered routes. */
@@ -143,11 +138,11 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
  */
 export const ADMIN_TOKEN_ROUTE = { routeKey: 'POST /v1/admin/token', handler: 'admin-token' } as const;
 
-/** Environment variables naming the admin token key: a KMS key id (AWS) or a PEM file (local). */
-export const ADMIN_TOKEN_KEY_ENV = { kmsKeyId: 'ADMIN_TOKEN_KEY_ID', file: 'ADMIN_TOKEN_KEY_FILE' } as const;
-
 /** The `service` of usage events the metered API emits. */
 export const METERED_API_SERVICE = 'metered-api';
+
+/** `aud` of the tokens the API mints, unless a deployment names another. */
+export const DEFAULT_TOKEN_AUDIENCE = 'api-usage-tracker';
 
 /** Token lifetime: short, since a revoked key's tokens stay valid until they expire. */
 export const TOKEN_TTL_SECONDS = 900;
@@ -188,8 +183,8 @@ export const ACCESS_LOG_FORMAT = {
   integrationStatus: '$context.integrationStatus',
   responseLatency: '$context.responseLatency',
   responseLength: '$context.responseLength',
-  tenantId: '$context.authorizer.tenantId',
-  apiKeyId: '$context.authorizer.apiKeyId',
+  tenantId: authorizerContextVariable('tenantId'),
+  apiKeyId: authorizerContextVariable('apiKeyId'),
   sourceIp: '$context.identity.sourceIp',
 } as const;
 

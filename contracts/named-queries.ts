@@ -148,7 +148,9 @@ export function parseParameterType(spec: string): QueryParameterType | string {
   if (text === 'month' || text === 'date' || text === 'string') return { kind: text };
   const integer = /^integer(?:\s+(-?\d+)?\.\.(-?\d+)?)?$/.exec(text);
   if (integer) {
-    const [min, max] = [integer[1], integer[2]].map((bound) => (bound === undefined ? undefined : Number(bound)));
+    // An optional group that did not take part is undefined.
+    const bounds: (string | undefined)[] = [integer[1], integer[2]];
+    const [min, max] = bounds.map((bound) => (bound === undefined ? undefined : Number(bound)));
     if (text !== 'integer' && min === undefined && max === undefined) return `integer bounds need a minimum, a maximum or both ("integer 1..1000"); got "${text}"`;
     if ([min, max].some((bound) => bound !== undefined && !Number.isSafeInteger(bound))) return `integer bounds must be safe integers; got "${text}"`;
     if (min !== undefined && max !== undefined && min > max) return `integer bounds must not be reversed; got "${text}"`;
@@ -295,7 +297,8 @@ export function validateQueryParameters(
 /** Validated values in the order of the query's `?` placeholders, as the engines bind them. */
 export function positionalValues(query: NamedQuery, values: Readonly<Record<string, string>>): string[] {
   return query.parameters.map((p) => {
-    const value = values[p.name];
+    // A caller's record may lack a parameter the query needs.
+    const value = values[p.name] as string | undefined;
     if (value === undefined) throw new QueryParameterError(query.name, [{ kind: 'missing', parameter: p.name, message: `${query.name} needs ${p.name}=${parameterPlaceholder(p.type)}` }]);
     return value;
   });
@@ -379,7 +382,7 @@ export function orderViewsByDependency(views: readonly NamedQuery[]): NamedQuery
   const pending = [...views].sort((a, b) => a.name.localeCompare(b.name));
   while (pending.length > 0) {
     const placed = new Set(ordered.map((v) => v.name));
-    const next = pending.findIndex((v) => reads.get(v.name)!.every((dependency) => placed.has(dependency)));
+    const next = pending.findIndex((v) => (reads.get(v.name) ?? []).every((dependency) => placed.has(dependency)));
     if (next === -1) {
       throw new NamedQueryFormatError(pending[0].file, `the views ${pending.map((v) => v.name).join(', ')} read each other in a cycle; no order creates them.`);
     }

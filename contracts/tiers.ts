@@ -6,6 +6,20 @@ export interface TierLimit {
   readonly burst: number;
 }
 
+/** What happens when the limiter's store cannot be reached: admit (open) or refuse (closed). */
+export type FailMode = 'open' | 'closed';
+
+/** A tier's limit and what the limiter does when its store fails. */
+export interface TierPolicy extends TierLimit {
+  readonly failMode: FailMode;
+}
+
+/** What a deployment may override of a tier: any of its rate, burst and fail mode. */
+export type TierOverride = Partial<TierPolicy>;
+
+/** A deployment's tier overrides, by tier name. */
+export type TierOverrides = Partial<Record<TierName, TierOverride>>;
+
 export const TIER_NAMES = ['free', 'basic', 'premium', 'enterprise'] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
@@ -17,30 +31,63 @@ export const DEFAULT_TIERS: Readonly<Record<TierName, TierLimit>> = {
   enterprise: { requestsPerMinute: 1000, burst: 1000 },
 };
 
+/**
+ * Free and basic traffic is refused when the store fails (protecting the backend), paying tiers
+ * are admitted (a limiter outage should not cut off the customers who pay).
+ */
+export const DEFAULT_FAIL_MODES: Readonly<Record<TierName, FailMode>> = {
+  free: 'closed',
+  basic: 'closed',
+  premium: 'open',
+  enterprise: 'open',
+};
+
 export const isTierName = (value: unknown): value is TierName =>
   typeof value === 'string' && (TIER_NAMES as readonly string[]).includes(value);
 
+const isFailMode = (value: unknown): value is FailMode => value === 'open' || value === 'closed';
+
 /**
- * The tier table with a deployment's overrides applied. An override may give only the rate, in
- * which case burst follows it.
+ * The tier policy of a deployment: the defaults with its overrides applied, validated. An
+ * override may give only the rate, in which case burst follows it. Throws, naming the tier and
+ * field, for an unknown tier, a rate or burst that is not a positive whole number, or a fail mode
+ * other than `open` or `closed`. The one place tiers are resolved: the stack, the Lambda runtime
+ * and the local runtime all call it.
  */
-export function resolveTiers(
-  overrides: Partial<Record<TierName, Partial<TierLimit>>> = {},
-): Readonly<Record<TierName, TierLimit>> {
-  const entries = TIER_NAMES.map((name) => {
-    const override = overrides[name] ?? {};
-    const requestsPerMinute = override.requestsPerMinute ?? DEFAULT_TIERS[name].requestsPerMinute;
-    const burst = override.burst ?? (override.requestsPerMinute !== undefined ? requestsPerMinute : DEFAULT_TIERS[name].burst);
-    for (const [field, value] of [['requestsPerMinute', requestsPerMinute], ['burst', burst]] as const) {
-      if (!Number.isInteger(value) || value < 1) {
-        throw new Error(`Tier "${name}": ${field} must be a positive whole number; got ${value}.`);
-      }
-    }
-    return [name, { requestsPerMinute, burst }] as const;
-  });
+export function resolveTierPolicies(overrides: Readonly<Record<string, TierOverride | undefined>> = {}): Readonly<Record<TierName, TierPolicy>> {
   const unknown = Object.keys(overrides).filter((name) => !isTierName(name));
+  const entries = TIER_NAMES.map((name) => [name, resolveTier(name, overrides[name] ?? {})] as const);
   if (unknown.length > 0) {
     throw new Error(`Unknown tier(s) ${unknown.join(', ')}; the tiers are ${TIER_NAMES.join(', ')}.`);
   }
-  return Object.fromEntries(entries) as Record<TierName, TierLimit>;
+  return Object.fromEntries(entries) as Record<TierName, TierPolicy>;
+}
+
+function resolveTier(name: TierName, override: TierOverride): TierPolicy {
+  const requestsPerMinute = override.requestsPerMinute ?? DEFAULT_TIERS[name].requestsPerMinute;
+  const burst = override.burst ?? (override.requestsPerMinute !== undefined ? requestsPerMinute : DEFAULT_TIERS[name].burst);
+  for (const [field, value] of [['requestsPerMinute', requestsPerMinute], ['burst', burst]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`Tier "${name}": ${field} must be a positive whole number; got ${value}.`);
+    }
+  }
+  const failMode: unknown = override.failMode ?? DEFAULT_FAIL_MODES[name];
+  if (!isFailMode(failMode)) throw new Error(`Tier "${name}": failMode must be "open" or "closed"; got ${JSON.stringify(failMode)}.`);
+  return { requestsPerMinute, burst, failMode };
+}
+
+/**
+ * A deployment's overrides as the functions receive them (validated by {@link resolveTierPolicies}
+ * first): every tier's rate and burst, and the fail modes the deployment set. The functions
+ * resolve the same policy from it.
+ */
+export function tierOverridesOf(overrides: TierOverrides): Readonly<Record<TierName, TierOverride>> {
+  const policies = resolveTierPolicies(overrides);
+  return Object.fromEntries(
+    TIER_NAMES.map((name) => {
+      const { requestsPerMinute, burst } = policies[name];
+      const failMode = overrides[name]?.failMode;
+      return [name, { requestsPerMinute, burst, ...(failMode ? { failMode } : {}) }];
+    }),
+  ) as Record<TierName, TierOverride>;
 }

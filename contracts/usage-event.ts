@@ -56,7 +56,7 @@ const methodSchema = z.string().regex(/^[A-Z]{3,16}$/, 'method must be an upper-
 const attributesSchema = z
   .record(z.string().min(1).max(ATTRIBUTE_LIMITS.maxKeyLength), z.string().max(ATTRIBUTE_LIMITS.maxValueLength))
   .refine((value) => Object.keys(value).length <= ATTRIBUTE_LIMITS.maxEntries, {
-    message: `attributes may hold at most ${ATTRIBUTE_LIMITS.maxEntries} entries`,
+    error: `attributes may hold at most ${ATTRIBUTE_LIMITS.maxEntries} entries`,
   })
   .meta({ maxProperties: ATTRIBUTE_LIMITS.maxEntries });
 

@@ -9,9 +9,10 @@ how many it refused as a CloudWatch metric.
 
 The curation spec arrives as the ``--curated_columns`` job argument, generated from the TypeScript
 contracts (contracts/curation-spec.ts): the columns with the constraints the contract puts on each
-field (JSON Schema keywords: type, const, lengths, pattern, bounds, map sizes), the objects that take
-no unknown keys, the event-time window, the reasons, the lake prefixes, the metric names and the
-table's parameters. The local DuckDB twin (local/lake/curation-sql.ts) interprets the same spec in
+field (JSON Schema keywords: type, const, lengths, pattern, bounds, map sizes), the detail-type and
+schema version a usage event carries, the objects that take no unknown keys, the event-time window,
+the partition layout (names, date parts, digits), the reasons, the lake prefixes, the metric names
+and the table's parameters: the job knows none of these facts itself. The local DuckDB twin (local/lake/curation-sql.ts) interprets the same spec in
 the same order, so both accept exactly what the contract accepts and give the same reasons. Before
 it reads anything the job brings the catalogue table up to the contract (new columns,
 ``partition_filtering.enabled``): the crawler's incremental mode never changes a table's schema,
@@ -316,9 +317,10 @@ def flatten_envelope(envelope, spec):
     return row
 
 
-def event_time_partition(occurred_at):
-    """The curated partition of an event time: zero-padded (year, month, day) strings."""
-    return ("%04d" % occurred_at.year, "%02d" % occurred_at.month, "%02d" % occurred_at.day)
+def event_time_partition(at, partitions):
+    """The partition values of a (naive UTC) time, by partition name, as the spec's layout cuts
+    them: each partition holds one date part, zero-padded to its digits (``"2026"``, ``"03"``)."""
+    return {p["name"]: "%0*d" % (p["digits"], getattr(at, p["datePart"])) for p in partitions}
 
 
 def curate_line(line, spec):
@@ -328,14 +330,19 @@ def curate_line(line, spec):
     except MalformedRecord as error:
         text = line if isinstance(line, str) else repr(line)
         return ("error", {"reason": str(error), "line": text[: spec["maxErrorLineChars"]]})
-    row["year"], row["month"], row["day"] = event_time_partition(row["occurred_at"])
+    row.update(event_time_partition(row[spec["eventTimeWindow"]["eventTimeColumn"]], spec["partitions"]))
     return ("ok", row)
 
 
+def partition_folders(partitions, values):
+    """Hive-style folders of partition values, in the spec's order: ``year=2026/month=01/day=05/``
+    (the folders Spark's ``partitionBy`` writes)."""
+    return "".join("%s=%s/" % (p["name"], values[p["name"]]) for p in partitions)
+
+
 def errors_partition_path(spec, run_at):
-    """``errors/glue/year=YYYY/month=MM/day=DD/`` for the run's day (UTC): the rejects table's partition."""
-    values = dict(zip(("year", "month", "day"), event_time_partition(run_at)))
-    return spec["prefixes"]["glueErrors"] + "".join("%s=%s/" % (p["name"], values[p["name"]]) for p in spec["partitions"])
+    """The run day's (UTC) folder under ``errors/glue/``: the rejects table's partition."""
+    return spec["prefixes"]["glueErrors"] + partition_folders(spec["partitions"], event_time_partition(run_at, spec["partitions"]))
 
 
 def curation_metric_data(spec, job_name, rejected, curated):
@@ -370,9 +377,9 @@ def dedup_records(rows, existing_event_ids=()):
     return list(kept.values())
 
 
-def touched_partitions(rows):
-    """The distinct (year, month, day) partitions of some rows, sorted."""
-    return sorted({(row["year"], row["month"], row["day"]) for row in rows})
+def touched_partitions(rows, partitions):
+    """The distinct partitions of some rows (tuples of values in the spec's order), sorted."""
+    return sorted({tuple(row[p["name"]] for p in partitions) for row in rows})
 
 
 def spark_type_name(column_type):

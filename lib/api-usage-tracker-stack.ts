@@ -6,7 +6,7 @@ import { BillingStatements } from './billing-statements';
 import { LakeBucket } from './lake-bucket';
 import { MeteredApiOriginDomain } from './metered-api-edge';
 import { MeteredHttpApi } from './metered-http-api';
-import { UsageTrackerConfig } from './stack-config';
+import { EdgeConfig, UsageTrackerConfig } from './stack-config';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
 import { UsageLake } from './usage-lake';
@@ -37,37 +37,10 @@ export class ApiUsageTrackerStack extends Stack {
     const { config } = props;
 
     this.lakeBucket = new LakeBucket(this, 'LakeBucket', { rawRetention: config.rawRetention });
-    const { bucket, encryptionKey } = this.lakeBucket;
-
-    this.ingestion = new UsageIngestion(this, 'Ingestion', {
-      lakeBucket: bucket,
-      lakeEncryptionKey: encryptionKey,
-      eventSources: config.eventSources,
-      bufferInterval: config.bufferInterval,
-      bufferSize: config.bufferSize,
-      archiveRetention: config.archiveRetention,
-      schemaDiscovery: config.schemaDiscovery,
-    });
-
-    this.lake = new UsageLake(this, 'Lake', {
-      lakeBucket: bucket,
-      encryptionKey,
-      databaseName: config.databaseName,
-      schedule: config.glueSchedule,
-      numberOfWorkers: config.glueWorkers,
-      lateEventWindowDays: config.lateEventWindowDays,
-    });
-
-    this.analytics = new UsageAnalytics(this, 'Analytics', {
-      lake: this.lake,
-      encryptionKey,
-      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
-      resultsRetention: config.athenaResultsRetention,
-      serverAccessLogsBucket: this.lakeBucket.serverAccessLogsBucket,
-    });
-
-    this.billingStatements = new BillingStatements(this, 'BillingStatements', { lake: this.lake, analytics: this.analytics, encryptionKey });
-
+    this.ingestion = this.createIngestion(config);
+    this.lake = this.createLake(config);
+    this.analytics = this.createAnalytics(config);
+    this.billingStatements = new BillingStatements(this, 'BillingStatements', { lake: this.lake, analytics: this.analytics, encryptionKey: this.lakeBucket.encryptionKey });
     this.monitoring = new UsagePipelineMonitoring(this, 'Monitoring', {
       ingestion: this.ingestion,
       lake: this.lake,
@@ -75,8 +48,46 @@ export class ApiUsageTrackerStack extends Stack {
       alarmEmail: config.alarmEmail,
       rejectedRecordsAlarmThreshold: config.rejectedRecordsAlarmThreshold,
     });
+    this.meteredApi = this.createMeteredApi(config);
+    if (config.edge) this.originDomain = this.createEdgeOrigin(config.edge);
+    this.addOutputs(config);
+  }
 
-    this.meteredApi = new MeteredHttpApi(this, 'MeteredApi', {
+  private createIngestion(config: UsageTrackerConfig): UsageIngestion {
+    return new UsageIngestion(this, 'Ingestion', {
+      lakeBucket: this.lakeBucket.bucket,
+      lakeEncryptionKey: this.lakeBucket.encryptionKey,
+      eventSources: config.eventSources,
+      bufferInterval: config.bufferInterval,
+      bufferSize: config.bufferSize,
+      archiveRetention: config.archiveRetention,
+      schemaDiscovery: config.schemaDiscovery,
+    });
+  }
+
+  private createLake(config: UsageTrackerConfig): UsageLake {
+    return new UsageLake(this, 'Lake', {
+      lakeBucket: this.lakeBucket.bucket,
+      encryptionKey: this.lakeBucket.encryptionKey,
+      databaseName: config.databaseName,
+      schedule: config.glueSchedule,
+      numberOfWorkers: config.glueWorkers,
+      lateEventWindowDays: config.lateEventWindowDays,
+    });
+  }
+
+  private createAnalytics(config: UsageTrackerConfig): UsageAnalytics {
+    return new UsageAnalytics(this, 'Analytics', {
+      lake: this.lake,
+      encryptionKey: this.lakeBucket.encryptionKey,
+      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
+      resultsRetention: config.athenaResultsRetention,
+      serverAccessLogsBucket: this.lakeBucket.serverAccessLogsBucket,
+    });
+  }
+
+  private createMeteredApi(config: UsageTrackerConfig): MeteredHttpApi {
+    return new MeteredHttpApi(this, 'MeteredApi', {
       usageEventBus: this.ingestion.eventBus,
       usageEventSource: config.eventSources[0],
       tiers: config.tiers,
@@ -85,25 +96,31 @@ export class ApiUsageTrackerStack extends Stack {
       authorizerReservedConcurrency: config.authorizerReservedConcurrency,
       disableExecuteApiEndpoint: config.edge !== undefined,
     });
-    if (config.edge) {
-      this.originDomain = new MeteredApiOriginDomain(this, 'EdgeOrigin', {
-        api: this.meteredApi,
-        domainName: config.edge.originDomainName,
-        certificate: acm.Certificate.fromCertificateArn(this, 'EdgeOriginCertificate', config.edge.originCertificateArn),
-      });
-      new CfnOutput(this, 'EdgeOriginDnsTarget', {
-        value: this.originDomain.regionalDomainName,
-        description: `Point ${config.edge.originDomainName} (CNAME or alias) here; CloudFront connects to that name`,
-      });
-    }
+  }
 
+  /** The API's custom domain CloudFront connects to, and where its DNS record must point. */
+  private createEdgeOrigin(edge: EdgeConfig): MeteredApiOriginDomain {
+    const originDomain = new MeteredApiOriginDomain(this, 'EdgeOrigin', {
+      api: this.meteredApi,
+      domainName: edge.originDomainName,
+      certificate: acm.Certificate.fromCertificateArn(this, 'EdgeOriginCertificate', edge.originCertificateArn),
+    });
+    new CfnOutput(this, 'EdgeOriginDnsTarget', {
+      value: originDomain.regionalDomainName,
+      description: `Point ${edge.originDomainName} (CNAME or alias) here; CloudFront connects to that name`,
+    });
+    return originDomain;
+  }
+
+  /** The outputs the CLI and operators read, under the keys of contracts/stack-outputs.ts. */
+  private addOutputs(config: UsageTrackerConfig): void {
     const outputs: Record<StackOutputKey, [string, string]> = {
       // With the edge on, the execute-api URL answers nothing; callers use the edge stack's ApiUrl.
       apiUrl: config.edge ? [`https://${config.edge.originDomainName}`, 'Origin of the metered API behind CloudFront (callers use the edge stack\'s ApiUrl)'] : [this.meteredApi.url, 'Base URL of the metered API'],
       adminTokenKeyArn: [this.meteredApi.adminTokenKey.keyArn, 'KMS key that signs admin tokens (only the mint route may sign; mint with scripts/mint-admin-token.ts)'],
       eventBusName: [this.ingestion.eventBus.eventBusName, 'Bus that services put usage events on'],
       eventBusArn: [this.ingestion.eventBus.eventBusArn, 'ARN of the usage event bus'],
-      lakeBucketName: [bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],
+      lakeBucketName: [this.lakeBucket.bucket.bucketName, 'Bucket holding raw/, curated/ and errors/'],
       deliveryStreamName: [this.ingestion.deliveryStream.deliveryStreamName, 'Firehose stream into raw/'],
       glueDatabaseName: [this.lake.databaseName, 'Glue database of the usage table'],
       glueTableName: [this.lake.tableName, 'Curated table (created by the first crawl)'],

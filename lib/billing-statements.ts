@@ -108,7 +108,7 @@ export class BillingStatements extends Construct {
    */
   public grantReadStatements(grantee: iam.IGrantable): iam.Grant {
     const { analytics, lake } = this.props;
-    analytics.grantQuery(grantee, lake);
+    analytics.grantQuery(grantee);
     return lake.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.statements}*`);
   }
 

@@ -34,13 +34,13 @@ import { acknowledgeNagFindings } from './nag-acknowledgements';
 const ROUTE_KEY_PATTERN = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/[A-Za-z0-9._~\-/]*)$/;
 
 /** AWS WAF's evaluation windows, in seconds (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html). */
-export const WAF_EVALUATION_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
+const WAF_EVALUATION_WINDOWS_SECONDS = [60, 120, 300, 600] as const;
 
 /** The lowest rate limit AWS WAF accepts for a rate-based rule (same page). */
-export const WAF_MIN_RATE_LIMIT = 10;
+const WAF_MIN_RATE_LIMIT = 10;
 
 /** The largest rate limit AWS WAF accepts (CloudFormation `RateBasedStatement.Limit`). */
-export const WAF_MAX_RATE_LIMIT = 2_000_000_000;
+const WAF_MAX_RATE_LIMIT = 2_000_000_000;
 
 /** The routes a caller reaches without a token, which the stricter per-IP rule covers by default. */
 export const DEFAULT_UNAUTHENTICATED_ROUTES: readonly string[] = ['POST /v1/auth/token'];
@@ -95,28 +95,15 @@ export class MeteredApiEdge extends Construct {
 
   constructor(scope: Construct, id: string, props: MeteredApiEdgeProps) {
     super(scope, id);
-    const region = Stack.of(this).region;
-    if (Token.isUnresolved(region) || region !== 'us-east-1') {
-      throw new Error(
-        `${this.node.path}: a web ACL for CloudFront must be created in us-east-1; this stack's region is ${Token.isUnresolved(region) ? 'not set' : region}. Give the stack env: { region: 'us-east-1' }.`,
-      );
-    }
-    const windowSeconds = (props.evaluationWindow ?? Duration.minutes(5)).toSeconds();
-    if (!(WAF_EVALUATION_WINDOWS_SECONDS as readonly number[]).includes(windowSeconds)) {
-      throw new Error(`${this.node.path}: evaluationWindow must be one of ${WAF_EVALUATION_WINDOWS_SECONDS.join(', ')} seconds; got ${windowSeconds}.`);
-    }
-    const rateLimitPerIp = validRateLimit(this, 'rateLimitPerIp', props.rateLimitPerIp ?? 3000);
-    const unauthenticatedLimit = validRateLimit(this, 'unauthenticatedRateLimitPerIp', props.unauthenticatedRateLimitPerIp ?? 100);
-    if (unauthenticatedLimit > rateLimitPerIp) {
-      throw new Error(`${this.node.path}: unauthenticatedRateLimitPerIp (${unauthenticatedLimit}) must not exceed rateLimitPerIp (${rateLimitPerIp}); the unauthenticated routes are the stricter rule.`);
-    }
-    const routes = props.unauthenticatedRoutes ?? DEFAULT_UNAUTHENTICATED_ROUTES;
-    if (routes.length === 0) throw new Error(`${this.node.path}: unauthenticatedRoutes needs at least one route key, e.g. "POST /v1/auth/token".`);
-    if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(props.originDomainName)) {
-      throw new Error(`${this.node.path}: originDomainName must be a host name such as api-origin.example.com; got "${props.originDomainName}".`);
-    }
+    const settings = validatedEdgeSettings(this, props);
+    this.webAcl = this.createWebAcl(settings);
+    this.accessLogBucket = this.createAccessLogBucket(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.distribution = this.createDistribution(props.originDomainName);
+  }
 
-    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+  /** Two rate-based rules per client IP: the stricter one for the unauthenticated routes first. */
+  private createWebAcl(settings: EdgeSettings): wafv2.CfnWebACL {
+    return new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'CLOUDFRONT',
       defaultAction: { allow: {} },
       description: 'Metered API edge: per-IP rate limits, stricter for the unauthenticated routes',
@@ -125,28 +112,34 @@ export class MeteredApiEdge extends Construct {
         'too-many-requests': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ message: 'Too many requests from this address; retry later.' }) },
       },
       rules: [
-        rateRule(EDGE_RULE_NAMES.unauthenticatedPerIp, 0, unauthenticatedLimit, windowSeconds, scopeDownOf(this, routes)),
-        rateRule(EDGE_RULE_NAMES.perIp, 1, rateLimitPerIp, windowSeconds),
+        rateRule(EDGE_RULE_NAMES.unauthenticatedPerIp, 0, settings.unauthenticatedLimit, settings.windowSeconds, settings.unauthenticatedScopeDown),
+        rateRule(EDGE_RULE_NAMES.perIp, 1, settings.rateLimitPerIp, settings.windowSeconds),
       ],
     });
+  }
 
-    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+  private createAccessLogBucket(removalPolicy: RemovalPolicy): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
       // CloudFront standard logs are written with an ACL (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html).
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy,
     });
-    acknowledgeNagFindings(this.accessLogBucket, [
+    acknowledgeNagFindings(bucket, [
       { id: 'AwsSolutions-S1', reason: 'This bucket holds CloudFront access logs; logging its own access would log the log writes, with no reader of them.' },
     ]);
+    return bucket;
+  }
 
-    this.distribution = new cloudfront.Distribution(this, 'Resource', {
+  /** The distribution: HTTPS to the origin's name, nothing cached, behind the web ACL, logged to the bucket. */
+  private createDistribution(originDomainName: string): cloudfront.Distribution {
+    const distribution = new cloudfront.Distribution(this, 'Resource', {
       comment: 'Metered API behind AWS WAF rate-based rules',
       defaultBehavior: {
-        origin: new origins.HttpOrigin(props.originDomainName, {
+        origin: new origins.HttpOrigin(originDomainName, {
           protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
           originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
         }),
@@ -165,7 +158,7 @@ export class MeteredApiEdge extends Construct {
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
     });
-    acknowledgeNagFindings(this.distribution, [
+    acknowledgeNagFindings(distribution, [
       {
         id: 'AwsSolutions-CFR1',
         reason: 'The metered API serves tenants wherever they are; access is decided per credential by the authorizer and per IP by the WAF rate rules, not by country.',
@@ -175,6 +168,7 @@ export class MeteredApiEdge extends Construct {
         reason: 'The distribution uses its cloudfront.net name and CloudFront default certificate, with which the viewer TLS policy cannot be chosen; the origin connection is HTTPS with TLS 1.2 only.',
       },
     ]);
+  return distribution;
   }
 
   /** The API's base URL at the edge. */
@@ -239,6 +233,42 @@ export class MeteredApiOriginDomain extends Construct {
   }
 }
 
+/** The props of a {@link MeteredApiEdge}, validated, with their defaults. */
+interface EdgeSettings {
+  readonly windowSeconds: number;
+  readonly rateLimitPerIp: number;
+  readonly unauthenticatedLimit: number;
+  readonly unauthenticatedScopeDown: wafv2.CfnWebACL.StatementProperty;
+}
+
+/** Validates the props before anything is created; throws naming the prop, what it must be and what it got. */
+function validatedEdgeSettings(scope: Construct, props: MeteredApiEdgeProps): EdgeSettings {
+  const where = scope.node.path;
+  const region = Stack.of(scope).region;
+  if (Token.isUnresolved(region) || region !== 'us-east-1') {
+    throw new Error(
+      `${where}: a web ACL for CloudFront must be created in us-east-1; this stack's region is ${Token.isUnresolved(region) ? 'not set' : region}. Give the stack env: { region: 'us-east-1' }.`,
+    );
+  }
+  const windowSeconds = (props.evaluationWindow ?? Duration.minutes(5)).toSeconds();
+  if (!(WAF_EVALUATION_WINDOWS_SECONDS as readonly number[]).includes(windowSeconds)) {
+    throw new Error(`${where}: evaluationWindow must be one of ${WAF_EVALUATION_WINDOWS_SECONDS.join(', ')} seconds; got ${windowSeconds}.`);
+  }
+  const rateLimitPerIp = validRateLimit(scope, 'rateLimitPerIp', props.rateLimitPerIp ?? 3000);
+  const unauthenticatedLimit = validRateLimit(scope, 'unauthenticatedRateLimitPerIp', props.unauthenticatedRateLimitPerIp ?? 100);
+  if (unauthenticatedLimit > rateLimitPerIp) {
+    throw new Error(
+      `${where}: unauthenticatedRateLimitPerIp (${unauthenticatedLimit}) must not exceed rateLimitPerIp (${rateLimitPerIp}); the unauthenticated routes are the stricter rule.`,
+    );
+  }
+  const routes = props.unauthenticatedRoutes ?? DEFAULT_UNAUTHENTICATED_ROUTES;
+  if (routes.length === 0) throw new Error(`${where}: unauthenticatedRoutes needs at least one route key, e.g. "POST /v1/auth/token".`);
+  if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(props.originDomainName)) {
+    throw new Error(`${where}: originDomainName must be a host name such as api-origin.example.com; got "${props.originDomainName}".`);
+  }
+  return { windowSeconds, rateLimitPerIp, unauthenticatedLimit, unauthenticatedScopeDown: scopeDownOf(scope, routes) };
+}
+
 function validRateLimit(scope: Construct, name: string, value: number): number {
   if (!Number.isInteger(value) || value < WAF_MIN_RATE_LIMIT || value > WAF_MAX_RATE_LIMIT) {
     throw new Error(`${scope.node.path}: ${name} must be a whole number from ${WAF_MIN_RATE_LIMIT} (AWS WAF's lowest) to ${WAF_MAX_RATE_LIMIT}; got ${value}.`);
@@ -264,7 +294,13 @@ function scopeDownOf(scope: Construct, routes: readonly string[]): wafv2.CfnWebA
 }
 
 /** A rate-based rule per client IP that answers 429 over the limit. */
-function rateRule(name: string, priority: number, limit: number, evaluationWindowSec: number, scopeDownStatement?: wafv2.CfnWebACL.StatementProperty): wafv2.CfnWebACL.RuleProperty {
+function rateRule(
+  name: string,
+  priority: number,
+  limit: number,
+  evaluationWindowSec: number,
+  scopeDownStatement?: wafv2.CfnWebACL.StatementProperty,
+): wafv2.CfnWebACL.RuleProperty {
   return {
     name,
     priority,

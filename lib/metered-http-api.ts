@@ -16,7 +16,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
   ACCESS_LOG_FORMAT,
-  ADMIN_TOKEN_KEY_ENV,
   ADMIN_TOKEN_ROUTE,
   AUDIT_ENTRY_ATTRIBUTES,
   AUDIT_PARTITION_PREFIX,
@@ -24,6 +23,7 @@ import {
   BUILT_IN_ROUTES,
   BuiltInRoute,
   CredentialSource,
+  DEFAULT_TOKEN_AUDIENCE,
   DEMO_LATENCY_SPREAD,
   HANDLER_TIMEOUT_SECONDS,
   IDENTITY_SOURCES,
@@ -31,12 +31,13 @@ import {
   METERED_API_TABLES,
   MeteredApiTable,
   RouteAccess,
-  TABLE_ENV,
   TableDefinition,
   authorizerNameOf,
 } from '../contracts/metered-api';
 import { LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
-import { TIER_NAMES, TierLimit, TierName, resolveTiers } from '../contracts/tiers';
+import { TierName, TierOverride, tierOverridesOf } from '../contracts/tiers';
+import { lambdaEnvironment } from '../contracts/lambda-environment';
+import { DEFAULT_EVENT_SOURCE } from '../contracts/usage-event';
 import { externalIssuerProblems } from '../contracts/external-issuer';
 import { acknowledgeNagFindings, nagArnToken } from './nag-acknowledgements';
 
@@ -48,22 +49,22 @@ const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'] as const;
 const AUDIT_READ_ACTIONS = ['dynamodb:Query'] as const;
 
 /** What the mint function may do with the admin token key, and what the authorizer may. */
-export const ADMIN_TOKEN_SIGN_ACTIONS = ['kms:Sign'] as const;
-export const ADMIN_TOKEN_VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
+const ADMIN_TOKEN_SIGN_ACTIONS = ['kms:Sign'] as const;
+const ADMIN_TOKEN_VERIFY_ACTIONS = ['kms:GetPublicKey'] as const;
 /** What the account may do with the admin token key: everything but signing. */
-export const ADMIN_TOKEN_KEY_ADMINISTRATION_ACTIONS = [
+const ADMIN_TOKEN_KEY_ADMINISTRATION_ACTIONS = [
   'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*',
   'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
 ] as const;
 
 /** Where the Lambda entry files live. */
-export const HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
+const HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
 
-/** A tier's limit and what the limiter does when DynamoDB fails. */
-export interface TierSettings extends Partial<TierLimit> {
-  /** `open` admits, `closed` refuses, while the limiter's table cannot be reached. */
-  readonly failMode?: 'open' | 'closed';
-}
+/**
+ * A tier's limit and what the limiter does when DynamoDB fails (`open` admits, `closed` refuses,
+ * while the limiter's table cannot be reached): the tier policy's override (contracts/tiers.ts).
+ */
+export type TierSettings = TierOverride;
 
 /**
  * An external token issuer (e.g. a Cognito user pool) whose access tokens tenants may use. Each
@@ -89,7 +90,7 @@ export interface MeteredHttpApiProps {
   readonly usageEventBus: events.IEventBus;
   /**
    * The `source` of those events; it must be on the bus rule's allow-list.
-   * @default 'my-applications'
+   * @default DEFAULT_EVENT_SOURCE ('my-applications')
    */
   readonly usageEventSource?: string;
   /**
@@ -210,118 +211,30 @@ export class MeteredHttpApi extends Construct {
 
   constructor(scope: Construct, id: string, props: MeteredHttpApiProps) {
     super(scope, id);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const tiers = validateTiers(props.tiers ?? {});
-    const demo = { latencyMs: props.demo?.latencyMs ?? 0, errorRate: props.demo?.errorRate ?? 0 };
-    if (demo.errorRate < 0 || demo.errorRate > 1) throw new Error(`demo.errorRate must be from 0 to 1; got ${demo.errorRate}.`);
-    if (demo.latencyMs < 0 || demo.latencyMs > MAX_DEMO_LATENCY_MS) {
-      throw new Error(
-        `demo.latencyMs must be from 0 to ${MAX_DEMO_LATENCY_MS}, so that the slowest demo request (${DEMO_LATENCY_SPREAD.max}x) still answers and is recorded before the ${HANDLER_TIMEOUT_SECONDS} s function timeout; got ${demo.latencyMs}.`,
-      );
-    }
-    const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
-    this.routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...props.routeThrottles };
-    for (const [routeKey, limit] of Object.entries(this.routeThrottles)) {
-      if (!(limit.rateLimit > 0 && Number.isInteger(limit.burstLimit) && limit.burstLimit >= 1)) {
-        throw new Error(`routeThrottles["${routeKey}"] needs a rateLimit above 0 and a whole burstLimit of at least 1; got ${JSON.stringify(limit)}.`);
-      }
-    }
-    const reservedConcurrency = props.authorizerReservedConcurrency ?? 100;
-    if (!Number.isInteger(reservedConcurrency) || reservedConcurrency < 0 || reservedConcurrency > 1000) {
-      throw new Error(`authorizerReservedConcurrency must be a whole number from 0 (none) to 1000; got ${reservedConcurrency}.`);
-    }
+    const settings = validatedSettings(this, props);
     this.usageEventBus = props.usageEventBus;
-    if (props.externalIssuer) {
-      const problems = externalIssuerProblems(props.externalIssuer);
-      if (problems.length > 0) throw new Error(`externalIssuer of ${this.node.path}: ${problems.join('; ')}. Use the issuer's https JWKS URL and list its app client ids in clientIds.`);
-    }
-
-    this.tables = Object.fromEntries(
-      (Object.entries(METERED_API_TABLES) as [MeteredApiTable, TableDefinition][]).map(([name, definition]) => [name, this.createTable(name, definition, removalPolicy)]),
-    ) as Record<MeteredApiTable, dynamodb.TableV2>;
-
-    const secret = (secretId: string, description: string) => {
-      const created = new secretsmanager.Secret(this, secretId, {
-        description,
-        generateSecretString: { passwordLength: 64, excludePunctuation: true },
-        removalPolicy,
-      });
-      acknowledgeNagFindings(created, [
-        {
-          id: 'AwsSolutions-SMG4',
-          reason: 'An HS256 signing secret for 15-minute tokens; rotating it invalidates tokens in flight, so it is rotated by redeploying with a new secret during a maintenance window (README).',
-        },
-      ]);
-      return created;
-    };
-    this.tenantTokenSecret = secret('TenantTokenSecret', 'Signs the metered API tenant tokens (HS256)');
-    this.adminTokenKey = this.createAdminTokenKey(removalPolicy);
-
-    this.environment = {
-      [TABLE_ENV.credentials]: this.tables.credentials.tableName,
-      [TABLE_ENV.limiter]: this.tables.limiter.tableName,
-      [TABLE_ENV.audit]: this.tables.audit.tableName,
-      TOKEN_ISSUER: props.tokenIssuer ?? `urn:api-usage-tracker:${Stack.of(this).stackName}`,
-      TOKEN_AUDIENCE: 'api-usage-tracker',
-      TENANT_TOKEN_SECRET_ARN: this.tenantTokenSecret.secretArn,
-      [ADMIN_TOKEN_KEY_ENV.kmsKeyId]: this.adminTokenKey.keyArn,
-      TIERS_JSON: JSON.stringify(tiers),
-      USAGE_EVENT_BUS_NAME: props.usageEventBus.eventBusName,
-      USAGE_EVENT_SOURCE: props.usageEventSource ?? 'my-applications',
-      DEMO_LATENCY_MS: String(demo.latencyMs),
-      DEMO_ERROR_RATE: String(demo.errorRate),
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_METRICS_NAMESPACE: 'ApiUsageTracker',
-      ...(props.externalIssuer
-        ? {
-            EXTERNAL_ISSUER: props.externalIssuer.issuer,
-            EXTERNAL_CLIENT_IDS: props.externalIssuer.clientIds.join(','),
-            EXTERNAL_JWKS_URL: props.externalIssuer.jwksUrl,
-            EXTERNAL_ALGORITHMS: (props.externalIssuer.algorithms ?? ['RS256']).join(','),
-          }
-        : {}),
-    };
-
-    this.authorizerFunction = this.handlerFunction('authorizer', 'Authorizer of the metered API: JWT or API key');
-    if (reservedConcurrency > 0) {
-      (this.authorizerFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reservedConcurrency;
-    }
-    // Key and tenant lookups by primary key only: no index access.
-    this.authorizerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.tables.credentials.tableArn] }));
-    this.tenantTokenSecret.grantRead(this.authorizerFunction);
-    this.allowOnAdminTokenKey('VerifyAdminTokens', this.authorizerFunction, ADMIN_TOKEN_VERIFY_ACTIONS);
-
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy });
-    // Without a name the API would be called after its construct id, "Resource".
-    const apiName = props.apiName ?? `${Stack.of(this).stackName}-${id}`;
-    if (!/^[\w.-]{1,128}$/.test(apiName)) throw new Error(`apiName must be 1-128 letters, digits, "_", "-" or "."; got "${apiName}".`);
-    this.httpApi = new apigwv2.HttpApi(this, 'Resource', {
-      apiName,
-      description: 'Metered API: rate limited per tenant tier, every call tracked',
-      createDefaultStage: false,
-      disableExecuteApiEndpoint: props.disableExecuteApiEndpoint ?? false,
+    this.routeThrottles = settings.routeThrottles;
+    this.tables = this.createTables(settings.removalPolicy);
+    this.tenantTokenSecret = this.createTenantTokenSecret(settings.removalPolicy);
+    this.adminTokenKey = this.createAdminTokenKey(settings.removalPolicy);
+    this.environment = lambdaEnvironment({
+      tables: { credentials: this.tables.credentials.tableName, limiter: this.tables.limiter.tableName, audit: this.tables.audit.tableName },
+      tokenIssuer: props.tokenIssuer ?? `urn:api-usage-tracker:${Stack.of(this).stackName}`,
+      tokenAudience: DEFAULT_TOKEN_AUDIENCE,
+      tenantTokenSecretArn: this.tenantTokenSecret.secretArn,
+      adminTokenKeyId: this.adminTokenKey.keyArn,
+      tiers: settings.tiers,
+      usageBus: { eventBusName: props.usageEventBus.eventBusName, source: props.usageEventSource ?? DEFAULT_EVENT_SOURCE },
+      demo: settings.demo,
+      external: props.externalIssuer,
     });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle,
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
-      },
-    });
-
+    this.authorizerFunction = this.createAuthorizerFunction(settings.authorizerReservedConcurrency);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: settings.removalPolicy });
+    this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false);
+    this.stage = this.createStage(settings.throttle);
     for (const route of BUILT_IN_ROUTES) this.addBuiltInRoute(route);
     this.adminTokenRoute = this.addAdminTokenRoute();
-    this.node.addValidation({
-      validate: () => {
-        const routed = new Set(this.httpApi.node.children.filter((c) => c instanceof apigwv2.HttpRoute).map((r) => (r.node.defaultChild as apigwv2.CfnRoute).routeKey));
-        return Object.keys(this.routeThrottles)
-          .filter((key) => !routed.has(key))
-          .map((key) => `routeThrottles names "${key}", which is no route of this API; add the route with addMeteredRoute or remove its throttle.`);
-      },
-    });
+    this.node.addValidation({ validate: () => this.throttlesOfMissingRoutes() });
     this.trackGatewayAnswers();
   }
 
@@ -338,7 +251,8 @@ export class MeteredHttpApi extends Construct {
    * api.addMeteredRoute('GET /v1/orders/{id}', { handler: ordersFunction, access: 'tenant' });
    */
   public addMeteredRoute(routeKey: string, props: MeteredRouteProps): apigwv2.HttpRoute[] {
-    const access = props.access;
+    // Checked at run time too: a JavaScript caller (or a cast) can pass anything.
+    const access: unknown = props.access;
     if (access !== 'tenant' && access !== 'admin') {
       throw new Error(`Route "${routeKey}" at ${this.node.path}: access must be "tenant" or "admin" (who may call the route); got ${JSON.stringify(access)}.`);
     }
@@ -356,6 +270,73 @@ export class MeteredHttpApi extends Construct {
     return this.adminTokenRoute.grantInvoke(grantee);
   }
 
+  private createTables(removalPolicy: RemovalPolicy): Readonly<Record<MeteredApiTable, dynamodb.TableV2>> {
+    return Object.fromEntries(
+      (Object.entries(METERED_API_TABLES) as [MeteredApiTable, TableDefinition][]).map(([name, definition]) => [name, this.createTable(name, definition, removalPolicy)]),
+    ) as Record<MeteredApiTable, dynamodb.TableV2>;
+  }
+
+  private createTenantTokenSecret(removalPolicy: RemovalPolicy): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'TenantTokenSecret', {
+      description: 'Signs the metered API tenant tokens (HS256)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy,
+    });
+    acknowledgeNagFindings(secret, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason: 'An HS256 signing secret for 15-minute tokens; rotating it invalidates tokens in flight, so it is rotated by redeploying with a new secret during a maintenance window (README).',
+      },
+    ]);
+    return secret;
+  }
+
+  /** The authorizer function: reads credentials by key, the tenant token secret, and the admin token key's public half. */
+  private createAuthorizerFunction(reservedConcurrency: number): lambdaNodejs.NodejsFunction {
+    const fn = this.handlerFunction('authorizer', 'Authorizer of the metered API: JWT or API key');
+    if (reservedConcurrency > 0) {
+      (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reservedConcurrency;
+    }
+    // Key and tenant lookups by primary key only: no index access.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.tables.credentials.tableArn] }));
+    this.tenantTokenSecret.grantRead(fn);
+    this.allowOnAdminTokenKey('VerifyAdminTokens', fn, ADMIN_TOKEN_VERIFY_ACTIONS);
+    return fn;
+  }
+
+  private createHttpApi(apiName: string, disableExecuteApiEndpoint: boolean): apigwv2.HttpApi {
+    // Without a name the API would be called after its construct id, "Resource".
+    if (!/^[\w.-]{1,128}$/.test(apiName)) throw new Error(`apiName must be 1-128 letters, digits, "_", "-" or "."; got "${apiName}".`);
+    return new apigwv2.HttpApi(this, 'Resource', {
+      apiName,
+      description: 'Metered API: rate limited per tenant tier, every call tracked',
+      createDefaultStage: false,
+      disableExecuteApiEndpoint,
+    });
+  }
+
+  /** The `$default` stage: stage-wide throttling, and the access log in the contract's format. */
+  private createStage(throttle: RouteThrottle): apigwv2.HttpStage {
+    return new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FORMAT)),
+      },
+    });
+  }
+
+  /** Route throttles that name no route of this API: each is a synth error. */
+  private throttlesOfMissingRoutes(): string[] {
+    const routed = new Set(this.httpApi.node.children.filter((c) => c instanceof apigwv2.HttpRoute).map((r) => (r.node.defaultChild as apigwv2.CfnRoute).routeKey));
+    return Object.keys(this.routeThrottles)
+      .filter((key) => !routed.has(key))
+      .map((key) => `routeThrottles names "${key}", which is no route of this API; add the route with addMeteredRoute or remove its throttle.`);
+  }
+
   /**
    * POST /v1/admin/token with IAM authorization: API Gateway verifies the caller's SigV4 signature
    * and `execute-api:Invoke` permission, then passes the principal's ARN to the function as
@@ -371,7 +352,7 @@ export class MeteredHttpApi extends Construct {
     const [method, routePath] = ADMIN_TOKEN_ROUTE.routeKey.split(' ');
     return new apigwv2.HttpRoute(this, 'AdminTokenRoute', {
       httpApi: this.httpApi,
-      routeKey: apigwv2.HttpRouteKey.with(routePath, method as apigwv2.HttpMethod),
+      routeKey: apigwv2.HttpRouteKey.with(routePath, httpMethodOf(method)),
       integration: new HttpLambdaIntegration('AdminTokenIntegration', fn),
       authorizer: new HttpIamAuthorizer(),
     });
@@ -411,7 +392,9 @@ export class MeteredHttpApi extends Construct {
 
   /** A key policy statement naming one function's role: the key policy alone grants it. */
   private allowOnAdminTokenKey(sid: string, fn: lambda.IFunction, actions: readonly string[]): void {
-    this.adminTokenKey.addToResourcePolicy(new iam.PolicyStatement({ sid, principals: [fn.role!], actions: [...actions], resources: ['*'] }));
+    const role = fn.role;
+    if (!role) throw new Error(`${fn.node.path} has no role to name in the admin token key's policy.`);
+    this.adminTokenKey.addToResourcePolicy(new iam.PolicyStatement({ sid, principals: [role], actions: [...actions], resources: ['*'] }));
   }
 
   private addBuiltInRoute(route: BuiltInRoute): void {
@@ -426,20 +409,23 @@ export class MeteredHttpApi extends Construct {
   }
 
   private route(routeKey: string, fn: lambda.IFunction, access: RouteAccess, credential: CredentialSource): apigwv2.HttpRoute[] {
-    const [method, routePath] = routeKey.split(' ');
-    if (!routePath || !(method in apigwv2.HttpMethod)) {
+    const [method, routePath] = routeKey.split(' ') as [string, string | undefined];
+    const httpMethod = httpMethodOf(method);
+    if (!routePath || !httpMethod) {
       throw new Error(`routeKey "${routeKey}" must be "<METHOD> /path", e.g. "GET /v1/orders/{id}".`);
     }
     const routes = this.httpApi.addRoutes({
       path: routePath,
-      methods: [method as apigwv2.HttpMethod],
+      methods: [httpMethod],
       integration: new HttpLambdaIntegration(`${routeKey.replace(/[^A-Za-z0-9]/g, '')}Integration`, fn),
       authorizer: this.authorizer(access, credential),
     });
-    const limit = this.routeThrottles[routeKey];
+    const limit = Object.hasOwn(this.routeThrottles, routeKey) ? this.routeThrottles[routeKey] : undefined;
     if (limit) {
       const stage = this.stage.node.defaultChild as apigwv2.CfnStage;
-      stage.routeSettings = { ...stage.routeSettings, [routeKey]: { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit } };
+      // CloudFormation's RouteSettings: route key → settings (the L1 types it as `any`).
+      const routeSettings = (stage.routeSettings ?? {}) as Record<string, unknown>;
+      stage.routeSettings = { ...routeSettings, [routeKey]: { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit } };
       // A stage's RouteSettings may only name routes that exist.
       for (const route of routes) this.stage.node.addDependency(route);
     }
@@ -606,15 +592,51 @@ export class MeteredHttpApi extends Construct {
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, letter: string) => letter.toUpperCase());
 
-function validateTiers(overrides: Partial<Record<TierName, TierSettings>>): Record<TierName, TierSettings> {
-  const limits = resolveTiers(overrides);
-  return Object.fromEntries(
-    TIER_NAMES.map((name) => {
-      const failMode = overrides[name]?.failMode;
-      if (failMode !== undefined && failMode !== 'open' && failMode !== 'closed') {
-        throw new Error(`Tier "${name}": failMode must be "open" or "closed"; got ${JSON.stringify(failMode)}.`);
-      }
-      return [name, { ...limits[name], ...(failMode ? { failMode } : {}) }];
-    }),
-  ) as Record<TierName, TierSettings>;
+/** The props a {@link MeteredHttpApi} is built from, validated, with their defaults. */
+interface MeteredHttpApiSettings {
+  readonly removalPolicy: RemovalPolicy;
+  readonly tiers: Readonly<Record<TierName, TierOverride>>;
+  readonly demo: { readonly latencyMs: number; readonly errorRate: number };
+  readonly throttle: RouteThrottle;
+  readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
+  readonly authorizerReservedConcurrency: number;
+}
+
+/** Validates the props once, before anything is created; throws naming the prop, what it must be and what it got. */
+function validatedSettings(scope: Construct, props: MeteredHttpApiProps): MeteredHttpApiSettings {
+  const tiers = tierOverridesOf(props.tiers ?? {});
+  const demo = { latencyMs: props.demo?.latencyMs ?? 0, errorRate: props.demo?.errorRate ?? 0 };
+  if (demo.errorRate < 0 || demo.errorRate > 1) throw new Error(`demo.errorRate must be from 0 to 1; got ${demo.errorRate}.`);
+  if (demo.latencyMs < 0 || demo.latencyMs > MAX_DEMO_LATENCY_MS) {
+    throw new Error(
+      `demo.latencyMs must be from 0 to ${MAX_DEMO_LATENCY_MS}, so that the slowest demo request (${DEMO_LATENCY_SPREAD.max}x) still answers and is recorded before the ${HANDLER_TIMEOUT_SECONDS} s function timeout; got ${demo.latencyMs}.`,
+    );
+  }
+  const routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...props.routeThrottles };
+  for (const [routeKey, limit] of Object.entries(routeThrottles)) {
+    if (!(limit.rateLimit > 0 && Number.isInteger(limit.burstLimit) && limit.burstLimit >= 1)) {
+      throw new Error(`routeThrottles["${routeKey}"] needs a rateLimit above 0 and a whole burstLimit of at least 1; got ${JSON.stringify(limit)}.`);
+    }
+  }
+  const authorizerReservedConcurrency = props.authorizerReservedConcurrency ?? 100;
+  if (!Number.isInteger(authorizerReservedConcurrency) || authorizerReservedConcurrency < 0 || authorizerReservedConcurrency > 1000) {
+    throw new Error(`authorizerReservedConcurrency must be a whole number from 0 (none) to 1000; got ${authorizerReservedConcurrency}.`);
+  }
+  if (props.externalIssuer) {
+    const problems = externalIssuerProblems(props.externalIssuer);
+    if (problems.length > 0) throw new Error(`externalIssuer of ${scope.node.path}: ${problems.join('; ')}. Use the issuer's https JWKS URL and list its app client ids in clientIds.`);
+  }
+  return {
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    tiers,
+    demo,
+    throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
+    routeThrottles,
+    authorizerReservedConcurrency,
+  };
+}
+
+/** The HTTP method of a route key's first word, if it is one API Gateway knows. */
+function httpMethodOf(method: string | undefined): apigwv2.HttpMethod | undefined {
+  return Object.values(apigwv2.HttpMethod).find((known) => known === method);
 }

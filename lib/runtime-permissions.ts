@@ -449,21 +449,38 @@ function viewRefresher(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   b.add(CONTRACT_COMPONENTS.viewRefreshRule, ruleRole, 'states:StartExecution', refresher.stateMachineArn, 'a successful crawl starts the view refresher');
 }
 
+type MeteredApiFunctions = Readonly<Record<MeteredApiFunction, lambda.Function>>;
+
+/** The execution role of a metered API function, as a contract principal. */
+function functionRole(fn: lambda.Function): ContractPrincipal {
+  if (!fn.role) throw new Error(`Permission contracts: ${fn.node.path} has no execution role; update lib/runtime-permissions.ts.`);
+  return role(fn.role);
+}
+
 function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   const api = stack.meteredApi;
-  const { tables } = api;
   const functions = Object.fromEntries(
     METERED_API_FUNCTIONS.map((name) => [
       name,
       name === 'authorizer' ? api.authorizerFunction : child(api, `${name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}Function`, lambda.Function, `the ${name} function`),
     ]),
-  ) as Record<MeteredApiFunction, lambda.Function>;
+  ) as MeteredApiFunctions;
+  functionBaseline(b, stack, functions);
+  authorizerCalls(b, stack, functions);
+  adminTokenCalls(b, stack, functions);
+  limiterCalls(b, stack, functions);
+  b.add(lambdaComponent('token'), functionRole(functions.token), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
+  adminCalls(b, stack, functions);
+  apiInvocations(b, stack, functions);
+}
 
+/** What every function does: its log, its traces, and (all but the authorizer) a usage event per answer. */
+function functionBaseline(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const bus = stack.ingestion.eventBus;
   for (const name of METERED_API_FUNCTIONS) {
     const fn = functions[name];
     const component = lambdaComponent(name);
-    const fnRole = role(fn.role!);
+    const fnRole = functionRole(fn);
     // Lambda writes the function's logs and traces with its execution role.
     // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html
     b.addActions(component, fnRole, ['logs:CreateLogStream', 'logs:PutLogEvents'], b.logStreamArn(fn.logGroup.logGroupName, '2025/01/15/[$LATEST]0123456789abcdef'), 'Lambda writes the function log');
@@ -475,54 +492,63 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
       b.add(component, fnRole, 'events:PutEvents', bus.eventBusArn, 'every answer is recorded as a usage event on the bus');
     }
   }
+}
 
-  const credentialsIndex = (index: string) => `${tables.credentials.tableArn}/index/${index}`;
-  const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
-  const authorizer = role(functions.authorizer.role!);
-  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', tables.credentials.tableArn, 'looks up an API key by its hash, and its tenant');
+function authorizerCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const api = stack.meteredApi;
+  const authorizer = functionRole(functions.authorizer);
+  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', api.tables.credentials.tableArn, 'looks up an API key by its hash, and its tenant');
   b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'verifies tenant tokens (HS256)');
   // The key policy names the authorizer for GetPublicKey only: it verifies admin tokens and can never sign one.
   b.add(lambdaComponent('authorizer'), authorizer, 'kms:GetPublicKey', api.adminTokenKey.keyArn, 'verifies admin tokens (ES256) with the admin token key\'s public half');
+}
 
-  // POST /v1/admin/token: signs with the admin token key (named in its key policy) and audits the mint.
-  const minter = role(functions['admin-token'].role!);
+/** POST /v1/admin/token: signs with the admin token key (named in its key policy) and audits the mint. */
+function adminTokenCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const api = stack.meteredApi;
+  const minter = functionRole(functions['admin-token']);
   const minterComponent = lambdaComponent('admin-token');
   b.add(minterComponent, minter, 'kms:Sign', api.adminTokenKey.keyArn, 'signs admin tokens for the IAM principal API Gateway verified');
-  b.add(minterComponent, minter, 'dynamodb:PutItem', tables.audit.tableArn, 'records each minted admin token (actor: the principal ARN) in the audit log', {
+  b.add(minterComponent, minter, 'dynamodb:PutItem', api.tables.audit.tableArn, 'records each minted admin token (actor: the principal ARN) in the audit log', {
     'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}2025-01`],
     'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
     'dynamodb:ReturnValues': 'NONE',
   });
-  {
-    const [method, routePath] = ADMIN_TOKEN_ROUTE.routeKey.split(' ');
-    b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions['admin-token'].functionArn, `API Gateway invokes ${ADMIN_TOKEN_ROUTE.routeKey}`, {
-      'aws:SourceArn': b.executeApiArn(api.httpApi.apiId, `$default/${method}${routePath}`),
-      'aws:SourceAccount': stack.account,
-    });
-  }
+  const [method, routePath] = ADMIN_TOKEN_ROUTE.routeKey.split(' ');
+  b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions['admin-token'].functionArn, `API Gateway invokes ${ADMIN_TOKEN_ROUTE.routeKey}`, {
+    'aws:SourceArn': b.executeApiArn(api.httpApi.apiId, `$default/${method}${routePath}`),
+    'aws:SourceAccount': stack.account,
+  });
+}
 
+/**
+ * The attribute names each limiter call of a metered route carries (`dynamodb:Attributes`: key,
+ * update, condition and projection), as lambdas/limiter/token-bucket-limiter.ts sends them at SAMPLE_TIME.
+ */
+function limiterCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const metered = new Set(BUILT_IN_ROUTES.filter((route) => route.metered).map((route) => route.handler));
-  // The attribute names each limiter call carries (`dynamodb:Attributes`: key, update, condition and
-  // projection), as lambdas/limiter/token-bucket-limiter.ts sends them at SAMPLE_TIME.
   const day = (daysBack: number) => dayCounter(new Date(SAMPLE_TIME.getTime() - daysBack * 86_400_000));
   const month = (monthsBack: number) => monthCounter(new Date(Date.UTC(SAMPLE_TIME.getUTCFullYear(), SAMPLE_TIME.getUTCMonth() - monthsBack, 1)));
   const { pk, tat, tier, blocked, blockedKeys, revokedKeys, revokedSeen, revokedSeenAt } = LIMITER_ATTRIBUTES;
-  const limiterCalls = [
+  const calls = [
     ['dynamodb:UpdateItem', [pk, tat, tier, blocked, blockedKeys, revokedKeys, day(0), month(0), day(2), month(2), revokedSeen, revokedSeenAt], 'the limiter decides with one conditional UpdateItem on the tenant item, counting and tidying on the way'],
     ['dynamodb:UpdateItem', [pk, day(3), month(3), revokedSeen, revokedSeenAt, revokedKeys, blockedKeys], 'the limiter tidies the tenant item after an admitting write (old counters, expired revocations)'],
     ['dynamodb:GetItem', [pk, tier, blocked, blockedKeys, revokedKeys], "when its write fails, the limiter reads the item's blocks and revocations (consistent read) before failing open"],
   ] as const;
   for (const name of metered) {
-    for (const [action, attributes, why] of limiterCalls) {
-      b.add(lambdaComponent(name), role(functions[name].role!), action, tables.limiter.tableArn, why, { 'dynamodb:Attributes': [...attributes] });
+    for (const [action, attributes, why] of calls) {
+      b.add(lambdaComponent(name), functionRole(functions[name]), action, stack.meteredApi.tables.limiter.tableArn, why, { 'dynamodb:Attributes': [...attributes] });
     }
   }
-  b.add(lambdaComponent('token'), role(functions.token.role!), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
+}
 
-  const admin = role(functions.admin.role!);
+function adminCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const { tables } = stack.meteredApi;
+  const admin = functionRole(functions.admin);
   const adminComponent = lambdaComponent('admin');
+  const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
   b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke; the calling admin key\'s status on every admin request');
-  b.add(adminComponent, admin, 'dynamodb:Query', credentialsIndex(byEntity), 'lists tenants through the byEntity index');
+  b.add(adminComponent, admin, 'dynamodb:Query', `${tables.credentials.tableArn}/index/${byEntity}`, 'lists tenants through the byEntity index');
   // Each change and its audit entry are one TransactWriteItems, whose actions need the underlying
   // PutItem/UpdateItem, and dynamodb:ConditionCheckItem for a ConditionCheck
   // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
@@ -535,8 +561,11 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
     'dynamodb:ReturnValues': 'NONE',
   });
   b.add(adminComponent, admin, 'dynamodb:Query', tables.audit.tableArn, 'reads the audit log by month');
+}
 
-  // API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function.
+/** API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function. */
+function apiInvocations(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const api = stack.meteredApi;
   const apiId = api.httpApi.apiId;
   for (const route of BUILT_IN_ROUTES) {
     const [method, routePath] = route.routeKey.split(' ');

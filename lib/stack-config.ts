@@ -113,108 +113,141 @@ const defaultOf = (key: string): string => {
   return parameter.defaultValue;
 };
 
-/**
- * Reads the stack configuration from CDK context (`-c key=value` or `cdk.json`), failing with a
- * message that names the key and what it accepts.
- */
-export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
-  const raw = (key: string): unknown => node.tryGetContext(key);
-  const number = (key: string, min: number, max: number): number => {
-    const value = raw(key) ?? defaultOf(key);
+/** Reads context values, each with its documented default, failing with a message that names the key. */
+class ContextReader {
+  constructor(private readonly node: Node) {}
+
+  public raw(key: string): unknown {
+    return this.node.tryGetContext(key);
+  }
+
+  public number(key: string, min: number, max: number): number {
+    const value = this.valueOf(key);
     const parsed = typeof value === 'number' ? value : Number(String(value).trim());
     if (!Number.isFinite(parsed) || !Number.isInteger(parsed) || parsed < min || parsed > max) {
       throw new ContextParameterError(key, value, `a whole number from ${min} to ${max}`);
     }
     return parsed;
-  };
-  const text = (key: string): string => {
-    const value = raw(key) ?? defaultOf(key);
-    if (typeof value !== 'string' || value.trim() === '') throw new ContextParameterError(key, value, 'a non-empty string');
-    return value.trim();
-  };
-  const bool = (key: string): boolean => {
-    const value = raw(key) ?? defaultOf(key);
-    if (value === true || value === 'true') return true;
-    if (value === false || value === 'false') return false;
-    throw new ContextParameterError(key, value, 'true or false');
-  };
-  const list = (key: string): string[] => {
-    const value = raw(key) ?? defaultOf(key);
-    const items = Array.isArray(value) ? value : String(value).split(',');
-    const cleaned = items.map((item) => String(item).trim()).filter(Boolean);
-    if (cleaned.length === 0) throw new ContextParameterError(key, value, 'a comma-separated list with at least one entry');
-    return cleaned;
-  };
-  const email = raw('alarmEmail');
-  if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) {
-    throw new ContextParameterError('alarmEmail', email, 'an e-mail address');
   }
 
-  let tiers: Partial<Record<TierName, TierSettings>> = {};
-  const tiersRaw = raw('tiers');
-  if (tiersRaw !== undefined) {
-    try {
-      tiers = typeof tiersRaw === 'string' ? JSON.parse(tiersRaw) : (tiersRaw as typeof tiers);
-    } catch {
-      throw new ContextParameterError('tiers', tiersRaw, 'a JSON object such as {"free":{"requestsPerMinute":10}}');
-    }
-  }
-  const decimal = (key: string, max: number): number => {
-    const value = raw(key) ?? defaultOf(key);
+  public decimal(key: string, max: number): number {
+    const value = this.valueOf(key);
     const parsed = Number(value);
     if (!Number.isFinite(parsed) || parsed < 0 || parsed > max) throw new ContextParameterError(key, value, `a number from 0 to ${max}`);
     return parsed;
+  }
+
+  public text(key: string): string {
+    const value = this.valueOf(key);
+    if (typeof value !== 'string' || value.trim() === '') throw new ContextParameterError(key, value, 'a non-empty string');
+    return value.trim();
+  }
+
+  public bool(key: string): boolean {
+    const value = this.valueOf(key);
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new ContextParameterError(key, value, 'true or false');
+  }
+
+  public list(key: string): string[] {
+    const value = this.valueOf(key);
+    const items: unknown[] = Array.isArray(value) ? value : String(value).split(',');
+    const cleaned = items.map((item) => String(item).trim()).filter(Boolean);
+    if (cleaned.length === 0) throw new ContextParameterError(key, value, 'a comma-separated list with at least one entry');
+    return cleaned;
+  }
+
+  /** The context value, or the documented default. */
+  private valueOf(key: string): unknown {
+    return this.raw(key) ?? defaultOf(key);
+  }
+}
+
+/**
+ * Reads the stack configuration from CDK context (`-c key=value` or `cdk.json`), failing with a
+ * message that names the key and what it accepts.
+ */
+export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
+  const context = new ContextReader(node);
+  const alarmEmail = readAlarmEmail(context);
+  const tiers = readTiers(context);
+  const externalIssuer = readExternalIssuer(context);
+  const edge = context.bool('edgeProtection') ? readEdge(context) : undefined;
+  return {
+    authorizerReservedConcurrency: context.number('authorizerReservedConcurrency', 0, 1000),
+    edge,
+    tiers,
+    demo: { latencyMs: context.number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: context.decimal('demoErrorRate', 1) },
+    externalIssuer,
+    eventSources: context.list('eventSources'),
+    bufferInterval: Duration.seconds(context.number('bufferIntervalSeconds', 0, 900)),
+    bufferSize: Size.mebibytes(context.number('bufferSizeMiB', 1, 128)),
+    archiveRetention: Duration.days(context.number('archiveRetentionDays', 1, 3650)),
+    rawRetention: Duration.days(context.number('rawRetentionDays', 1, 3650)),
+    glueSchedule: context.text('glueSchedule'),
+    glueWorkers: context.number('glueWorkers', 2, 299),
+    lateEventWindowDays: context.number('lateEventWindowDays', LATE_EVENT_WINDOW_DAYS_RANGE.min, LATE_EVENT_WINDOW_DAYS_RANGE.max),
+    rejectedRecordsAlarmThreshold: context.number('rejectedRecordsAlarmThreshold', 0, 1_000_000_000),
+    databaseName: context.text('databaseName'),
+    athenaBytesScannedCutoff: Size.gibibytes(context.number('athenaBytesScannedCutoffGiB', 1, 1_048_576)),
+    athenaResultsRetention: Duration.days(context.number('athenaResultsRetentionDays', 1, 3650)),
+    schemaDiscovery: context.bool('schemaDiscovery'),
+    alarmEmail,
   };
-  const external = ['externalIssuer', 'externalClientIds', 'externalJwksUrl'].map((key) => raw(key));
+}
+
+function readAlarmEmail(context: ContextReader): string | undefined {
+  const email = context.raw('alarmEmail');
+  if (email === undefined) return undefined;
+  if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+    throw new ContextParameterError('alarmEmail', email, 'an e-mail address');
+  }
+  return email;
+}
+
+/** Tier overrides: a JSON object from `-c`, or an object from cdk.json. */
+function readTiers(context: ContextReader): Partial<Record<TierName, TierSettings>> {
+  const tiersRaw = context.raw('tiers');
+  if (tiersRaw === undefined) return {};
+  try {
+    return typeof tiersRaw === 'string' ? (JSON.parse(tiersRaw) as Partial<Record<TierName, TierSettings>>) : (tiersRaw as Partial<Record<TierName, TierSettings>>);
+  } catch {
+    throw new ContextParameterError('tiers', tiersRaw, 'a JSON object such as {"free":{"requestsPerMinute":10}}');
+  }
+}
+
+/** An external issuer: its URL, app client ids and https JWKS URL, all three or none. */
+function readExternalIssuer(context: ContextReader): ExternalIssuerProps | undefined {
+  const external = ['externalIssuer', 'externalClientIds', 'externalJwksUrl'].map((key) => context.raw(key));
   if (external.some((v) => v !== undefined) && external.some((v) => typeof v !== 'string' || v === '')) {
     throw new ContextParameterError('externalIssuer', external[0], 'externalIssuer, externalClientIds and externalJwksUrl together');
   }
-  const externalIssuer = external[0]
-    ? { issuer: String(external[0]).trim(), clientIds: String(external[1]).split(',').map((id) => id.trim()).filter(Boolean), jwksUrl: String(external[2]).trim() }
-    : undefined;
-  if (externalIssuer && !externalIssuer.jwksUrl.startsWith('https://')) throw new ContextParameterError('externalJwksUrl', external[2], 'an https URL (keys fetched over plain HTTP could be swapped on the way)');
-  if (externalIssuer && externalIssuerProblems(externalIssuer).length > 0) {
-    throw new ContextParameterError('externalClientIds', external[1], `usable values: ${externalIssuerProblems(externalIssuer).join('; ')}`);
+  const [issuer, clientIds, jwksUrl] = external;
+  if (typeof issuer !== 'string' || typeof clientIds !== 'string' || typeof jwksUrl !== 'string') return undefined;
+  const externalIssuer = { issuer: issuer.trim(), clientIds: clientIds.split(',').map((id) => id.trim()).filter(Boolean), jwksUrl: jwksUrl.trim() };
+  if (!externalIssuer.jwksUrl.startsWith('https://')) throw new ContextParameterError('externalJwksUrl', jwksUrl, 'an https URL (keys fetched over plain HTTP could be swapped on the way)');
+  if (externalIssuerProblems(externalIssuer).length > 0) {
+    throw new ContextParameterError('externalClientIds', clientIds, `usable values: ${externalIssuerProblems(externalIssuer).join('; ')}`);
   }
+  return externalIssuer;
+}
 
-  let edge: EdgeConfig | undefined;
-  if (bool('edgeProtection')) {
-    const originDomainName = raw('edgeOriginDomainName');
-    if (typeof originDomainName !== 'string' || !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(originDomainName.trim())) {
-      throw new ContextParameterError('edgeOriginDomainName', originDomainName, 'the host name the API answers on behind CloudFront, e.g. api-origin.example.com (edgeProtection is true)');
-    }
-    const certificateArn = raw('edgeOriginCertificateArn');
-    if (typeof certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(certificateArn.trim())) {
-      throw new ContextParameterError('edgeOriginCertificateArn', certificateArn, 'the ARN of an ACM certificate for edgeOriginDomainName in the API\'s region (edgeProtection is true)');
-    }
-    const rateLimitPerIp = number('edgeRateLimitPerIp', 10, 2_000_000_000);
-    edge = {
-      originDomainName: originDomainName.trim(),
-      originCertificateArn: certificateArn.trim(),
-      rateLimitPerIp,
-      tokenRateLimitPerIp: number('edgeTokenRateLimitPerIp', 10, rateLimitPerIp),
-    };
+/** The edge's settings, read when `edgeProtection` is true. */
+function readEdge(context: ContextReader): EdgeConfig {
+  const originDomainName = context.raw('edgeOriginDomainName');
+  if (typeof originDomainName !== 'string' || !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(originDomainName.trim())) {
+    throw new ContextParameterError('edgeOriginDomainName', originDomainName, 'the host name the API answers on behind CloudFront, e.g. api-origin.example.com (edgeProtection is true)');
   }
-
+  const certificateArn = context.raw('edgeOriginCertificateArn');
+  if (typeof certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(certificateArn.trim())) {
+    throw new ContextParameterError('edgeOriginCertificateArn', certificateArn, 'the ARN of an ACM certificate for edgeOriginDomainName in the API\'s region (edgeProtection is true)');
+  }
+  const rateLimitPerIp = context.number('edgeRateLimitPerIp', 10, 2_000_000_000);
   return {
-    authorizerReservedConcurrency: number('authorizerReservedConcurrency', 0, 1000),
-    edge,
-    tiers,
-    demo: { latencyMs: number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: decimal('demoErrorRate', 1) },
-    externalIssuer,
-    eventSources: list('eventSources'),
-    bufferInterval: Duration.seconds(number('bufferIntervalSeconds', 0, 900)),
-    bufferSize: Size.mebibytes(number('bufferSizeMiB', 1, 128)),
-    archiveRetention: Duration.days(number('archiveRetentionDays', 1, 3650)),
-    rawRetention: Duration.days(number('rawRetentionDays', 1, 3650)),
-    glueSchedule: text('glueSchedule'),
-    glueWorkers: number('glueWorkers', 2, 299),
-    lateEventWindowDays: number('lateEventWindowDays', LATE_EVENT_WINDOW_DAYS_RANGE.min, LATE_EVENT_WINDOW_DAYS_RANGE.max),
-    rejectedRecordsAlarmThreshold: number('rejectedRecordsAlarmThreshold', 0, 1_000_000_000),
-    databaseName: text('databaseName'),
-    athenaBytesScannedCutoff: Size.gibibytes(number('athenaBytesScannedCutoffGiB', 1, 1_048_576)),
-    athenaResultsRetention: Duration.days(number('athenaResultsRetentionDays', 1, 3650)),
-    schemaDiscovery: bool('schemaDiscovery'),
-    alarmEmail: email,
+    originDomainName: originDomainName.trim(),
+    originCertificateArn: certificateArn.trim(),
+    rateLimitPerIp,
+    tokenRateLimitPerIp: context.number('edgeTokenRateLimitPerIp', 10, rateLimitPerIp),
   };
 }

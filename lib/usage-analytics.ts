@@ -79,23 +79,43 @@ export class UsageAnalytics extends Construct {
   public readonly queries: readonly NamedQuery[];
   /** Runs the view queries; undefined when `refreshViewsAfterCrawl` is false. */
   public readonly viewRefresher?: sfn.StateMachine;
+  /** The lake the queries read. */
+  private readonly lake: UsageLake;
 
   constructor(scope: Construct, id: string, props: UsageAnalyticsProps) {
     super(scope, id);
     this.node.setContext(S3_LOGS_USE_BUCKET_POLICY, true);
-    const cutoff = props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10);
-    const cutoffBytes = cutoff.toBytes();
-    if (cutoffBytes < ATHENA_MIN_BYTES_SCANNED_CUTOFF) {
-      throw new Error(
-        `bytesScannedCutoffPerQuery must be at least 10 MB (${ATHENA_MIN_BYTES_SCANNED_CUTOFF} bytes), Athena's minimum; got ${cutoffBytes} bytes.`,
-      );
-    }
-    const resultsRetention = props.resultsRetention ?? Duration.days(30);
-    if (resultsRetention.toHours() < 24 || resultsRetention.toHours() % 24 !== 0) {
-      throw new Error(`resultsRetention must be a whole number of days, at least 1; got ${resultsRetention.toHumanString()}.`);
-    }
+    this.lake = props.lake;
+    const { cutoffBytes, resultsRetention } = resolveQueryLimits(props);
+    this.resultsBucket = this.createResultsBucket(props, resultsRetention);
+    this.workGroup = this.createWorkGroup(props.encryptionKey, cutoffBytes);
+    this.queries = loadNamedQueries(props.queriesDir ?? QUERIES_DIR);
+    this.namedQueries = this.createNamedQueries();
 
-    this.resultsBucket = new s3.Bucket(this, 'ResultsBucket', {
+    const views = this.queries.filter((query) => query.isView);
+    if ((props.refreshViewsAfterCrawl ?? true) && views.length > 0) {
+      this.viewRefresher = this.createViewRefresher(props.encryptionKey, views);
+    }
+  }
+
+  /** Lets a grantee run queries in the workgroup and read their results, and read what the queries read in the lake. */
+  public grantQuery(grantee: iam.IGrantable): iam.Grant {
+    this.resultsBucket.grantReadWrite(grantee);
+    this.lake.grantReadCurated(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup', 'athena:ListNamedQueries', 'athena:GetNamedQuery', 'athena:BatchGetNamedQuery'],
+      resourceArns: [this.workGroupArn],
+    });
+  }
+
+  /** The workgroup's ARN. */
+  public get workGroupArn(): string {
+    return `arn:${this.workGroup.stack.partition}:athena:${this.workGroup.stack.region}:${this.workGroup.stack.account}:workgroup/${this.workGroup.ref}`;
+  }
+
+  private createResultsBucket(props: UsageAnalyticsProps, resultsRetention: Duration): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'ResultsBucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: true,
@@ -112,12 +132,15 @@ export class UsageAnalytics extends Construct {
       ],
     });
     if (!props.serverAccessLogsBucket) {
-      acknowledgeNagFindings(this.resultsBucket, [
+      acknowledgeNagFindings(bucket, [
         { id: 'AwsSolutions-S1', reason: 'No log bucket was given; query results are short-lived copies of data in the lake, whose access is logged.' },
       ]);
     }
+    return bucket;
+  }
 
-    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+  private createWorkGroup(encryptionKey: kms.IKey, cutoffBytes: number): athena.CfnWorkGroup {
+    return new athena.CfnWorkGroup(this, 'WorkGroup', {
       name: Names.uniqueResourceName(this, { maxLength: 128 }),
       description: 'API usage analytics: billing, feature usage, latency and errors',
       state: 'ENABLED',
@@ -129,76 +152,29 @@ export class UsageAnalytics extends Construct {
         engineVersion: { selectedEngineVersion: 'Athena engine version 3' },
         resultConfiguration: {
           outputLocation: this.resultsBucket.s3UrlForObject('results/'),
-          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn },
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: encryptionKey.keyArn },
         },
       },
     });
+  }
 
-    this.queries = loadNamedQueries(props.queriesDir ?? QUERIES_DIR);
+  private createNamedQueries(): Record<string, athena.CfnNamedQuery> {
     const namedQueries: Record<string, athena.CfnNamedQuery> = {};
     for (const query of this.queries) {
       namedQueries[query.name] = new athena.CfnNamedQuery(this, `Query-${query.name}`, {
         name: query.name,
         description: describe(query),
-        database: props.lake.databaseName,
+        database: this.lake.databaseName,
         workGroup: this.workGroup.ref,
         queryString: query.sql,
       });
     }
-    this.namedQueries = namedQueries;
-
-    const views = this.queries.filter((query) => query.isView);
-    if ((props.refreshViewsAfterCrawl ?? true) && views.length > 0) {
-      this.viewRefresher = this.createViewRefresher(props, views);
-    }
+    return namedQueries;
   }
 
-  /** Lets a grantee run queries in the workgroup and read their results. */
-  public grantQuery(grantee: iam.IGrantable, lake: UsageLake): iam.Grant {
-    this.resultsBucket.grantReadWrite(grantee);
-    lake.grantReadCurated(grantee);
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StopQueryExecution', 'athena:GetWorkGroup', 'athena:ListNamedQueries', 'athena:GetNamedQuery', 'athena:BatchGetNamedQuery'],
-      resourceArns: [this.workGroupArn],
-    });
-  }
-
-  /** The workgroup's ARN. */
-  public get workGroupArn(): string {
-    return `arn:${this.workGroup.stack.partition}:athena:${this.workGroup.stack.region}:${this.workGroup.stack.account}:workgroup/${this.workGroup.ref}`;
-  }
-
-  private createViewRefresher(props: UsageAnalyticsProps, views: readonly NamedQuery[]): sfn.StateMachine {
-    const steps = views.map(
-      (view) =>
-        new tasks.AthenaStartQueryExecution(this, `Refresh-${view.name}`, {
-          queryString: view.sql,
-          queryExecutionContext: { databaseName: props.lake.databaseName },
-          workGroup: this.workGroup.ref,
-          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-          resultPath: sfn.JsonPath.DISCARD,
-        }),
-    );
-    const refreshViews = steps.slice(1).reduce<sfn.IChainable & sfn.INextable>((chain, step) => chain.next(step), steps[0]);
-    // Glue reports "Crawler Succeeded" also when the crawl created no table (no curated data
-    // yet), and CREATE VIEW over a missing table fails: look for the table first and stop
-    // cleanly without it. SDK integration errors are named <Service>.<Exception>:
-    // https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
-    const tableExists = new tasks.CallAwsService(this, 'UsageTableExists', {
-      comment: `Does ${props.lake.tableName} exist yet? The first crawl after the first job run with data creates it.`,
-      service: 'glue',
-      action: 'getTable',
-      iamAction: 'glue:GetTable',
-      iamResources: props.lake.catalogArns(props.lake.tableName),
-      parameters: { DatabaseName: props.lake.databaseName, Name: props.lake.tableName },
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    tableExists.addCatch(new sfn.Succeed(this, 'NoUsageTableYet', { comment: 'Nothing to refresh until the first crawl creates the table' }), {
-      errors: [GLUE_ENTITY_NOT_FOUND],
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const definition = tableExists.next(refreshViews);
+  /** A state machine that (re)creates the views, started by every successful crawl. */
+  private createViewRefresher(encryptionKey: kms.IKey, views: readonly NamedQuery[]): sfn.StateMachine {
+    const definition = this.viewRefreshDefinition(views);
     const stateMachine = new sfn.StateMachine(this, 'ViewRefresher', {
       comment: 'Creates or replaces the usage views after the crawler has updated the table',
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
@@ -210,25 +186,62 @@ export class UsageAnalytics extends Construct {
         includeExecutionData: false,
       },
     });
-    this.grantQuery(stateMachine, props.lake);
-    props.lake.grantCreateViews(stateMachine);
-    props.encryptionKey.grantEncryptDecrypt(stateMachine);
+    this.grantQuery(stateMachine);
+    this.lake.grantCreateViews(stateMachine);
+    encryptionKey.grantEncryptDecrypt(stateMachine);
 
     new events.Rule(this, 'RefreshViewsAfterCrawl', {
       description: 'Recreates the usage views after each successful crawl',
       eventPattern: {
         source: ['aws.glue'],
         detailType: ['Glue Crawler State Change'],
-        detail: { crawlerName: [props.lake.crawlerName], state: ['Succeeded'] },
+        detail: { crawlerName: [this.lake.crawlerName], state: ['Succeeded'] },
       },
       targets: [new targets.SfnStateMachine(stateMachine)],
     });
+    this.acknowledgeViewRefresherFindings(stateMachine.role);
+    return stateMachine;
+  }
 
-    const role = stateMachine.role;
+  /** Look for the table, then run each view query in turn. */
+  private viewRefreshDefinition(views: readonly NamedQuery[]): sfn.IChainable {
+    const lake = this.lake;
+    const steps = views.map(
+      (view) =>
+        new tasks.AthenaStartQueryExecution(this, `Refresh-${view.name}`, {
+          queryString: view.sql,
+          queryExecutionContext: { databaseName: lake.databaseName },
+          workGroup: this.workGroup.ref,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+          resultPath: sfn.JsonPath.DISCARD,
+        }),
+    );
+    const refreshViews = steps.slice(1).reduce<sfn.IChainable & sfn.INextable>((chain, step) => chain.next(step), steps[0]);
+    // Glue reports "Crawler Succeeded" also when the crawl created no table (no curated data
+    // yet), and CREATE VIEW over a missing table fails: look for the table first and stop
+    // cleanly without it. SDK integration errors are named <Service>.<Exception>:
+    // https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+    const tableExists = new tasks.CallAwsService(this, 'UsageTableExists', {
+      comment: `Does ${lake.tableName} exist yet? The first crawl after the first job run with data creates it.`,
+      service: 'glue',
+      action: 'getTable',
+      iamAction: 'glue:GetTable',
+      iamResources: lake.catalogArns(lake.tableName),
+      parameters: { DatabaseName: lake.databaseName, Name: lake.tableName },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    tableExists.addCatch(new sfn.Succeed(this, 'NoUsageTableYet', { comment: 'Nothing to refresh until the first crawl creates the table' }), {
+      errors: [GLUE_ENTITY_NOT_FOUND],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    return tableExists.next(refreshViews);
+  }
+
+  private acknowledgeViewRefresherFindings(role: iam.IRole): void {
     const reason = 'The view refresher runs Athena, which reads the curated objects and writes result objects whose names it chooses.';
     acknowledgeBucketPrefixGrant(role, this.resultsBucket, { actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'], prefixes: [''], reason });
     // grantQuery gives what every named query reads, the rejected records under errors/glue/ included.
-    acknowledgeBucketPrefixGrant(role, props.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors], reason });
+    acknowledgeBucketPrefixGrant(role, this.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors], reason });
     acknowledgeNagFindings(role, [
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Athena writes SSE-KMS results with the one analytics key.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by CDK with encrypt/decrypt on the one analytics key.' },
@@ -237,10 +250,25 @@ export class UsageAnalytics extends Construct {
         reason: 'Step Functions requires X-Ray and CloudWatch Logs delivery actions on "*"; these actions have no resource-level permissions.',
       },
       ...athenaTaskFindings(),
-      ...lakeReadFindings(props.lake),
+      ...lakeReadFindings(this.lake),
     ]);
-    return stateMachine;
   }
+}
+
+/** The per-query cutoff and the results' retention, defaulted and checked against Athena's and S3's rules. */
+function resolveQueryLimits(props: UsageAnalyticsProps): { cutoffBytes: number; resultsRetention: Duration } {
+  const cutoff = props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10);
+  const cutoffBytes = cutoff.toBytes();
+  if (cutoffBytes < ATHENA_MIN_BYTES_SCANNED_CUTOFF) {
+    throw new Error(
+      `bytesScannedCutoffPerQuery must be at least 10 MB (${ATHENA_MIN_BYTES_SCANNED_CUTOFF} bytes), Athena's minimum; got ${cutoffBytes} bytes.`,
+    );
+  }
+  const resultsRetention = props.resultsRetention ?? Duration.days(30);
+  if (resultsRetention.toHours() < 24 || resultsRetention.toHours() % 24 !== 0) {
+    throw new Error(`resultsRetention must be a whole number of days, at least 1; got ${resultsRetention.toHumanString()}.`);
+  }
+  return { cutoffBytes, resultsRetention };
 }
 
 /**

@@ -43,7 +43,7 @@ export interface UsageIngestionProps {
 
   /**
    * Event sources allowed on the rule.
-   * @default ['my-applications']
+   * @default DEFAULT_EVENT_SOURCES - [DEFAULT_EVENT_SOURCE], `my-applications`
    */
   readonly eventSources?: readonly string[];
 
@@ -114,16 +114,38 @@ export class UsageIngestion extends Construct {
     const eventPattern: events.EventPattern = { source: [...pattern.source], detailType: [...pattern['detail-type']] };
 
     this.eventBus = props.eventBus ?? new events.EventBus(this, 'Bus', { description: 'API usage events from the services' });
-
     this.archive = new events.Archive(this, 'Archive', {
       sourceEventBus: this.eventBus,
       eventPattern,
       retention: props.archiveRetention ?? Duration.days(30),
       description: 'Usage events kept for replay after a pipeline fault',
     });
-
     this.deliveryLogGroup = new logs.LogGroup(this, 'DeliveryLogs', { retention: logs.RetentionDays.ONE_YEAR });
-    this.deliveryStream = new firehose.DeliveryStream(this, 'DeliveryStream', {
+    this.deliveryStream = this.createDeliveryStream(props, bufferSize);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.rule = this.createRule(props, eventPattern);
+    this.acknowledgeFindings(props.lakeBucket);
+
+    this.schemaRegistry = new eventschemas.CfnRegistry(this, 'SchemaRegistry', {
+      description: 'Schemas of the API usage events',
+    });
+    this.schema = this.registerUsageEventSchema();
+    if (props.schemaDiscovery) {
+      new eventschemas.CfnDiscoverer(this, 'SchemaDiscoverer', {
+        sourceArn: this.eventBus.eventBusArn,
+        crossAccount: false,
+        description: 'Discovers the schemas of events on the usage bus',
+      });
+    }
+  }
+
+  /** Firehose into `raw/` (errors into `errors/`): gzip, newline-delimited, hive prefixes by arrival hour. */
+  private createDeliveryStream(props: UsageIngestionProps, bufferSize: Size): firehose.DeliveryStream {
+    return new firehose.DeliveryStream(this, 'DeliveryStream', {
       encryption: firehose.StreamEncryption.awsOwnedKey(),
       destination: new firehose.S3Bucket(props.lakeBucket, {
         bufferingInterval: this.bufferInterval,
@@ -138,14 +160,11 @@ export class UsageIngestion extends Construct {
         loggingConfig: new firehose.EnableLogging(this.deliveryLogGroup),
       }),
     });
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-
-    this.rule = new events.Rule(this, 'ToFirehose', {
+  /** The rule that routes usage events to Firehose, with the dead-letter queue on its target. */
+  private createRule(props: UsageIngestionProps, eventPattern: events.EventPattern): events.Rule {
+    return new events.Rule(this, 'ToFirehose', {
       eventBus: this.eventBus,
       eventPattern,
       description: 'Routes API usage events to Firehose and on to the lake',
@@ -157,7 +176,19 @@ export class UsageIngestion extends Construct {
         }),
       ],
     });
+  }
 
+  private registerUsageEventSchema(): eventschemas.CfnSchema {
+    return new eventschemas.CfnSchema(this, 'UsageEventSchema', {
+      registryName: this.schemaRegistry.attrRegistryName,
+      schemaName: 'ApiUsageEvent',
+      type: 'JSONSchemaDraft4',
+      content: renderUsageEventJsonSchema(),
+      description: 'api-usage-event, version 1 (generated from contracts/usage-event.ts)',
+    });
+  }
+
+  private acknowledgeFindings(lakeBucket: s3.IBucket): void {
     acknowledgeNagFindings(Stack.of(this), [
       {
         id: 'CloudFormation-Validate::W7001',
@@ -172,7 +203,7 @@ export class UsageIngestion extends Construct {
     ]);
     const firehoseReason =
       'Granted by the Firehose L2 on its destination bucket and key: Firehose writes objects (multipart, names it chooses) under the raw/ and errors/ prefixes it is configured with.';
-    acknowledgeBucketPrefixGrant(this.deliveryStream, props.lakeBucket, {
+    acknowledgeBucketPrefixGrant(this.deliveryStream, lakeBucket, {
       actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'],
       prefixes: [''],
       reason: firehoseReason,
@@ -181,24 +212,6 @@ export class UsageIngestion extends Construct {
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: firehoseReason },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: firehoseReason },
     ]);
-
-    this.schemaRegistry = new eventschemas.CfnRegistry(this, 'SchemaRegistry', {
-      description: 'Schemas of the API usage events',
-    });
-    this.schema = new eventschemas.CfnSchema(this, 'UsageEventSchema', {
-      registryName: this.schemaRegistry.attrRegistryName,
-      schemaName: 'ApiUsageEvent',
-      type: 'JSONSchemaDraft4',
-      content: renderUsageEventJsonSchema(),
-      description: 'api-usage-event, version 1 (generated from contracts/usage-event.ts)',
-    });
-    if (props.schemaDiscovery) {
-      new eventschemas.CfnDiscoverer(this, 'SchemaDiscoverer', {
-        sourceArn: this.eventBus.eventBusArn,
-        crossAccount: false,
-        description: 'Discovers the schemas of events on the usage bus',
-      });
-    }
   }
 
   /** Lets a producer put events on the bus. */

@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { renderCuratedColumnsJson } from '../contracts/generated-artifacts';
-import { CATALOG, CURATED_PARTITION_KEYS, CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
+import { CATALOG, CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
 import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE } from '../contracts/usage-event';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
@@ -143,239 +143,33 @@ export class UsageLake extends Construct {
     this.lakeBucket = props.lakeBucket;
     this.encryptionKey = props.encryptionKey;
     this.databaseName = props.databaseName ?? CATALOG.defaultDatabase;
-    validateDatabaseName(this.databaseName);
-    const schedule = props.schedule ?? DEFAULT_GLUE_SCHEDULE;
-    validateGlueSchedule(schedule);
-    const numberOfWorkers = props.numberOfWorkers ?? 2;
-    if (!Number.isInteger(numberOfWorkers) || numberOfWorkers < 2 || numberOfWorkers > 299) {
-      throw new Error(`numberOfWorkers must be a whole number from 2 to 299 (Glue's limits for G.1X); got ${numberOfWorkers}.`);
-    }
-    const jobTimeout = props.jobTimeout ?? Duration.minutes(60);
-    const lateEventWindowDays = props.lateEventWindowDays ?? EVENT_TIME_WINDOW.defaultLateEventWindowDays;
-    const late = LATE_EVENT_WINDOW_DAYS_RANGE;
-    if (!Number.isInteger(lateEventWindowDays) || lateEventWindowDays < late.min || lateEventWindowDays > late.max) {
-      throw new Error(`lateEventWindowDays must be a whole number of days from ${late.min} to ${late.max}; got ${lateEventWindowDays}.`);
-    }
-    const stack = Stack.of(this);
+    const settings = resolveJobSettings(this.databaseName, props);
 
-    this.database = new glue.CfnDatabase(this, 'Database', {
-      catalogId: Aws.ACCOUNT_ID,
-      databaseInput: { name: this.databaseName, description: 'API usage events, curated by the usage lake job' },
-    });
-
-    this.securityConfiguration = new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
-      name: Names.uniqueResourceName(this, { maxLength: 128 }),
-      encryptionConfiguration: {
-        s3Encryptions: [{ s3EncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn }],
-        cloudWatchEncryption: { cloudWatchEncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
-        jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'CSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
-      },
-    });
-    const glueLogGroups = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // CloudWatch Logs encrypts the Glue log groups with the lake key.
-    this.encryptionKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': glueLogGroups } },
-      }),
-    );
+    this.database = this.createDatabase();
+    this.securityConfiguration = this.createSecurityConfiguration();
+    const glueLogGroups = this.glueLogGroupsArn();
+    this.allowLogsToUseLakeKey(glueLogGroups);
 
     const script = new s3assets.Asset(this, 'JobScript', { path: GLUE_JOB_SCRIPT });
-    this.jobRole = new iam.Role(this, 'JobRole', {
-      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'Runs the usage lake job: reads raw/, writes curated/ and errors/glue/',
-    });
-    script.bucket.grantRead(this.jobRole, script.s3ObjectKey);
-    this.lakeBucket.grantRead(this.jobRole, `${LAKE_PREFIXES.raw}*`);
-    // Spark writes every output (curated rows and error records alike) through its commit
-    // protocol: it lists and heads the output path, writes under _temporary/ and renames into
-    // place, which on S3 is GetObject + PutObject + DeleteObject (grantReadWrite grants all
-    // three). Put alone fails the run after the curated append, so the bookmark never advances.
-    for (const prefix of JOB_OUTPUT_PREFIXES) {
-      this.lakeBucket.grantReadWrite(this.jobRole, `${prefix}*`);
-      // EMRFS (Glue's s3:// file system) marks each folder it creates with an empty
-      // "<folder>_$folder$" object; those of the prefix and its parents sit outside the prefix.
-      // https://stackoverflow.com/questions/42876195/avoid-creation-of-folder-keys-in-s3-with-hadoop-emr
-      for (const marker of folderMarkerKeys(prefix)) this.lakeBucket.grantReadWrite(this.jobRole, marker);
-    }
-    this.encryptionKey.grantEncryptDecrypt(this.jobRole);
-    this.grantGlueLogs(this.jobRole, glueLogGroups);
-    this.jobRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
-      }),
-    );
-    // The job's own metrics (records refused and curated per run), in their own namespace only:
-    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
-    this.jobRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['cloudwatch:PutMetricData'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': CURATION_METRICS.namespace } },
-      }),
-    );
-
-    this.job = new glue.CfnJob(this, 'Job', {
-      description: 'Raw usage events (JSON) to deduplicated, event-time partitioned Parquet',
-      role: this.jobRole.roleArn,
-      glueVersion: '5.0',
-      workerType: 'G.1X',
-      numberOfWorkers,
-      timeout: jobTimeout.toMinutes(),
-      maxRetries: 0,
-      executionProperty: { maxConcurrentRuns: 1 },
-      securityConfiguration: this.securityConfiguration.ref,
-      command: { name: 'glueetl', pythonVersion: '3', scriptLocation: script.s3ObjectUrl },
-      defaultArguments: {
-        '--job-language': 'python',
-        '--job-bookmark-option': 'job-bookmark-enable',
-        '--enable-metrics': 'true',
-        '--enable-observability-metrics': 'true',
-        '--enable-continuous-cloudwatch-log': 'true',
-        '--lake_bucket': this.lakeBucket.bucketName,
-        '--database_name': this.databaseName,
-        // The curation spec (columns, the contract's constraints, window, reasons, metric names):
-        // about 7 KB, of the 260 KB Glue takes for a job's arguments.
-        // https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
-        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson({ lateEventWindowDays }))),
-      },
-    });
-
+    this.jobRole = this.createJobRole(script, glueLogGroups);
+    this.job = this.createJob(script, settings);
     // The job brings the crawler's table up to the contract (new columns, partition filtering)
     // before each run; the crawler's incremental mode never changes a table's schema.
     this.jobRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...GLUE_TABLE_SYNC_ACTIONS], resources: this.catalogArns(CATALOG.table) }),
     );
 
-    this.crawlerRole = new iam.Role(this, 'CrawlerRole', {
-      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'Crawls curated/usage_events/ into the usage_events table',
-    });
-    this.lakeBucket.grantRead(this.crawlerRole, `${LAKE_PREFIXES.curated}*`);
-    this.encryptionKey.grantEncryptDecrypt(this.crawlerRole);
-    this.grantGlueLogs(this.crawlerRole, glueLogGroups);
-    this.crawlerRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: [...GLUE_CRAWLER_CATALOG_ACTIONS], resources: this.catalogArns(`${CATALOG.table}*`) }),
-    );
-
-    this.crawler = new glue.CfnCrawler(this, 'Crawler', {
-      description: 'Keeps the usage_events table and its partitions current',
-      role: this.crawlerRole.roleArn,
-      databaseName: this.databaseName,
-      crawlerSecurityConfiguration: this.securityConfiguration.ref,
-      targets: {
-        s3Targets: [
-          {
-            path: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.curated),
-            exclusions: ['**/_SUCCESS', '**/_temporary/**', '**.crc'],
-          },
-        ],
-      },
-      // New day folders only. Incremental crawls force LOG for both behaviours, so the crawler
-      // adds partitions but never changes the table's columns: the job does that (see
-      // sync_catalog_table), and new partitions inherit the table's schema.
-      // https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html
-      recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
-      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
-      configuration: JSON.stringify({
-        Version: 1.0,
-        Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: curatedTableLevel() },
-        CrawlerOutput: {
-          Partitions: { AddOrUpdateBehavior: 'InheritFromTable' },
-          Tables: { TableThreshold: 1 },
-        },
-        CreatePartitionIndex: true,
-      }),
-    });
-    this.crawler.node.addDependency(this.database);
-
-    // The price list billing_by_tenant reads: a CSV with a header row that operators upload
-    // under reference/operation_prices/ (the README shows one). Not crawled: its schema is fixed.
-    this.priceListTable = new glue.CfnTable(this, 'PriceListTable', {
-      catalogId: Aws.ACCOUNT_ID,
-      databaseName: this.databaseName,
-      tableInput: {
-        name: PRICE_LIST.table,
-        description: `Unit price per operation for billing; operation "${PRICE_LIST.defaultOperation}" prices every other operation`,
-        tableType: 'EXTERNAL_TABLE',
-        parameters: { classification: 'csv', 'skip.header.line.count': '1' },
-        storageDescriptor: {
-          columns: PRICE_LIST.columns.map((column) => ({ name: column.name, type: column.type })),
-          location: this.lakeBucket.s3UrlForObject(PRICE_LIST.prefix),
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe', parameters: { 'field.delim': ',' } },
-        },
-      },
-    });
-    this.priceListTable.node.addDependency(this.database);
-
-    // The records the job refused, for analysts (queries/rejected_records.sql). Not crawled: the
-    // schema is fixed, and partition projection computes the run days' folders
-    // (errors/glue/year=YYYY/month=MM/day=DD/, Athena's default Hive-style template) in memory,
-    // so a new day needs no crawl and no GetPartitions call.
-    // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-setting-up.html
-    // https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
-    // Spark writes them as gzip text, one JSON object per line; Athena reads .gz by its extension.
-    // https://docs.aws.amazon.com/athena/latest/ug/compression-formats.html
-    const { first, last } = CURATION_ERRORS.projectedYears;
-    const projected = (key: string, range: string, digits: number) => ({
-      [`projection.${key}.type`]: 'integer',
-      [`projection.${key}.range`]: range,
-      [`projection.${key}.digits`]: String(digits),
-    });
-    this.curationErrorsTable = new glue.CfnTable(this, 'CurationErrorsTable', {
-      catalogId: Aws.ACCOUNT_ID,
-      databaseName: this.databaseName,
-      tableInput: {
-        name: CURATION_ERRORS.table,
-        description: 'Records the usage lake job refused, with the reason, by the UTC day of the run (errors/glue/)',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          compressionType: 'gzip',
-          'projection.enabled': 'true',
-          ...projected(CURATED_PARTITION_KEYS[0], `${first},${last}`, 4),
-          ...projected(CURATED_PARTITION_KEYS[1], '1,12', 2),
-          ...projected(CURATED_PARTITION_KEYS[2], '1,31', 2),
-        },
-        partitionKeys: CURATED_PARTITION_KEYS.map((name) => ({ name, type: 'string' })),
-        storageDescriptor: {
-          columns: CURATION_ERRORS.columns.map((column) => ({ name: column.name, type: column.type, comment: column.comment })),
-          location: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.glueErrors),
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          // https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html
-          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
-        },
-      },
-    });
-    this.curationErrorsTable.node.addDependency(this.database);
+    this.crawlerRole = this.createCrawlerRole(glueLogGroups);
+    this.crawler = this.createCrawler();
+    this.priceListTable = this.createPriceListTable();
+    this.curationErrorsTable = this.createCurationErrorsTable();
 
     this.workflow = new glue.CfnWorkflow(this, 'Workflow', {
       description: 'Hourly: the usage lake job, then the crawler when the job succeeded',
       maxConcurrentRuns: 1,
     });
-    this.scheduleTrigger = new glue.CfnTrigger(this, 'ScheduleTrigger', {
-      type: 'SCHEDULED',
-      schedule,
-      startOnCreation: true,
-      workflowName: this.workflow.ref,
-      actions: [{ jobName: this.job.ref }],
-      description: 'Starts the usage lake job',
-    });
-    this.crawlerTrigger = new glue.CfnTrigger(this, 'CrawlerTrigger', {
-      type: 'CONDITIONAL',
-      startOnCreation: true,
-      workflowName: this.workflow.ref,
-      predicate: { logical: 'ANY', conditions: [{ logicalOperator: 'EQUALS', jobName: this.job.ref, state: 'SUCCEEDED' }] },
-      actions: [{ crawlerName: this.crawler.ref }],
-      description: 'Crawls the curated table after the job succeeded',
-    });
+    this.scheduleTrigger = this.createScheduleTrigger(settings.schedule);
+    this.crawlerTrigger = this.createCrawlerTrigger();
 
     this.acknowledgeFindings();
   }
@@ -459,6 +253,230 @@ export class UsageLake extends Construct {
     ];
   }
 
+  private createDatabase(): glue.CfnDatabase {
+    return new glue.CfnDatabase(this, 'Database', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: this.databaseName, description: 'API usage events, curated by the usage lake job' },
+    });
+  }
+
+  private createSecurityConfiguration(): glue.CfnSecurityConfiguration {
+    return new glue.CfnSecurityConfiguration(this, 'SecurityConfiguration', {
+      name: Names.uniqueResourceName(this, { maxLength: 128 }),
+      encryptionConfiguration: {
+        s3Encryptions: [{ s3EncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn }],
+        cloudWatchEncryption: { cloudWatchEncryptionMode: 'SSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: 'CSE-KMS', kmsKeyArn: this.encryptionKey.keyArn },
+      },
+    });
+  }
+
+  /** The log groups Glue writes the job's and the crawler's logs to. */
+  private glueLogGroupsArn(): string {
+    return Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  /** CloudWatch Logs encrypts the Glue log groups with the lake key. */
+  private allowLogsToUseLakeKey(glueLogGroups: string): void {
+    this.encryptionKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': glueLogGroups } },
+      }),
+    );
+  }
+
+  /** The job's role: the script, raw/ to read, curated/ and errors/glue/ to write, the key, logs and metrics. */
+  private createJobRole(script: s3assets.Asset, glueLogGroups: string): iam.Role {
+    const jobRole = new iam.Role(this, 'JobRole', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Runs the usage lake job: reads raw/, writes curated/ and errors/glue/',
+    });
+    script.bucket.grantRead(jobRole, script.s3ObjectKey);
+    this.lakeBucket.grantRead(jobRole, `${LAKE_PREFIXES.raw}*`);
+    // Spark writes every output (curated rows and error records alike) through its commit
+    // protocol: it lists and heads the output path, writes under _temporary/ and renames into
+    // place, which on S3 is GetObject + PutObject + DeleteObject (grantReadWrite grants all
+    // three). Put alone fails the run after the curated append, so the bookmark never advances.
+    for (const prefix of JOB_OUTPUT_PREFIXES) {
+      this.lakeBucket.grantReadWrite(jobRole, `${prefix}*`);
+      // EMRFS (Glue's s3:// file system) marks each folder it creates with an empty
+      // "<folder>_$folder$" object; those of the prefix and its parents sit outside the prefix.
+      // https://stackoverflow.com/questions/42876195/avoid-creation-of-folder-keys-in-s3-with-hadoop-emr
+      for (const marker of folderMarkerKeys(prefix)) this.lakeBucket.grantReadWrite(jobRole, marker);
+    }
+    this.encryptionKey.grantEncryptDecrypt(jobRole);
+    this.grantGlueLogs(jobRole, glueLogGroups);
+    // Glue's own job metrics, and the job's (records refused and curated per run) in their own
+    // namespace only: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    for (const namespace of ['Glue', CURATION_METRICS.namespace]) {
+      jobRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['cloudwatch:PutMetricData'], resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': namespace } } }),
+      );
+    }
+    return jobRole;
+  }
+
+  private createJob(script: s3assets.Asset, settings: JobSettings): glue.CfnJob {
+    return new glue.CfnJob(this, 'Job', {
+      description: 'Raw usage events (JSON) to deduplicated, event-time partitioned Parquet',
+      role: this.jobRole.roleArn,
+      glueVersion: '5.0',
+      workerType: 'G.1X',
+      numberOfWorkers: settings.numberOfWorkers,
+      timeout: settings.jobTimeout.toMinutes(),
+      maxRetries: 0,
+      executionProperty: { maxConcurrentRuns: 1 },
+      securityConfiguration: this.securityConfiguration.ref,
+      command: { name: 'glueetl', pythonVersion: '3', scriptLocation: script.s3ObjectUrl },
+      defaultArguments: {
+        '--job-language': 'python',
+        '--job-bookmark-option': 'job-bookmark-enable',
+        '--enable-metrics': 'true',
+        '--enable-observability-metrics': 'true',
+        '--enable-continuous-cloudwatch-log': 'true',
+        '--lake_bucket': this.lakeBucket.bucketName,
+        '--database_name': this.databaseName,
+        // The curation spec (columns, the contract's constraints, envelope, partition layout,
+        // window, reasons, metric names): about 7 KB, of the 260 KB Glue takes for a job's arguments.
+        // https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+        '--curated_columns': JSON.stringify(JSON.parse(renderCuratedColumnsJson({ lateEventWindowDays: settings.lateEventWindowDays }))),
+      },
+    });
+  }
+
+  private createCrawlerRole(glueLogGroups: string): iam.Role {
+    const crawlerRole = new iam.Role(this, 'CrawlerRole', {
+      assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
+      description: 'Crawls curated/usage_events/ into the usage_events table',
+    });
+    this.lakeBucket.grantRead(crawlerRole, `${LAKE_PREFIXES.curated}*`);
+    this.encryptionKey.grantEncryptDecrypt(crawlerRole);
+    this.grantGlueLogs(crawlerRole, glueLogGroups);
+    crawlerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...GLUE_CRAWLER_CATALOG_ACTIONS], resources: this.catalogArns(`${CATALOG.table}*`) }),
+    );
+    return crawlerRole;
+  }
+
+  private createCrawler(): glue.CfnCrawler {
+    const crawler = new glue.CfnCrawler(this, 'Crawler', {
+      description: 'Keeps the usage_events table and its partitions current',
+      role: this.crawlerRole.roleArn,
+      databaseName: this.databaseName,
+      crawlerSecurityConfiguration: this.securityConfiguration.ref,
+      targets: {
+        s3Targets: [
+          {
+            path: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.curated),
+            exclusions: ['**/_SUCCESS', '**/_temporary/**', '**.crc'],
+          },
+        ],
+      },
+      // New day folders only. Incremental crawls force LOG for both behaviours, so the crawler
+      // adds partitions but never changes the table's columns: the job does that (see
+      // sync_catalog_table), and new partitions inherit the table's schema.
+      // https://docs.aws.amazon.com/glue/latest/dg/incremental-crawls.html
+      recrawlPolicy: { recrawlBehavior: 'CRAWL_NEW_FOLDERS_ONLY' },
+      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
+      configuration: JSON.stringify({
+        Version: 1.0,
+        Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: curatedTableLevel() },
+        CrawlerOutput: {
+          Partitions: { AddOrUpdateBehavior: 'InheritFromTable' },
+          Tables: { TableThreshold: 1 },
+        },
+        CreatePartitionIndex: true,
+      }),
+    });
+    crawler.node.addDependency(this.database);
+    return crawler;
+  }
+
+  /**
+   * The price list billing_by_tenant reads: a CSV with a header row that operators upload under
+   * reference/operation_prices/ (the README shows one). Not crawled: its schema is fixed.
+   */
+  private createPriceListTable(): glue.CfnTable {
+    const table = new glue.CfnTable(this, 'PriceListTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: PRICE_LIST.table,
+        description: `Unit price per operation for billing; operation "${PRICE_LIST.defaultOperation}" prices every other operation`,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'csv', 'skip.header.line.count': '1' },
+        storageDescriptor: {
+          columns: PRICE_LIST.columns.map((column) => ({ name: column.name, type: column.type })),
+          location: this.lakeBucket.s3UrlForObject(PRICE_LIST.prefix),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe', parameters: { 'field.delim': ',' } },
+        },
+      },
+    });
+    table.node.addDependency(this.database);
+    return table;
+  }
+
+  /**
+   * The records the job refused, for analysts (queries/rejected_records.sql). Not crawled: the
+   * schema is fixed, and partition projection computes the run days' folders
+   * (errors/glue/year=YYYY/month=MM/day=DD/, Athena's default Hive-style template) in memory,
+   * so a new day needs no crawl and no GetPartitions call.
+   * https://docs.aws.amazon.com/athena/latest/ug/partition-projection-setting-up.html
+   * https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+   * Spark writes them as gzip text, one JSON object per line; Athena reads .gz by its extension.
+   * https://docs.aws.amazon.com/athena/latest/ug/compression-formats.html
+   */
+  private createCurationErrorsTable(): glue.CfnTable {
+    const table = new glue.CfnTable(this, 'CurationErrorsTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: CURATION_ERRORS.table,
+        description: 'Records the usage lake job refused, with the reason, by the UTC day of the run (errors/glue/)',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'json', compressionType: 'gzip', 'projection.enabled': 'true', ...curationErrorsPartitionProjection() },
+        partitionKeys: CURATED_PARTITION_KEYS.map((name) => ({ name, type: 'string' })),
+        storageDescriptor: {
+          columns: CURATION_ERRORS.columns.map((column) => ({ name: column.name, type: column.type, comment: column.comment })),
+          location: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.glueErrors),
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          // https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+        },
+      },
+    });
+    table.node.addDependency(this.database);
+    return table;
+  }
+
+  private createScheduleTrigger(schedule: string): glue.CfnTrigger {
+    return new glue.CfnTrigger(this, 'ScheduleTrigger', {
+      type: 'SCHEDULED',
+      schedule,
+      startOnCreation: true,
+      workflowName: this.workflow.ref,
+      actions: [{ jobName: this.job.ref }],
+      description: 'Starts the usage lake job',
+    });
+  }
+
+  private createCrawlerTrigger(): glue.CfnTrigger {
+    return new glue.CfnTrigger(this, 'CrawlerTrigger', {
+      type: 'CONDITIONAL',
+      startOnCreation: true,
+      workflowName: this.workflow.ref,
+      predicate: { logical: 'ANY', conditions: [{ logicalOperator: 'EQUALS', jobName: this.job.ref, state: 'SUCCEEDED' }] },
+      actions: [{ crawlerName: this.crawler.ref }],
+      description: 'Crawls the curated table after the job succeeded',
+    });
+  }
+
   private grantGlueLogs(role: iam.Role, glueLogGroups: string): void {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: [...GLUE_LOG_ACTIONS], resources: [glueLogGroups, `${glueLogGroups}:*`] }),
@@ -503,6 +521,48 @@ export class UsageLake extends Construct {
       },
     ]);
   }
+}
+
+/** The job's settings, defaulted and checked. */
+interface JobSettings {
+  readonly schedule: string;
+  readonly numberOfWorkers: number;
+  readonly jobTimeout: Duration;
+  readonly lateEventWindowDays: number;
+}
+
+/** Defaults the job's settings and refuses what Glue, Athena or the contract would not take. */
+function resolveJobSettings(databaseName: string, props: UsageLakeProps): JobSettings {
+  validateDatabaseName(databaseName);
+  const schedule = props.schedule ?? DEFAULT_GLUE_SCHEDULE;
+  validateGlueSchedule(schedule);
+  const numberOfWorkers = props.numberOfWorkers ?? 2;
+  if (!Number.isInteger(numberOfWorkers) || numberOfWorkers < 2 || numberOfWorkers > 299) {
+    throw new Error(`numberOfWorkers must be a whole number from 2 to 299 (Glue's limits for G.1X); got ${numberOfWorkers}.`);
+  }
+  const jobTimeout = props.jobTimeout ?? Duration.minutes(60);
+  const lateEventWindowDays = props.lateEventWindowDays ?? EVENT_TIME_WINDOW.defaultLateEventWindowDays;
+  const late = LATE_EVENT_WINDOW_DAYS_RANGE;
+  if (!Number.isInteger(lateEventWindowDays) || lateEventWindowDays < late.min || lateEventWindowDays > late.max) {
+    throw new Error(`lateEventWindowDays must be a whole number of days from ${late.min} to ${late.max}; got ${lateEventWindowDays}.`);
+  }
+  return { schedule, numberOfWorkers, jobTimeout, lateEventWindowDays };
+}
+
+/** Partition projection of `curation_errors`: integer year, month and day, zero-padded as the contract's layout pads the folders. */
+function curationErrorsPartitionProjection(): Record<string, string> {
+  const { first, last } = CURATION_ERRORS.projectedYears;
+  const ranges = { year: `${first},${last}`, month: '1,12', day: '1,31' } as const;
+  return Object.fromEntries(
+    CURATED_PARTITION_KEYS.flatMap((key) => {
+      const { datePart, digits } = CURATED_PARTITION_LAYOUT[key];
+      return [
+        [`projection.${key}.type`, 'integer'],
+        [`projection.${key}.range`, ranges[datePart]],
+        [`projection.${key}.digits`, String(digits)],
+      ];
+    }),
+  );
 }
 
 function validateDatabaseName(name: string): void {

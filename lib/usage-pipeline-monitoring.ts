@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
@@ -69,73 +70,78 @@ export class UsagePipelineMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: UsagePipelineMonitoringProps) {
     super(scope, id);
-    if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
-      throw new Error(`alarmEmail "${props.alarmEmail}" is not an e-mail address.`);
-    }
-    if (props.alarmTopic && props.alarmEmail) {
-      throw new Error('Give either alarmTopic or alarmEmail: subscribe the address to your own topic yourself.');
-    }
+    this.rejectedRecordsThreshold = validateProps(props);
     this.alarmTopic = props.alarmTopic ?? this.createTopic();
     if (props.alarmEmail) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     const { ingestion, lake } = props;
-    const rejectedThreshold = props.rejectedRecordsAlarmThreshold ?? DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD;
-    if (!Number.isInteger(rejectedThreshold) || rejectedThreshold < 0) {
-      throw new Error(`rejectedRecordsAlarmThreshold must be a whole number of records, 0 or more; got ${rejectedThreshold}.`);
-    }
     const period = Duration.minutes(5);
     this.dataFreshnessThresholdSeconds = Math.max(2 * ingestion.bufferInterval.toSeconds(), 300);
-    const freshnessThreshold = this.dataFreshnessThresholdSeconds;
 
-    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, below: boolean, description: string) =>
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        comparisonOperator: below ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // No data means no traffic, not a fault.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    const refresher = props.analytics?.viewRefresher;
-    this.alarms = {
-      ...(refresher
-        ? {
-            viewRefresher: alarm(
-              'ViewRefresherFailedAlarm',
-              new cloudwatch.MathExpression({
-                expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
-                usingMetrics: { failed: refresher.metricFailed({ period }), timedOut: refresher.metricTimedOut({ period }), aborted: refresher.metricAborted({ period }) },
-                period,
-                label: 'view refreshes failed',
-              }),
-              0,
-              false,
-              'A view refresh after a crawl failed: the usage views (usage_events_deduped) may be missing or stale, so named queries fail. See the execution in the Step Functions console.',
-            ),
-          }
-        : {}),
-      deadLetterQueue: alarm('DeadLetterQueueAlarm', ingestion.metricDeadLetterMessages({ period }), 0, false,
-        'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.'),
-      failedInvocations: alarm('FailedInvocationsAlarm', ingestion.metricFailedInvocations({ period }), 0, false,
-        'EventBridge could not put usage events on Firehose (it retries, then uses the dead-letter queue).'),
-      dataFreshness: alarm('DataFreshnessAlarm', ingestion.metricDataFreshness({ period }), freshnessThreshold, false,
-        `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`),
-      deliveryFailures: alarm('DeliveryFailuresAlarm', ingestion.metricDeliverySuccess({ period }), 1, true,
-        'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).'),
-      // The job publishes its count once per run; an hour without a run is no data, which is not
-      // breaching (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
-      rejectedRecords: alarm('RejectedRecordsAlarm', lake.metricRejectedRecords(), rejectedThreshold, false,
-        `The Glue job refused more than ${rejectedThreshold} records in an hour (errors/glue/): they are not curated and not billed. Run "usage-tracker rejects --aws --start <day> --end <day>" (named query rejected_records) to see the reasons and the producing services.`),
-    };
+    this.alarms = this.createAlarms(props, period);
     const action = new cwActions.SnsAction(this.alarmTopic);
     for (const alarm of Object.values(this.alarms)) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
     }
+    this.jobFailureRule = this.createJobFailureRule(lake);
+    this.crawlerFailureRule = this.createCrawlerFailureRule(lake);
+    this.dashboard = this.createDashboard(ingestion, lake, period);
+  }
 
-    this.jobFailureRule = new events.Rule(this, 'JobFailedRule', {
+  /** One alarm; no data means no traffic, not a fault. */
+  private alarm(id: string, metric: cloudwatch.IMetric, threshold: number, below: boolean, description: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      comparisonOperator: below ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD : cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No data means no traffic, not a fault.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  private createAlarms(props: UsagePipelineMonitoringProps, period: Duration): UsagePipelineMonitoring['alarms'] {
+    const { ingestion, lake } = props;
+    const freshnessThreshold = this.dataFreshnessThresholdSeconds;
+    const rejectedThreshold = this.rejectedRecordsThreshold;
+    const refresher = props.analytics?.viewRefresher;
+    return {
+      ...(refresher ? { viewRefresher: this.viewRefresherAlarm(refresher, period) } : {}),
+      deadLetterQueue: this.alarm('DeadLetterQueueAlarm', ingestion.metricDeadLetterMessages({ period }), 0, false,
+        'Usage events are in the dead-letter queue: EventBridge gave up delivering them to Firehose. Fix the cause, then redrive or replay from the archive.'),
+      failedInvocations: this.alarm('FailedInvocationsAlarm', ingestion.metricFailedInvocations({ period }), 0, false,
+        'EventBridge could not put usage events on Firehose (it retries, then uses the dead-letter queue).'),
+      dataFreshness: this.alarm('DataFreshnessAlarm', ingestion.metricDataFreshness({ period }), freshnessThreshold, false,
+        `Firehose holds records older than ${freshnessThreshold} s (twice the buffer interval): delivery to S3 is stuck.`),
+      deliveryFailures: this.alarm('DeliveryFailuresAlarm', ingestion.metricDeliverySuccess({ period }), 1, true,
+        'Firehose failed to put objects in the lake bucket (see the delivery log group and errors/ in the bucket).'),
+      // The job publishes its count once per run; an hour without a run is no data, which is not
+      // breaching (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+      rejectedRecords: this.alarm('RejectedRecordsAlarm', lake.metricRejectedRecords(), rejectedThreshold, false,
+        `The Glue job refused more than ${rejectedThreshold} records in an hour (errors/glue/): they are not curated and not billed. Run "usage-tracker rejects --aws --start <day> --end <day>" (named query rejected_records) to see the reasons and the producing services.`),
+    };
+  }
+
+  private viewRefresherAlarm(refresher: sfn.StateMachine, period: Duration): cloudwatch.Alarm {
+    return this.alarm(
+      'ViewRefresherFailedAlarm',
+      new cloudwatch.MathExpression({
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+        usingMetrics: { failed: refresher.metricFailed({ period }), timedOut: refresher.metricTimedOut({ period }), aborted: refresher.metricAborted({ period }) },
+        period,
+        label: 'view refreshes failed',
+      }),
+      0,
+      false,
+      'A view refresh after a crawl failed: the usage views (usage_events_deduped) may be missing or stale, so named queries fail. See the execution in the Step Functions console.',
+    );
+  }
+
+  private createJobFailureRule(lake: UsageLake): events.Rule {
+    return new events.Rule(this, 'JobFailedRule', {
       description: 'Notifies when the usage lake Glue job fails',
       eventPattern: {
         source: ['aws.glue'],
@@ -150,7 +156,10 @@ export class UsagePipelineMonitoring extends Construct {
         }),
       ],
     });
-    this.crawlerFailureRule = new events.Rule(this, 'CrawlerFailedRule', {
+  }
+
+  private createCrawlerFailureRule(lake: UsageLake): events.Rule {
+    return new events.Rule(this, 'CrawlerFailedRule', {
       description: 'Notifies when the usage_events crawler fails',
       eventPattern: {
         source: ['aws.glue'],
@@ -165,9 +174,6 @@ export class UsagePipelineMonitoring extends Construct {
         }),
       ],
     });
-
-    this.rejectedRecordsThreshold = rejectedThreshold;
-    this.dashboard = this.createDashboard(ingestion, lake, period);
   }
 
   private createTopic(): sns.Topic {
@@ -204,15 +210,6 @@ export class UsagePipelineMonitoring extends Construct {
   }
 
   private createDashboard(ingestion: UsageIngestion, lake: UsageLake, period: Duration): cloudwatch.Dashboard {
-    const triggered = (rule: events.Rule, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'TriggeredRules',
-        dimensionsMap: { RuleName: rule.ruleName },
-        statistic: 'Sum',
-        period,
-        label,
-      });
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${Stack.of(this).stackName}-usage-pipeline`,
       defaultInterval: Duration.hours(24),
@@ -224,7 +221,24 @@ export class UsagePipelineMonitoring extends Construct {
         height: 2,
       }),
     );
+    dashboard.addWidgets(...this.deliveryWidgets(ingestion, period));
+    dashboard.addWidgets(...this.healthWidgets(ingestion, period));
     dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Glue job: records curated and refused per hour',
+        left: [lake.metricCuratedRecords({ label: 'curated' })],
+        right: [lake.metricRejectedRecords({ label: 'refused (errors/glue/)' })],
+        rightAnnotations: [{ value: this.rejectedRecordsThreshold, label: 'alarm' }],
+        width: 24,
+      }),
+    );
+    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }));
+    return dashboard;
+  }
+
+  /** The dashboard's second row: events matched and delivered, and those not delivered. */
+  private deliveryWidgets(ingestion: UsageIngestion, period: Duration): cloudwatch.IWidget[] {
+    return [
       new cloudwatch.GraphWidget({
         title: 'Usage events: matched by the rule, delivered to S3',
         left: [ingestion.metricMatchedEvents({ period, label: 'matched' }), ingestion.metricDeliveredRecords({ period, label: 'delivered' })],
@@ -236,8 +250,14 @@ export class UsagePipelineMonitoring extends Construct {
         right: [ingestion.metricDeadLetterMessages({ period, label: 'DLQ messages' })],
         width: 12,
       }),
-    );
-    dashboard.addWidgets(
+    ];
+  }
+
+  /** The dashboard's third row: Firehose freshness and success, Glue failures. */
+  private healthWidgets(ingestion: UsageIngestion, period: Duration): cloudwatch.IWidget[] {
+    const triggered = (rule: events.Rule, label: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/Events', metricName: 'TriggeredRules', dimensionsMap: { RuleName: rule.ruleName }, statistic: 'Sum', period, label });
+    return [
       new cloudwatch.GraphWidget({
         title: 'Firehose data freshness (s)',
         left: [ingestion.metricDataFreshness({ period })],
@@ -255,17 +275,21 @@ export class UsagePipelineMonitoring extends Construct {
         left: [triggered(this.jobFailureRule, 'job failed'), triggered(this.crawlerFailureRule, 'crawler failed')],
         width: 8,
       }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Glue job: records curated and refused per hour',
-        left: [lake.metricCuratedRecords({ label: 'curated' })],
-        right: [lake.metricRejectedRecords({ label: 'refused (errors/glue/)' })],
-        rightAnnotations: [{ value: this.rejectedRecordsThreshold, label: 'alarm' }],
-        width: 24,
-      }),
-    );
-    dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24 }));
-    return dashboard;
+    ];
   }
+}
+
+/** Checks the props; returns the rejected-records threshold, defaulted. */
+function validateProps(props: UsagePipelineMonitoringProps): number {
+  if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
+    throw new Error(`alarmEmail "${props.alarmEmail}" is not an e-mail address.`);
+  }
+  if (props.alarmTopic && props.alarmEmail) {
+    throw new Error('Give either alarmTopic or alarmEmail: subscribe the address to your own topic yourself.');
+  }
+  const rejectedThreshold = props.rejectedRecordsAlarmThreshold ?? DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD;
+  if (!Number.isInteger(rejectedThreshold) || rejectedThreshold < 0) {
+    throw new Error(`rejectedRecordsAlarmThreshold must be a whole number of records, 0 or more; got ${rejectedThreshold}.`);
+  }
+  return rejectedThreshold;
 }

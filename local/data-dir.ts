@@ -29,6 +29,10 @@ export function dataDirLayout(dataDir: string) {
     adminTokenKey: path.join(secrets, 'admin-token-key.pem'),
     /** The local operator's SigV4 credentials for the IAM-authorized mint route. */
     operatorCredentials: path.join(dataDir, 'operator-credentials'),
+    /** The admin API key the first start created (0600). */
+    adminKey: path.join(dataDir, 'admin-key'),
+    /** The demo traffic's tenants and keys, one per tier (0600). */
+    demoTenants: path.join(dataDir, 'demo-tenants.json'),
   } as const;
 }
 

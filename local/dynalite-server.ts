@@ -2,7 +2,7 @@ import { Server } from 'node:http';
 import dynalite from 'dynalite';
 import { addTransactWriteItems } from './dynalite-transactions';
 // dynalite's internal database module (CommonJS); its functions are looked up at call time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an untyped CommonJS internal, patched in place
 const dynaliteDb = require('dynalite/db') as {
   checkConditional: (data: Record<string, unknown>, existingItem: Record<string, unknown> | undefined) => (Error & { body?: Record<string, unknown> }) | null;
   __returnValuesOnConditionCheckFailure?: boolean;
@@ -18,7 +18,7 @@ function addReturnValuesOnConditionCheckFailure(): void {
   if (dynaliteDb.__returnValuesOnConditionCheckFailure) return;
   // Accept the parameter (dynalite drops parameters it does not know)...
   for (const action of ['updateItem', 'putItem', 'deleteItem']) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module's path is computed per action
     const validation = require(`dynalite/validations/${action}`) as { types: Record<string, unknown> };
     validation.types.ReturnValuesOnConditionCheckFailure = { type: 'String', enum: ['ALL_OLD', 'NONE'] };
   }

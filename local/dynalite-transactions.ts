@@ -19,7 +19,7 @@ interface ActionValidation {
   types: Record<string, unknown>;
   custom?: unknown;
 }
-/* eslint-disable @typescript-eslint/no-require-imports */
+/* eslint-disable @typescript-eslint/no-require-imports -- dynalite's internals are untyped CommonJS modules, required by path */
 const dynaliteDb = require('dynalite/db') as {
   create: (options: unknown) => DynaliteStore;
   createKey: (item: unknown, table: unknown) => string;
@@ -140,11 +140,17 @@ async function transactWriteItems(store: DynaliteStore, req: IncomingMessage, re
     }
     send(res, 200, {});
   } catch (error) {
-    const failure = error as DynaliteError;
-    if (failure.statusCode && failure.body) send(res, failure.statusCode, failure.body);
+    if (isDynaliteAnswer(error)) send(res, error.statusCode, error.body);
     else if (error instanceof SyntaxError) send(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
-    else send(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: String(failure.message ?? error) });
+    else send(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: error instanceof Error ? error.message : String(error) });
   }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+/** An error dynalite (or this module) raises with the HTTP answer DynamoDB would give. */
+function isDynaliteAnswer(error: unknown): error is DynaliteError & Required<Pick<DynaliteError, 'statusCode' | 'body'>> {
+  return isRecord(error) && typeof error.statusCode === 'number' && error.statusCode !== 0 && isRecord(error.body);
 }
 
 /** Validates every action as DynamoDB would, and resolves its table and key. */
@@ -154,21 +160,26 @@ async function prepare(store: DynaliteStore, request: Record<string, unknown>): 
     throw validationError(`1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to ${MAX_TRANSACT_ITEMS} and greater than or equal to 1`);
   }
   const prepared: PreparedAction[] = [];
-  for (const item of items as Record<string, unknown>[]) {
-    const kinds = Object.keys(item ?? {}).filter((kind): kind is ActionName => kind in ACTIONS);
-    if (kinds.length !== 1 || Object.keys(item).length !== 1) {
+  for (const item of items as unknown[]) {
+    const kinds = isRecord(item) ? Object.keys(item).filter((kind): kind is ActionName => kind in ACTIONS) : [];
+    if (!isRecord(item) || kinds.length !== 1 || Object.keys(item).length !== 1) {
       throw validationError('TransactItems can only contain one of Check, Put, Update or Delete');
     }
     const kind = kinds[0];
     const rules = validation(ACTIONS[kind].request);
-    const raw = item[kind] as Record<string, unknown>;
-    if (kind === 'ConditionCheck' && typeof raw?.ConditionExpression !== 'string') {
+    const raw = item[kind];
+    if (kind === 'ConditionCheck' && !(isRecord(raw) && typeof raw.ConditionExpression === 'string')) {
       throw validationError("1 validation error detected: Value null at 'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy constraint: Member must not be null");
     }
     const data = validations.checkTypes(raw, rules.types);
     validations.checkValidations(data, rules.types, rules.custom, store);
     const tableName = String(data.TableName);
-    const table = await new Promise<unknown>((resolve, reject) => { store.getTable(tableName, (error, found) => { error ? reject(error) : resolve(found); }); });
+    const table = await new Promise<unknown>((resolve, reject) => {
+      store.getTable(tableName, (error, found) => {
+        if (error) reject(error);
+        else resolve(found);
+      });
+    });
     const keySource = kind === 'Put' ? data.Item : data.Key;
     if (kind !== 'Put') {
       const invalid = dynaliteDb.validateKey(data.Key, table);
@@ -198,7 +209,12 @@ function existingItem(store: DynaliteStore, step: PreparedAction): Promise<Recor
 }
 
 function run(fn: Action, store: DynaliteStore, data: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve, reject) => { fn(store, data, (error, result) => { error ? reject(error) : resolve(result); }); });
+  return new Promise((resolve, reject) => {
+    fn(store, data, (error, result) => {
+      if (error) reject(error);
+      else resolve(result);
+    });
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

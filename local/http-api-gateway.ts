@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { AccessLogRecord, CredentialSource, IDENTITY_SOURCES } from '../contracts/metered-api';
+import { parseAuthorizerContext } from '../contracts/authorizer-context';
+import { AccessLogRecord, CredentialSource } from '../contracts/metered-api';
 
 /** A Lambda handler as the gateway calls it. */
 export type LambdaHandler<E, R> = (event: E, context: LambdaContextLike) => Promise<R>;
@@ -59,6 +60,19 @@ const GATEWAY_ANSWERS = {
 /** HTTP API's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+type MutableAccessLogRecord = { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] };
+
+/** One request in flight: what its access log record needs, and how to answer it. */
+interface Exchange {
+  readonly started: number;
+  readonly requestId: string;
+  readonly method: string;
+  readonly url: URL;
+  readonly log: MutableAccessLogRecord;
+  answer(status: number, headers: Record<string, string>, body: Buffer | string): void;
+  gatewayAnswer(status: keyof typeof GATEWAY_ANSWERS, extra?: Record<string, string>): void;
+}
+
 interface CompiledRoute extends GatewayRoute {
   readonly method: string;
   readonly pattern?: RegExp;
@@ -84,18 +98,20 @@ export class LocalHttpApiGateway {
   }
 
   public async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
     await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => { resolve(); });
+      server.once('error', reject);
+      server.listen(port, host, () => { resolve(); });
     });
-    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
+    return `http://${host}:${(server.address() as AddressInfo).port}`;
   }
 
   public async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => { resolve(); }));
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
   }
 
   /** Forgets cached authorizer answers (as redeploying the API would). */
@@ -103,12 +119,34 @@ export class LocalHttpApiGateway {
     this.cache.clear();
   }
 
+  /**
+   * One request, as API Gateway takes it: read the body (413 over the payload limit), match a
+   * route (404), authorize it (IAM or the Lambda authorizer), call the integration, answer, and
+   * write the access log record.
+   */
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const exchange = this.startExchange(req, res);
+    try {
+      const body = await readBody(req);
+      if (body === undefined) { exchange.gatewayAnswer(413); return; }
+      const match = this.match(exchange.method, exchange.url.pathname);
+      if (!match) { exchange.gatewayAnswer(404); return; }
+      exchange.log.routeKey = match.route.routeKey;
+      const headers = lowerCaseHeaders(req);
+      const event = this.proxyEvent(match.route, exchange.method, exchange.url, headers, body, match.pathParameters, exchange.requestId, exchange.started);
+      if (!(await this.authorizeRequest(match.route, exchange, event, headers, body))) return;
+      await this.integrate(match.route, exchange, event);
+    } catch {
+      if (!res.headersSent) exchange.gatewayAnswer(500);
+    }
+  }
+
+  /** A request's id, start, access log record, and the answers that complete the record. */
+  private startExchange(req: IncomingMessage, res: ServerResponse): Exchange {
     const started = this.clock();
     const requestId = randomUUID();
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
-    const log: { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] } = {
+    const log: MutableAccessLogRecord = {
       requestId,
       requestTimeEpoch: started,
       httpMethod: method,
@@ -125,47 +163,51 @@ export class LocalHttpApiGateway {
       log.responseLatency = this.clock() - started;
       this.options.onAccessLog?.(log);
     };
-    const gatewayAnswer = (status: keyof typeof GATEWAY_ANSWERS, extra: Record<string, string> = {}) => { answer(status, { 'content-type': 'application/json', ...extra }, GATEWAY_ANSWERS[status]); };
+    const gatewayAnswer = (status: keyof typeof GATEWAY_ANSWERS, extra: Record<string, string> = {}) => {
+      answer(status, { 'content-type': 'application/json', ...extra }, GATEWAY_ANSWERS[status]);
+    };
+    return { started, requestId, method, url: new URL(req.url ?? '/', 'http://localhost'), log, answer, gatewayAnswer };
+  }
 
-    try {
-      const body = await readBody(req);
-      if (body === undefined) { gatewayAnswer(413); return; }
-      const match = this.match(method, url.pathname);
-      if (!match) { gatewayAnswer(404); return; }
-      const { route, pathParameters } = match;
-      log.routeKey = route.routeKey;
-      const headers = lowerCaseHeaders(req);
-      const event = this.proxyEvent(route, method, url, headers, body, pathParameters, requestId, started);
-
-      if (route.iam) {
-        const userArn = route.iam({ method, path: url.pathname, headers, body: body.toString('utf8') });
-        if (!userArn) { gatewayAnswer(403); return; }
-        (event.requestContext as { authorizer?: unknown }).authorizer = { iam: { userArn } };
-      }
-      if (route.authorizer) {
-        const identity = headers[route.authorizer.identitySource];
-        if (!identity) { gatewayAnswer(401, { 'www-authenticate': 'Bearer' }); return; }
-        const result = await this.authorize(route.authorizer, route, event, identity, requestId);
-        if (!result) { gatewayAnswer(500); return; }
-        if (!result.isAuthorized) { gatewayAnswer(403); return; }
-        (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: result.context ?? {} };
-        log.tenantId = typeof result.context?.tenantId === 'string' ? result.context.tenantId : null;
-        log.apiKeyId = typeof result.context?.apiKeyId === 'string' ? result.context.apiKeyId : null;
-      }
-
-      let output: unknown;
-      try {
-        output = await route.handler(event, { awsRequestId: requestId, functionName: route.routeKey });
-      } catch {
-        log.integrationStatus = 500;
-        gatewayAnswer(500); return;
-      }
-      const response = proxyResponse(output);
-      log.integrationStatus = response.status;
-      answer(response.status, response.headers, response.body);
-    } catch {
-      if (!res.headersSent) gatewayAnswer(500);
+  /**
+   * The route's authorization: IAM (403 without a verified signature) or the Lambda authorizer
+   * (401 without the identity source, 500 when it fails, 403 when it refuses). Puts what it
+   * verified in the event's `requestContext.authorizer`; false when it has answered the request.
+   */
+  private async authorizeRequest(route: CompiledRoute, exchange: Exchange, event: APIGatewayProxyEventV2, headers: Record<string, string>, body: Buffer): Promise<boolean> {
+    const context = event.requestContext as { authorizer?: unknown };
+    if (route.iam) {
+      const userArn = route.iam({ method: exchange.method, path: exchange.url.pathname, headers, body: body.toString('utf8') });
+      if (!userArn) { exchange.gatewayAnswer(403); return false; }
+      context.authorizer = { iam: { userArn } };
     }
+    if (route.authorizer) {
+      const identity = headers[route.authorizer.identitySource];
+      if (!identity) { exchange.gatewayAnswer(401, { 'www-authenticate': 'Bearer' }); return false; }
+      const result = await this.authorize(route.authorizer, route, event, identity, exchange.requestId);
+      if (!result) { exchange.gatewayAnswer(500); return false; }
+      if (!result.isAuthorized) { exchange.gatewayAnswer(403); return false; }
+      context.authorizer = { lambda: result.context ?? {} };
+      const verified = parseAuthorizerContext(result.context);
+      exchange.log.tenantId = verified?.tenantId ?? null;
+      exchange.log.apiKeyId = verified?.apiKeyId ?? null;
+    }
+    return true;
+  }
+
+  /** Calls the route's handler and answers with its result, or 500 when it throws. */
+  private async integrate(route: CompiledRoute, exchange: Exchange, event: APIGatewayProxyEventV2): Promise<void> {
+    let output: unknown;
+    try {
+      output = await route.handler(event, { awsRequestId: exchange.requestId, functionName: route.routeKey });
+    } catch {
+      exchange.log.integrationStatus = 500;
+      exchange.gatewayAnswer(500);
+      return;
+    }
+    const response = proxyResponse(output);
+    exchange.log.integrationStatus = response.status;
+    exchange.answer(response.status, response.headers, response.body);
   }
 
   private match(method: string, path: string): { route: CompiledRoute; pathParameters: Record<string, string> } | undefined {
@@ -181,7 +223,13 @@ export class LocalHttpApiGateway {
     return fallback ? { route: fallback, pathParameters: {} } : undefined;
   }
 
-  private async authorize(authorizer: GatewayAuthorizer, route: CompiledRoute, event: APIGatewayProxyEventV2, identity: string, requestId: string): Promise<SimpleAuthorizerResult | undefined> {
+  private async authorize(
+    authorizer: GatewayAuthorizer,
+    route: CompiledRoute,
+    event: APIGatewayProxyEventV2,
+    identity: string,
+    requestId: string,
+  ): Promise<SimpleAuthorizerResult | undefined> {
     const cacheKey = `${authorizer.name}\u0000${identity}`;
     const cached = this.cache.get(cacheKey);
     if (cached && cached.expires > this.clock()) return cached.result;
@@ -198,29 +246,31 @@ export class LocalHttpApiGateway {
       pathParameters: event.pathParameters,
       requestContext: event.requestContext,
     } as unknown as APIGatewayRequestAuthorizerEventV2;
-    let result: SimpleAuthorizerResult;
+    // What a handler answers is not trusted to be a result: anything else makes API Gateway answer 500.
+    let result: unknown;
     try {
       result = await authorizer.handler(authorizerEvent, { awsRequestId: requestId, functionName: authorizer.name });
     } catch {
       return undefined;
     }
-    if (typeof result?.isAuthorized !== 'boolean') return undefined;
-    if (authorizer.cacheTtlSeconds > 0) this.cache.set(cacheKey, { expires: this.clock() + authorizer.cacheTtlSeconds * 1000, result });
-    return result;
+    if (!isSimpleAuthorizerResult(result)) return undefined;
+    const answer = result;
+    if (authorizer.cacheTtlSeconds > 0) this.cache.set(cacheKey, { expires: this.clock() + authorizer.cacheTtlSeconds * 1000, result: answer });
+    return answer;
   }
 
   private proxyEvent(
     route: CompiledRoute,
     method: string,
     url: URL,
-    headers: Record<string, string>,
+    headers: Readonly<Partial<Record<string, string>>>,
     body: Buffer,
     pathParameters: Record<string, string>,
     requestId: string,
     at: number,
   ): APIGatewayProxyEventV2 {
     const query: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+    for (const [name, value] of url.searchParams) query[name] = Object.hasOwn(query, name) ? `${query[name]},${value}` : value;
     const textual = /json|text|xml|x-www-form-urlencoded/.test(headers['content-type'] ?? 'application/json');
     return {
       version: '2.0',
@@ -246,6 +296,10 @@ export class LocalHttpApiGateway {
       },
     };
   }
+}
+
+function isSimpleAuthorizerResult(value: unknown): value is SimpleAuthorizerResult {
+  return typeof value === 'object' && value !== null && typeof (value as { isAuthorized?: unknown }).isAuthorized === 'boolean';
 }
 
 function compileRoute(route: GatewayRoute): CompiledRoute {
@@ -300,6 +354,3 @@ function proxyResponse(output: unknown): { status: number; headers: Record<strin
   }
   return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(typeof output === 'string' ? output : JSON.stringify(output ?? null)) };
 }
-
-/** The identity-source expression a credential source stands for (for logs and docs). */
-export const identitySourceExpression = (source: CredentialSource) => IDENTITY_SOURCES[source];

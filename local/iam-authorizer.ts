@@ -12,8 +12,8 @@ export interface LocalIamPrincipal {
 export interface IamSignedRequest {
   readonly method: string;
   readonly path: string;
-  /** Lower-case header names. */
-  readonly headers: Readonly<Record<string, string>>;
+  /** Lower-case header names; a header the request lacks is absent. */
+  readonly headers: Readonly<Partial<Record<string, string>>>;
   readonly body: string;
 }
 

@@ -20,7 +20,8 @@ function argument(name: string): string | undefined {
 export function signedMintRequest(apiUrl: string, region: string, credentials: AwsCredentials, now = new Date()): { url: string; init: RequestInit } {
   const url = new URL(ADMIN_TOKEN_ROUTE.routeKey.split(' ')[1], apiUrl);
   const headers = new SigV4Signer('execute-api', region).sign({ method: 'POST', path: url.pathname, headers: { host: url.host }, body: '' }, credentials, now);
-  const { host: _host, ...sent } = headers;
+  // fetch writes the Host header itself, from the URL: the same value the signature covers.
+  const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'host'));
   return { url: url.href, init: { method: 'POST', headers: sent, body: '' } };
 }
 
@@ -41,8 +42,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((error: Error) => {
-    console.error(`Could not mint an admin token: ${error.message}`);
+  main().catch((error: unknown) => {
+    console.error(`Could not mint an admin token: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { processAlive } from './process-alive';
 
 /** One event kept on disk until the bus takes it. */
 export interface SpooledEvent {
@@ -43,12 +44,7 @@ const pidOf = (instanceId: string): number => Number(instanceId.split('-')[0]);
 function instanceIsLive(instanceId: string): boolean {
   const pid = pidOf(instanceId);
   if (pid === process.pid) return liveInstances.has(instanceId);
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processAlive(pid);
 }
 
 /**
@@ -90,8 +86,8 @@ export class EventSpool {
       await this.init();
       const size = Buffer.byteLength(text);
       if (this.totalBytes + size > this.maxBytes) throw new SpoolFullError(this.maxBytes);
-      if (!this.handle || this.activeBytes + size > this.maxFileBytes) await this.openNewFile();
-      await this.handle!.appendFile(text);
+      const handle = this.handle && this.activeBytes + size <= this.maxFileBytes ? this.handle : await this.openNewFile();
+      await handle.appendFile(text);
       this.activeBytes += size;
       this.totalBytes += size;
     });
@@ -185,13 +181,14 @@ export class EventSpool {
     return this.initialised;
   }
 
-  private async openNewFile(): Promise<void> {
+  private async openNewFile(): Promise<fs.FileHandle> {
     await this.closeActiveFile();
     this.fileSeq += 1;
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     this.activeFile = path.join(this.dir, `${FILE_PREFIX}${this.instanceId}.${stamp}.${String(this.fileSeq).padStart(6, '0')}${ACTIVE_SUFFIX}`);
     this.handle = await fs.open(this.activeFile, 'a', 0o600);
     this.activeBytes = 0;
+    return this.handle;
   }
 
   private async closeActiveFile(): Promise<void> {

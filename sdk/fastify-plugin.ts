@@ -21,8 +21,7 @@ type HookDone = (error?: Error) => void;
 
 /** The parts of a Fastify instance the plugin uses. */
 export interface FastifyLikeInstance {
-  addHook(name: 'onRequest', hook: (request: FastifyLikeRequest, reply: FastifyLikeReply, done: HookDone) => void): unknown;
-  addHook(name: 'onResponse', hook: (request: FastifyLikeRequest, reply: FastifyLikeReply, done: HookDone) => void): unknown;
+  addHook(name: 'onRequest' | 'onResponse', hook: (request: FastifyLikeRequest, reply: FastifyLikeReply, done: HookDone) => void): unknown;
 }
 
 /** Options of {@link usageFastifyPlugin}. */

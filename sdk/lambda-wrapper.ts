@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { parseAuthorizerContext } from '../contracts/authorizer-context';
 import { RequestTrackingOptions, recordRequest } from './request-usage';
 import { UNMATCHED_ROUTE } from './route-template';
 import { UsageCaller, UsageRequestContext, runWithUsageContext } from './usage-context';
@@ -97,15 +98,14 @@ export function routeOf(event: ApiGatewayProxyEventLike): { method: string; oper
   return { method, operation: event.resource ? `${method} ${event.resource}` : `${method} ${UNMATCHED_ROUTE}` };
 }
 
-/** The caller the Lambda authorizer put in the request context (v2 `authorizer.lambda`, v1 `authorizer`). */
+/**
+ * The caller the Lambda authorizer put in the request context (v2 `authorizer.lambda`, v1
+ * `authorizer`), read with the authorizer context's one parser (contracts/authorizer-context.ts).
+ */
 export function callerFromAuthorizer(event: ApiGatewayProxyEventLike): UsageCaller | undefined {
-  const authorizer = event.requestContext?.authorizer;
-  if (!authorizer) return undefined;
-  const source = (typeof authorizer.lambda === 'object' && authorizer.lambda !== null ? authorizer.lambda : authorizer) as Record<string, unknown>;
-  const text = (key: string) => (typeof source[key] === 'string' && source[key] !== '' ? (source[key]) : undefined);
-  const tenantId = text('tenantId');
-  if (!tenantId) return undefined;
-  return { tenantId, userId: text('userId'), apiKeyId: text('apiKeyId'), tier: text('tier') };
+  const context = parseAuthorizerContext(event.requestContext?.authorizer);
+  if (context?.tenantId === undefined) return undefined;
+  return { tenantId: context.tenantId, userId: context.userId, apiKeyId: context.apiKeyId, tier: context.tier };
 }
 
 function statusOf(result: ApiGatewayProxyResultLike): number {
@@ -113,7 +113,7 @@ function statusOf(result: ApiGatewayProxyResultLike): number {
   return 200;
 }
 
-function bodyBytes(message: { body?: string | null; isBase64Encoded?: boolean } | unknown): number | undefined {
+function bodyBytes(message: unknown): number | undefined {
   if (!message || typeof message !== 'object' || !('body' in message)) return undefined;
   const { body, isBase64Encoded } = message as { body?: unknown; isBase64Encoded?: boolean };
   if (typeof body !== 'string') return undefined;

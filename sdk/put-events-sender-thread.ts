@@ -7,7 +7,10 @@ import { SignedPutEventsSender, toSenderFailure } from './signed-put-events-send
 let sender: SignedPutEventsSender | undefined;
 let credentials: AwsCredentials | undefined;
 
-parentPort!.on('message', (message: SenderRequest) => {
+if (!parentPort) throw new Error('put-events-sender-thread runs on a worker thread, started by WorkerPutEventsTransport.');
+const port = parentPort;
+
+port.on('message', (message: SenderRequest) => {
   if (message.type === 'init') {
     sender = new SignedPutEventsSender(message.endpoint, { connections: message.connections, ...message.timeouts });
     return;
@@ -16,8 +19,9 @@ parentPort!.on('message', (message: SenderRequest) => {
     credentials = message.credentials;
     return;
   }
-  sender!
-    .send(message.body, credentials!)
-    .then((entries) => { parentPort!.postMessage({ id: message.id, entries } satisfies SenderReply); })
-    .catch((error: unknown) => { parentPort!.postMessage({ id: message.id, failure: toSenderFailure(error) } satisfies SenderReply); });
+  // The main thread sends 'init' and 'credentials' before any 'send'.
+  const ready = sender && credentials ? sender.send(message.body, credentials) : Promise.reject(new Error('the sender thread got a request before its endpoint and credentials'));
+  ready
+    .then((entries) => { port.postMessage({ id: message.id, entries } satisfies SenderReply); })
+    .catch((error: unknown) => { port.postMessage({ id: message.id, failure: toSenderFailure(error) } satisfies SenderReply); });
 });

@@ -7,7 +7,7 @@ import {
   PutEventsRequestEntry,
   PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { PUT_EVENTS_TIMEOUTS } from './eventbridge-client';
+import { PUT_EVENTS_TIMEOUTS, eventBridgeClientConfig } from './eventbridge-client';
 import { AwsCredentials } from './sigv4';
 import { SignedPutEventsSender, PutEventsEndpoint, SenderFailure } from './signed-put-events-sender';
 
@@ -30,8 +30,17 @@ export class SdkPutEventsTransport implements PutEventsTransport {
   }
 }
 
+/** The request a probe client built and signed. */
+interface ProbeRequest {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port?: number;
+  readonly path: string;
+  readonly headers: Record<string, string | undefined>;
+}
+
 class ProbeCaptured extends Error {
-  constructor(public readonly request: { protocol: string; hostname: string; port?: number; path: string; headers: Record<string, string> }) {
+  constructor(public readonly request: ProbeRequest) {
     super('probe captured');
   }
 }
@@ -41,31 +50,34 @@ class ProbeCaptured extends Error {
  * with the same configuration builds and signs a probe request, which is captured, never sent.
  */
 export async function resolvePutEventsEndpoint(config: EventBridgeClientConfig): Promise<PutEventsEndpoint> {
+  const { protocol, hostname, port, path: requestPath, headers } = await captureProbeRequest(config);
+  const authorization = headers.authorization ?? headers.Authorization ?? '';
+  const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
+  if (!authorization.startsWith('AWS4-HMAC-SHA256 ') || !scope) {
+    throw new Error(`The SDK signs PutEvents with "${authorization.split(' ')[0]}", which the publisher's transport does not implement; pass your own client to use the SDK.`);
+  }
+  const origin = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
+  return { origin, path: requestPath || '/', host: headers.host ?? new URL(origin).host, signingRegion: scope[1], signingService: scope[2] };
+}
+
+/** The request a client with this configuration would send, built and signed by the SDK. */
+async function captureProbeRequest(config: EventBridgeClientConfig): Promise<ProbeRequest> {
   const probeClient = new EventBridgeClient({
     ...config,
     maxAttempts: 1,
     requestHandler: {
-      handle: async (request: ConstructorParameters<typeof ProbeCaptured>[0]) => {
-        throw new ProbeCaptured(request);
-      },
+      handle: (request: ProbeRequest) => Promise.reject(new ProbeCaptured(request)),
     } as never,
   });
   try {
     await probeClient.send(new PutEventsCommand({ Entries: [{ Source: 'probe', DetailType: 'probe', Detail: '{}' }] }));
-    throw new Error('The PutEvents probe was sent instead of captured.');
   } catch (error) {
-    if (!(error instanceof ProbeCaptured)) throw error;
-    const { protocol, hostname, port, path: requestPath, headers } = error.request;
-    const authorization = headers.authorization ?? headers.Authorization ?? '';
-    const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization);
-    if (!authorization.startsWith('AWS4-HMAC-SHA256 ') || !scope) {
-      throw new Error(`The SDK signs PutEvents with "${authorization.split(' ')[0]}", which the publisher's transport does not implement; pass your own client to use the SDK.`);
-    }
-    const origin = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
-    return { origin, path: requestPath || '/', host: headers.host ?? new URL(origin).host, signingRegion: scope[1], signingService: scope[2] };
+    if (error instanceof ProbeCaptured) return error.request;
+    throw error;
   } finally {
     probeClient.destroy();
   }
+  throw new Error('The PutEvents probe was sent instead of captured.');
 }
 
 /**
@@ -101,8 +113,9 @@ abstract class LeanPutEventsTransport implements PutEventsTransport {
     return this.endpoint;
   }
 
-  public async close(): Promise<void> {
+  public close(): Promise<void> {
     this.client.destroy();
+    return Promise.resolve();
   }
 
   protected abstract send(endpoint: PutEventsEndpoint, body: string, credentials: AwsCredentials): Promise<PutEventsResultEntry[] | undefined>;
@@ -208,4 +221,14 @@ export class WorkerPutEventsTransport extends LeanPutEventsTransport {
     this.worker = worker;
     return worker;
   }
+}
+
+/**
+ * The transport a publisher sends with: through the caller's client when there is one, otherwise
+ * the lean sender on a thread of its own or on the event loop.
+ */
+export function publisherTransport(client: EventBridgeClient | undefined, sendFrom: 'thread' | 'event-loop', connections: number): PutEventsTransport {
+  if (client) return new SdkPutEventsTransport(client);
+  if (sendFrom === 'thread') return new WorkerPutEventsTransport(eventBridgeClientConfig(), connections);
+  return new HttpPutEventsTransport(eventBridgeClientConfig(), connections);
 }

@@ -77,7 +77,7 @@ export function recordRequest(publisher: UsagePublisher, request: MeasuredReques
 
 /** A byte count from a `content-length` value, if it is one. */
 export function contentLength(value: unknown): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+  const text: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
   if (typeof text === 'number') return Number.isSafeInteger(text) && text >= 0 ? text : undefined;
   if (typeof text !== 'string' || !/^\d{1,15}$/.test(text)) return undefined;
   return Number(text);

@@ -77,13 +77,15 @@ export function serviceError(statusCode: number, typeHeader: string | string[] |
   } catch {
     // Not JSON (a proxy's error page, say): keep the status.
   }
-  const name = (type ?? (statusCode >= 500 ? 'InternalFailure' : 'UnknownError')).split('#').pop()!.split(':')[0];
+  const qualified = type ?? (statusCode >= 500 ? 'InternalFailure' : 'UnknownError');
+  // `com.amazon.coral.validate#ValidationException` or `ThrottlingException:http://…`: the name alone.
+  const name = qualified.slice(qualified.lastIndexOf('#') + 1).split(':')[0];
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: statusCode } });
 }
 
 /** An error as plain data for another thread. */
 export function toSenderFailure(error: unknown): SenderFailure {
-  const e = error as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode: number } };
+  const e = error as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode: number } } | null | undefined;
   return {
     name: e?.name ?? 'Error',
     message: e?.message ?? String(error),

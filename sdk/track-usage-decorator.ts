@@ -64,73 +64,79 @@ export interface UsageMethodDecorator {
  * }
  */
 export function trackUsage(options: TrackUsageOptions = {}): UsageMethodDecorator {
-  function decorate(method: AnyMethod, methodName: string): AnyMethod {
-    return function tracked(this: unknown, ...args: unknown[]): unknown {
-      const context = currentUsageContext();
-      if (context) {
-        if (options.feature) context.feature = options.feature;
-        if (options.billableUnits !== undefined) context.billableUnits = options.billableUnits;
-        return method.apply(this, args);
-      }
-      const publisher = options.publisher ?? defaultPublisher;
-      if (!publisher) return method.apply(this, args);
-      const className = (this as { constructor?: { name?: string } } | undefined)?.constructor?.name;
-      const operation = options.operation ?? `${className && className !== 'Object' ? className : 'function'}.${methodName}`;
-      const started = performance.now();
-      const record = (statusCode: number) => {
-        let caller: UsageCaller | undefined;
-        try {
-          caller = options.caller?.(...args);
-        } catch (error) {
-          options.onTrackingError?.(error as Error);
-        }
-        recordRequest(
-          publisher,
-          {
-            method: 'INVOKE',
-            operation,
-            statusCode,
-            latencyMs: performance.now() - started,
-            caller,
-            context: { feature: options.feature, billableUnits: options.billableUnits },
-          },
-          options,
-        );
-      };
-      let result: unknown;
-      try {
-        result = method.apply(this, args);
-      } catch (error) {
-        record(500);
-        throw error;
-      }
-      if (result instanceof Promise) {
-        return result.then(
-          (value) => {
-            record(200);
-            return value;
-          },
-          (error: unknown) => {
-            record(500);
-            throw error;
-          },
-        );
-      }
-      record(200);
-      return result;
-    };
-  }
-
   // Standard: (method, context). Legacy: (prototype, name, descriptor).
   return function (target: unknown, contextOrName: unknown, descriptor?: PropertyDescriptor): unknown {
     if (descriptor && typeof descriptor.value === 'function') {
-      descriptor.value = decorate(descriptor.value as AnyMethod, String(contextOrName));
+      descriptor.value = trackedMethod(descriptor.value as AnyMethod, String(contextOrName), options);
       return descriptor;
     }
     const context = contextOrName as { kind?: string; name?: string | symbol } | undefined;
     if (typeof target !== 'function' || context?.kind !== 'method') {
       throw new TypeError('@trackUsage decorates methods only.');
     }
-    return decorate(target as AnyMethod, String(context.name));
+    return trackedMethod(target as AnyMethod, String(context.name), options);
   } as UsageMethodDecorator;
+}
+
+/** The method wrapped: inside a tracked request it names the feature, elsewhere it records a call. */
+function trackedMethod(method: AnyMethod, methodName: string, options: TrackUsageOptions): AnyMethod {
+  return function tracked(this: unknown, ...args: unknown[]): unknown {
+    const context = currentUsageContext();
+    if (context) {
+      if (options.feature) context.feature = options.feature;
+      if (options.billableUnits !== undefined) context.billableUnits = options.billableUnits;
+      return method.apply(this, args);
+    }
+    const publisher = options.publisher ?? defaultPublisher;
+    if (!publisher) return method.apply(this, args);
+    const className = (this as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+    const operation = options.operation ?? `${className && className !== 'Object' ? className : 'function'}.${methodName}`;
+    const record = callRecorder(publisher, operation, args, options);
+    let result: unknown;
+    try {
+      result = method.apply(this, args);
+    } catch (error) {
+      record(500);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return (result as Promise<unknown>).then(
+        (value) => {
+          record(200);
+          return value;
+        },
+        (error: unknown) => {
+          record(500);
+          throw error;
+        },
+      );
+    }
+    record(200);
+    return result;
+  };
+}
+
+/** Starts the clock of a call made outside a tracked request; the returned function records its outcome. */
+function callRecorder(publisher: UsagePublisher, operation: string, args: unknown[], options: TrackUsageOptions): (statusCode: number) => void {
+  const started = performance.now();
+  return (statusCode) => {
+    let caller: UsageCaller | undefined;
+    try {
+      caller = options.caller?.(...args);
+    } catch (error) {
+      options.onTrackingError?.(error as Error);
+    }
+    recordRequest(
+      publisher,
+      {
+        method: 'INVOKE',
+        operation,
+        statusCode,
+        latencyMs: performance.now() - started,
+        caller,
+        context: { feature: options.feature, billableUnits: options.billableUnits },
+      },
+      options,
+    );
+  };
 }

@@ -45,8 +45,10 @@ export function passesCompiledValidator(candidate: unknown): boolean {
  * @throws UsageEventValidationError naming the first offending field
  */
 export function buildUsageEventDetail(fields: UsageEventFields, defaults?: UsageEventDefaults): UsageEventDetail {
-  if (fields === null || typeof fields !== 'object') {
-    throw new UsageEventValidationError('(event)', `expected an object, got ${fields === null ? 'null' : typeof fields}`);
+  // Callers in JavaScript can pass anything.
+  const input: unknown = fields;
+  if (input === null || typeof input !== 'object') {
+    throw new UsageEventValidationError('(event)', `expected an object, got ${input === null ? 'null' : typeof input}`);
   }
   const occurredAt = fields.occurredAt instanceof Date ? toIsoUtc(fields.occurredAt) : (fields.occurredAt ?? new Date().toISOString());
   const candidate = {

@@ -1,12 +1,15 @@
-import { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../contracts/put-events-limits';
-import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
-import { eventBridgeClientConfig } from './eventbridge-client';
-import { nextBatchLength } from './put-events-batch';
-import { HttpPutEventsTransport, PutEventsTransport, SdkPutEventsTransport, WorkerPutEventsTransport } from './put-events-transport';
+import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
 import { UsageEventValidationError, UsagePublishError, UsagePublishFailureReason } from './errors';
-import { EventSpool, SpooledEvent } from './event-spool';
+import { EventSpool } from './event-spool';
+import { ExitHooks } from './exit-hooks';
+import { FlushBarriers } from './flush-barriers';
+import { PendingEvent, PublisherCounters } from './pending-event';
+import { nextBatchLength } from './put-events-batch';
+import { PutEventsTransport, publisherTransport } from './put-events-transport';
 import { errorName, fullJitterDelay, isRetryableCallError, isRetryableEntryError } from './retry-policy';
+import { SpoolBridge, SpoolBridgeHost } from './spool-bridge';
 import { UsageEventDefaults, UsageEventFields, buildUsageEventDetail } from './usage-event-builder';
 
 /** Properties of a {@link UsagePublisher}. */
@@ -98,36 +101,15 @@ export interface UsagePublisherStats {
   readonly queued: number;
 }
 
-interface PendingEvent {
-  readonly eventId: string;
-  readonly source: string;
-  readonly detail: string;
-  readonly size: number;
-  readonly seq: number;
-  attempts: number;
-  /** The spool file this event was replayed from; removed once all its events settled. */
-  readonly origin?: ReplayFile;
-}
-
-interface ReplayFile {
-  readonly file: string;
-  outstanding: number;
-  finishedReading: boolean;
-}
-
-interface FlushBarrier {
-  readonly maxSeq: number;
-  remaining: number;
-  readonly resolve: () => void;
-}
-
-const EXIT_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-
 /**
  * Publishes usage events to EventBridge without slowing the caller: `record()` validates and
  * queues in microseconds; batches of up to 10 entries within PutEvents' size limit go out in the
  * background; only failed entries are retried, with the same `eventId`, with exponential backoff
  * and full jitter; what the bus cannot take is spooled to disk and sent later.
+ *
+ * This class holds the queue and the retries; {@link SpoolBridge} moves events to and from the
+ * spool, {@link FlushBarriers} tracks what each `flush()` waits for, and {@link ExitHooks} flushes
+ * when the process ends.
  *
  * @example
  * const publisher = new UsagePublisher({ eventBusName: 'usage', source: 'my-applications', spoolDir: '/var/spool/usage' });
@@ -145,12 +127,10 @@ export class UsagePublisher {
   private readonly backoff: { baseDelayMs: number; maxDelayMs: number };
   private readonly defaults?: UsageEventDefaults;
   private readonly onError?: (error: UsagePublishError) => void;
-  private readonly spool?: EventSpool;
+  private readonly spoolBridge?: SpoolBridge;
+  private readonly barriers = new FlushBarriers();
+  private readonly exitHooks: ExitHooks;
   private readonly timer: NodeJS.Timeout;
-  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
-  private readonly beforeExitHandler = () => {
-    if (this.inMemory > 0) void this.flush();
-  };
 
   private queue: PendingEvent[] = [];
   private head = 0;
@@ -158,27 +138,19 @@ export class UsagePublisher {
   private inFlight = 0;
   private inMemory = 0;
   private pumpScheduled = false;
-  private barriers: FlushBarrier[] = [];
   private closed = false;
   private closing?: Promise<void>;
-  private replaying?: Promise<void>;
-  private spooledSinceReplay = false;
-  private capacityWaiters: (() => void)[] = [];
-  private pendingSpoolWrites = new Set<Promise<void>>();
-  private spoolBuffer: { event: PendingEvent; wasInMemory: boolean }[] = [];
-  private readonly counters = { recorded: 0, published: 0, retried: 0, failed: 0, spooled: 0, dropped: 0 };
+  private readonly counters: PublisherCounters = { recorded: 0, published: 0, retried: 0, failed: 0, spooled: 0, dropped: 0 };
 
   constructor(options: UsagePublisherOptions) {
     if (!options.eventBusName) throw new Error('UsagePublisher needs eventBusName: the usage bus name or ARN (stack output EventBusName).');
-    if (!options.source) throw new Error('UsagePublisher needs source: an event source on the stack allow-list, e.g. "my-applications".');
+    if (!options.source) throw new Error(`UsagePublisher needs source: an event source on the stack allow-list, e.g. "${DEFAULT_EVENT_SOURCE}".`);
     this.eventBusName = options.eventBusName;
     this.source = options.source;
     this.maxConcurrentRequests = positiveInteger('maxConcurrentRequests', options.maxConcurrentRequests ?? 64);
     this.ownsTransport = options.client === undefined;
     const sendFrom = options.sendFrom ?? (process.env.AWS_LAMBDA_FUNCTION_NAME ? 'event-loop' : 'thread');
-    if (options.client) this.transport = new SdkPutEventsTransport(options.client);
-    else if (sendFrom === 'thread') this.transport = new WorkerPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
-    else this.transport = new HttpPutEventsTransport(eventBridgeClientConfig(), this.maxConcurrentRequests);
+    this.transport = publisherTransport(options.client, sendFrom, this.maxConcurrentRequests);
     this.maxQueueSize = positiveInteger('maxQueueSize', options.maxQueueSize ?? 10_000);
     this.maxRetries = nonNegativeInteger('maxRetries', options.maxRetries ?? 6);
     this.backoff = { baseDelayMs: options.retryBaseDelayMs ?? 100, maxDelayMs: options.retryMaxDelayMs ?? 5000 };
@@ -187,12 +159,14 @@ export class UsagePublisher {
     const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 1000);
     this.timer = setInterval(() => { this.pump(true); }, flushIntervalMs);
     this.timer.unref();
-    process.on('beforeExit', this.beforeExitHandler);
-    if (options.flushOnExitSignals ?? true) this.installSignalHandlers();
+    const beforeExit = () => {
+      if (this.inMemory > 0) void this.flush();
+    };
+    this.exitHooks = new ExitHooks({ beforeExit, close: () => this.close() }, options.flushOnExitSignals ?? true);
     if (options.spoolDir) {
-      this.spool = new EventSpool(options.spoolDir, { maxBytes: options.maxSpoolBytes });
+      this.spoolBridge = new SpoolBridge(new EventSpool(options.spoolDir, { maxBytes: options.maxSpoolBytes }), this.spoolBridgeHost());
       // Events left by an earlier run (or another process that ended) go out first.
-      this.replaySpool();
+      this.spoolBridge.replay();
     }
   }
 
@@ -221,12 +195,11 @@ export class UsagePublisher {
   /** Resolves when every event recorded so far has been delivered, spooled or reported as failed. */
   public async flush(): Promise<void> {
     if (this.inMemory > 0) {
-      const settled = new Promise<void>((resolve) => this.barriers.push({ maxSeq: this.seq, remaining: this.inMemory, resolve }));
+      const settled = this.barriers.add(this.seq, this.inMemory);
       this.pump(true);
       await settled;
     }
-    await Promise.all([...this.pendingSpoolWrites]);
-    await this.spool?.flush();
+    await this.spoolBridge?.flush();
   }
 
   /** Flushes, then stops the timer and the signal handlers. Events recorded afterwards go to the spool or are dropped. */
@@ -234,15 +207,13 @@ export class UsagePublisher {
     this.closing ??= (async () => {
       this.closed = true;
       clearInterval(this.timer);
-      for (const wake of this.capacityWaiters.splice(0)) wake();
+      this.spoolBridge?.stopWaitingForCapacity();
       await this.flush();
-      await this.replaying;
+      await this.spoolBridge?.replayEnded();
       await this.flush();
-      await this.spool?.close();
+      await this.spoolBridge?.close();
       if (this.ownsTransport) await this.transport.close();
-      process.off('beforeExit', this.beforeExitHandler);
-      for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-      this.signalHandlers.clear();
+      this.exitHooks.remove();
     })();
     return this.closing;
   }
@@ -269,7 +240,7 @@ export class UsagePublisher {
 
   /** Sends batches while there is room in flight; partial batches only when `partial` or flushing. */
   private pump(partial: boolean): void {
-    const sendPartial = partial || this.barriers.length > 0 || this.closed;
+    const sendPartial = partial || this.barriers.waiting || this.closed;
     while (this.inFlight < this.maxConcurrentRequests) {
       const available = this.queue.length - this.head;
       if (available === 0 || (available < PUT_EVENTS_LIMITS.maxEntries && !sendPartial)) break;
@@ -302,7 +273,7 @@ export class UsagePublisher {
       DetailType: USAGE_EVENT_DETAIL_TYPE,
       Detail: event.detail,
     }));
-    let results;
+    let results: PutEventsResultEntry[] | undefined;
     try {
       results = await this.transport.putEvents(entries);
     } catch (error) {
@@ -310,14 +281,19 @@ export class UsagePublisher {
       else this.fail(batch, 'rejected', `were refused by PutEvents: ${(error as Error).message}`, errorName(error));
       return;
     }
-    if (!results || results.length !== batch.length) {
+    if (results?.length !== batch.length) {
       this.retry(batch, 'IncompleteResponse');
       return;
     }
+    this.settleResults(batch, results);
+  }
+
+  /** Per entry: delivered, to retry, or rejected for good. */
+  private settleResults(batch: PendingEvent[], results: PutEventsResultEntry[]): void {
     const retryable: PendingEvent[] = [];
     const rejected = new Map<string, PendingEvent[]>();
     let delivered = false;
-    results.forEach((result, i) => {
+    for (const [i, result] of results.entries()) {
       const event = batch[i];
       if (!result.ErrorCode) {
         this.counters.published++;
@@ -328,10 +304,10 @@ export class UsagePublisher {
       } else {
         rejected.set(result.ErrorCode, [...(rejected.get(result.ErrorCode) ?? []), event]);
       }
-    });
+    }
     for (const [code, events] of rejected) this.fail(events, 'rejected', `were rejected by EventBridge (${code})`, code);
     if (retryable.length > 0) this.retry(retryable, 'EntryFailed');
-    if (delivered && this.spooledSinceReplay) this.replaySpool();
+    if (delivered) this.spoolBridge?.busAnswered();
   }
 
   private retry(events: PendingEvent[], cause: string): void {
@@ -352,40 +328,19 @@ export class UsagePublisher {
 
   /** Events that cannot stay in memory: spooled if there is a spool, otherwise counted and reported. */
   private overflow(events: PendingEvent[], cause?: string, wereInMemory = false): void {
-    if (this.spool) {
-      // Gathered and written once per turn of the event loop: one append for many events.
-      for (const event of events) this.spoolBuffer.push({ event, wasInMemory: wereInMemory });
-      if (this.spoolBuffer.length === events.length) {
-        let release!: () => void;
-        const written = new Promise<void>((resolve) => (release = resolve));
-        this.pendingSpoolWrites.add(written);
-        setImmediate(() => void this.writeSpoolBuffer().finally(() => {
-          this.pendingSpoolWrites.delete(written);
-          release();
-        }));
-      }
+    if (this.spoolBridge) {
+      this.spoolBridge.keep(events, wereInMemory);
       return;
     }
     const reason: UsagePublishFailureReason = wereInMemory ? 'retries-exhausted' : 'overflow';
     if (wereInMemory) this.counters.failed += events.length;
     else this.counters.dropped += events.length;
-    const message = wereInMemory ? `were not delivered after ${this.maxRetries} retries (${cause}) and no spoolDir is set` : `were dropped: ${this.closed ? 'the publisher is closed' : `more than maxQueueSize (${this.maxQueueSize}) events in memory`} and no spoolDir is set`;
+    const full = this.closed ? 'the publisher is closed' : `more than maxQueueSize (${this.maxQueueSize}) events in memory`;
+    const message = wereInMemory
+      ? `were not delivered after ${this.maxRetries} retries (${cause ?? ''}) and no spoolDir is set`
+      : `were dropped: ${full} and no spoolDir is set`;
     this.report(new UsagePublishError(reason, events.map((e) => e.eventId), message, cause));
     if (wereInMemory) for (const event of events) this.settle(event);
-  }
-
-  private async writeSpoolBuffer(): Promise<void> {
-    const batch = this.spoolBuffer;
-    this.spoolBuffer = [];
-    try {
-      await this.spool!.append(batch.map(({ event: { eventId, source, detail } }) => ({ eventId, source, detail })));
-      this.counters.spooled += batch.length;
-      this.spooledSinceReplay = true;
-    } catch (error) {
-      this.counters.failed += batch.length;
-      this.report(new UsagePublishError('spool-failed', batch.map((b) => b.event.eventId), `could not be spooled: ${(error as Error).message}`, errorName(error)));
-    }
-    for (const { event, wasInMemory } of batch) if (wasInMemory) this.settle(event);
   }
 
   private fail(events: PendingEvent[], reason: UsagePublishFailureReason, message: string, code: string): void {
@@ -397,18 +352,8 @@ export class UsagePublisher {
   /** An in-memory event is done: delivered, spooled or failed. */
   private settle(event: PendingEvent): void {
     this.inMemory--;
-    if (this.barriers.length > 0) {
-      this.barriers = this.barriers.filter((barrier) => {
-        if (event.seq > barrier.maxSeq) return true;
-        if (--barrier.remaining > 0) return true;
-        barrier.resolve();
-        return false;
-      });
-    }
-    if (event.origin && --event.origin.outstanding === 0 && event.origin.finishedReading) {
-      void this.spool?.remove(event.origin.file);
-    }
-    if (this.capacityWaiters.length > 0 && this.inMemory < this.maxQueueSize) this.capacityWaiters.shift()!();
+    this.barriers.settled(event.seq);
+    this.spoolBridge?.settled(event, this.inMemory);
   }
 
   private report(error: UsagePublishError): void {
@@ -419,52 +364,19 @@ export class UsagePublisher {
     }
   }
 
-  /** Sends spooled events again, without taking more memory than maxQueueSize. */
-  private replaySpool(): void {
-    if (!this.spool || this.replaying || this.closed) return;
-    this.spooledSinceReplay = false;
-    const spool = this.spool;
-    this.replaying = (async () => {
-      await Promise.all([...this.pendingSpoolWrites]);
-      for (const file of await spool.claimReplayable()) {
-        const events = await spool.read(file);
-        const origin: ReplayFile = { file, outstanding: 0, finishedReading: false };
-        let index = 0;
-        for (; index < events.length && !this.closed; index++) {
-          while (this.inMemory >= this.maxQueueSize && !this.closed) await new Promise<void>((resolve) => this.capacityWaiters.push(resolve));
-          if (this.closed) break;
-          origin.outstanding++;
-          this.enqueue(this.fromSpool(events[index], origin));
-        }
-        if (index < events.length) await spool.append(events.slice(index)); // closing: keep the unread rest
-        origin.finishedReading = true;
-        if (origin.outstanding === 0) await spool.remove(file);
-        this.pump(true);
-      }
-    })()
-      .catch((error: Error) => { this.report(new UsagePublishError('spool-failed', [], `could not be replayed from the spool: ${error.message}`, errorName(error))); })
-      .finally(() => {
-        this.replaying = undefined;
-        if (this.spooledSinceReplay && !this.closed) this.replaySpool();
-      });
-  }
-
-  private fromSpool(event: SpooledEvent, origin: ReplayFile): PendingEvent {
-    const size = putEventsEntrySize({ Source: event.source, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: event.detail });
-    return { ...event, size, seq: ++this.seq, attempts: 0, origin };
-  }
-
-  private installSignalHandlers(): void {
-    for (const signal of EXIT_SIGNALS) {
-      const handler = () => {
-        void this.close().finally(() => {
-          // Nobody else handles the signal: let it end the process as it would have.
-          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-        });
-      };
-      this.signalHandlers.set(signal, handler);
-      process.once(signal, handler);
-    }
+  /** The queue as the spool bridge sees it. */
+  private spoolBridgeHost(): SpoolBridgeHost {
+    return {
+      counters: this.counters,
+      maxQueueSize: this.maxQueueSize,
+      inMemory: () => this.inMemory,
+      isClosed: () => this.closed,
+      nextSeq: () => ++this.seq,
+      enqueue: (event) => { this.enqueue(event); },
+      sendPartialBatches: () => { this.pump(true); },
+      settle: (event) => { this.settle(event); },
+      report: (error) => { this.report(error); },
+    };
   }
 }
 

@@ -2,8 +2,10 @@
 // itself. Controlled over IPC: { cmd: 'stats' | 'down' | 'blackhole' | 'up' | 'reset' }.
 import { LoopbackPutEventsServer } from '../../test/support/put-events-server';
 
+const send = process.send?.bind(process);
+if (!send) throw new Error('put-events-server-process is started by fork(), with an IPC channel to take commands on.');
 const server = new LoopbackPutEventsServer({ countOnly: true });
-void server.start().then((url) => process.send!({ url }));
+void server.start().then((url) => send({ url }));
 process.on('message', (message: { cmd: string; id: number }) => {
   if (message.cmd === 'down') server.setDown(true);
   if (message.cmd === 'up') {
@@ -18,6 +20,6 @@ process.on('message', (message: { cmd: string; id: number }) => {
     server.acceptedEntries = 0;
   }
   const cpu = process.cpuUsage();
-  process.send!({ id: message.id, requests: server.requests, entries: server.entries, accepted: server.acceptedEntries, cpuMicros: cpu.user + cpu.system });
+  send({ id: message.id, requests: server.requests, entries: server.entries, accepted: server.acceptedEntries, cpuMicros: cpu.user + cpu.system });
 });
 process.on('disconnect', () => void server.stop().then(() => process.exit(0)));

@@ -9,10 +9,10 @@ import { duckdbType, partitionProjection, sqlString } from '../../local/lake/cur
  * `start`, a few hundred tenants, dozens of operations, some errors and 429s. One expression per
  * curated column, so a column added to the contracts without one here fails loudly.
  */
-export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30, first = 0, order: { readonly total: number } | undefined = undefined): string {
+export function syntheticEventsSql(count: number, start = '2026-09-01', days = 30, first = 0, order?: { readonly total: number }): string {
   // Scattered over the days (a lake), or in time order over them (a stream, as Firehose delivers it).
   const offset = order ? `CAST(n * ${days * 86400} / ${order.total} AS BIGINT)` : `((n * 7919) % (${days} * 86400))`;
-  const expressions: Record<string, string> = {
+  const expressions: Partial<Record<string, string>> = {
     event_id: `'evt-' || lpad(CAST(n AS VARCHAR), 10, '0') || '-' || md5(CAST(n AS VARCHAR))[1:12]`,
     schema_version: `'1'`,
     occurred_at: `TIMESTAMP '${start}' + to_seconds(${offset})`,
@@ -70,7 +70,15 @@ export function syntheticRawEnvelopesSql(count: number, start?: string, days?: n
 }
 
 /** Writes the synthetic envelopes as Firehose would: gzip objects of newline-delimited JSON under `rawDir`. */
-export async function writeSyntheticRawObjects(connection: DuckDBConnection, rawDir: string, count: number, objects = 4, start?: string, days?: number, ordered = false): Promise<void> {
+export async function writeSyntheticRawObjects(
+  connection: DuckDBConnection,
+  rawDir: string,
+  count: number,
+  objects = 4,
+  start?: string,
+  days?: number,
+  ordered = false,
+): Promise<void> {
   const perObject = Math.ceil(count / objects);
   for (let i = 0; i < objects; i++) {
     const n = Math.min(perObject, count - i * perObject);

@@ -3,7 +3,7 @@ import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
 import { TIER_NAMES } from '../../contracts/tiers';
 import { generateApiKey } from '../credentials/api-key';
 import { CredentialStore, CredentialStoreError, KeyStatus, generateTenantId } from '../credentials/credential-store';
-import { HttpError } from '../http/responses';
+import { InvalidAdminInput } from './admin-errors';
 import { AuditLog } from './audit-log';
 
 const createTenantBody = z
@@ -21,12 +21,12 @@ const externalIdentityBody = z.union([
 /** A `jti` as this API mints them (a UUID). */
 const TOKEN_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Validates a body against a schema, or answers 400 naming the field. */
+/** Validates a body against a schema, or refuses it naming the field. */
 function validBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new HttpError(400, 'invalid-body', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  throw new InvalidAdminInput('invalid-body', `${issue.path.join('.') || 'body'}: ${issue.message}`);
 }
 
 /**
@@ -35,6 +35,9 @@ function validBody<T>(schema: z.ZodType<T>, body: unknown): T {
  * Every change is checked first (an unknown tenant or a revoked key is refused with nothing
  * written), then written in one transaction with its audit entry: the change and its entry land
  * together or not at all (CredentialStore's TransactWriteItems).
+ *
+ * Refusals are domain errors, which know nothing of HTTP: InvalidAdminInput for a body or id of
+ * the wrong form, CredentialStoreError for what the store refuses (see adminRoute for the answers).
  */
 export class AdminService {
   constructor(
@@ -46,7 +49,7 @@ export class AdminService {
     const input = validBody(createTenantBody, body);
     const tenantId = input.tenantId ?? generateTenantId();
     const entry = this.audit.prepare({ actor, action: 'tenant.create', target: tenantId, details: { tier: input.tier, name: input.name } });
-    return this.mapped(() => this.store.createTenant({ ...input, tenantId }, entry));
+    return this.store.createTenant({ ...input, tenantId }, entry);
   }
 
   public listTenants() {
@@ -57,40 +60,40 @@ export class AdminService {
     const { tier } = validBody(setTierBody, body);
     const before = await this.existingTenant(tenantId);
     const entry = this.audit.prepare({ actor, action: 'tenant.set-tier', target: tenantId, details: { from: before.tier, to: tier } });
-    return this.mapped(() => this.store.setTier(tenantId, tier, entry));
+    return this.store.setTier(tenantId, tier, entry);
   }
 
   public async setTenantBlocked(actor: string, tenantId: string, blocked: boolean) {
     await this.existingTenant(tenantId);
     const entry = this.audit.prepare({ actor, action: blocked ? 'tenant.block' : 'tenant.unblock', target: tenantId });
-    return this.mapped(() => this.store.setTenantBlocked(tenantId, blocked, entry));
+    return this.store.setTenantBlocked(tenantId, blocked, entry);
   }
 
   /** Creates a tenant key; the secret appears in this answer only. */
   public async createKey(actor: string, tenantId: string) {
     const key = generateApiKey();
     const entry = this.audit.prepare({ actor, action: 'key.create', target: key.keyId, details: { tenantId } });
-    return this.mapped(() => this.store.createKey(tenantId, 'tenant', { key, audit: entry }));
+    return this.store.createKey(tenantId, 'tenant', { key, audit: entry });
   }
 
   /** Blocks, unblocks or revokes a key; the key's records name the audit entry of their last change. */
   public async setKeyStatus(actor: string, keyId: string, status: KeyStatus) {
-    const key = await this.mapped(() => this.store.keyForStatusChange(keyId, status));
+    const key = await this.store.keyForStatusChange(keyId, status);
     const action = { active: 'key.unblock', blocked: 'key.block', revoked: 'key.revoke' }[status];
     const entry = this.audit.prepare({ actor, action, target: keyId, details: { tenantId: key.tenantId, from: key.status } });
-    return this.mapped(() => this.store.setKeyStatus(keyId, status, entry));
+    return this.store.setKeyStatus(keyId, status, entry);
   }
 
   /** Maps an external issuer's subject or app client to a tenant: body `{ issuer, subject }` or `{ issuer, clientId }`. */
   public async mapExternalIdentity(actor: string, tenantId: string, body: unknown) {
     const input = validBody(externalIdentityBody, body);
     const entry = this.audit.prepare({ actor, action: 'external-identity.map', target: tenantId, details: { ...input, tenantId } });
-    return this.mapped(() => this.store.mapExternalIdentity({ ...input, tenantId }, entry));
+    return this.store.mapExternalIdentity({ ...input, tenantId }, entry);
   }
 
   /** Revokes an admin token by its `jti` (from the mint answer or the audit log) until it expires. */
   public async revokeAdminToken(actor: string, tokenId: string, ttlSeconds: number) {
-    if (!TOKEN_ID_PATTERN.test(tokenId)) throw new HttpError(400, 'invalid-token-id', `tokenId must be the jti of an admin token (a UUID); got ${JSON.stringify(tokenId.slice(0, 64))}.`);
+    if (!TOKEN_ID_PATTERN.test(tokenId)) throw new InvalidAdminInput('invalid-token-id', `tokenId must be the jti of an admin token (a UUID); got ${JSON.stringify(tokenId.slice(0, 64))}.`);
     const entry = this.audit.prepare({ actor, action: 'admin-token.revoke', target: tokenId });
     await this.store.revokeAdminToken(tokenId, Math.floor(Date.now() / 1000) + ttlSeconds, entry);
     return { tokenId, revoked: true };
@@ -100,32 +103,9 @@ export class AdminService {
     return this.audit.recent(limit);
   }
 
-  private existingTenant(tenantId: string) {
-    return this.mapped(async () => {
-      const tenant = await this.store.getTenant(tenantId);
-      if (!tenant) throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
-      return tenant;
-    });
-  }
-
-  private async mapped<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      if (error instanceof CredentialStoreError) {
-        const status = {
-          'tenant-exists': 409,
-          'key-revoked': 409,
-          'external-identity-mapped': 409,
-          'concurrent-change': 409,
-          'invalid-tenant-id': 400,
-          'reserved-tenant-id': 400,
-          'tenant-not-found': 404,
-          'key-not-found': 404,
-        }[error.code];
-        throw new HttpError(status, error.code, error.message);
-      }
-      throw error;
-    }
+  private async existingTenant(tenantId: string) {
+    const tenant = await this.store.getTenant(tenantId);
+    if (!tenant) throw new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
+    return tenant;
   }
 }

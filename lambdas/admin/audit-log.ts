@@ -50,9 +50,9 @@ export class AuditLog {
 
   /** Appends an entry on its own (for actions that change nothing else). */
   public async append(entry: Omit<AuditEntry, 'at'>): Promise<AppendedAuditEntry> {
-    const write = this.prepare(entry);
-    await this.documents.send(new PutCommand(write.put.Put!));
-    return write.entry;
+    const { appended, put } = this.entryPut(entry);
+    await this.documents.send(new PutCommand(put));
+    return appended;
   }
 
   /**
@@ -60,13 +60,8 @@ export class AuditLog {
    * conditional on `attribute_not_exists(pk)`, as on its own, so no entry is ever overwritten.
    */
   public prepare(entry: Omit<AuditEntry, 'at'>): AuditWrite {
-    const at = new Date(this.clock()).toISOString();
-    const full: AuditEntry = { at, ...entry };
-    const id = `${at}#${randomBytes(8).toString('hex')}`;
-    return {
-      entry: { ...full, id },
-      put: { Put: { TableName: this.tableName, Item: { pk: monthKey(at), sk: id, ...full }, ConditionExpression: 'attribute_not_exists(pk)' } },
-    };
+    const { appended, put } = this.entryPut(entry);
+    return { entry: appended, put: { Put: put } };
   }
 
   /** The newest entries first, walking back month by month up to `months`. */
@@ -78,8 +73,25 @@ export class AuditLog {
       const { Items } = await this.documents.send(
         new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': monthKey(month) }, ScanIndexForward: false, Limit: limit - entries.length }),
       );
-      entries.push(...(Items ?? []).map(({ at, actor, action, target, details }) => ({ at, actor, action, target, ...(details ? { details } : {}) })));
+      entries.push(...(Items ?? []).map(toEntry));
     }
     return entries;
   }
+
+  /** An entry, stamped now with an id of its own, and the PutItem that appends it (never over another). */
+  private entryPut(entry: Omit<AuditEntry, 'at'>): { appended: AppendedAuditEntry; put: NonNullable<TransactItem['Put']> } {
+    const at = new Date(this.clock()).toISOString();
+    const full: AuditEntry = { at, ...entry };
+    const id = `${at}#${randomBytes(8).toString('hex')}`;
+    return {
+      appended: { ...full, id },
+      put: { TableName: this.tableName, Item: { pk: monthKey(at), sk: id, ...full }, ConditionExpression: 'attribute_not_exists(pk)' },
+    };
+  }
+}
+
+/** An entry as read back: its fields, without the table's keys. */
+function toEntry(item: Record<string, unknown>): AuditEntry {
+  const details = item.details as Record<string, unknown> | undefined;
+  return { at: String(item.at), actor: String(item.actor), action: String(item.action), target: String(item.target), ...(details ? { details } : {}) };
 }

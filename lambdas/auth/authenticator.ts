@@ -1,7 +1,8 @@
 import * as jose from 'jose';
-import { CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../contracts/metered-api';
+import { API_KEY_HEADER, CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
-import { TierName } from '../../contracts/tiers';
+import { AUTHORIZER_CONTEXT_FIELDS, parseAuthorizerContext } from '../../contracts/authorizer-context';
+import { TierName, isTierName } from '../../contracts/tiers';
 import { CredentialStore } from '../credentials/credential-store';
 import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/token-service';
 
@@ -11,14 +12,10 @@ import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/to
  */
 export type CredentialStanding = 'active' | 'key-blocked' | 'tenant-blocked';
 
-/** Who is calling, as the authorizer passes it on to the routes. */
-export interface Principal {
-  readonly kind: 'tenant' | 'admin';
-  /** The tenant (absent for admins). */
-  readonly tenantId?: string;
+/** What every principal carries. */
+interface PrincipalBase {
   /** The API key, or the key a token was minted from. */
   readonly keyId?: string;
-  readonly tier?: TierName;
   readonly scopes: readonly string[];
   readonly via: 'api-key' | 'token';
   /** Who acted, for the audit log: the key id or the token subject. */
@@ -26,6 +23,21 @@ export interface Principal {
   /** The API key's standing when the authorizer looked it up (absent for tokens, which it does not look up). */
   readonly standing?: CredentialStanding;
 }
+
+/** A tenant's credential: always names its tenant. */
+export interface TenantPrincipal extends PrincipalBase {
+  readonly kind: 'tenant';
+  readonly tenantId: string;
+  readonly tier?: TierName;
+}
+
+/** An admin credential: acts for no tenant. */
+export interface AdminPrincipal extends PrincipalBase {
+  readonly kind: 'admin';
+}
+
+/** Who is calling, as the authorizer passes it on to the routes. */
+export type Principal = TenantPrincipal | AdminPrincipal;
 
 export type AuthOutcome = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly reason: string };
 
@@ -58,7 +70,7 @@ export class Authenticator {
    */
   public async authenticate(headers: Readonly<Record<string, string | undefined>>, source: CredentialSource, options: AuthenticateOptions = {}): Promise<AuthOutcome> {
     if (source === 'x-api-key') {
-      const apiKey = headers['x-api-key'];
+      const apiKey = headers[API_KEY_HEADER];
       return apiKey ? this.byApiKey(apiKey.trim()) : refuse('no x-api-key header');
     }
     const authorization = headers.authorization?.trim();
@@ -81,10 +93,13 @@ export class Authenticator {
     }
     // A cached allow must not outlive the token: refused now, the token is refused for the rest of its life anyway.
     if (!this.validUntil(token, answerHeldForSeconds)) return refuse('token rejected: expires before a cached answer would');
-    if (verified.kind === 'external') return this.byExternalIdentity(verified.external!);
-    if (verified.kind === 'admin' && (!verified.tokenId || (await this.store.isAdminTokenRevoked(verified.tokenId)))) return refuse('token rejected: admin token revoked');
-    const { tokenId: _tokenId, external: _external, ...principal } = verified;
-    return { ok: true, principal: { ...principal, kind: verified.kind, via: 'token' } };
+    if (verified.kind === 'external') return this.byExternalIdentity(verified.external);
+    if (verified.kind === 'admin') {
+      if (await this.store.isAdminTokenRevoked(verified.tokenId)) return refuse('token rejected: admin token revoked');
+      return { ok: true, principal: { kind: 'admin', scopes: verified.scopes, via: 'token', subject: verified.subject } };
+    }
+    const { tenantId, keyId, tier, scopes, subject } = verified;
+    return { ok: true, principal: { kind: 'tenant', tenantId, keyId, tier, scopes, via: 'token', subject } };
   }
 
   /** Whether a verified token is still valid (`exp` plus the clock tolerance) in `seconds` from now. */
@@ -152,54 +167,59 @@ export class Authenticator {
 /** Whether a principal may call a route: admin routes need the admin scope, tenant routes a tenant. */
 export function mayAccess(principal: Principal, access: RouteAccess): boolean {
   if (access === 'admin') return principal.kind === 'admin' && principal.scopes.includes(SCOPES.admin);
-  return principal.kind === 'tenant' && principal.tenantId !== undefined && principal.scopes.includes(SCOPES.call);
+  return principal.kind === 'tenant' && principal.scopes.includes(SCOPES.call);
 }
 
 /**
- * The authorizer context API Gateway hands to the routes (flat strings), and writes to the access
- * log as `$context.authorizer.<name>`. Admins carry the reserved tenant id `operator`, so that
- * whatever records their requests (the routes, the access log) attributes them to no tenant.
+ * The authorizer context API Gateway hands to the routes (flat strings, named by
+ * {@link AUTHORIZER_CONTEXT_FIELDS}), and writes to the access log as `$context.authorizer.<name>`.
+ * Admins carry the reserved tenant id `operator`, so that whatever records their requests (the
+ * routes, the access log) attributes them to no tenant.
  */
 export interface AuthorizerContext {
-  readonly kind: 'tenant' | 'admin';
+  readonly kind: Principal['kind'];
   readonly tenantId: string;
   readonly apiKeyId: string;
   readonly tier: string;
   readonly scopes: string;
-  readonly via: 'api-key' | 'token';
+  readonly via: Principal['via'];
   readonly subject: string;
   /** {@link CredentialStanding}, or '' when not looked up. */
   readonly standing: string;
 }
 
 export function toAuthorizerContext(principal: Principal): AuthorizerContext {
+  const F = AUTHORIZER_CONTEXT_FIELDS;
   return {
-    kind: principal.kind,
-    tenantId: principal.kind === 'admin' ? RESERVED_TENANT_IDS.operator : (principal.tenantId ?? ''),
-    apiKeyId: principal.keyId ?? '',
-    tier: principal.tier ?? '',
-    scopes: principal.scopes.join(' '),
-    via: principal.via,
-    subject: principal.subject,
-    standing: principal.standing ?? '',
+    [F.kind]: principal.kind,
+    [F.tenantId]: principal.kind === 'admin' ? RESERVED_TENANT_IDS.operator : principal.tenantId,
+    [F.apiKeyId]: principal.keyId ?? '',
+    [F.tier]: (principal.kind === 'tenant' ? principal.tier : undefined) ?? '',
+    [F.scopes]: principal.scopes.join(' '),
+    [F.via]: principal.via,
+    [F.subject]: principal.subject,
+    [F.standing]: principal.standing ?? '',
   };
 }
 
 const isStanding = (value: unknown): value is CredentialStanding => value === 'active' || value === 'key-blocked' || value === 'tenant-blocked';
 
-export function fromAuthorizerContext(context: Partial<Record<keyof AuthorizerContext, unknown>> | undefined): Principal | undefined {
-  if (!context || (context.kind !== 'tenant' && context.kind !== 'admin')) return undefined;
-  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
-  const tier = text(context.tier);
-  return {
-    kind: context.kind,
-    // An admin acts for no tenant: the context's `operator` is for the records, not a tenant to meter.
-    tenantId: context.kind === 'admin' ? undefined : text(context.tenantId),
-    keyId: text(context.apiKeyId),
-    tier: tier as TierName | undefined,
-    scopes: (text(context.scopes) ?? '').split(' ').filter(Boolean),
-    via: context.via === 'token' ? 'token' : 'api-key',
-    subject: text(context.subject) ?? 'unknown',
-    ...(isStanding(context.standing) ? { standing: context.standing } : {}),
-  };
+/**
+ * The principal an authorizer context (as {@link parseAuthorizerContext} reads it) stands for;
+ * undefined when it names no kind, or a tenant without its tenant id.
+ */
+export function fromAuthorizerContext(context: unknown): Principal | undefined {
+  const values = parseAuthorizerContext(context);
+  if (!values) return undefined;
+  const common = {
+    ...(values.apiKeyId !== undefined ? { keyId: values.apiKeyId } : {}),
+    scopes: (values.scopes ?? '').split(' ').filter(Boolean),
+    via: values.via === 'token' ? 'token' : 'api-key',
+    subject: values.subject ?? 'unknown',
+    ...(isStanding(values.standing) ? { standing: values.standing } : {}),
+  } as const;
+  // An admin acts for no tenant: the context's `operator` is for the records, not a tenant to meter.
+  if (values.kind === 'admin') return { kind: 'admin', ...common };
+  if (values.kind !== 'tenant' || values.tenantId === undefined) return undefined;
+  return { kind: 'tenant', tenantId: values.tenantId, ...(isTierName(values.tier) ? { tier: values.tier } : {}), ...common };
 }

@@ -4,8 +4,8 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand 
 import type { AuditWrite, TransactItem } from '../admin/audit-log';
 import { CREDENTIALS_TTL_ATTRIBUTE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN, TENANT_ID_RULE, isReservedTenantId } from '../../contracts/tenants';
-import { DEFAULT_TIERS, TIER_NAMES, TierLimit, TierName } from '../../contracts/tiers';
-import { LIMITER_ATTRIBUTES, limiterKey } from '../limiter/token-bucket-limiter';
+import { DEFAULT_TIERS, TierLimit, TierName } from '../../contracts/tiers';
+import { LimiterItemWrite, LimiterItemWrites, readEnforcedTier } from '../limiter/limiter-item-writes';
 import { NewApiKey, generateApiKey, hashApiKey, looksLikeApiKey, sameDigest } from './api-key';
 
 export type KeyRole = 'tenant' | 'admin';
@@ -59,6 +59,12 @@ export interface ExternalIdentityMapping {
   readonly createdAt: string;
 }
 
+/** An external identity to map: one subject, or one app client, of an issuer. */
+export type ExternalIdentityInput = { readonly issuer: string; readonly tenantId: string } & (
+  | { readonly subject: string; readonly clientId?: undefined }
+  | { readonly clientId: string; readonly subject?: undefined }
+);
+
 export interface CredentialStoreProps {
   readonly client: DynamoDBClient;
   readonly credentialsTable: string;
@@ -86,7 +92,8 @@ type FailedConditions = (index: number) => boolean;
 
 /**
  * Tenants and API keys in DynamoDB, and the tier and blocks on each tenant's limiter item (the
- * copy the limiter enforces on every request). Keys are stored only as SHA-256 hashes.
+ * copy the limiter enforces on every request), which it changes with the writes the limiter module
+ * builds (LimiterItemWrites). Keys are stored only as SHA-256 hashes.
  *
  * Every change that spans several items (a tenant and its limiter item, a key's two records and
  * the limiter item) is one TransactWriteItems, with the audit entry that records it when the
@@ -98,11 +105,13 @@ export class CredentialStore {
   private readonly documents: DynamoDBDocumentClient;
   private readonly clock: () => number;
   private readonly tiers: Readonly<Record<TierName, TierLimit>>;
+  private readonly limiterItem: LimiterItemWrites;
 
   constructor(private readonly props: CredentialStoreProps) {
     this.documents = DynamoDBDocumentClient.from(props.client);
     this.clock = props.clock ?? Date.now;
     this.tiers = props.tiers ?? DEFAULT_TIERS;
+    this.limiterItem = new LimiterItemWrites(props.limiterTable);
   }
 
   public async createTenant(input: { tenantId?: string; name: string; tier: TierName }, audit?: AuditWrite): Promise<Tenant> {
@@ -121,7 +130,7 @@ export class CredentialStore {
       [
         { Put: { TableName: this.props.credentialsTable, Item: { pk: tenantItemKey(tenantId), entity: 'tenant', sk: tenantId, ...tenant }, ConditionExpression: 'attribute_not_exists(pk)' } },
         // The enforcement copy: tier and blocks the limiter checks on every request.
-        { Put: { TableName: this.props.limiterTable, Item: { pk: limiterKey(tenantId), [LIMITER_ATTRIBUTES.tier]: input.tier, [LIMITER_ATTRIBUTES.blocked]: false } } },
+        this.limiterItem.create(tenantId, input.tier),
       ],
       audit,
       (failed) => {
@@ -158,42 +167,24 @@ export class CredentialStore {
   /**
    * Changes the tier of the limiter item and the tenant record together.
    *
-   * The bucket's state is its theoretical arrival time (`tat`), a debt in milliseconds. Raising
-   * the tier (to a higher rate) removes it in the same write, so the new tier's full burst is
-   * there at once: a debt run up at 12 s per request would otherwise still weigh 12 s per request
-   * against a rate of one every 0.6 s. Any other change keeps it, so after lowering the tenant
-   * waits out the old debt at the new rate and is never admitted more than the new tier allows.
+   * Raising the tier clears the bucket's debt, lowering keeps it (LimiterItemWrites.setTier).
    * Whether it raises depends on the tier the item holds, read first; the write is conditional on
    * that tier still being there, and another admin's change in between means reading again.
    */
   public async setTier(tenantId: string, tier: TierName, audit?: AuditWrite): Promise<Tenant> {
-    const rate = this.tiers[tier].requestsPerMinute;
     for (let round = 1; round <= 3; round++) {
-      const current = await this.limiterTier(tenantId);
-      const raises = this.tiers[current].requestsPerMinute < rate;
-      let changed = true;
-      await this.transact(
-        [
-          {
-            Update: {
-              TableName: this.props.limiterTable,
-              Key: { pk: limiterKey(tenantId) },
-              UpdateExpression: raises ? 'SET #tier = :tier REMOVE #tat' : 'SET #tier = :tier',
-              ConditionExpression: 'attribute_exists(pk) AND #tier = :current',
-              ExpressionAttributeNames: { '#tier': LIMITER_ATTRIBUTES.tier, ...(raises ? { '#tat': LIMITER_ATTRIBUTES.tat } : {}) },
-              ExpressionAttributeValues: { ':tier': tier, ':current': current },
-            },
-          },
-          this.tenantUpdate(tenantId, 'SET tier = :tier', { ':tier': tier }),
-        ],
+      const current = await readEnforcedTier(this.documents, this.props.limiterTable, tenantId);
+      if (current === undefined) throw this.tenantNotFound(tenantId);
+      const written = await this.transact(
+        [this.limiterItem.setTier(tenantId, { from: current, to: tier, tiers: this.tiers }), this.tenantUpdate(tenantId, 'SET tier = :tier', { ':tier': tier })],
         audit,
         (failed) => {
           if (failed(1)) throw this.tenantNotFound(tenantId);
-          if (failed(0)) changed = false;
-          else throw new Error('TransactWriteItems was cancelled without a failed condition.');
+          // Another change of the tier since it was read: not written, read again.
+          if (!failed(0)) throw new Error('TransactWriteItems was cancelled without a failed condition.');
         },
       );
-      if (changed) return this.consistentTenant(tenantId);
+      if (written) return this.consistentTenant(tenantId);
     }
     throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being set; retry.`);
   }
@@ -202,7 +193,7 @@ export class CredentialStore {
   public async setTenantBlocked(tenantId: string, blocked: boolean, audit?: AuditWrite): Promise<Tenant> {
     await this.transact(
       [
-        this.limiterUpdate(tenantId, 'SET #blocked = :blocked', { '#blocked': LIMITER_ATTRIBUTES.blocked }, { ':blocked': blocked }),
+        this.limiterItem.setBlocked(tenantId, blocked),
         this.tenantUpdate(tenantId, 'SET blocked = :blocked', { ':blocked': blocked }),
       ],
       audit,
@@ -290,11 +281,7 @@ export class CredentialStore {
         },
       },
     }));
-    const limiter: TransactItem[] = [];
-    if (key.role === 'tenant') {
-      const set = status === 'revoked' ? LIMITER_ATTRIBUTES.revokedKeys : LIMITER_ATTRIBUTES.blockedKeys;
-      limiter.push(this.limiterUpdate(key.tenantId, status === 'active' ? 'DELETE #set :key' : 'ADD #set :key', { '#set': set }, { ':key': new Set([keyId]) }));
-    }
+    const limiter = key.role === 'tenant' ? [this.limiterKeyChange(key.tenantId, keyId, status)] : [];
     await this.transact([...records, ...limiter], audit, (failed) => {
       if (failed(2)) throw this.tenantNotFound(key.tenantId);
       if (status === 'revoked') throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
@@ -308,9 +295,8 @@ export class CredentialStore {
    * tenant. A mapping is never overwritten: moving an identity to another tenant is a deliberate
    * second step, so a typo cannot silently hand one tenant's users to another.
    */
-  public async mapExternalIdentity(input: { issuer: string; subject?: string; clientId?: string; tenantId: string }, audit?: AuditWrite): Promise<ExternalIdentityMapping> {
-    const by = input.subject !== undefined ? ('subject' as const) : ('client' as const);
-    const value = input.subject ?? input.clientId!;
+  public async mapExternalIdentity(input: ExternalIdentityInput, audit?: AuditWrite): Promise<ExternalIdentityMapping> {
+    const [by, value] = input.subject !== undefined ? (['subject', input.subject] as const) : (['client', input.clientId] as const);
     const mapping: ExternalIdentityMapping = {
       issuer: input.issuer,
       ...(by === 'subject' ? { subject: value } : { clientId: value }),
@@ -372,33 +358,30 @@ export class CredentialStore {
   }
 
   /**
-   * Sends one transaction: `items`, then the audit entry's Put when there is one. A cancellation
-   * for failed conditions goes to `onFailedConditions` (which throws the domain error); an audit
-   * entry whose condition failed is a clash of random ids, and any other cancellation is rethrown.
+   * Sends one transaction: `items`, then the audit entry's Put when there is one; true when it was
+   * written. A cancellation for failed conditions goes to `onFailedConditions`, which throws the
+   * domain error, or returns for a cancellation the caller handles (false); an audit entry whose
+   * condition failed is a clash of random ids, and any other cancellation is rethrown.
    */
-  private async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<void> {
+  private async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<boolean> {
     try {
       await this.documents.send(new TransactWriteCommand({ TransactItems: audit ? [...items, audit.put] : items }));
+      return true;
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
       const failed: FailedConditions = (index) => codes[index] === 'ConditionalCheckFailed';
       if (!codes.slice(0, items.length).some((code) => code === 'ConditionalCheckFailed')) throw error;
       onFailedConditions(failed);
+      return false;
     }
   }
 
-  private limiterUpdate(tenantId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>): TransactItem {
-    return {
-      Update: {
-        TableName: this.props.limiterTable,
-        Key: { pk: limiterKey(tenantId) },
-        UpdateExpression: expression,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      },
-    };
+  /** A key's status on its tenant's limiter item: revoked keys and blocked keys are sets there; an active key is in neither. */
+  private limiterKeyChange(tenantId: string, keyId: string, status: KeyStatus): LimiterItemWrite {
+    if (status === 'revoked') return this.limiterItem.addKey(tenantId, 'revokedKeys', keyId);
+    if (status === 'blocked') return this.limiterItem.addKey(tenantId, 'blockedKeys', keyId);
+    return this.limiterItem.removeKey(tenantId, 'blockedKeys', keyId);
   }
 
   private tenantUpdate(tenantId: string, expression: string, values: Record<string, unknown>): TransactItem {
@@ -412,16 +395,6 @@ export class CredentialStore {
     if (!Item) throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
     if (Item.status === 'revoked' && status !== 'revoked') throw new CredentialStoreError('key-revoked', `Key "${keyId}" is revoked; revocation cannot be undone.`);
     return Item;
-  }
-
-  /** The tier the limiter enforces for a tenant, read consistently. */
-  private async limiterTier(tenantId: string): Promise<TierName> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.props.limiterTable, Key: { pk: limiterKey(tenantId) }, ProjectionExpression: '#tier', ExpressionAttributeNames: { '#tier': LIMITER_ATTRIBUTES.tier }, ConsistentRead: true }),
-    );
-    const tier = Item?.[LIMITER_ATTRIBUTES.tier];
-    if (!Item || !TIER_NAMES.includes(tier)) throw this.tenantNotFound(tenantId);
-    return tier as TierName;
   }
 
   private async consistentTenant(tenantId: string): Promise<Tenant> {

@@ -4,11 +4,10 @@ import type { CloudWatchLogsDecodedData, CloudWatchLogsEvent } from 'aws-lambda'
 import { AccessLogRecord, METERED_API_SERVICE } from '../../contracts/metered-api';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { RefusedAnonymousAggregator, usageOfGatewayAnswer } from '../access-log/gateway-answers';
+import { requireUsageBus } from '../runtime/runtime-config';
 
 const logger = new Logger({ serviceName: `${METERED_API_SERVICE}-access-log` });
-const busName = process.env.USAGE_EVENT_BUS_NAME;
-if (!busName) throw new Error('USAGE_EVENT_BUS_NAME is not set.');
-const publisher = new UsagePublisher({ eventBusName: busName, source: process.env.USAGE_EVENT_SOURCE ?? 'my-applications' });
+const publisher = new UsagePublisher(requireUsageBus());
 
 /**
  * CloudWatch Logs subscription on the API's access log: usage events for requests API Gateway

@@ -25,8 +25,6 @@ export const ROUTE_HANDLERS = {
   admin: (deps: MeteredApiDependencies) => deps.track(meteredRoute(adminRoute(deps.admin), deps.routeOptions('admin'))),
 } as const;
 
-export type RouteHandlerName = keyof typeof ROUTE_HANDLERS;
-
 /**
  * POST /v1/admin/token (ADMIN_TOKEN_ROUTE): IAM authorization instead of the Lambda authorizer,
  * so no limiter; recorded as operator traffic like every admin request.

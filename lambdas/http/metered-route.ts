@@ -64,10 +64,10 @@ export interface MeteredRouteOptions {
 export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (event: AuthorizedEvent) => Promise<JsonResult> {
   const { limiter, logger, metrics } = options;
   return async (event) => {
-    const requestId = event.requestContext?.requestId;
+    const requestId = event.requestContext.requestId;
     const usage = currentUsageContext();
     try {
-      const principal = fromAuthorizerContext(event.requestContext?.authorizer?.lambda);
+      const principal = fromAuthorizerContext(event.requestContext.authorizer?.lambda);
       if (usage) usage.caller = usageCaller(principal);
       if (!principal) throw new HttpError(401, 'unauthorized', 'No credential was verified for this request.');
       if (!mayAccess(principal, options.access)) {
@@ -77,7 +77,9 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
       let admitted: RouteRequest['decision'];
       let headers: Record<string, string> = {};
       if (options.metered) {
-        const decision = await limiter.decide({ tenantId: principal.tenantId!, keyId: principal.keyId, tierHint: principal.tier });
+        // mayAccess admits only tenants to a tenant route, and only tenant routes are metered.
+        if (principal.kind !== 'tenant') throw new HttpError(403, 'forbidden', 'This route is for tenant credentials.');
+        const decision = await limiter.decide({ tenantId: principal.tenantId, keyId: principal.keyId, tierHint: principal.tier });
         metrics.addMetric(`limiter.${decision.outcome}`, MetricUnit.Count, 1);
         if (usage) usage.caller = usageCaller(principal, decision.tier);
         headers = rateLimitHeaders(decision);
@@ -105,9 +107,10 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
  * The tier is the limiter's, once it has decided; never the authorizer's, which may be cached.
  */
 function usageCaller(principal: Principal | undefined, tier?: string): UsageCaller {
-  if (principal?.kind === 'admin') return { tenantId: RESERVED_TENANT_IDS.operator, ...(principal.keyId ? { apiKeyId: principal.keyId } : {}) };
-  if (!principal?.tenantId) return { tenantId: RESERVED_TENANT_IDS.anonymous };
-  return { tenantId: principal.tenantId, ...(principal.keyId ? { apiKeyId: principal.keyId } : {}), ...(tier ? { tier } : {}) };
+  if (!principal) return { tenantId: RESERVED_TENANT_IDS.anonymous };
+  const apiKey = principal.keyId ? { apiKeyId: principal.keyId } : {};
+  if (principal.kind === 'admin') return { tenantId: RESERVED_TENANT_IDS.operator, ...apiKey };
+  return { tenantId: principal.tenantId, ...apiKey, ...(tier ? { tier } : {}) };
 }
 
 function refuseUnlessActive(status: KeyStatus | undefined): void {

@@ -1,26 +1,10 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../../contracts/limiter-item';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
-import { TierLimit, TierName, isTierName } from '../../contracts/tiers';
+import { TierLimit, TierName, TierPolicy, isTierName } from '../../contracts/tiers';
 
-/** What happens when DynamoDB cannot be reached: admit (open) or refuse (closed). */
-export type FailMode = 'open' | 'closed';
-
-/** A tier's limit and what to do when the limiter store fails. */
-export interface TierPolicy extends TierLimit {
-  readonly failMode: FailMode;
-}
-
-/**
- * Free and basic traffic is refused when the store fails (protecting the backend), paying tiers
- * are admitted (a limiter outage should not cut off the customers who pay).
- */
-export const DEFAULT_FAIL_MODES: Readonly<Record<TierName, FailMode>> = {
-  free: 'closed',
-  basic: 'closed',
-  premium: 'open',
-  enterprise: 'open',
-};
+// The tier policy is a contract (contracts/tiers.ts); the limiter's API speaks of it.
+export type { FailMode, TierPolicy } from '../../contracts/tiers';
 
 /** Who a decision is about: the tenant's bucket, and the key (checked against blocked/revoked keys). */
 export interface LimitSubject {
@@ -84,12 +68,11 @@ export const STORE_THROTTLED_RETRY_AFTER_SECONDS = 1;
 const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 
 /** Whether DynamoDB throttled the request (rather than failed or timed out). */
-export function isThrottlingError(error: unknown): boolean {
+function isThrottlingError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return THROTTLING_ERRORS.has(error.name) || /throughput exceeds the current capacity/i.test(error.message);
 }
 
-export { LIMITER_ATTRIBUTES, dayCounter, monthCounter };
 
 export const limiterKey = (tenantId: string) => `TENANT#${tenantId}`;
 const DAY_COUNTER = /^d\d{4}-\d{2}-\d{2}$/;
@@ -130,6 +113,11 @@ export interface TokenBucketLimiterProps {
 type Case = 'idle' | 'busy';
 
 const NO_KEY = '-';
+
+/** A limiter item as DynamoDB returns it: any attribute may be absent. */
+type Item = Partial<Record<string, AttributeValue>>;
+
+type Refusal = Extract<LimitDecision, { outcome: 'refused' }>;
 
 /** Housekeeping a write does on the way: what keeps the item small. */
 interface Tidying {
@@ -251,10 +239,10 @@ export class TokenBucketLimiter {
     let predicted: Case = hint && hint.tat > now ? 'busy' : 'idle';
     let tidying: Tidying = { stale: likelyStale(now, hint?.day), expiredRevoked: [], expiredBlocked: [] };
     for (let attempt = 1; attempt <= 2; attempt++) {
-      let old: Record<string, AttributeValue> | undefined;
+      let old: Item | undefined;
       try {
         const item = await this.write(subject, tier, predicted, now, tidying);
-        const tat = Number(item[LIMITER_ATTRIBUTES.tat].N);
+        const tat = Number(item[LIMITER_ATTRIBUTES.tat]?.N);
         this.remember(subject.tenantId, tat, tier, dayCounter(new Date(now)));
         this.rememberStanding(subject, tier, now);
         // What the new item still shows to tidy goes with this decision's second write, if it has one left.
@@ -271,11 +259,12 @@ export class TokenBucketLimiter {
         old = error.Item;
       }
       // Why did the condition fail? The old item tells, without a read.
-      const refusal = this.refusalBy(old, subject);
-      if (refusal) return refusal;
-      const storedTier = old![LIMITER_ATTRIBUTES.tier].S as TierName;
+      const standing = this.standingBy(old, subject);
+      if ('outcome' in standing) return standing;
+      const storedTier = standing.tier;
       this.rememberStanding(subject, storedTier, now);
-      const tat = old![LIMITER_ATTRIBUTES.tat]?.N === undefined ? undefined : Number(old![LIMITER_ATTRIBUTES.tat].N);
+      const storedTat = standing.item[LIMITER_ATTRIBUTES.tat]?.N;
+      const tat = storedTat === undefined ? undefined : Number(storedTat);
       const { toleranceMs } = gcra(this.tiers[storedTier]);
       if (tat !== undefined && tat - now > toleranceMs) {
         this.remember(subject.tenantId, tat, storedTier, hint?.day ?? dayCounter(new Date(now)));
@@ -289,7 +278,7 @@ export class TokenBucketLimiter {
       // Wrong case or wrong tier: the second (and last) write uses what the old item showed, and tidies what it showed.
       tier = storedTier;
       predicted = tat !== undefined && tat > now ? 'busy' : 'idle';
-      tidying = tidyingOf(old!, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] };
+      tidying = tidyingOf(standing.item, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] };
     }
     // Both writes lost a race (the state changed between them): refusing never over-admits.
     const policy = this.tiers[tier];
@@ -316,7 +305,7 @@ export class TokenBucketLimiter {
     if (isThrottlingError(error)) {
       return { outcome: 'store-throttled', tier, policy: this.tiers[tier], retryAfterSeconds: STORE_THROTTLED_RETRY_AFTER_SECONDS, error };
     }
-    let item: Record<string, AttributeValue> | undefined;
+    let item: Item | undefined;
     try {
       item = await this.readStanding(subject.tenantId);
     } catch {
@@ -327,25 +316,29 @@ export class TokenBucketLimiter {
       }
       return { outcome: 'store-unavailable', admitted: false, tier, policy: this.tiers[tier], standing: 'unknown', error };
     }
-    const refusal = this.refusalBy(item, subject);
-    if (refusal) return refusal;
-    const storedTier = item![LIMITER_ATTRIBUTES.tier].S as TierName;
+    const standing = this.standingBy(item, subject);
+    if ('outcome' in standing) return standing;
+    const storedTier = standing.tier;
     this.rememberStanding(subject, storedTier, now);
     const policy = this.tiers[storedTier];
     return { outcome: 'store-unavailable', admitted: policy.failMode === 'open', tier: storedTier, policy, standing: 'read', error };
   }
 
-  /** The refusal an item (old, or read) shows for a subject, if any; forgets the standing it refutes. */
-  private refusalBy(item: Record<string, AttributeValue> | undefined, subject: LimitSubject): Extract<LimitDecision, { outcome: 'refused' }> | undefined {
+  /**
+   * The refusal an item (old, or read) shows for a subject, if any, forgetting the standing it
+   * refutes; else the item and its tier.
+   */
+  private standingBy(item: Item | undefined, subject: LimitSubject): Refusal | { readonly item: Item; readonly tier: TierName } {
     const key = subject.keyId ?? NO_KEY;
     const storedTier = item?.[LIMITER_ATTRIBUTES.tier]?.S;
-    let refusal: Extract<LimitDecision, { outcome: 'refused' }> | undefined;
+    let refusal: Refusal | undefined;
     if (!item || !isTierName(storedTier)) refusal = { outcome: 'refused', reason: 'unknown-tenant' };
     else if (item[LIMITER_ATTRIBUTES.blocked]?.BOOL) refusal = { outcome: 'refused', reason: 'tenant-blocked', tier: storedTier };
     else if (item[LIMITER_ATTRIBUTES.revokedKeys]?.SS?.includes(key)) refusal = { outcome: 'refused', reason: 'key-revoked', tier: storedTier };
     else if (item[LIMITER_ATTRIBUTES.blockedKeys]?.SS?.includes(key)) refusal = { outcome: 'refused', reason: 'key-blocked', tier: storedTier };
-    if (refusal?.reason === 'unknown-tenant' || refusal?.reason === 'tenant-blocked') this.standing.delete(subject.tenantId);
-    else if (refusal) this.standing.get(subject.tenantId)?.delete(key);
+    else return { item, tier: storedTier };
+    if (refusal.reason === 'unknown-tenant' || refusal.reason === 'tenant-blocked') this.standing.delete(subject.tenantId);
+    else this.standing.get(subject.tenantId)?.delete(key);
     return refusal;
   }
 
@@ -355,7 +348,7 @@ export class TokenBucketLimiter {
    * item is answered 429 without it), at most one read unit.
    * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
    */
-  private async readStanding(tenantId: string): Promise<Record<string, AttributeValue> | undefined> {
+  private async readStanding(tenantId: string): Promise<Item | undefined> {
     this.reads++;
     const { Item } = await this.client.send(
       new GetItemCommand({
@@ -378,18 +371,18 @@ export class TokenBucketLimiter {
   private rememberStanding(subject: LimitSubject, tier: TierName, now: number): void {
     let keys = this.standing.get(subject.tenantId);
     if (!keys) {
-      if (this.standing.size >= this.hintCapacity) this.standing.delete(this.standing.keys().next().value!);
+      evictOldest(this.standing, this.hintCapacity);
       keys = new Map();
       this.standing.set(subject.tenantId, keys);
     }
     const key = subject.keyId ?? NO_KEY;
     // Delete first so that the map's order stays "least recently verified first".
     keys.delete(key);
-    if (keys.size >= this.hintCapacity) keys.delete(keys.keys().next().value!);
+    evictOldest(keys, this.hintCapacity);
     keys.set(key, { at: now, tier });
   }
 
-  private async write(subject: LimitSubject, tier: TierName, which: Case, now: number, tidying: Tidying): Promise<Record<string, AttributeValue>> {
+  private async write(subject: LimitSubject, tier: TierName, which: Case, now: number, tidying: Tidying): Promise<Item> {
     const { emissionMs, toleranceMs } = gcra(this.tiers[tier]);
     const at = new Date(now);
     const update = new Update();
@@ -480,11 +473,16 @@ export class TokenBucketLimiter {
   }
 
   private remember(tenantId: string, tat: number, tier: TierName, day: string): void {
-    if (this.hints.size >= this.hintCapacity && !this.hints.has(tenantId)) {
-      this.hints.delete(this.hints.keys().next().value!);
-    }
+    if (!this.hints.has(tenantId)) evictOldest(this.hints, this.hintCapacity);
     this.hints.set(tenantId, { tat, tier, day });
   }
+}
+
+/** Makes room for one more entry in a map kept in least-recently-used-first order, at most `capacity` long. */
+function evictOldest(map: Map<string, unknown>, capacity: number): void {
+  if (map.size < capacity) return;
+  const oldest = map.keys().next();
+  if (!oldest.done) map.delete(oldest.value);
 }
 
 /** The day and month counters the item keeps at `now`: today's and yesterday's, this month's and last month's. */
@@ -520,7 +518,7 @@ function likelyStale(now: number, lastDay: string | undefined): string[] {
  * (later ones, from an instance whose clock is ahead, are left), and the revoked keys — noted now
  * if not yet noted, deleted if noted at least the retention ago.
  */
-function tidyingOf(item: Record<string, AttributeValue>, now: number): Tidying | undefined {
+function tidyingOf(item: Item, now: number): Tidying | undefined {
   const { yesterday, lastMonth } = keptCounters(now);
   const stale = Object.keys(item)
     .filter((name) => (DAY_COUNTER.test(name) && name < yesterday) || (MONTH_COUNTER.test(name) && name < lastMonth))

@@ -9,8 +9,8 @@ export type IamAuthorizedEvent = APIGatewayProxyEventV2 & {
 };
 
 /** The IAM principal API Gateway verified (SigV4, IAM authorization), or undefined. */
-export function verifiedCallerArn(event: IamAuthorizedEvent): string | undefined {
-  const arn = event.requestContext?.authorizer?.iam?.userArn;
+function verifiedCallerArn(event: IamAuthorizedEvent): string | undefined {
+  const arn = event.requestContext.authorizer?.iam?.userArn;
   return typeof arn === 'string' && arn.startsWith('arn:') ? arn : undefined;
 }
 
@@ -26,7 +26,7 @@ export function adminTokenRoute(tokens: TokenService, audit: AuditLog): (event: 
   return async (event) => {
     const principalArn = verifiedCallerArn(event);
     // Only a route without IAM authorization could get here without one: refuse rather than mint for nobody.
-    if (!principalArn) return errorResult(new HttpError(403, 'forbidden', 'Admin tokens are minted for IAM-authenticated callers only.'), event.requestContext?.requestId);
+    if (!principalArn) return errorResult(new HttpError(403, 'forbidden', 'Admin tokens are minted for IAM-authenticated callers only.'), event.requestContext.requestId);
     const { token, tokenId, expiresIn, expiresAt } = await tokens.mintAdminToken(principalArn);
     // Audited before it is handed out: no admin token exists that the log does not name.
     await audit.append({ actor: principalArn, action: 'admin-token.mint', target: tokenId, details: { expiresAt: new Date(expiresAt * 1000).toISOString() } });

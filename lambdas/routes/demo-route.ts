@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DEMO_LATENCY_SPREAD } from '../../contracts/metered-api';
 import { RouteLogic } from '../http/metered-route';
 import { HttpError } from '../http/responses';
@@ -11,6 +10,9 @@ export interface DemoRouteOptions {
   readonly errorRate?: number;
   readonly random?: () => number;
 }
+
+/** Waits `ms` on the global timer (which tests can fake). */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 const USERS = Array.from({ length: 20 }, (_, i) => ({ id: `u-${1000 + i}`, name: `User ${i + 1}`, plan: ['free', 'pro'][i % 2] }));
 const PRODUCTS = Array.from({ length: 12 }, (_, i) => ({ id: `p-${200 + i}`, name: `Product ${i + 1}`, priceCents: 999 + i * 250 }));

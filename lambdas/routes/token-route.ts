@@ -5,7 +5,7 @@ import { TokenService } from '../tokens/token-service';
 /** POST /v1/auth/token: an API key (x-api-key) for a short-lived Bearer token, client-credentials style. */
 export function tokenRoute(tokens: TokenService): RouteLogic {
   return async ({ principal, decision }) => {
-    if (principal.via !== 'api-key' || !principal.keyId || !principal.tenantId) {
+    if (principal.kind !== 'tenant' || principal.via !== 'api-key' || !principal.keyId) {
       throw new HttpError(403, 'forbidden', 'Tokens are issued for API keys only.');
     }
     const { token, expiresIn } = await tokens.mintTenantToken({ tenantId: principal.tenantId, keyId: principal.keyId, tier: decision?.tier ?? principal.tier ?? 'free' });

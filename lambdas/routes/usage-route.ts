@@ -3,18 +3,18 @@ import { HttpError } from '../http/responses';
 
 /** GET /v1/usage: the caller's tier, limit, what is left, when it resets, and counts today and this month. */
 export function usageRoute(): RouteLogic {
-  return async ({ principal, decision }) => {
-    if (!decision) throw new HttpError(503, 'limiter-unavailable', 'Usage is unavailable while rate limiting is degraded; retry shortly.');
-    return {
+  return ({ principal, decision }) => {
+    if (!decision) return Promise.reject(new HttpError(503, 'limiter-unavailable', 'Usage is unavailable while rate limiting is degraded; retry shortly.'));
+    return Promise.resolve({
       statusCode: 200,
       body: {
-        tenantId: principal.tenantId,
+        tenantId: principal.kind === 'tenant' ? principal.tenantId : undefined,
         tier: decision.tier,
         limit: { requestsPerMinute: decision.policy.requestsPerMinute, burst: decision.policy.burst },
         remaining: decision.remaining,
         resetSeconds: decision.resetSeconds,
         counts: { today: decision.countToday, thisMonth: decision.countThisMonth },
       },
-    };
+    });
   };
 }

@@ -4,7 +4,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
+import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { AdminService } from '../admin/admin-service';
@@ -16,7 +18,7 @@ import { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
 import { SecretSource, TokenService } from '../tokens/token-service';
-import { RuntimeConfig, SecretLocation, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
+import { RuntimeConfig, SecretLocation, UsageBusConfig, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
 
 /** The domain modules wired for one process: created once, reused by every invocation. */
 export interface MeteredApiDependencies {
@@ -58,10 +60,9 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     external: config.external,
     clock,
   });
-  if (!overrides.publisher && !config.usageBus) throw new Error('USAGE_EVENT_BUS_NAME is not set: every request must be recorded as a usage event.');
-  const publisher = overrides.publisher ?? new UsagePublisher({ ...config.usageBus!, defaults: { service: METERED_API_SERVICE } });
+  const publisher = overrides.publisher ?? new UsagePublisher({ ...usageBusOf(config), defaults: { service: METERED_API_SERVICE } });
   const logger = new Logger({ serviceName: METERED_API_SERVICE });
-  const metrics = new Metrics({ namespace: 'ApiUsageTracker', serviceName: METERED_API_SERVICE });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METERED_API_SERVICE });
   // Tenant routes are metered: the limiter checks blocks and revocations on every request. Admin
   // routes are not, so they read the admin key's status on every request instead.
   const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
@@ -100,6 +101,12 @@ let fromEnvironment: MeteredApiDependencies | undefined;
 export function runtimeDependencies(): MeteredApiDependencies {
   fromEnvironment ??= createDependencies(readRuntimeConfig());
   return fromEnvironment;
+}
+
+/** The bus of the configuration: every request must be recorded as a usage event, so there must be one. */
+function usageBusOf(config: RuntimeConfig): UsageBusConfig {
+  if (!config.usageBus) throw new Error(`${LAMBDA_ENV.usageEventBusName} is not set: every request must be recorded as a usage event.`);
+  return config.usageBus;
 }
 
 function secretSource(location: SecretLocation): SecretSource {

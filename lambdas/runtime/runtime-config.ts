@@ -1,8 +1,9 @@
-import { ADMIN_TOKEN_KEY_ENV, MAX_DEMO_LATENCY_MS, REQUEST_PATH_SDK as CONTRACT_REQUEST_PATH_SDK, TABLE_ENV } from '../../contracts/metered-api';
-import { DEFAULT_TIERS, TIER_NAMES, TierName, resolveTiers } from '../../contracts/tiers';
-import { DEFAULT_FAIL_MODES, FailMode, TierPolicy } from '../limiter/token-bucket-limiter';
 import { externalIssuerProblems } from '../../contracts/external-issuer';
-import { ExternalIssuer } from '../tokens/token-service';
+import { DEFAULT_EXTERNAL_ALGORITHMS, LAMBDA_ENV } from '../../contracts/lambda-environment';
+import { MAX_DEMO_LATENCY_MS, REQUEST_PATH_SDK as CONTRACT_REQUEST_PATH_SDK } from '../../contracts/metered-api';
+import { TierName, TierOverride, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
+import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
+import type { ExternalIssuer } from '../tokens/token-service';
 
 /** Where a token signing secret is read from. */
 export type SecretLocation = { readonly kind: 'secrets-manager'; readonly secretId: string } | { readonly kind: 'file'; readonly path: string };
@@ -37,6 +38,12 @@ export function requestPathClientConfig(policy: RequestPathSdkPolicy = REQUEST_P
   };
 }
 
+/** The bus every request is recorded on, and the events' `source`. */
+export interface UsageBusConfig {
+  readonly eventBusName: string;
+  readonly source: string;
+}
+
 /** Everything the metered API's handlers need from their environment. */
 export interface RuntimeConfig {
   readonly tables: { readonly credentials: string; readonly limiter: string; readonly audit: string };
@@ -46,7 +53,7 @@ export interface RuntimeConfig {
   readonly adminKey: AdminKeyLocation;
   readonly external?: ExternalIssuer;
   readonly tiers: Readonly<Record<TierName, TierPolicy>>;
-  readonly usageBus?: { readonly eventBusName: string; readonly source: string };
+  readonly usageBus?: UsageBusConfig;
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
 }
 
@@ -58,69 +65,99 @@ export class RuntimeConfigError extends Error {
   }
 }
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /**
- * Reads the environment once. Tier overrides come as `TIERS_JSON`, e.g.
+ * Reads the environment the stack wrote (`lambdaEnvironment`, contracts/lambda-environment.ts)
+ * once, naming every problem at once. Tier overrides come as JSON, e.g.
  * `{"free":{"requestsPerMinute":10},"premium":{"failMode":"closed"}}`.
  */
-export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
   const problems: string[] = [];
   const required = (name: string) => {
     const value = env[name];
     if (!value) problems.push(`${name} is not set`);
     return value ?? '';
   };
-  const secret = (name: 'TENANT_TOKEN_SECRET'): SecretLocation => {
-    if (env[`${name}_ARN`]) return { kind: 'secrets-manager', secretId: env[`${name}_ARN`]! };
-    if (env[`${name}_FILE`]) return { kind: 'file', path: env[`${name}_FILE`]! };
-    problems.push(`${name}_ARN or ${name}_FILE is not set`);
-    return { kind: 'file', path: '' };
+  const tables = { credentials: required(LAMBDA_ENV.tables.credentials), limiter: required(LAMBDA_ENV.tables.limiter), audit: required(LAMBDA_ENV.tables.audit) };
+  const tokenIssuer = required(LAMBDA_ENV.tokenIssuer);
+  const tokenAudience = required(LAMBDA_ENV.tokenAudience);
+  const config: RuntimeConfig = {
+    tables,
+    tokenIssuer,
+    tokenAudience,
+    tenantSecret: readTenantSecret(env, problems),
+    adminKey: readAdminKey(env, problems),
+    tiers: readTiers(env, problems),
+    external: readExternalIssuer(env, problems),
+    usageBus: readUsageBus(env),
+    demo: readDemo(env, problems),
   };
-  const number = (name: string, fallback: number, min: number, max: number) => {
-    const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-    if (!Number.isFinite(value) || value < min || value > max) problems.push(`${name} must be a number from ${min} to ${max}`);
+  if (problems.length > 0) throw new RuntimeConfigError(problems);
+  return config;
+}
+
+/** The usage bus the environment names, if any (the access-log function needs nothing else). */
+export function readUsageBus(env: Env = process.env): UsageBusConfig | undefined {
+  const eventBusName = env[LAMBDA_ENV.usageEventBusName];
+  return eventBusName ? { eventBusName, source: env[LAMBDA_ENV.usageEventSource] ?? DEFAULT_EVENT_SOURCE } : undefined;
+}
+
+/** The usage bus, or a {@link RuntimeConfigError}: for functions that must record every request. */
+export function requireUsageBus(env: Env = process.env): UsageBusConfig {
+  const usageBus = readUsageBus(env);
+  if (!usageBus) throw new RuntimeConfigError([`${LAMBDA_ENV.usageEventBusName} is not set: every request must be recorded as a usage event`]);
+  return usageBus;
+}
+
+function readTenantSecret(env: Env, problems: string[]): SecretLocation {
+  const secretId = env[LAMBDA_ENV.tenantTokenSecretArn];
+  if (secretId) return { kind: 'secrets-manager', secretId };
+  const path = env[LAMBDA_ENV.tenantTokenSecretFile];
+  if (path) return { kind: 'file', path };
+  problems.push(`${LAMBDA_ENV.tenantTokenSecretArn} or ${LAMBDA_ENV.tenantTokenSecretFile} is not set`);
+  return { kind: 'file', path: '' };
+}
+
+function readAdminKey(env: Env, problems: string[]): AdminKeyLocation {
+  const keyId = env[LAMBDA_ENV.adminTokenKeyId];
+  if (keyId) return { kind: 'kms', keyId };
+  const path = env[LAMBDA_ENV.adminTokenKeyFile];
+  if (path) return { kind: 'file', path };
+  problems.push(`${LAMBDA_ENV.adminTokenKeyId} or ${LAMBDA_ENV.adminTokenKeyFile} is not set`);
+  return { kind: 'file', path: '' };
+}
+
+function readTiers(env: Env, problems: string[]): Readonly<Record<TierName, TierPolicy>> {
+  const json = env[LAMBDA_ENV.tiers];
+  try {
+    return resolveTierPolicies(json ? (JSON.parse(json) as Record<string, TierOverride>) : {});
+  } catch (error) {
+    problems.push(`${LAMBDA_ENV.tiers} is not valid: ${(error as Error).message}`);
+    return resolveTierPolicies();
+  }
+}
+
+function readExternalIssuer(env: Env, problems: string[]): ExternalIssuer | undefined {
+  const issuer = env[LAMBDA_ENV.externalIssuer];
+  if (!issuer) return undefined;
+  const clientIds = (env[LAMBDA_ENV.externalClientIds] ?? '').split(',').map((id) => id.trim()).filter(Boolean);
+  const jwksUrl = env[LAMBDA_ENV.externalJwksUrl];
+  if (!jwksUrl) problems.push(`${LAMBDA_ENV.externalJwksUrl} is not set`);
+  const externalProblems = externalIssuerProblems({ issuer, clientIds, jwksUrl: jwksUrl ?? '' });
+  const names = [LAMBDA_ENV.externalIssuer, LAMBDA_ENV.externalClientIds, LAMBDA_ENV.externalJwksUrl].join(', ');
+  problems.push(...externalProblems.map((problem) => `${problem} (${names})`));
+  if (externalProblems.length > 0 || !jwksUrl) return undefined;
+  const algorithms = env[LAMBDA_ENV.externalAlgorithms]?.split(',').map((a) => a.trim()) ?? [...DEFAULT_EXTERNAL_ALGORITHMS];
+  return { issuer, clientIds, jwks: new URL(jwksUrl), algorithms };
+}
+
+function readDemo(env: Env, problems: string[]): RuntimeConfig['demo'] {
+  const number = (name: string, max: number) => {
+    const text = env[name];
+    const value = text === undefined || text === '' ? 0 : Number(text);
+    if (!Number.isFinite(value) || value < 0 || value > max) problems.push(`${name} must be a number from 0 to ${max}`);
     return value;
   };
-
-  const tables = { credentials: required(TABLE_ENV.credentials), limiter: required(TABLE_ENV.limiter), audit: required(TABLE_ENV.audit) };
-  const tokenIssuer = required('TOKEN_ISSUER');
-  const tokenAudience = required('TOKEN_AUDIENCE');
-  const tenantSecret = secret('TENANT_TOKEN_SECRET');
-  let adminKey: AdminKeyLocation = { kind: 'file', path: '' };
-  if (env[ADMIN_TOKEN_KEY_ENV.kmsKeyId]) adminKey = { kind: 'kms', keyId: env[ADMIN_TOKEN_KEY_ENV.kmsKeyId]! };
-  else if (env[ADMIN_TOKEN_KEY_ENV.file]) adminKey = { kind: 'file', path: env[ADMIN_TOKEN_KEY_ENV.file]! };
-  else problems.push(`${ADMIN_TOKEN_KEY_ENV.kmsKeyId} or ${ADMIN_TOKEN_KEY_ENV.file} is not set`);
-
-  let tiers: Record<TierName, TierPolicy> = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
-  if (env.TIERS_JSON) {
-    try {
-      const overrides = JSON.parse(env.TIERS_JSON) as Record<string, { requestsPerMinute?: number; burst?: number; failMode?: FailMode }>;
-      const limits = resolveTiers(overrides);
-      tiers = Object.fromEntries(
-        TIER_NAMES.map((name) => {
-          const failMode = overrides[name]?.failMode ?? DEFAULT_FAIL_MODES[name];
-          if (failMode !== 'open' && failMode !== 'closed') problems.push(`TIERS_JSON: ${name}.failMode must be "open" or "closed"`);
-          return [name, { ...limits[name], failMode }];
-        }),
-      ) as Record<TierName, TierPolicy>;
-    } catch (error) {
-      problems.push(`TIERS_JSON is not valid: ${(error as Error).message}`);
-    }
-  }
-
-  let external: ExternalIssuer | undefined;
-  if (env.EXTERNAL_ISSUER) {
-    const clientIds = (env.EXTERNAL_CLIENT_IDS ?? '').split(',').map((id) => id.trim()).filter(Boolean);
-    const jwksUrl = required('EXTERNAL_JWKS_URL');
-    const externalProblems = externalIssuerProblems({ issuer: env.EXTERNAL_ISSUER, clientIds, jwksUrl });
-    problems.push(...externalProblems.map((problem) => `${problem} (EXTERNAL_ISSUER, EXTERNAL_CLIENT_IDS, EXTERNAL_JWKS_URL)`));
-    if (externalProblems.length === 0) {
-      external = { issuer: env.EXTERNAL_ISSUER, clientIds, jwks: new URL(jwksUrl), algorithms: (env.EXTERNAL_ALGORITHMS ?? 'RS256').split(',').map((a) => a.trim()) };
-    }
-  }
-
-  const usageBus = env.USAGE_EVENT_BUS_NAME ? { eventBusName: env.USAGE_EVENT_BUS_NAME, source: env.USAGE_EVENT_SOURCE ?? 'my-applications' } : undefined;
-  const demo = { latencyMs: number('DEMO_LATENCY_MS', 0, 0, MAX_DEMO_LATENCY_MS), errorRate: number('DEMO_ERROR_RATE', 0, 0, 1) };
-
-  if (problems.length > 0) throw new RuntimeConfigError(problems);
-  return { tables, tokenIssuer, tokenAudience, tenantSecret, adminKey, external, tiers, usageBus, demo };
+  return { latencyMs: number(LAMBDA_ENV.demoLatencyMs, MAX_DEMO_LATENCY_MS), errorRate: number(LAMBDA_ENV.demoErrorRate, 1) };
 }

@@ -105,8 +105,8 @@ export class LocalAdminTokenSigner implements AdminTokenSigner {
       if (!existsSync(this.pemFile)) {
         const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
         await mkdir(path.dirname(this.pemFile), { recursive: true });
-        await writeFile(this.pemFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
-          if (error.code !== 'EEXIST') throw error;
+        await writeFile(this.pemFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         });
       }
       return createPrivateKey(await readFile(this.pemFile, 'utf8'));

@@ -43,7 +43,6 @@ export class ExternalIssuerConfigError extends Error {
   }
 }
 
-
 export interface TokenServiceProps {
   /** `iss` of tokens this service mints and accepts. */
   readonly issuer: string;
@@ -62,18 +61,31 @@ export interface TokenServiceProps {
 }
 
 /** Who a verified token speaks for; `external` tokens still need their tenant looked up. */
-export interface TokenPrincipal {
-  readonly kind: 'tenant' | 'admin' | 'external';
-  readonly subject: string;
-  readonly tenantId?: string;
-  readonly keyId?: string;
-  readonly tier?: TierName;
-  readonly scopes: readonly string[];
-  /** The token's `jti`. */
-  readonly tokenId?: string;
-  /** For `external` tokens: the identity to map to a tenant. */
-  readonly external?: ExternalIdentity;
-}
+export type TokenPrincipal =
+  | {
+      readonly kind: 'tenant';
+      readonly subject: string;
+      readonly tenantId: string;
+      /** The key the token was minted from (its subject). */
+      readonly keyId: string;
+      readonly tier?: TierName;
+      readonly scopes: readonly string[];
+    }
+  | {
+      readonly kind: 'admin';
+      readonly subject: string;
+      readonly scopes: readonly string[];
+      /** The token's `jti`, by which it can be revoked. */
+      readonly tokenId: string;
+    }
+  | {
+      readonly kind: 'external';
+      readonly subject: string;
+      readonly scopes: readonly string[];
+      readonly tokenId?: string;
+      /** The identity to map to a tenant. */
+      readonly external: ExternalIdentity;
+    };
 
 /** A token that must not be accepted; the message is for logs, never for the caller. */
 export class TokenRejectedError extends Error {
@@ -84,7 +96,7 @@ export class TokenRejectedError extends Error {
 }
 
 /** Tokens larger than this are refused before any parsing. */
-export const MAX_TOKEN_BYTES = 4096;
+const MAX_TOKEN_BYTES = 4096;
 const TOKEN_TYPE = 'at+jwt';
 const OWN_ALGORITHMS = ['HS256'];
 const ADMIN_ALGORITHMS = ['ES256'];
@@ -167,22 +179,24 @@ export class TokenService {
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
     if (kid === 'admin') {
       if (!scopes.includes(SCOPES.admin)) throw new TokenRejectedError('admin token without admin scope');
-      return { kind: 'admin', subject: payload.sub!, scopes: [SCOPES.admin], tokenId: payload.jti };
+      return { kind: 'admin', subject: requiredText(payload.sub, 'sub'), scopes: [SCOPES.admin], tokenId: requiredText(payload.jti, 'jti') };
     }
     if (scopes.includes(SCOPES.admin)) throw new TokenRejectedError('tenant token claiming the admin scope');
     if (typeof payload.tid !== 'string' || payload.tid === '') throw new TokenRejectedError('tenant token without tenant');
+    const subject = requiredText(payload.sub, 'sub');
     return {
       kind: 'tenant',
-      subject: payload.sub!,
+      subject,
       tenantId: payload.tid,
-      keyId: payload.sub,
+      keyId: subject,
       tier: isTierName(payload.tier) ? payload.tier : undefined,
       scopes: scopes.filter((scope) => TENANT_SCOPES.includes(scope)),
     };
   }
 
   private async verifyExternal(token: string, external: ExternalIssuer): Promise<TokenPrincipal> {
-    const { payload } = await jose.jwtVerify(token, this.externalKeys!, {
+    if (!this.externalKeys) throw new TokenRejectedError('no external issuer is configured');
+    const { payload } = await jose.jwtVerify(token, this.externalKeys, {
       algorithms: [...(external.algorithms ?? ['RS256'])],
       issuer: external.issuer,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
@@ -193,7 +207,8 @@ export class TokenService {
     if (payload.token_use !== 'access') throw new TokenRejectedError('external token is not an access token');
     if (typeof payload.client_id !== 'string' || !external.clientIds.includes(payload.client_id)) throw new TokenRejectedError('external token of a client not on the allow-list');
     // No tenant, tier or scope from the token: the authenticator maps the identity to a tenant.
-    return { kind: 'external', subject: payload.sub!, scopes: [], tokenId: payload.jti, external: { issuer: external.issuer, subject: payload.sub!, clientId: payload.client_id } };
+    const subject = requiredText(payload.sub, 'sub');
+    return { kind: 'external', subject, scopes: [], tokenId: payload.jti, external: { issuer: external.issuer, subject, clientId: payload.client_id } };
   }
 
   private async sign(kid: 'tenant', key: Uint8Array, subject: string, claims: jose.JWTPayload): Promise<string> {
@@ -227,6 +242,12 @@ export class TokenService {
     });
     return this.adminKey;
   }
+}
+
+/** A claim `requiredClaims` made sure of, as the string it must be. */
+function requiredText(value: unknown, claim: string): string {
+  if (typeof value !== 'string' || value === '') throw new TokenRejectedError(`token without a ${claim} string`);
+  return value;
 }
 
 function requireStrongSecret(secret: Uint8Array): Uint8Array {

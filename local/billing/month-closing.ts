@@ -296,7 +296,7 @@ async function writeStatements(objects: StatementObjects, statements: readonly S
  * statement left some unwritten: they are derived again from what it recorded (its billed events
  * and its price list, so the same bytes) and written; nothing existing is touched.
  */
-async function completeStatements(ledger: BillingLedger, closing: MonthClosing, step: (line: string) => void): Promise<{ closing: MonthClosing; statements: Statement[]; written: number }> {
+async function completeStatements(ledger: BillingLedger, closing: MonthClosing, step: (line: string) => void): Promise<Omit<CloseMonthResult, 'outcome'>> {
   let tenants = await statementTenants(ledger.objects, closing.month);
   let written = 0;
   if (tenants.length < closing.statements) {

@@ -118,22 +118,39 @@ export function roundAmount(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
+/** A row of the uploaded price list, as the SQL engine answers it (any column may be missing). */
+export interface PriceListRow {
+  readonly operation: unknown;
+  readonly unitPrice: unknown;
+  readonly currency: unknown;
+}
+
+/** A price list a closing can use: one currency, one price per operation. */
+export interface SettledPriceList {
+  readonly currency: string;
+  readonly entries: readonly PriceListEntry[];
+}
+
+const isPrice = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
 /**
  * The price list a closing uses, from the distinct rows of the CSV: one price per operation (the
  * highest, as billing_by_tenant reads it), sorted by operation. Refused when empty, when it mixes
  * currencies (a statement has one) or when a price is not a number of at least 0.
  */
-export function settlePriceList(rows: readonly { operation: unknown; unitPrice: unknown; currency: unknown }[]): { readonly currency: string; readonly entries: readonly PriceListEntry[] } {
-  const usable = rows.filter((row) => typeof row.operation === 'string' && row.operation !== '');
+export function settlePriceList(rows: readonly PriceListRow[]): SettledPriceList {
+  const usable = rows.filter((row): row is PriceListRow & { operation: string } => typeof row.operation === 'string' && row.operation !== '');
   if (usable.length === 0) throw new PriceListError('it is empty. Upload the CSV (operation,unit_price,currency) before closing a month: the statement records the prices it used.');
-  const invalid = usable.filter((row) => typeof row.unitPrice !== 'number' || !Number.isFinite(row.unitPrice) || row.unitPrice < 0);
-  if (invalid.length > 0) throw new PriceListError(`unit_price must be a number of at least 0; got ${invalid.map((row) => `${JSON.stringify(row.unitPrice)} for "${String(row.operation)}"`).join(', ')}.`);
+  const invalid = usable.filter((row) => !isPrice(row.unitPrice));
+  if (invalid.length > 0) throw new PriceListError(`unit_price must be a number of at least 0; got ${invalid.map((row) => `${JSON.stringify(row.unitPrice)} for "${row.operation}"`).join(', ')}.`);
   const currencies = [...new Set(usable.map((row) => (typeof row.currency === 'string' ? row.currency.trim() : '')))].sort();
   if (currencies.length !== 1 || currencies[0] === '') {
     throw new PriceListError(`every row needs the same currency (a statement has one); got ${currencies.map((c) => (c === '' ? '(none)' : c)).join(', ')}.`);
   }
   const byOperation = new Map<string, number>();
-  for (const row of usable) byOperation.set(row.operation as string, Math.max(byOperation.get(row.operation as string) ?? 0, row.unitPrice as number));
+  for (const { operation, unitPrice } of usable) {
+    if (isPrice(unitPrice)) byOperation.set(operation, Math.max(byOperation.get(operation) ?? 0, unitPrice));
+  }
   const entries = [...byOperation].map(([operation, unitPrice]) => ({ operation, unitPrice, currency: currencies[0] })).sort((a, b) => a.operation.localeCompare(b.operation));
   return { currency: currencies[0], entries };
 }

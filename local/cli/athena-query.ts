@@ -134,5 +134,5 @@ export async function runAthenaQuery(client: AthenaClient, options: AthenaQueryO
     firstPage = false;
     nextToken = page.NextToken;
   } while (nextToken);
-  return { columns: (columns ?? []).map((c, i) => c.Name ?? `_col${i}`), rows };
+  return { columns: columns.map((c, i) => c.Name ?? `_col${i}`), rows };
 }

@@ -11,9 +11,8 @@ import { LocalLake } from '../lake/local-lake';
 import { athenaBillingLedger, S3StatementObjects } from './athena-billing';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
 import { StackOutputs, readStackOutputs } from './stack-outputs';
-import type { CliContext } from './usage-tracker';
+import { CliContext, UsageError, existingDataDir } from './cli-context';
 import { ENGINE_OPTIONS } from './engine-options';
-import { UsageError, existingDataDir } from './usage-tracker';
 
 /**
  * `usage-tracker billing close|statement`: the CLI adapter of month closing. It checks the
@@ -75,8 +74,10 @@ function wantsAws(values: Values): boolean {
   return aws;
 }
 
+type AwsName = 'workGroup' | 'database' | 'bucket';
+
 /** The AWS names a command needs, from the options or else the deployed stack's outputs. */
-async function awsNames(values: Values, needed: readonly ('workGroup' | 'database' | 'bucket')[]): Promise<{ workGroup?: string; database?: string; bucket?: string }> {
+async function awsNames<K extends AwsName>(values: Values, needed: readonly K[]): Promise<Record<K, string>> {
   const given = { workGroup: values.workgroup, database: values.database, bucket: values.bucket };
   let outputs: StackOutputs = {};
   if (needed.some((name) => given[name] === undefined)) {
@@ -88,12 +89,18 @@ async function awsNames(values: Values, needed: readonly ('workGroup' | 'databas
     }
   }
   const names = { workGroup: given.workGroup ?? outputs.athenaWorkGroupName, database: given.database ?? outputs.glueDatabaseName, bucket: given.bucket ?? outputs.lakeBucketName };
-  const missing = needed.filter((name) => names[name] === undefined);
+  const found: Partial<Record<AwsName, string>> = {};
+  const missing: AwsName[] = [];
+  for (const name of needed) {
+    const value = names[name];
+    if (value === undefined) missing.push(name);
+    else found[name] = value;
+  }
   if (missing.length > 0) {
     const flags = { workGroup: '--workgroup', database: '--database', bucket: '--bucket' };
     throw new UsageError(`billing in AWS needs ${missing.map((name) => flags[name]).join(', ')} (or a deployed stack whose outputs name them).`);
   }
-  return names;
+  return found as Record<K, string>;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -123,9 +130,9 @@ async function commandClose(values: Values, context: CliContext): Promise<number
       const ledger: BillingLedger = athenaBillingLedger(
         { athena, s3 },
         {
-          workGroup: names.workGroup!,
-          database: names.database!,
-          bucket: names.bucket!,
+          workGroup: names.workGroup,
+          database: names.database,
+          bucket: names.bucket,
           signal: context.signal,
           onProgress: (p) => {
             // One rewritten line per query on a terminal; otherwise a line when each query ends.
@@ -162,7 +169,7 @@ async function commandStatement(values: Values, context: CliContext): Promise<nu
     const { bucket } = await awsNames(values, ['bucket']);
     const s3 = new S3Client({ region: values.region });
     try {
-      found = await readStatement(new S3StatementObjects(s3, bucket!), statementMonth, tenantId);
+      found = await readStatement(new S3StatementObjects(s3, bucket), statementMonth, tenantId);
     } finally {
       s3.destroy();
     }
@@ -235,7 +242,14 @@ function statementDocument(statement: Statement) {
     currency: statement.currency,
     closed_at: statement.closedAt,
     closing_id: statement.closingId,
-    lines: statement.lines.map((line, index) => ({ line_no: index + 1, line: line.kind, usage_month: line.usageMonth, calls: line.calls, billable_units: line.billableUnits, amount: line.amount })),
+    lines: statement.lines.map((line, index) => ({
+      line_no: index + 1,
+      line: line.kind,
+      usage_month: line.usageMonth,
+      calls: line.calls,
+      billable_units: line.billableUnits,
+      amount: line.amount,
+    })),
     total: { calls: statement.total.calls, billable_units: statement.total.billableUnits, amount: statement.total.amount },
     price_list: priceListDocument(statement),
   };
@@ -259,8 +273,9 @@ function closingDocument(closing: MonthClosing) {
 /** `usage-tracker billing <close|statement> ...`; resolves to the exit code. */
 export async function runBillingCommand(argv: readonly string[], context: CliContext): Promise<number> {
   const { values, positionals } = parse(argv);
-  const [subcommand, ...extra] = positionals;
-  if (extra.length > 0) throw new UsageError(`billing ${subcommand} takes options only; got ${extra.join(' ')}.`);
+  const subcommand = positionals.at(0);
+  const extra = positionals.slice(1);
+  if (extra.length > 0) throw new UsageError(`billing ${subcommand ?? ''} takes options only; got ${extra.join(' ')}.`);
   switch (subcommand) {
     case 'close':
       if (values.tenant !== undefined) throw new UsageError('billing close closes the month for every tenant; --tenant belongs to billing statement.');

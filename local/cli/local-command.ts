@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../stack/local-stack';
-import type { CliContext } from './usage-tracker';
-import { DEFAULT_DATA_DIR, UsageError, existingDataDir } from './usage-tracker';
+import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
+import { DEFAULT_DATA_DIR } from '../data-dir';
+import { LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
+import { CliContext, UsageError, existingDataDir } from './cli-context';
 
-export const LOCAL_USAGE = `usage-tracker local [options]     (npm start)
+const LOCAL_USAGE = `usage-tracker local [options]     (npm start)
 
 The whole system on this machine: DynamoDB (dynalite), an EventBridge PutEvents endpoint, a
 Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboard.
 
-  --data-dir D          where everything is kept: an existing folder (default .usage-tracker,
+  --data-dir D          where everything is kept: an existing folder (default ${DEFAULT_DATA_DIR},
                         created on the first start)
   --api-port N          the metered API and the dashboard (default 3000; 0 = any free port)
   --events-port N       the EventBridge endpoint (default 4010; 0 = any free port)
@@ -16,9 +17,28 @@ Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboa
   --buffer-seconds N    Firehose buffer interval hint (default 10; AWS default 900)
   --buffer-mib N        Firehose buffer size hint (default 1; AWS default 128)
   --etl-seconds N       how often raw/ is curated into Parquet (default 15)
-  --sources a,b         the rule's event source allow-list (default my-applications)
+  --sources a,b         the rule's event source allow-list (default ${DEFAULT_EVENT_SOURCE})
 
 Ctrl-C (or SIGTERM) flushes every buffer to raw/ and stops; the next start carries on.`;
+
+const LOCAL_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'api-port': { type: 'string' },
+  'events-port': { type: 'string' },
+  demo: { type: 'boolean' },
+  'no-demo': { type: 'boolean' },
+  'buffer-seconds': { type: 'string' },
+  'buffer-mib': { type: 'string' },
+  'etl-seconds': { type: 'string' },
+  sources: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type LocalValues = ReturnType<typeof parseLocalArgs>;
+
+/** Firehose's own limits on its buffering hints. */
+const FIREHOSE_MAX_BUFFER_MIB = 128;
+const FIREHOSE_MAX_BUFFER_SECONDS = 900;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, { allowZero = false } = {}): number {
   if (value === undefined) return fallback;
@@ -29,7 +49,7 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
 
 function port(name: string, value: string | undefined, fallback: number): number {
   const n = positiveNumber(name, value, fallback, { allowZero: true });
-  if (!Number.isInteger(n) || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535; got "${value}".`);
+  if (!Number.isInteger(n) || n > 65535) throw new UsageError(`--${name} must be a port number from 0 to 65535; got "${value ?? ''}".`);
   return n;
 }
 
@@ -42,66 +62,60 @@ function dataDir(value: string | undefined): string {
   return existingDataDir({ 'data-dir': value }, `Create it first to start a new lake there, or leave --data-dir out to use ${DEFAULT_DATA_DIR} (created on the first start).`);
 }
 
-/** `usage-tracker local`: starts the stack, prints its endpoints, runs until Ctrl-C or SIGTERM. */
-export async function runLocalCommand(argv: readonly string[], context: CliContext): Promise<number> {
-  let parsed;
+function parseLocalArgs(argv: readonly string[]) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        'data-dir': { type: 'string' },
-        'api-port': { type: 'string' },
-        'events-port': { type: 'string' },
-        demo: { type: 'boolean' },
-        'no-demo': { type: 'boolean' },
-        'buffer-seconds': { type: 'string' },
-        'buffer-mib': { type: 'string' },
-        'etl-seconds': { type: 'string' },
-        sources: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    return parseArgs({ args: [...argv], options: LOCAL_OPTIONS, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
-  const values = parsed.values;
-  if (values.help) {
-    context.stdout(`${LOCAL_USAGE}\n`);
-    return 0;
+}
+
+/** The Firehose buffer's hints, within Firehose's own limits. */
+function bufferHints(values: LocalValues): { bufferIntervalSeconds: number; bufferSizeMiB: number } {
+  const bufferSizeMiB = positiveNumber('buffer-mib', values['buffer-mib'], 1);
+  if (bufferSizeMiB > FIREHOSE_MAX_BUFFER_MIB) throw new UsageError(`--buffer-mib must be at most ${FIREHOSE_MAX_BUFFER_MIB} (Firehose's limit); got ${bufferSizeMiB}.`);
+  const bufferIntervalSeconds = positiveNumber('buffer-seconds', values['buffer-seconds'], 10);
+  if (bufferIntervalSeconds > FIREHOSE_MAX_BUFFER_SECONDS) {
+    throw new UsageError(`--buffer-seconds must be at most ${FIREHOSE_MAX_BUFFER_SECONDS} (Firehose's limit); got ${bufferIntervalSeconds}.`);
   }
+  return { bufferIntervalSeconds, bufferSizeMiB };
+}
+
+/** The stack's options from the command line, every one checked before anything starts. */
+function localStackOptions(values: LocalValues, context: CliContext): LocalStackOptions {
   if (values.demo && values['no-demo']) throw new UsageError('--demo and --no-demo cannot both be given.');
-  const bufferMiB = positiveNumber('buffer-mib', values['buffer-mib'], 1);
-  if (bufferMiB > 128) throw new UsageError(`--buffer-mib must be at most 128 (Firehose's limit); got ${bufferMiB}.`);
-  const bufferSeconds = positiveNumber('buffer-seconds', values['buffer-seconds'], 10);
-  if (bufferSeconds > 900) throw new UsageError(`--buffer-seconds must be at most 900 (Firehose's limit); got ${bufferSeconds}.`);
-  const options = {
+  const { bufferIntervalSeconds, bufferSizeMiB } = bufferHints(values);
+  return {
     dataDir: dataDir(values['data-dir']),
     apiPort: port('api-port', values['api-port'], 3000),
     eventsPort: port('events-port', values['events-port'], 4010),
     demo: !values['no-demo'],
-    bufferIntervalSeconds: bufferSeconds,
-    bufferSizeMiB: bufferMiB,
+    bufferIntervalSeconds,
+    bufferSizeMiB,
     etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
-    sources: values.sources?.split(',').map((s) => s.trim()).filter(Boolean),
+    sources: values.sources
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     log: (line: string) => { context.stderr(`${new Date().toISOString().slice(11, 19)} ${line}\n`); },
   };
+}
 
-  const started = Date.now();
-  let stack;
+/** Starts the stack; undefined (with the reason on stderr) when a port is taken. */
+async function startOrExplain(options: LocalStackOptions, context: CliContext): Promise<LocalStack | undefined> {
   try {
-    stack = await startLocalStack(options);
+    return await startLocalStack(options);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port and --events-port.\n`);
-      return 1;
-    }
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port and --events-port.\n`);
+    return undefined;
   }
+}
+
+/** What is running where, and how to use it: the banner `npm start` prints once it is ready. */
+function banner(stack: LocalStack, options: LocalStackOptions, readyMs: number): string {
   const lines = [
-    `api-usage-tracker is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), data in ${stack.dataDir}`,
+    `api-usage-tracker is running locally (ready in ${(readyMs / 1000).toFixed(1)} s), data in ${stack.dataDir}`,
     '',
     `  Metered API      ${stack.apiUrl}          (health: ${stack.apiUrl}/health)`,
     `  Dashboard        ${stack.dashboardUrl}`,
@@ -114,20 +128,38 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
     `Query it:  npm run usage-tracker -- query billing_by_tenant --param month=${new Date().toISOString().slice(0, 7)} --data-dir ${options.dataDir}`,
     `Buffer ${options.bufferIntervalSeconds} s / ${options.bufferSizeMiB} MiB, ETL every ${options.etlIntervalSeconds} s.${options.demo ? '' : ' No demo traffic (--no-demo).'}`,
   ];
-  if (stack.demoTenants.length > 0) {
+  const firstTenant = stack.demoTenants.at(0);
+  if (firstTenant !== undefined) {
     lines.push('', 'Demo tenants (one per tier; their traffic is running):');
     for (const tenant of stack.demoTenants) lines.push(`  ${tenant.tier.padEnd(10)} ${tenant.tenantId.padEnd(16)} ${tenant.apiKey}`);
-    lines.push(`  try: curl -H "Authorization: ApiKey ${stack.demoTenants[0].apiKey}" ${stack.apiUrl}/v1/usage`);
+    lines.push(`  try: curl -H "Authorization: ApiKey ${firstTenant.apiKey}" ${stack.apiUrl}/v1/usage`);
   }
-  context.stdout(`${lines.join('\n')}\n\nCtrl-C to stop.\n`);
+  return `${lines.join('\n')}\n\nCtrl-C to stop.\n`;
+}
 
-  await new Promise<void>((resolve) => {
-    if (context.signal.aborted) { resolve(); return; }
-    context.signal.addEventListener('abort', () => { resolve(); }, { once: true });
+/** Resolves when the signal aborts (Ctrl-C or SIGTERM), at once if it has already. */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) { resolve(); return; }
+    signal.addEventListener('abort', () => { resolve(); }, { once: true });
   });
+}
+
+/** `usage-tracker local`: starts the stack, prints its endpoints, runs until Ctrl-C or SIGTERM. */
+export async function runLocalCommand(argv: readonly string[], context: CliContext): Promise<number> {
+  const values = parseLocalArgs(argv);
+  if (values.help) {
+    context.stdout(`${LOCAL_USAGE}\n`);
+    return 0;
+  }
+  const options = localStackOptions(values, context);
+  const started = Date.now();
+  const stack = await startOrExplain(options, context);
+  if (!stack) return 1;
+  context.stdout(banner(stack, options, Date.now() - started));
+  await aborted(context.signal);
   context.stderr('flushing buffers to raw/ ...\n');
   await stack.stop();
   context.stderr('stopped; the next start carries on from here.\n');
   return 0;
 }
-

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { runCli } from './usage-tracker';
 
 /**
@@ -16,7 +17,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const code = await runCli(argv, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
-    interactive: Boolean(process.stderr.isTTY),
+    interactive: isatty(process.stderr.fd),
     signal: controller.signal,
   });
   process.off('SIGINT', onSignal);

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { isValidParameterValue } from '../../contracts/named-queries';
 import { ENGINE_OPTIONS } from './engine-options';
-import { UsageError } from './usage-tracker';
+import { UsageError } from './cli-context';
 
 /** The named query the command runs (queries/rejected_records.sql). */
-export const REJECTS_QUERY = 'rejected_records';
+const REJECTS_QUERY = 'rejected_records';
 
 /** Options passed on unchanged to `usage-tracker query`: where it runs and how it prints. */
 const PASSED_ON = ENGINE_OPTIONS;
@@ -36,8 +36,9 @@ export async function runRejectsCommand(argv: readonly string[], runQuery: (argv
   const end = day('end', values.end);
   if (start > end) throw new UsageError(`--start ${start} is after --end ${end}.`);
   const passed = Object.entries(values).flatMap(([name, value]) => {
-    if (name === 'start' || name === 'end' || value === undefined || value === false) return [];
-    return value === true ? [`--${name}`] : [`--${name}`, String(value)];
+    if (name === 'start' || name === 'end') return [];
+    if (typeof value === 'string') return [`--${name}`, value];
+    return value ? [`--${name}`] : [];
   });
   return runQuery([REJECTS_QUERY, '--param', `start_date=${start}`, '--param', `end_date=${end}`, ...passed]);
 }

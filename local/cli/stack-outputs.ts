@@ -9,7 +9,7 @@ export async function readStackOutputs(client: CloudFormationClient, stackName: 
   try {
     stack = (await client.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   } catch (error) {
-    throw new Error(`Could not read stack "${stackName}" (deployed with \`npx cdk deploy\`? pass --stack or the names): ${(error as Error).message}`);
+    throw new Error(`Could not read stack "${stackName}" (deployed with \`npx cdk deploy\`? pass --stack or the names): ${(error as Error).message}`, { cause: error });
   }
   if (!stack) throw new Error(`Stack "${stackName}" was not found.`);
   const byOutputKey = new Map((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));

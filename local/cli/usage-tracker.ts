@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -12,31 +11,17 @@ import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
 import { LocalLake } from '../lake/local-lake';
 import { AthenaQueryError, runAthenaQuery } from './athena-query';
 import { WorkflowRunError, runGlueWorkflow } from './glue-workflow';
+import { runLocalCommand } from './local-command';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
+import { runBillingCommand } from './billing-command';
+import { CliContext, UsageError, existingDataDir } from './cli-context';
 import { pipelineStatus } from './pipeline-status';
+import { runRejectsCommand } from './rejects-command';
 import { StackOutputs, readStackOutputs } from './stack-outputs';
 
-/** Where the CLI writes, and what it may start: injectable so tests run it in-process. */
-export interface CliContext {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** True when stderr is a terminal: progress rewrites one line instead of printing many. */
-  readonly interactive: boolean;
-  /** Aborted on Ctrl-C: running Athena queries and workflow runs are stopped. */
-  readonly signal: AbortSignal;
-  /**
-   * The clock of commands that depend on the date (closing a month needs it to be over).
-   * @default - the system clock
-   */
-  readonly now?: () => Date;
-}
+export type { CliContext } from './cli-context';
 
-/** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
-export class UsageError extends Error {}
-
-export const DEFAULT_DATA_DIR = '.usage-tracker';
-
-export const USAGE = `usage-tracker <command> [options]
+const USAGE = `usage-tracker <command> [options]
 
 Commands
   queries                               List the named queries and their parameters.
@@ -78,7 +63,7 @@ function parse<O extends ParseArgsConfig['options']>(argv: readonly string[], op
   try {
     return parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
 }
 
@@ -141,26 +126,6 @@ async function withProgress<T>(context: CliContext, work: (update: (line: string
   }
 }
 
-/**
- * The data folder a command reads: `--data-dir`, or the default. It must exist: a mistyped folder
- * would otherwise be created empty and answer every query with nothing.
- */
-export function existingDataDir(
-  values: { 'data-dir'?: string },
-  advice = `Give the folder the local stack keeps its data in ("usage-tracker local" creates ${DEFAULT_DATA_DIR} on its first start).`,
-): string {
-  const dir = values['data-dir'] ?? DEFAULT_DATA_DIR;
-  let isFolder: boolean;
-  try {
-    isFolder = statSync(dir).isDirectory();
-  } catch {
-    const given = values['data-dir'] === undefined ? `the default data folder "${dir}" (--data-dir)` : `--data-dir "${dir}"`;
-    throw new UsageError(`${given} does not exist. ${advice}`);
-  }
-  if (!isFolder) throw new UsageError(`--data-dir "${dir}" is not a folder.`);
-  return dir;
-}
-
 /** Opens the local lake of `--data-dir` (which must exist) for one command. */
 async function withLocalLake<T>(values: { 'data-dir'?: string }, use: (lake: LocalLake) => Promise<T>): Promise<T> {
   const lake = await LocalLake.open(existingDataDir(values));
@@ -190,7 +155,7 @@ async function stackOutputsFor(values: { stack?: string; region?: string }, need
   }
 }
 
-async function commandQueries(context: CliContext): Promise<number> {
+function commandQueries(context: CliContext): number {
   for (const query of loadNamedQueries()) {
     const parameters = query.parameters.map((p) => ` --param ${p.name}=${parameterPlaceholder(p.type)}`).join('');
     context.stdout(`${query.name}${query.isView ? ' (view)' : ''}${parameters}\n    ${query.description}\n`);
@@ -324,43 +289,47 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
   return checks.every((c) => c.healthy) ? 0 : 1;
 }
 
+/** The message of whatever was thrown: an error's own, or the thrown value as text. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs one command; a UsageError or a failed run is the caller's to print. */
+function runCommand(command: string, rest: readonly string[], context: CliContext): number | Promise<number> {
+  switch (command) {
+    case 'queries':
+      return commandQueries(context);
+    case 'query':
+      return commandQuery(rest, context);
+    case 'etl':
+      return commandEtl(rest, context);
+    case 'status':
+      return commandStatus(rest, context);
+    case 'rejects':
+      return runRejectsCommand(rest, (args) => commandQuery(args, context));
+    case 'billing':
+      return runBillingCommand(rest, context);
+    case 'local':
+      return runLocalCommand(rest, context);
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
-  const [command, ...rest] = argv;
+  const command = argv.at(0);
+  const rest = argv.slice(1);
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       context.stdout(`${USAGE}\n`);
       return command === undefined ? 2 : 0;
     }
-    if (rest.includes('--help') || rest.includes('-h')) {
-      if (command !== 'local') {
-        context.stdout(`${USAGE}\n`);
-        return 0;
-      }
+    if ((rest.includes('--help') || rest.includes('-h')) && command !== 'local') {
+      context.stdout(`${USAGE}\n`);
+      return 0;
     }
-    switch (command) {
-      case 'queries':
-        return await commandQueries(context);
-      case 'query':
-        return await commandQuery(rest, context);
-      case 'etl':
-        return await commandEtl(rest, context);
-      case 'status':
-        return await commandStatus(rest, context);
-      case 'rejects':
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return await (require('./rejects-command') as typeof import('./rejects-command')).runRejectsCommand(rest, (args) => commandQuery(args, context));
-      case 'billing':
-        // Loaded on demand, as "local" is: it imports this module (UsageError, the data folder check).
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return await (require('./billing-command') as typeof import('./billing-command')).runBillingCommand(rest, context);
-      case 'local':
-        // Loaded on demand: the other commands need none of the local stack's engines.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return await (require('./local-command') as typeof import('./local-command')).runLocalCommand(rest, context);
-      default:
-        throw new UsageError(`Unknown command "${command}".`);
-    }
+    return await runCommand(command, rest, context);
   } catch (error) {
     if (error instanceof UsageError) {
       context.stderr(`usage-tracker: ${error.message}\nRun "usage-tracker --help" for the commands and options.\n`);
@@ -370,7 +339,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       context.stderr(`usage-tracker: ${error.message}\n`);
       return context.signal.aborted ? 130 : 1;
     }
-    context.stderr(`usage-tracker: ${(error as Error).message ?? String(error)}\n`);
+    context.stderr(`usage-tracker: ${messageOf(error)}\n`);
     return context.signal.aborted && command !== 'local' ? 130 : 1;
   }
 }

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { QueryParameterError, TIME_WINDOWS, TimeWindow, validateQueryParameters } from '../../contracts/named-queries';
 import { LocalLake } from '../lake/local-lake';
 
-
 export interface DashboardData {
   readonly generatedAt: string;
   readonly window: TimeWindow;
@@ -23,15 +22,27 @@ export interface DashboardData {
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
 
+/** The last 7 days up to `now`, as the date range the weekly queries take. */
+const lastSevenDays = (now: Date) => ({ start_date: day(new Date(now.getTime() - 6 * 86_400_000)), end_date: day(now) });
+
 /** What the dashboard shows, straight from the named queries on the local lake. */
 export async function dashboardData(lake: LocalLake, window: TimeWindow, now = new Date()): Promise<DashboardData> {
   const timeline = await lake.runNamedQuery('traffic_timeline', { window });
   const summary = await lake.runNamedQuery('traffic_summary', { window });
   const billing = await lake.runNamedQuery('billing_by_tenant', { month: now.toISOString().slice(0, 7) });
-  const rateLimited = await lake.runNamedQuery('rate_limited_by_tenant', { start_date: day(new Date(now.getTime() - 6 * 86_400_000)), end_date: day(now) });
-  const rejects = await lake.runNamedQuery('rejected_records', { start_date: day(new Date(now.getTime() - 6 * 86_400_000)), end_date: day(now) });
+  const rateLimited = await lake.runNamedQuery('rate_limited_by_tenant', lastSevenDays(now));
+  const rejects = await lake.runNamedQuery('rejected_records', lastSevenDays(now));
   const [{ n }] = (await lake.query('SELECT count(*) AS n FROM usage_events')).rows;
-  return { generatedAt: now.toISOString(), window, curatedRows: Number(n), timeline: timeline.rows, summary: summary.rows, billing: billing.rows, rateLimited: rateLimited.rows, rejects: rejects.rows };
+  return {
+    generatedAt: now.toISOString(),
+    window,
+    curatedRows: Number(n),
+    timeline: timeline.rows,
+    summary: summary.rows,
+    billing: billing.rows,
+    rateLimited: rateLimited.rows,
+    rejects: rejects.rows,
+  };
 }
 
 /** The named query whose parameters the data endpoint takes: `window`, as the traffic charts do. */
@@ -53,7 +64,7 @@ export function dataWindow(lake: LocalLake, search: URLSearchParams): TimeWindow
 }
 
 const PUBLIC_DIR = path.join(__dirname, 'public');
-const ASSETS: Record<string, { file: string; type: string }> = {
+const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   '/dashboard': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -68,6 +79,8 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
@@ -79,7 +92,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * for any other path, so the caller can route it elsewhere.
  */
 export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const assets = Object.fromEntries(Object.entries(ASSETS).map(([route, asset]) => [route, { ...asset, body: readFileSync(path.join(PUBLIC_DIR, asset.file)) }]));
+  const assets = new Map(Object.entries(ASSETS).map(([route, asset]) => [route, { ...asset, body: readFileSync(path.join(PUBLIC_DIR, asset.file)) }]));
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith('/dashboard')) return false;
@@ -87,28 +100,30 @@ export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, 
       sendJson(res, 405, { message: 'The dashboard is read-only: use GET.' });
       return true;
     }
-    const asset = assets[url.pathname];
+    const asset = assets.get(url.pathname);
     if (asset) {
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': asset.type, 'content-length': asset.body.length });
       res.end(req.method === 'HEAD' ? undefined : asset.body);
       return true;
     }
-    if (url.pathname === '/dashboard/data') {
-      let window: TimeWindow;
-      try {
-        window = dataWindow(lake, url.searchParams);
-      } catch (error) {
-        if (error instanceof QueryParameterError) sendJson(res, 400, { message: `${error.message}.`, problems: error.problems });
-        else sendJson(res, 500, { message: `Could not read the dashboard's parameters: ${(error as Error).message}` });
-        return true;
-      }
-      dashboardData(lake, window).then(
-        (data) => { sendJson(res, 200, data); },
-        (error: Error) => { sendJson(res, 500, { message: `Could not run the dashboard queries: ${error.message}` }); },
-      );
-      return true;
-    }
-    sendJson(res, 404, { message: `No dashboard resource ${url.pathname}.` });
+    if (url.pathname === '/dashboard/data') serveData(lake, url.searchParams, res);
+    else sendJson(res, 404, { message: `No dashboard resource ${url.pathname}.` });
     return true;
   };
+}
+
+/** `/dashboard/data`: 400 for parameters the named query refuses, else the data (or 500). */
+function serveData(lake: LocalLake, search: URLSearchParams, res: ServerResponse): void {
+  let window: TimeWindow;
+  try {
+    window = dataWindow(lake, search);
+  } catch (error) {
+    if (error instanceof QueryParameterError) sendJson(res, 400, { message: `${error.message}.`, problems: error.problems });
+    else sendJson(res, 500, { message: `Could not read the dashboard's parameters: ${messageOf(error)}` });
+    return;
+  }
+  dashboardData(lake, window).then(
+    (data) => { sendJson(res, 200, data); },
+    (error: unknown) => { sendJson(res, 500, { message: `Could not run the dashboard queries: ${messageOf(error)}` }); },
+  );
 }

@@ -8,7 +8,13 @@
  * and `exists`.
  */
 
-export type EventPattern = { readonly [field: string]: unknown };
+import type { UsageEventPattern } from '../../contracts/event-pattern';
+
+/**
+ * A pattern: each field holds an array of alternatives or a nested pattern. The contract's
+ * `UsageEventPattern` (an interface, so without an index signature) is one as it stands.
+ */
+export type EventPattern = { readonly [field: string]: unknown } | UsageEventPattern;
 
 /** Thrown for a pattern EventBridge would refuse (PutRule answers InvalidEventPatternException). */
 export class InvalidEventPatternError extends Error {
@@ -18,8 +24,8 @@ export class InvalidEventPatternError extends Error {
   }
 }
 
+/** A field the event does not have (unlike one that holds `null`). */
 const MISSING = Symbol('missing');
-type Value = unknown | typeof MISSING;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -28,14 +34,19 @@ export function matchesEventPattern(pattern: EventPattern, event: unknown): bool
   return matchObject(pattern, event);
 }
 
+/** The pattern's fields and their rules. */
+function rulesOf(pattern: EventPattern): [string, unknown][] {
+  return Object.entries(pattern);
+}
+
 function matchObject(pattern: EventPattern, value: unknown): boolean {
-  for (const [field, rule] of Object.entries(pattern)) {
+  for (const [field, rule] of rulesOf(pattern)) {
     if (field === '$or') {
       if (!Array.isArray(rule) || rule.length < 2) throw new InvalidEventPatternError('$or must be an array of at least two patterns');
       if (!rule.some((alternative) => isObject(alternative) && matchObject(alternative, value))) return false;
       continue;
     }
-    const fieldValue: Value = isObject(value) && Object.prototype.hasOwnProperty.call(value, field) ? value[field] : MISSING;
+    const fieldValue = isObject(value) && Object.prototype.hasOwnProperty.call(value, field) ? value[field] : MISSING;
     if (isObject(rule)) {
       // A nested pattern: the event's field must be an object (or an array of objects) that matches it.
       if (fieldValue === MISSING) {
@@ -59,7 +70,7 @@ function nestedAllowsMissing(rule: Record<string, unknown>): boolean {
   );
 }
 
-function matchLeaf(alternatives: readonly unknown[], value: Value): boolean {
+function matchLeaf(alternatives: readonly unknown[], value: unknown): boolean {
   // `exists` looks at the field itself, not at its elements.
   for (const matcher of alternatives) {
     if (isObject(matcher) && 'exists' in matcher) {
@@ -106,7 +117,7 @@ function matchValue(matcher: unknown, value: unknown): boolean {
 
 function anythingBut(operand: unknown, value: unknown): boolean {
   if (isObject(operand)) {
-    const [[operator, inner]] = Object.entries(operand);
+    const [operator, inner] = firstEntry(operand);
     if (operator === 'prefix') return typeof value === 'string' && typeof inner === 'string' && !value.startsWith(inner);
     if (operator === 'suffix') return typeof value === 'string' && typeof inner === 'string' && !value.endsWith(inner);
     if (operator === 'equals-ignore-case') {
@@ -120,11 +131,19 @@ function anythingBut(operand: unknown, value: unknown): boolean {
   return !excluded.some((e) => e === value);
 }
 
+/** The first operator of an `anything-but` object and its operand. */
+function firstEntry(object: Record<string, unknown>): [string, unknown] {
+  const entries = Object.entries(object);
+  if (entries.length === 0) throw new InvalidEventPatternError('anything-but takes a value, a list or one operator; got {}');
+  return entries[0];
+}
+
 function numeric(operand: unknown, value: unknown): boolean {
   if (!Array.isArray(operand) || operand.length === 0 || operand.length % 2 !== 0) throw new InvalidEventPatternError('numeric takes pairs of an operator and a number');
   if (typeof value !== 'number') return false;
   for (let i = 0; i < operand.length; i += 2) {
-    const [op, bound] = [operand[i], operand[i + 1]];
+    const op: unknown = operand[i];
+    const bound: unknown = operand[i + 1];
     if (typeof bound !== 'number') throw new InvalidEventPatternError('numeric bounds must be numbers');
     const ok = op === '=' ? value === bound : op === '>' ? value > bound : op === '>=' ? value >= bound : op === '<' ? value < bound : op === '<=' ? value <= bound : undefined;
     if (ok === undefined) throw new InvalidEventPatternError(`unknown numeric operator "${String(op)}"`);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { FIREHOSE_RAW_PREFIX, renderFirehosePrefix } from '../../contracts/lake-layout';
+import { dataDirLayout } from '../data-dir';
 
 const gzipAsync = promisify(gzip);
 
@@ -14,7 +15,10 @@ export interface FirehoseBufferOptions {
   readonly intervalMs: number;
   /** Flush when this many bytes are buffered (Firehose's size hint). */
   readonly sizeBytes: number;
-  /** The delivery stream's name, the first part of each object's name. */
+  /**
+   * The delivery stream's name, the first part of each object's name.
+   * @default 'api-usage-tracker-local'
+   */
   readonly streamName?: string;
   readonly clock?: () => number;
   /** Told about each object written. */
@@ -28,7 +32,7 @@ export interface FirehoseBufferStats {
   readonly objects: number;
 }
 
-const WAL_DIR = path.join('state', 'firehose-wal');
+const DEFAULT_STREAM_NAME = 'api-usage-tracker-local';
 
 interface Segment {
   readonly file: string;
@@ -64,7 +68,7 @@ export class FirehoseBuffer {
 
   constructor(private readonly options: FirehoseBufferOptions) {
     this.clock = options.clock ?? Date.now;
-    this.walDir = path.join(options.dataDir, WAL_DIR);
+    this.walDir = dataDirLayout(options.dataDir).firehoseWal;
   }
 
   /** Delivers what a previous process left in the write-ahead log, then opens a new segment. */
@@ -90,13 +94,19 @@ export class FirehoseBuffer {
   /** Accepts records: resolves once they are in the log; flushes when the size hint is reached. */
   public put(records: readonly string[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    if (!this.segment || this.stopping) return Promise.reject(new Error('The buffer is not started, or is stopping.'));
+    const segment = this.segment;
+    if (!segment || this.stopping) return Promise.reject(new Error('The buffer is not started, or is stopping.'));
     if (this.failure) return Promise.reject(new Error(`The buffer's write-ahead log failed: ${this.failure.message}`));
     const text = records.map((r) => `${r}\n`).join('');
     if (this.records.length === 0) this.firstArrival = this.clock();
     this.records.push(...records);
     this.bytes += Buffer.byteLength(text);
-    const logged = new Promise<void>((resolve, reject) => this.segment!.stream.write(text, (error) => { error ? reject(error) : resolve(); }));
+    const logged = new Promise<void>((resolve, reject) => {
+      segment.stream.write(text, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
     if (this.bytes >= this.options.sizeBytes) void this.flush().catch(() => undefined);
     return logged;
   }
@@ -104,17 +114,18 @@ export class FirehoseBuffer {
   /** Writes what is buffered as one object now (on shutdown, or on demand). */
   public flush(): Promise<void> {
     const run = this.chain.then(async () => {
-      if (this.records.length === 0 || !this.segment) return;
+      const current = this.segment;
+      if (this.records.length === 0 || !current) return;
       // Take the records and their log segment together; later records go to a new segment.
       const records = this.records;
       const bytes = this.bytes;
       const arrival = this.firstArrival;
-      const segments = [...this.carried, this.segment];
+      const segments = [...this.carried, current];
       this.records = [];
       this.bytes = 0;
       this.carried = [];
       if (!this.stopping) this.segment = this.openSegment();
-      await new Promise<void>((resolve) => segments.at(-1)!.stream.end(resolve));
+      await new Promise<void>((resolve) => current.stream.end(resolve));
       try {
         await this.writeObject(records, arrival);
       } catch (error) {
@@ -173,7 +184,7 @@ export class FirehoseBuffer {
   private async writeObject(records: readonly string[], arrival: number): Promise<void> {
     const at = new Date(arrival);
     const stamp = at.toISOString().replace(/[-:T]/g, '-').slice(0, 19);
-    const key = `${renderFirehosePrefix(FIREHOSE_RAW_PREFIX, at)}${this.options.streamName ?? 'api-usage-tracker-local'}-1-${stamp}-${randomUUID()}.gz`;
+    const key = `${renderFirehosePrefix(FIREHOSE_RAW_PREFIX, at)}${this.options.streamName ?? DEFAULT_STREAM_NAME}-1-${stamp}-${randomUUID()}.gz`;
     const file = path.join(this.options.dataDir, key);
     await fs.mkdir(path.dirname(file), { recursive: true });
     const body = await gzipAsync(records.map((r) => `${r}\n`).join(''));

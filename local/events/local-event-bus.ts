@@ -27,8 +27,9 @@ export interface LocalEventBusStats {
   readonly matched: number;
 }
 
+/** A request entry as the JSON body holds it: any field may be missing or of another type. */
 interface PutEventsRequestEntry {
-  Time?: number | string;
+  Time?: unknown;
   Source?: unknown;
   Resources?: unknown;
   DetailType?: unknown;
@@ -37,7 +38,25 @@ interface PutEventsRequestEntry {
   TraceHeader?: unknown;
 }
 
-type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+/** An event as a rule and its target see it. */
+interface EventEnvelope {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: object;
+}
+
+interface EntryError {
+  readonly ErrorCode: string;
+  readonly ErrorMessage: string;
+}
+
+type ResultEntry = { EventId: string } | EntryError;
 
 /** A whole request the service refuses: an HTTP 400 with the AWS JSON error shape. */
 class RequestError extends Error {
@@ -75,13 +94,14 @@ export class LocalEventBus {
   }
 
   public async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5000;
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => { resolve(); });
+      server.once('error', reject);
+      server.listen(port, host, () => { resolve(); });
     });
-    const address = this.server.address() as AddressInfo;
+    const address = server.address() as AddressInfo;
     return `http://${host}:${address.port}`;
   }
 
@@ -103,7 +123,9 @@ export class LocalEventBus {
       if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) { send(res, 200, { status: 'ok', bus: this.options.busName }); return; }
       if (req.method !== 'POST') throw new RequestError('UnknownOperationException', 'Only POST requests of the AWS JSON protocol are served.', 404);
       const target = String(req.headers['x-amz-target'] ?? '');
-      if (target !== 'AWSEvents.PutEvents') throw new RequestError('UnknownOperationException', `Operation ${target || '(none)'} is not served by the local bus; it serves AWSEvents.PutEvents.`);
+      if (target !== 'AWSEvents.PutEvents') {
+        throw new RequestError('UnknownOperationException', `Operation ${target || '(none)'} is not served by the local bus; it serves AWSEvents.PutEvents.`);
+      }
       const body = await readBody(req);
       let request: { Entries?: unknown; EndpointId?: unknown };
       try {
@@ -119,7 +141,7 @@ export class LocalEventBus {
         if (error.status === 413) res.on('finish', () => req.destroy());
         send(res, error.status, { __type: error.type, message: error.message }); return;
       }
-      send(res, 500, { __type: 'InternalException', message: (error as Error).message });
+      send(res, 500, { __type: 'InternalException', message: error instanceof Error ? error.message : String(error) });
     }
   }
 
@@ -131,24 +153,14 @@ export class LocalEventBus {
     if (entries.length > PUT_EVENTS_LIMITS.maxEntries) {
       throw new RequestError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${PUT_EVENTS_LIMITS.maxEntries}`);
     }
-    const size = (entries as PutEventsRequestEntry[]).reduce(
-      (sum, e) => sum + putEventsEntrySize({ Time: e.Time, Source: str(e.Source), DetailType: str(e.DetailType), Detail: str(e.Detail), Resources: Array.isArray(e.Resources) ? e.Resources.map(String) : [] }),
-      0,
-    );
-    if (size > PUT_EVENTS_LIMITS.maxRequestBytes) throw new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.');
-    for (const entry of entries as PutEventsRequestEntry[]) {
-      const bus = str(entry.EventBusName);
-      if (bus && bus !== this.options.busName && !bus.endsWith(`:event-bus/${this.options.busName}`)) {
-        throw new RequestError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
-      }
-    }
+    this.checkRequest(entries as PutEventsRequestEntry[]);
 
     const results: ResultEntry[] = [];
     const matched: string[] = [];
     for (const entry of entries as PutEventsRequestEntry[]) {
       const outcome = this.envelope(entry);
       if ('ErrorCode' in outcome) {
-        results.push({ ErrorCode: outcome.ErrorCode as string, ErrorMessage: outcome.ErrorMessage as string });
+        results.push(outcome);
         continue;
       }
       results.push({ EventId: outcome.id });
@@ -163,38 +175,75 @@ export class LocalEventBus {
     return { FailedEntryCount: failed, Entries: results };
   }
 
-  /** The event as a rule and its target see it, or the entry's error. */
-  private envelope(entry: PutEventsRequestEntry): (Record<string, unknown> & { id: string }) | { ErrorCode: string; ErrorMessage: string } {
-    for (const field of ['Source', 'DetailType', 'Detail'] as const) {
-      if (typeof entry[field] !== 'string' || (entry[field]).length === 0) {
-        return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` };
+  /** Refuses the whole request when its entries are too large together or name another bus. */
+  private checkRequest(entries: readonly PutEventsRequestEntry[]): void {
+    const size = entries.reduce(
+      (sum, e) => sum + putEventsEntrySize({ Time: entryTime(e.Time), Source: str(e.Source), DetailType: str(e.DetailType), Detail: str(e.Detail), Resources: resourcesOf(e) }),
+      0,
+    );
+    if (size > PUT_EVENTS_LIMITS.maxRequestBytes) throw new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    for (const entry of entries) {
+      const bus = str(entry.EventBusName);
+      if (bus && bus !== this.options.busName && !bus.endsWith(`:event-bus/${this.options.busName}`)) {
+        throw new RequestError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
       }
     }
-    const source = entry.Source as string;
+  }
+
+  /** The event as a rule and its target see it, or the entry's error. */
+  private envelope(entry: PutEventsRequestEntry): EventEnvelope | EntryError {
+    const source = nonEmpty(entry.Source);
+    const detailType = nonEmpty(entry.DetailType);
+    const detailText = nonEmpty(entry.Detail);
+    if (source === undefined) return requiredArgument('Source');
+    if (detailType === undefined) return requiredArgument('DetailType');
+    if (detailText === undefined) return requiredArgument('Detail');
     if (source.startsWith('aws.')) return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' };
-    let detail: unknown;
-    try {
-      detail = JSON.parse(entry.Detail as string);
-    } catch {
-      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-    }
-    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-    const time = entry.Time === undefined ? this.clock() : typeof entry.Time === 'number' ? entry.Time * 1000 : Date.parse(String(entry.Time));
+    const detail = parseDetail(detailText);
+    if (detail === undefined) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    const given = entryTime(entry.Time);
+    const time = given === undefined ? this.clock() : typeof given === 'number' ? given * 1000 : Date.parse(given);
     return {
       version: '0',
       id: randomUUID(),
-      'detail-type': entry.DetailType as string,
+      'detail-type': detailType,
       source,
       account: this.options.account ?? '000000000000',
       time: new Date(Number.isFinite(time) ? time : this.clock()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       region: this.options.region ?? 'us-east-1',
-      resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+      resources: resourcesOf(entry),
       detail,
     };
   }
 }
 
 const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+
+const nonEmpty = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : undefined);
+
+const requiredArgument = (field: string): EntryError => ({ ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` });
+
+/**
+ * `Time` as the SDK sends it: epoch seconds, or a date string. Any other JSON value is no time
+ * (the entry gets the time it arrived), as an unparseable string is.
+ */
+function entryTime(value: unknown): number | string | undefined {
+  if (value === undefined || typeof value === 'number' || typeof value === 'string') return value;
+  return 'not a time';
+}
+
+const resourcesOf = (entry: PutEventsRequestEntry): string[] => (Array.isArray(entry.Resources) ? entry.Resources.map(String) : []);
+
+/** The entry's `Detail` as a JSON object, or undefined when it is not one (MalformedDetail). */
+function parseDetail(text: string): object | undefined {
+  let detail: unknown;
+  try {
+    detail = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof detail === 'object' && detail !== null && !Array.isArray(detail) ? detail : undefined;
+}
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

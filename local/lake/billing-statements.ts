@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { BillingLedger, BillingRow, BillingSqlEngine, StatementObjects } from '../billing/month-closing';
 import { BillingError } from '../billing/statements';
+import { dataDirLayout } from '../data-dir';
 import { sqlString } from './curation-sql';
 import { LocalLake } from './local-lake';
 
@@ -81,7 +82,7 @@ export class DuckDbBillingEngine implements BillingSqlEngine {
   public async unload(select: string, parameters: readonly string[], prefix: string): Promise<void> {
     const target = path.join(this.lake.dataDir, prefix);
     if (existsSync(target) && (await fs.readdir(target)).length > 0) throw new BillingError(`${prefix} holds data already; a closing writes into a new folder.`);
-    const staging = path.join(this.lake.dataDir, 'state', 'billing-staging', randomUUID());
+    const staging = path.join(dataDirLayout(this.lake.dataDir).billingStaging, randomUUID());
     await fs.mkdir(staging, { recursive: true });
     await this.lake.refreshCatalogue();
     try {

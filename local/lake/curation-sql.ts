@@ -1,6 +1,6 @@
 import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS, CuratedColumn } from '../../contracts/curated-columns';
 import { CurationColumn, CurationSpec, ValueConstraints, reasonText } from '../../contracts/curation-spec';
-import { CURATED_PARTITION_KEYS, CURATION_ERRORS } from '../../contracts/lake-layout';
+import { CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, CURATION_ERRORS, CuratedPartitionKey } from '../../contracts/lake-layout';
 
 /**
  * The Glue job's twin in SQL: DuckDB interprets the same curation spec (contracts/curation-spec.ts)
@@ -80,6 +80,12 @@ interface Subject {
 
 const subjectOf = (x: string): Subject => ({ json: x, text: stringOf(x), number: numberOf(x) });
 
+/** A keyword's value; only keywords a value's constraints hold are checked. */
+function defined(value: string | undefined, keyword: string): string {
+  if (value === undefined) throw new Error(`Constraint ${keyword} has no value.`);
+  return value;
+}
+
 /** SQL that is true when a value breaks one keyword of its constraints (the Python job's `violates`). */
 function violation(keyword: string, subject: Subject, constraints: ValueConstraints): string {
   switch (keyword) {
@@ -96,13 +102,13 @@ function violation(keyword: string, subject: Subject, constraints: ValueConstrai
       }
       break;
     case 'const':
-      return `${subject.text} <> ${quote(constraints.const!)}`;
+      return `${subject.text} <> ${quote(defined(constraints.const, keyword))}`;
     case 'minLength':
       return `length(${subject.text}) < ${constraints.minLength}`;
     case 'maxLength':
       return `length(${subject.text}) > ${constraints.maxLength}`;
     case 'pattern':
-      return `NOT regexp_full_match(${subject.text}, ${quote(constraints.pattern!)})`;
+      return `NOT regexp_full_match(${subject.text}, ${quote(defined(constraints.pattern, keyword))})`;
     case 'minimum':
       return `${subject.number} < ${constraints.minimum}`;
     case 'maximum':
@@ -199,51 +205,65 @@ function defaultLiteral(column: CuratedColumn): string {
   return `CAST(${typeof column.default === 'string' ? quote(column.default) : String(column.default)} AS ${duckdbType(column)})`;
 }
 
+/** A column source's parts: an envelope key, or `detail` and the detail's key. */
+function sourcePath(source: string): { readonly first: string; readonly second?: string } {
+  const [first, second] = source.split('.') as [string, string?];
+  return { first, second };
+}
+
 /** The envelope or detail field a column reads, as JSON. */
 const fieldOf = (source: string) => {
-  const [first, second] = source.split('.');
+  const { first, second } = sourcePath(source);
   return second === undefined ? `e.${identifier(first)}` : `e.detail.${identifier(second)}`;
 };
 
-/**
- * The SELECT that curates parsed raw lines (see {@link parsedRelation}): the reason a line is
- * refused (NULL when it is a valid usage event) and every curated column typed. The reasons are
- * one CASE in the Glue job's order: JSON, repeated envelope keys, detail-type, detail, repeated
- * detail keys, schemaVersion, unknown keys, each column's constraints in column order, the
- * event-time window.
- */
-export function curationSelect(parsed: string, spec: CurationSpec): string {
-  const textOf = (column: CuratedColumn) => identifier(`x_${column.name}`);
-  const presentOf = (column: CuratedColumn) => identifier(`p_${column.name}`);
-  const reasons = spec.reasons;
-  // Present: a value (JSON null reads as SQL NULL, so only then are the keys looked at).
+/** A column's JSON text in the curation's CTEs. */
+const textOf = (column: CuratedColumn) => identifier(`x_${column.name}`);
+/** Whether a column's field is present (JSON null included). */
+const presentOf = (column: CuratedColumn) => identifier(`p_${column.name}`);
+/** A string column's string, worked out once for all the rules that read it. */
+const stringColumn = (column: CuratedColumn) => identifier(`s_${column.name}`);
+/** A numeric column's number, worked out once for all the rules that read it. */
+const numberColumn = (column: CuratedColumn) => identifier(`n_${column.name}`);
+const subjectOfColumn = (column: CurationColumn): Subject => ({ json: textOf(column), text: stringColumn(column), number: numberColumn(column) });
+
+/** Each column's JSON text, and whether its field is present: a value, or a key (JSON null reads as SQL NULL, so only then are the keys looked at). */
+function columnTexts(spec: CurationSpec): string[] {
   const presence = (column: CuratedColumn) => {
-    const [first, second] = column.source.split('.');
+    const { first, second } = sourcePath(column.source);
     const keys = second === undefined ? 'try(json_keys(line))' : 'detail_keys';
     return `CASE WHEN ${fieldOf(column.source)} IS NOT NULL THEN true ELSE coalesce(list_contains(${keys}, ${quote(second ?? first)}), false) END`;
   };
-  const texts = spec.columns.flatMap((column) => [`CAST(${fieldOf(column.source)} AS VARCHAR) AS ${textOf(column)}`, `${presence(column)} AS ${presentOf(column)}`]);
-  // Each value's string or number, worked out once for all the rules that read it.
-  const stringColumn = (column: CuratedColumn) => identifier(`s_${column.name}`);
-  const numberColumn = (column: CuratedColumn) => identifier(`n_${column.name}`);
-  const subjectOfColumn = (column: CurationColumn): Subject => ({ json: textOf(column), text: stringColumn(column), number: numberColumn(column) });
-  const scalars = spec.columns.flatMap((column) => {
+  return spec.columns.flatMap((column) => [`CAST(${fieldOf(column.source)} AS VARCHAR) AS ${textOf(column)}`, `${presence(column)} AS ${presentOf(column)}`]);
+}
+
+/** Each string column's string and each numeric column's number. */
+function columnScalars(spec: CurationSpec): string[] {
+  return spec.columns.flatMap((column) => {
     const kind = column.constraints.type;
     if (kind === 'string') return [`CASE WHEN starts_with(${textOf(column)}, '"') THEN ${stringOf(textOf(column))} END AS ${stringColumn(column)}`];
     if (kind === 'number' || kind === 'integer') return [`${numberOf(textOf(column))} AS ${numberColumn(column)}`];
     return [];
   });
-  const values = spec.columns.map((column) => {
+}
+
+/** Each column's stored value: its typed value when present, its default (or NULL) when absent. */
+function columnValues(spec: CurationSpec): string[] {
+  return spec.columns.map((column) => {
     const absent = column.default === undefined ? `CAST(NULL AS ${duckdbType(column)})` : defaultLiteral(column);
     return `CASE WHEN ${presentOf(column)} THEN ${storedValue(column, subjectOfColumn(column))} ELSE ${absent} END AS ${identifier(column.name)}`;
   });
+}
 
+/** The record's rules, before any column's: JSON, repeated envelope keys, detail-type, detail, repeated detail keys, schemaVersion, unknown keys. */
+function recordRules(spec: CurationSpec): Rule[] {
+  const reasons = spec.reasons;
   // A key the curation reads, given twice in the envelope: JSON.parse keeps the last, DuckDB the first.
   const keysRead = list(spec.envelope.keysRead);
   const readRepeats = `list_filter(try(json_keys(line)), k -> list_contains(${keysRead}, k) AND len(list_filter(try(json_keys(line)), j -> j = k)) > 1)`;
   const version = fieldOf('detail.schemaVersion');
   const valuedFields = `(${spec.columns.filter((c) => c.source.startsWith('detail.')).map((c) => `CAST(${fieldOf(c.source)} IS NOT NULL AS INTEGER)`).join(' + ')})`;
-  const rules: Rule[] = [
+  return [
     { when: `(e IS NULL AND try(json_type(line)) IS NULL) OR (suspicious AND ${nonStandardJson('line')})`, then: quote(reasons.notJson) },
     { when: `e IS NULL OR (e."detail-type" IS NULL AND coalesce(try(json_type(line)), '') <> 'OBJECT')`, then: quote(reasons.notObject) },
     { when: `suspicious AND len(${readRepeats}) > 0`, then: reasonWithKey(spec, reasons.duplicateKey, 'envelope', `${readRepeats}[1]`) },
@@ -258,28 +278,42 @@ export function curationSelect(parsed: string, spec: CurationSpec): string {
       const unknown = `list_filter(detail_keys, k -> NOT list_contains(${list(closed.keys)}, k))`;
       return { when: `len(detail_keys) <> ${valuedFields} AND NOT list_has_all(${list(closed.keys)}, detail_keys)`, then: reasonWithKey(spec, reasons.unknownKey, closed.source, `${unknown}[1]`) };
     }),
-    ...spec.columns.flatMap((column): Rule[] => [
-      ...(column.required && column.default === undefined ? [{ when: `NOT ${presentOf(column)}`, then: quote(reasonText(reasons.missing, column.source)) }] : []),
-      // An absent optional field has nothing to check; a present one (JSON null included) must meet its constraints.
-      ...valueRules(spec, subjectOfColumn(column), column.constraints, column.source).map((rule) => ({ when: `${presentOf(column)} AND (${rule.when})`, then: rule.then })),
-    ]),
-    ...windowRules(spec),
   ];
+}
+
+/** Each column's rules in column order: a required field's presence, then its value's constraints. */
+function columnRules(spec: CurationSpec): Rule[] {
+  return spec.columns.flatMap((column): Rule[] => [
+    ...(column.required && column.default === undefined ? [{ when: `NOT ${presentOf(column)}`, then: quote(reasonText(spec.reasons.missing, column.source)) }] : []),
+    // An absent optional field has nothing to check; a present one (JSON null included) must meet its constraints.
+    ...valueRules(spec, subjectOfColumn(column), column.constraints, column.source).map((rule) => ({ when: `${presentOf(column)} AND (${rule.when})`, then: rule.then })),
+  ]);
+}
+
+/**
+ * The SELECT that curates parsed raw lines (see {@link parsedRelation}): the reason a line is
+ * refused (NULL when it is a valid usage event) and every curated column typed. The reasons are
+ * one CASE in the Glue job's order: JSON, repeated envelope keys, detail-type, detail, repeated
+ * detail keys, schemaVersion, unknown keys, each column's constraints in column order, the
+ * event-time window.
+ */
+export function curationSelect(parsed: string, spec: CurationSpec): string {
+  const rules = [...recordRules(spec), ...columnRules(spec), ...windowRules(spec)];
   return `
     WITH parsed AS (SELECT * FROM ${parsed}),
     texts AS (
       SELECT line, filename, e, detail_keys, ${suspiciousLine(spec)} AS suspicious,
-        ${texts.join(',\n        ')}
+        ${columnTexts(spec).join(',\n        ')}
       FROM parsed
     ),
     scalars AS (
       SELECT *,
-        ${scalars.join(',\n        ')}
+        ${columnScalars(spec).join(',\n        ')}
       FROM texts
     ),
     valued AS (
       SELECT *,
-        ${values.join(',\n        ')}
+        ${columnValues(spec).join(',\n        ')}
       FROM scalars
     ),
     -- The reason in a CTE of its own: named three times in one SELECT it would be expanded three
@@ -328,10 +362,24 @@ export function curationErrorsView(files: readonly string[]): string {
   return `CREATE OR REPLACE VIEW ${identifier(CURATION_ERRORS.table)} AS ${relation}`;
 }
 
-/** The partition columns, from the event time: zero-padded strings. */
+/** DuckDB's `strftime` specifier for each date part, and the zero-padded width it writes. */
+const STRFTIME_PARTS = {
+  year: { specifier: '%Y', digits: 4 },
+  month: { specifier: '%m', digits: 2 },
+  day: { specifier: '%d', digits: 2 },
+} as const;
+
+/** The `strftime` format of a partition key, as the contract's layout cuts it from the event time. */
+function partitionFormat(key: CuratedPartitionKey): string {
+  const { datePart, digits } = CURATED_PARTITION_LAYOUT[key];
+  const part = STRFTIME_PARTS[datePart];
+  if (part.digits !== digits) throw new Error(`Partition ${key}: strftime writes the ${datePart} with ${part.digits} digits, the layout wants ${digits}.`);
+  return part.specifier;
+}
+
+/** The partition columns, from the event time (UTC): zero-padded strings, in folder order, as the contract's `curatedPartitionOf`. */
 export function partitionProjection(): string {
-  const formats = { year: '%Y', month: '%m', day: '%d' } as const;
-  return CURATED_PARTITION_COLUMNS.map((p) => `strftime(occurred_at, '${formats[p.name as keyof typeof formats]}') AS ${identifier(p.name)}`).join(', ');
+  return CURATED_PARTITION_KEYS.map((key) => `strftime(occurred_at, '${partitionFormat(key)}') AS ${identifier(key)}`).join(', ');
 }
 
 /** The curated columns in table order, partitions last. */

@@ -133,7 +133,7 @@ export class DemoTraffic {
         await response.arrayBuffer();
         this.answers.set(response.status, (this.answers.get(response.status) ?? 0) + 1);
       })
-      .catch((error: Error) => this.options.log?.(`demo call ${route} failed: ${error.message}`));
+      .catch((error: unknown) => this.options.log?.(`demo call ${route} failed: ${error instanceof Error ? error.message : String(error)}`));
     this.inFlight.add(request);
     void request.finally(() => this.inFlight.delete(request));
   }

@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import { Server, createServer } from 'node:http';
+import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { usageEventPattern } from '../../contracts/event-pattern';
 import { PRICE_LIST } from '../../contracts/lake-layout';
-import { MeteredApiTable } from '../../contracts/metered-api';
-import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { DEFAULT_TOKEN_AUDIENCE, METERED_API_SERVICE, MeteredApiTable } from '../../contracts/metered-api';
+import { TIER_NAMES, resolveTierPolicies } from '../../contracts/tiers';
 import { DEFAULT_EVENT_SOURCES } from '../../contracts/usage-event';
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
-import { DEFAULT_FAIL_MODES, TierPolicy } from '../../lambdas/limiter/token-bucket-limiter';
-import { createDependencies } from '../../lambdas/runtime/dependencies';
+import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { createDashboardHandler } from '../dashboard/dashboard';
+import { DataDirLayout, dataDirLayout } from '../data-dir';
 import { createDynaliteServer } from '../dynalite-server';
 import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
@@ -27,8 +27,8 @@ import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
 
 /** Who the local operator is, as API Gateway would name an IAM user, and the region its signatures name. */
-export const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
-export const LOCAL_IAM_REGION = 'us-east-1';
+const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
+const LOCAL_IAM_REGION = 'us-east-1';
 
 export interface LocalStackOptions {
   /** Everything the stack keeps: DynamoDB tables, secrets, the admin key, raw/, curated/, errors/. */
@@ -104,6 +104,216 @@ async function listen(server: Server, port: number): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** What a start has started, stopped in reverse order; a failing step is logged and the rest still run. */
+class Cleanups {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  public add(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+
+  public async run(): Promise<void> {
+    for (const step of this.steps.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        this.log(`stopping: ${messageOf(error)}`);
+      }
+    }
+  }
+}
+
+/** What every step of a start shares. */
+interface StartContext {
+  readonly options: LocalStackOptions;
+  readonly layout: DataDirLayout;
+  readonly busName: string;
+  readonly sources: readonly string[];
+  /** The source the API's own usage events and the demo traffic use: the allow-list's first. */
+  readonly source: string;
+  readonly log: (line: string) => void;
+  readonly cleanups: Cleanups;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * The handlers' Powertools logger and metrics write for CloudWatch; on a console, only warnings
+ * and errors are worth a line, and metrics (EMF documents) none. Set these to see them.
+ */
+function quietLambdaTelemetry(): void {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
+/** DynamoDB: dynalite persisted under the data folder, tables from the stack's definitions. */
+async function startDynamoDb({ layout, cleanups }: StartContext): Promise<DynamoDBClient> {
+  const dynalite = createDynaliteServer({ path: layout.dynamodb });
+  const dynamoPort = await listen(dynalite, 0);
+  cleanups.add(() => closeGracefully(dynalite));
+  const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynamoPort}`, region: LOCAL_IAM_REGION, credentials: LOCAL_CREDENTIALS });
+  cleanups.add(() => { dynamodb.destroy(); });
+  await createMeteredApiTables(dynamodb, TABLES);
+  return dynamodb;
+}
+
+/** The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/. */
+async function startEventBus({ options, layout, busName, sources, log, cleanups }: StartContext): Promise<{ buffer: FirehoseBuffer; bus: LocalEventBus; eventsUrl: string }> {
+  const buffer = new FirehoseBuffer({
+    dataDir: layout.root,
+    intervalMs: options.bufferIntervalSeconds * 1000,
+    sizeBytes: options.bufferSizeMiB * 1024 * 1024,
+    onFlush: ({ key, records }) => { log(`firehose: ${records} events -> ${key}`); },
+  });
+  const { recovered } = await buffer.start();
+  if (recovered > 0) log(`firehose: delivered ${recovered} events a previous run had accepted but not written`);
+  cleanups.add(() => buffer.stop());
+  const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources), target: buffer } });
+  const eventsUrl = await bus.listen(options.eventsPort);
+  cleanups.add(() => bus.close());
+  return { buffer, bus, eventsUrl };
+}
+
+/** The metered API's own usage events go through the SDK to that bus, as in AWS. */
+function startPublisher({ layout, busName, source, log, cleanups }: StartContext, eventsUrl: string): UsagePublisher {
+  const publisher = new UsagePublisher({
+    eventBusName: busName,
+    source,
+    client: createEventBridgeClient({ endpoint: eventsUrl, region: LOCAL_IAM_REGION, credentials: LOCAL_CREDENTIALS }),
+    spoolDir: layout.meteredApiSpool,
+    flushOnExitSignals: false,
+    sendFrom: 'event-loop',
+    defaults: { service: METERED_API_SERVICE },
+    onError: (error) => { log(`usage events: ${error.message}`); },
+  });
+  cleanups.add(() => publisher.close());
+  return publisher;
+}
+
+async function openLake({ options, layout, cleanups }: StartContext): Promise<LocalLake> {
+  const lake = await LocalLake.open(layout.root, { lateEventWindowDays: options.lateEventWindowDays });
+  cleanups.add(() => lake.close());
+  return lake;
+}
+
+/** The API's server, listening (its requests are answered once `serveApi` wires it). */
+async function listenApi({ options, cleanups }: StartContext): Promise<{ server: Server; url: string }> {
+  const server = createServer();
+  const port = await listen(server, options.apiPort);
+  cleanups.add(() => closeGracefully(server));
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+/** The Lambda handlers' configuration, as the stack's environment would give it. */
+async function runtimeConfig({ options, layout, busName, source }: StartContext, apiUrl: string): Promise<RuntimeConfig> {
+  return {
+    tables: TABLES,
+    tokenIssuer: apiUrl,
+    tokenAudience: DEFAULT_TOKEN_AUDIENCE,
+    tenantSecret: { kind: 'file', path: await secretFile(layout.tenantTokenSecret) },
+    adminKey: { kind: 'file', path: layout.adminTokenKey },
+    tiers: resolveTierPolicies(),
+    usageBus: { eventBusName: busName, source },
+    demo: { latencyMs: options.demoLatencyMs ?? (options.demo ? 20 : 0), errorRate: options.demoErrorRate ?? (options.demo ? 0.02 : 0) },
+  };
+}
+
+/** The admin credential: created once, kept in a file only this user can read. True when created now. */
+async function ensureAdminKey(file: string, store: CredentialStore): Promise<boolean> {
+  if (existsSync(file)) return false;
+  const { apiKey } = await store.createKey('operators', 'admin');
+  await fs.writeFile(file, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
+  return true;
+}
+
+/** The local operator's IAM identity: created once, kept in a file only this user can read. */
+async function operatorAuthorizer(file: string): Promise<LocalIamAuthorizer> {
+  if (!existsSync(file)) {
+    const credentials = `AWS_ACCESS_KEY_ID=AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}\nAWS_SECRET_ACCESS_KEY=${randomBytes(30).toString('base64url')}\n`;
+    await fs.writeFile(file, credentials, { mode: 0o600, flag: 'wx' });
+  }
+  const lines = (await fs.readFile(file, 'utf8')).trim().split('\n');
+  const operator = Object.fromEntries(lines.map((line) => line.split('=', 2) as [string, string])) as Partial<Record<string, string>>;
+  const principal = { accessKeyId: operator.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: operator.AWS_SECRET_ACCESS_KEY ?? '', arn: LOCAL_OPERATOR_ARN };
+  return new LocalIamAuthorizer([principal], LOCAL_IAM_REGION);
+}
+
+interface ApiParts {
+  readonly deps: MeteredApiDependencies;
+  readonly iam: LocalIamAuthorizer;
+  readonly publisher: UsagePublisher;
+  readonly lake: LocalLake;
+  readonly buffer: FirehoseBuffer;
+  readonly bus: LocalEventBus;
+}
+
+/**
+ * Answers the API's requests: /health, the dashboard, and the metered API's routes behind the
+ * local HTTP API gateway, whose access log records the gateway's own answers as usage.
+ * /health says "starting" until the returned function marks the stack ready.
+ */
+function serveApi(server: Server, { deps, iam, publisher, lake, buffer, bus }: ApiParts): () => void {
+  const gateway = new LocalHttpApiGateway({
+    routes: meteredApiRoutes(deps, [], iam),
+    onAccessLog: (record) => {
+      const usage = usageOfGatewayAnswer(record);
+      if (usage) publisher.record(usage);
+    },
+  });
+  const dashboard = createDashboardHandler(lake);
+  let ready = false;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeignHost(req, res)) return;
+    if (req.url === '/health' && req.method === 'GET') {
+      const healthy = ready && buffer.healthy;
+      const body = JSON.stringify({ status: !ready ? 'starting' : healthy ? 'ok' : 'buffer write-ahead log failing', bus: bus.stats(), buffer: buffer.stats() });
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(body);
+      return;
+    }
+    if (dashboard(req, res)) return;
+    void gateway.handle(req, res);
+  });
+  return () => { ready = true; };
+}
+
+/** A starter price list for billing, written once; edit it (the ETL reads it on every query). */
+async function ensureStarterPriceList({ layout }: StartContext, lake: LocalLake): Promise<void> {
+  const priceDir = path.join(layout.root, PRICE_LIST.prefix);
+  if ((await listFiles(priceDir, '.csv')).length > 0) return;
+  await fs.mkdir(priceDir, { recursive: true });
+  await fs.writeFile(path.join(priceDir, 'prices.csv'), STARTER_PRICE_LIST);
+  await lake.refreshCatalogue();
+}
+
+/** The ETL: the Glue job's and crawler's twins on an interval. Returns the ETL, to run it now too. */
+function scheduleEtl({ options, log, cleanups }: StartContext, lake: LocalLake): () => Promise<CompactionResult> {
+  const runEtl = async () => {
+    const result = await lake.compact();
+    if (result.files > 0) log(`etl: ${result.files} raw objects -> ${result.rows} rows (${result.duplicates} duplicates dropped, ${result.malformed} malformed) in ${result.seconds.toFixed(1)} s`);
+    return result;
+  };
+  const onError = (error: unknown) => {
+    log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${messageOf(error)}`);
+  };
+  const etlTimer = setInterval(() => void runEtl().catch(onError), options.etlIntervalSeconds * 1000);
+  etlTimer.unref();
+  cleanups.add(() => { clearInterval(etlTimer); });
+  return runEtl;
+}
+
+/** Demo tenants (one per tier, kept across restarts) and their traffic. */
+async function startDemo({ layout, busName, source, log, cleanups }: StartContext, store: CredentialStore, apiUrl: string, eventsUrl: string): Promise<DemoTenant[]> {
+  const tenants = await demoTenantsOf(layout.demoTenants, store);
+  const traffic = new DemoTraffic({ apiUrl, eventsUrl, busName, source, tenants, log });
+  traffic.start();
+  cleanups.add(() => traffic.stop());
+  return tenants;
+}
 
 /**
  * The whole system on one machine, with the same code paths as in AWS: dynalite (persisted) for
@@ -113,157 +323,35 @@ async function listen(server: Server, port: number): Promise<number> {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
-  const dataDir = path.resolve(options.dataDir);
-  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const layout = dataDirLayout(path.resolve(options.dataDir));
+  await fs.mkdir(layout.root, { recursive: true, mode: 0o700 });
   const sources = options.sources ?? DEFAULT_EVENT_SOURCES;
-  const busName = options.busName ?? DEFAULT_BUS_NAME;
-  const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: Error) => { log(`stopping: ${error.message}`); });
-  };
-
-  // The handlers' Powertools logger and metrics write for CloudWatch; on a console, only warnings
-  // and errors are worth a line, and metrics (EMF documents) none. Set these to see them.
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-
+  const start: StartContext = { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups: new Cleanups(log) };
+  quietLambdaTelemetry();
   try {
-    // DynamoDB: dynalite persisted under the data folder, tables from the stack's definitions.
-    const dynalite = createDynaliteServer({ path: path.join(dataDir, 'dynamodb') });
-    const dynamoPort = await listen(dynalite, 0);
-    cleanups.push(() => closeGracefully(dynalite));
-    const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynamoPort}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    cleanups.push(async () => { dynamodb.destroy(); });
-    await createMeteredApiTables(dynamodb, TABLES);
-
-    // The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/.
-    const buffer = new FirehoseBuffer({
-      dataDir,
-      intervalMs: options.bufferIntervalSeconds * 1000,
-      sizeBytes: options.bufferSizeMiB * 1024 * 1024,
-      onFlush: ({ key, records }) => { log(`firehose: ${records} events -> ${key}`); },
-    });
-    const { recovered } = await buffer.start();
-    if (recovered > 0) log(`firehose: delivered ${recovered} events a previous run had accepted but not written`);
-    cleanups.push(() => buffer.stop());
-    const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources) as never, target: buffer } });
-    const eventsUrl = await bus.listen(options.eventsPort);
-    cleanups.push(() => bus.close());
-
-    // The metered API's own usage events go through the SDK to that bus, as in AWS.
-    const publisher = new UsagePublisher({
-      eventBusName: busName,
-      source: sources[0],
-      client: createEventBridgeClient({ endpoint: eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-      spoolDir: path.join(dataDir, 'state', 'metered-api-spool'),
-      flushOnExitSignals: false,
-      sendFrom: 'event-loop',
-      defaults: { service: 'metered-api' },
-      onError: (error) => { log(`usage events: ${error.message}`); },
-    });
-    cleanups.push(() => publisher.close());
-
-    const lake = await LocalLake.open(dataDir, { lateEventWindowDays: options.lateEventWindowDays });
-    cleanups.push(() => lake.close());
-    const apiServer = createServer();
-    const apiPort = await listen(apiServer, options.apiPort);
-    cleanups.push(() => closeGracefully(apiServer));
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const tiers = Object.fromEntries(TIER_NAMES.map((tier) => [tier, { ...DEFAULT_TIERS[tier], failMode: DEFAULT_FAIL_MODES[tier] }])) as Record<TierName, TierPolicy>;
-    const config: RuntimeConfig = {
-      tables: TABLES,
-      tokenIssuer: apiUrl,
-      tokenAudience: 'api-usage-tracker',
-      tenantSecret: { kind: 'file', path: await secretFile(path.join(dataDir, 'secrets', 'tenant-token-secret')) },
-      adminKey: { kind: 'file', path: path.join(dataDir, 'secrets', 'admin-token-key.pem') },
-      tiers,
-      usageBus: { eventBusName: busName, source: sources[0] },
-      demo: { latencyMs: options.demoLatencyMs ?? (options.demo ? 20 : 0), errorRate: options.demoErrorRate ?? (options.demo ? 0.02 : 0) },
-    };
-    const deps = createDependencies(config, { dynamodb, publisher });
-
-    // The admin credential: created once, kept in a file only this user can read.
-    const adminKeyFile = path.join(dataDir, 'admin-key');
-    const adminKeyCreated = !existsSync(adminKeyFile);
-    if (adminKeyCreated) {
-      const { apiKey } = await deps.store.createKey('operators', 'admin');
-      await fs.writeFile(adminKeyFile, `${apiKey}\n`, { mode: 0o600, flag: 'wx' });
-    }
-
-    // The local operator's IAM identity: created once, kept in a file only this user can read.
-    const operatorCredentialsFile = path.join(dataDir, 'operator-credentials');
-    if (!existsSync(operatorCredentialsFile)) {
-      const credentials = `AWS_ACCESS_KEY_ID=AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}\nAWS_SECRET_ACCESS_KEY=${randomBytes(30).toString('base64url')}\n`;
-      await fs.writeFile(operatorCredentialsFile, credentials, { mode: 0o600, flag: 'wx' });
-    }
-    const operator = Object.fromEntries((await fs.readFile(operatorCredentialsFile, 'utf8')).trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
-    const iam = new LocalIamAuthorizer([{ accessKeyId: operator.AWS_ACCESS_KEY_ID, secretAccessKey: operator.AWS_SECRET_ACCESS_KEY, arn: LOCAL_OPERATOR_ARN }], LOCAL_IAM_REGION);
-
-    const gateway = new LocalHttpApiGateway({
-      routes: meteredApiRoutes(deps, [], iam),
-      onAccessLog: (record) => {
-        const usage = usageOfGatewayAnswer(record);
-        if (usage) publisher.record(usage);
-      },
-    });
-    const dashboard = createDashboardHandler(lake);
-    let ready = false;
-    apiServer.on('request', (req, res) => {
-      if (refuseForeignHost(req, res)) return;
-      if (req.url === '/health' && req.method === 'GET') {
-        const healthy = ready && buffer.healthy;
-        const body = JSON.stringify({ status: !ready ? 'starting' : healthy ? 'ok' : 'buffer write-ahead log failing', bus: bus.stats(), buffer: buffer.stats() });
-        res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(body);
-        return;
-      }
-      if (dashboard(req, res)) return;
-      void gateway.handle(req, res);
-    });
-
-    // A starter price list for billing, written once; edit it (the ETL reads it on every query).
-    const priceDir = path.join(dataDir, PRICE_LIST.prefix);
-    if ((await listFiles(priceDir, '.csv')).length === 0) {
-      await fs.mkdir(priceDir, { recursive: true });
-      await fs.writeFile(path.join(priceDir, 'prices.csv'), STARTER_PRICE_LIST);
-      await lake.refreshCatalogue();
-    }
-
-    // The ETL: the Glue job's and crawler's twins on an interval.
-    const runEtl = async () => {
-      const result = await lake.compact();
-      if (result.files > 0) log(`etl: ${result.files} raw objects -> ${result.rows} rows (${result.duplicates} duplicates dropped, ${result.malformed} malformed) in ${result.seconds.toFixed(1)} s`);
-      return result;
-    };
-    const etlTimer = setInterval(
-      () =>
-        void runEtl().catch((error: Error) => { log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${error.message}`); },
-        ),
-      options.etlIntervalSeconds * 1000,
-    );
-    etlTimer.unref();
-    cleanups.push(async () => { clearInterval(etlTimer); });
-
-    // Demo tenants (one per tier, kept across restarts) and traffic.
-    let demoTenants: DemoTenant[] = [];
-    if (options.demo) {
-      demoTenants = await demoTenantsOf(dataDir, deps.store);
-      const traffic = new DemoTraffic({ apiUrl, eventsUrl, busName, source: sources[0], tenants: demoTenants, log });
-      traffic.start();
-      cleanups.push(() => traffic.stop());
-    }
-    ready = true;
-
+    const dynamodb = await startDynamoDb(start);
+    const { buffer, bus, eventsUrl } = await startEventBus(start);
+    const publisher = startPublisher(start, eventsUrl);
+    const lake = await openLake(start);
+    const api = await listenApi(start);
+    const deps = createDependencies(await runtimeConfig(start, api.url), { dynamodb, publisher });
+    const adminKeyCreated = await ensureAdminKey(layout.adminKey, deps.store);
+    const iam = await operatorAuthorizer(layout.operatorCredentials);
+    const markReady = serveApi(api.server, { deps, iam, publisher, lake, buffer, bus });
+    await ensureStarterPriceList(start, lake);
+    const runEtl = scheduleEtl(start, lake);
+    const demoTenants = options.demo ? await startDemo(start, deps.store, api.url, eventsUrl) : [];
+    markReady();
     let stopping: Promise<void> | undefined;
     return {
-      apiUrl,
+      apiUrl: api.url,
       eventsUrl,
-      dashboardUrl: `${apiUrl}/dashboard`,
-      busName,
-      source: sources[0],
-      dataDir,
-      adminKeyFile,
-      operatorCredentialsFile,
+      dashboardUrl: `${api.url}/dashboard`,
+      busName: start.busName,
+      source: start.source,
+      dataDir: layout.root,
+      adminKeyFile: layout.adminKey,
+      operatorCredentialsFile: layout.operatorCredentials,
       adminKeyCreated,
       demoTenants,
       lake,
@@ -272,17 +360,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await buffer.flush();
       },
       runEtl,
-      stop: () => (stopping ??= cleanup()),
+      stop: () => (stopping ??= start.cleanups.run()),
     };
   } catch (error) {
-    await cleanup();
+    await start.cleanups.run();
     throw error;
   }
 }
 
+type CredentialStore = MeteredApiDependencies['store'];
+
 /** One tenant and key per tier, created on the first demo start and kept (0600) for the next. */
-async function demoTenantsOf(dataDir: string, store: ReturnType<typeof createDependencies>['store']): Promise<DemoTenant[]> {
-  const file = path.join(dataDir, 'demo-tenants.json');
+async function demoTenantsOf(file: string, store: CredentialStore): Promise<DemoTenant[]> {
   if (existsSync(file)) return JSON.parse(await fs.readFile(file, 'utf8')) as DemoTenant[];
   const tenants: DemoTenant[] = [];
   for (const tier of TIER_NAMES) {

@@ -31,9 +31,9 @@ const validEnvelope = () => ({
 /** Does zod accept the envelope with one field (a dotted source) set to `value`? */
 function zodAccepts(source: string, value: unknown): boolean {
   const envelope = validEnvelope() as Record<string, unknown> & { detail: Record<string, unknown> };
-  const [first, second] = source.split('.');
-  if (second === undefined) envelope[first] = value;
-  else envelope.detail[second] = value;
+  const [first, ...rest] = source.split('.');
+  if (rest.length === 0) envelope[first] = value;
+  else envelope.detail[rest[0]] = value;
   return usageEventEnvelopeSchema.safeParse(envelope).success;
 }
 
@@ -45,8 +45,8 @@ describe('Contract: the curation spec', () => {
     it('gives every curated column the JSON Schema zod gives its field, annotations aside', () => {
       const envelope = z.toJSONSchema(usageEventEnvelopeSchema, { io: 'input' }) as { properties: Record<string, { properties?: Record<string, Record<string, unknown>> } & Record<string, unknown>> };
       for (const column of spec.columns) {
-        const [first, second] = column.source.split('.');
-        const field = { ...(second === undefined ? envelope.properties[first] : envelope.properties[first].properties![second]) };
+        const [first, ...rest] = column.source.split('.');
+        const field = { ...(rest.length === 0 ? envelope.properties[first] : envelope.properties[first].properties![rest[0]]) };
         delete field.default;
         expect({ source: column.source, constraints: column.constraints }).toEqual({ source: column.source, constraints: field });
       }

@@ -11,7 +11,10 @@ describe('Contract: generated artifacts', () => {
   );
 
   it('describes the envelope in JSON Schema draft-04 with the detail strict', () => {
-    const schema = JSON.parse(renderUsageEventJsonSchema());
+    const schema = JSON.parse(renderUsageEventJsonSchema()) as {
+      $schema: string;
+      properties: { 'detail-type': { enum: string[] }; detail: { additionalProperties: boolean; required: string[] } };
+    };
     expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
     expect(schema.properties['detail-type'].enum).toEqual(['api-usage-event']);
     expect(schema.properties.detail.additionalProperties).toBe(false);

@@ -4,9 +4,11 @@ import {
   LAKE_PREFIXES,
   curatedPartitionOf,
   curatedPartitionPrefix,
+  curationErrorsPartitionPrefix,
   curatedTableLevel,
   renderFirehosePrefix,
 } from '../../contracts/lake-layout';
+import { curationSpec } from '../../contracts/curation-spec';
 
 describe('Function: renderFirehosePrefix', () => {
   it('renders the raw prefix in UTC, zero-padded', () => {
@@ -37,6 +39,20 @@ describe('Function: curatedPartitionPrefix', () => {
     const late = new Date('2026-10-31T23:30:00-02:00'); // 1 November 01:30 UTC
     expect(curatedPartitionOf(late)).toEqual({ year: '2026', month: '11', day: '01' });
     expect(curatedPartitionPrefix(late)).toBe('curated/usage_events/year=2026/month=11/day=01/');
+  });
+
+  it('zero-pads every part, a year before 1000 included', () => {
+    expect(curatedPartitionOf(new Date('0999-02-03T00:00:00Z'))).toEqual({ year: '0999', month: '02', day: '03' });
+  });
+
+  it('is the layout the curation spec hands the Glue job: each partition a date part at its width', () => {
+    const { partitions } = curationSpec();
+    for (const at of [new Date('2026-01-05T23:59:59Z'), new Date('2026-12-31T00:00:00Z'), new Date('2000-10-01T12:00:00Z')]) {
+      const parts = { year: at.getUTCFullYear(), month: at.getUTCMonth() + 1, day: at.getUTCDate() };
+      const fromSpec = Object.fromEntries(partitions.map((p) => [p.name, String(parts[p.datePart]).padStart(p.digits, '0')]));
+      expect({ at, partition: fromSpec }).toEqual({ at, partition: curatedPartitionOf(at) });
+    }
+    expect(curationErrorsPartitionPrefix(new Date('2026-01-05T23:59:00Z'))).toBe('errors/glue/year=2026/month=01/day=05/');
   });
 
   it('puts the table at S3 level 3 (bucket/curated/usage_events)', () => {

@@ -226,7 +226,7 @@ describe('Function: loadNamedQueries', () => {
     expect(queries.slice(0, views.length).every((q) => q.isView)).toBe(true);
     expect(views.indexOf('usage_events_deduped')).toBeLessThan(views.indexOf('billable_usage_events'));
     expect(views[0]).toBe('usage_events_deduped');
-    expect(queries.find((q) => q.name === 'billing_by_tenant')?.parameters).toEqual([{ name: 'month', type: { kind: 'month' }, description: expect.any(String) }]);
+    expect(queries.find((q) => q.name === 'billing_by_tenant')?.parameters).toEqual([{ name: 'month', type: { kind: 'month' }, description: expect.any(String) as unknown }]);
   });
 });
 

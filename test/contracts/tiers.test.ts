@@ -1,4 +1,4 @@
-import { DEFAULT_TIERS, isTierName, resolveTiers } from '../../contracts/tiers';
+import { DEFAULT_FAIL_MODES, DEFAULT_TIERS, isTierName, resolveTierPolicies } from '../../contracts/tiers';
 
 describe('Contract: tiers', () => {
   it('has the original service limits, burst equal to the rate', () => {
@@ -11,17 +11,24 @@ describe('Contract: tiers', () => {
   });
 
   it('applies overrides; burst follows an overridden rate unless given', () => {
-    const tiers = resolveTiers({ free: { requestsPerMinute: 10 }, premium: { burst: 150 } });
-    expect(tiers.free).toEqual({ requestsPerMinute: 10, burst: 10 });
-    expect(tiers.premium).toEqual({ requestsPerMinute: 100, burst: 150 });
-    expect(tiers.basic).toEqual(DEFAULT_TIERS.basic);
+    const tiers = resolveTierPolicies({ free: { requestsPerMinute: 10 }, premium: { burst: 150 } });
+    expect(tiers.free).toEqual({ requestsPerMinute: 10, burst: 10, failMode: 'closed' });
+    expect(tiers.premium).toEqual({ requestsPerMinute: 100, burst: 150, failMode: 'open' });
+    expect(tiers.basic).toEqual({ ...DEFAULT_TIERS.basic, failMode: DEFAULT_FAIL_MODES.basic });
+  });
+
+  it('refuses paying tiers nothing and free tiers everything when the store fails, unless overridden', () => {
+    const defaults = resolveTierPolicies();
+    expect([defaults.free.failMode, defaults.basic.failMode, defaults.premium.failMode, defaults.enterprise.failMode]).toEqual(['closed', 'closed', 'open', 'open']);
+    expect(resolveTierPolicies({ premium: { failMode: 'closed' } }).premium.failMode).toBe('closed');
+    expect(() => resolveTierPolicies({ premium: { failMode: 'ajar' as never } })).toThrow('Tier "premium": failMode must be "open" or "closed"; got "ajar".');
   });
 
   it('refuses unknown tiers and bad numbers', () => {
-    expect(() => resolveTiers({ gold: { requestsPerMinute: 1 } } as never)).toThrow(
+    expect(() => resolveTierPolicies({ gold: { requestsPerMinute: 1 } })).toThrow(
       'Unknown tier(s) gold; the tiers are free, basic, premium, enterprise.',
     );
-    expect(() => resolveTiers({ basic: { requestsPerMinute: 0 } })).toThrow(
+    expect(() => resolveTierPolicies({ basic: { requestsPerMinute: 0 } })).toThrow(
       'Tier "basic": requestsPerMinute must be a positive whole number; got 0.',
     );
   });

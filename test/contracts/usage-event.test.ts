@@ -63,8 +63,7 @@ describe('Schema: usageEventDetailSchema', () => {
 
   it('requires each mandatory field', () => {
     for (const field of ['eventId', 'occurredAt', 'service', 'tenantId', 'operation', 'method', 'statusCode', 'latencyMs']) {
-      const detail: Record<string, unknown> = validDetail();
-      delete detail[field];
+      const detail = Object.fromEntries(Object.entries(validDetail()).filter(([key]) => key !== field));
       const result = usageEventDetailSchema.safeParse(detail);
       expect(result.success).toBe(false);
       expect(result.error?.issues[0].path).toEqual([field]);

@@ -1,11 +1,16 @@
 """Unit tests of the Glue job's pure transformation functions; plain python3, no Spark."""
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import py_compile
+import sys
+import types
 import unittest
-from datetime import datetime
+from unittest import mock
+from datetime import datetime, timedelta
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPT = os.path.join(ROOT, "glue-scripts", "usage_events_job.py")
@@ -15,6 +20,9 @@ COLUMNS = SPEC["columns"]
 PARTITIONS = SPEC["partitions"]
 WINDOW = SPEC["eventTimeWindow"]
 REASONS = SPEC["reasons"]
+# The detail-type and schema version the contract gives a usage event (contracts/usage-event.ts).
+DETAIL_TYPE = SPEC["envelope"]["detailType"]
+SCHEMA_VERSION = SPEC["envelope"]["schemaVersion"]
 
 
 def load_job():
@@ -33,7 +41,7 @@ DROP = object()
 
 def envelope(**detail_overrides):
     detail = {
-        "schemaVersion": "1",
+        "schemaVersion": SCHEMA_VERSION,
         "eventId": "evt-00000001",
         "occurredAt": "2026-10-31T23:59:58.123Z",
         "service": "orders",
@@ -48,7 +56,7 @@ def envelope(**detail_overrides):
     return {
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "api-usage-event",
+        "detail-type": DETAIL_TYPE,
         "source": "my-applications",
         "account": "111122223333",
         "time": "2026-11-01T00:00:05Z",
@@ -194,7 +202,47 @@ class Describe_event_time_partition(unittest.TestCase):
         self.assertEqual((row["year"], row["month"], row["day"]), ("2026", "10", "31"))
 
     def test_zero_pads(self):
-        self.assertEqual(job.event_time_partition(datetime(2026, 1, 5, 3)), ("2026", "01", "05"))
+        self.assertEqual(job.event_time_partition(datetime(2026, 1, 5, 3), PARTITIONS), {"year": "2026", "month": "01", "day": "05"})
+
+
+def with_envelope(**overrides):
+    """The spec with another detail-type or schema version, as a later contract might give it."""
+    return dict(SPEC, envelope=dict(SPEC["envelope"], **overrides))
+
+
+class Describe_contract_facts_come_from_the_spec(unittest.TestCase):
+    """The job checks and lays out what the spec says, so the contract is their one source."""
+
+    def test_checks_the_detail_type_the_spec_names(self):
+        spec = with_envelope(detailType="usage-event-v2")
+        renamed = envelope()
+        renamed["detail-type"] = "usage-event-v2"
+        self.assertEqual(job.curate_line(json.dumps(renamed), spec)[0], "ok")
+        status, error = job.curate_line(json.dumps(envelope()), spec)
+        self.assertEqual((status, error["reason"]), ("error", REASONS["detailType"]))
+
+    def test_checks_the_schema_version_the_spec_names(self):
+        # A version 2 contract: its envelope check, and the schema_version column's own constant.
+        spec = with_envelope(schemaVersion="2")
+        spec["columns"] = [dict(c, constraints=dict(c["constraints"], const="2")) if "const" in c["constraints"] else c for c in COLUMNS]
+        self.assertEqual(job.curate_line(json.dumps(envelope(schemaVersion="2")), spec)[0], "ok")
+        status, error = job.curate_line(json.dumps(envelope()), spec)
+        self.assertEqual((status, error["reason"]), ("error", REASONS["schemaVersion"]))
+
+    def test_partitions_rows_and_rejects_as_the_spec_lays_them_out(self):
+        layout = [{"name": "yr", "type": "string", "datePart": "year", "digits": 5}, {"name": "mo", "type": "string", "datePart": "month", "digits": 3}]
+        spec = dict(SPEC, partitions=layout)
+        status, row = job.curate_line(json.dumps(envelope()), spec)
+        self.assertEqual((status, row["yr"], row["mo"]), ("ok", "02026", "010"))
+        self.assertNotIn("day", row)
+        self.assertEqual(job.errors_partition_path(spec, datetime(2026, 1, 5)), SPEC["prefixes"]["glueErrors"] + "yr=02026/mo=001/")
+        self.assertEqual(job.touched_partitions([row], layout), [("02026", "010")])
+
+    def test_the_script_spells_none_of_these_facts(self):
+        with open(SCRIPT) as source:
+            text = source.read()
+        for literal in [DETAIL_TYPE] + ['"%s"' % p["name"] for p in PARTITIONS] + ["'%s'" % p["name"] for p in PARTITIONS]:
+            self.assertNotIn(literal, text)
 
 
 class Describe_curate_line(unittest.TestCase):
@@ -255,7 +303,7 @@ class Describe_dedup(unittest.TestCase):
 
     def test_touched_partitions(self):
         rows = [row_for("evt-a-000001", "2026-11-01T00:00:01Z"), row_for("evt-b-000002", "2026-11-01T00:00:02Z")]
-        self.assertEqual(job.touched_partitions(rows), [("2026", "10", "31")])
+        self.assertEqual(job.touched_partitions(rows, PARTITIONS), [("2026", "10", "31")])
 
 
 class Describe_event_time_window(unittest.TestCase):
@@ -285,9 +333,12 @@ class Describe_event_time_window(unittest.TestCase):
             self.assertEqual(status, "ok", occurred)
 
     def test_refuses_events_older_than_the_late_window(self):
-        self.assertEqual(WINDOW["lateEventWindowDays"], 35)
-        status, error = self.curate("2026-09-27T00:00:04.999Z")
-        self.assertEqual((status, error["reason"]), ("error", "detail.occurredAt: more than 35 days before the envelope time"))
+        days = WINDOW["lateEventWindowDays"]
+        oldest = datetime(2026, 11, 1, 0, 0, 5) - timedelta(days=days)
+        iso = lambda at: at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        self.assertEqual(self.curate(iso(oldest))[0], "ok")
+        status, error = self.curate(iso(oldest - timedelta(milliseconds=1)))
+        self.assertEqual((status, error["reason"]), ("error", "detail.occurredAt: more than %d days before the envelope time" % days))
 
     def test_the_late_window_is_the_deployments_choice(self):
         spec = dict(SPEC, eventTimeWindow=dict(WINDOW, lateEventWindowDays=1))
@@ -313,7 +364,6 @@ class Describe_rejects_output(unittest.TestCase):
 
     def test_metrics_count_refused_and_curated_records_by_job(self):
         data = job.curation_metric_data(SPEC, "usage-job", 3, 1200)
-        self.assertEqual(SPEC["metrics"]["namespace"], "ApiUsageTracker")
         self.assertEqual(
             [(d["MetricName"], d["Value"], d["Unit"], d["Dimensions"]) for d in data],
             [
@@ -321,6 +371,54 @@ class Describe_rejects_output(unittest.TestCase):
                 ("CuratedRecords", 1200.0, "Count", [{"Name": "JobName", "Value": "usage-job"}]),
             ],
         )
+
+
+class FakeCloudWatch:
+    """A CloudWatch client double: records put_metric_data calls, or raises ``error``."""
+
+    def __init__(self, error=None):
+        self.error, self.calls = error, []
+
+    def put_metric_data(self, Namespace, MetricData):
+        if self.error is not None:
+            raise self.error
+        self.calls.append((Namespace, MetricData))
+
+
+def botocore_stand_in():
+    """sys.modules entries standing in for botocore.exceptions where botocore is not installed
+    (none where it is): the two classes publish_curation_metrics catches."""
+    try:
+        import botocore.exceptions  # noqa: F401
+        return {}
+    except ImportError:
+        exceptions = types.ModuleType("botocore.exceptions")
+        exceptions.BotoCoreError = type("BotoCoreError", (Exception,), {})
+        exceptions.ClientError = type("ClientError", (Exception,), {})
+        package = types.ModuleType("botocore")
+        package.exceptions = exceptions
+        return {"botocore": package, "botocore.exceptions": exceptions}
+
+
+class Describe_publish_curation_metrics(unittest.TestCase):
+    def setUp(self):
+        patch = mock.patch.dict(sys.modules, botocore_stand_in())
+        patch.start()
+        self.addCleanup(patch.stop)
+
+    def test_publishes_in_the_namespace_the_spec_names(self):
+        cloudwatch = FakeCloudWatch()
+        spec = dict(SPEC, metrics=dict(SPEC["metrics"], namespace="Elsewhere"))
+        job.publish_curation_metrics(cloudwatch, spec, "usage-job", 3, 1200)
+        self.assertEqual(cloudwatch.calls, [("Elsewhere", job.curation_metric_data(spec, "usage-job", 3, 1200))])
+
+    def test_a_failed_publish_is_logged_and_does_not_fail_the_run(self):
+        from botocore.exceptions import BotoCoreError
+
+        log = io.StringIO()
+        with contextlib.redirect_stderr(log):
+            job.publish_curation_metrics(FakeCloudWatch(error=BotoCoreError()), SPEC, "usage-job", 3, 1200)
+        self.assertIn("could not publish the curation metrics (3 rejected, 1200 curated)", log.getvalue())
 
 
 class FakeGlue:

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { usageEventDetailSchema } from '../../contracts/usage-event';
 import { LoopbackPutEventsServer } from '../support/put-events-server';
 
@@ -39,7 +40,7 @@ describe('Handler: access-log-usage', () => {
 
   beforeAll(async () => {
     // The handler reads its configuration at load, as in Lambda.
-    process.env.USAGE_EVENT_BUS_NAME = 'usage-bus';
+    process.env[LAMBDA_ENV.usageEventBusName] = 'usage-bus';
     process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = await bus.start();
     process.env.AWS_LAMBDA_FUNCTION_NAME = 'access-log-usage';
     ({ handler } = await import('../../lambdas/handlers/access-log-usage'));

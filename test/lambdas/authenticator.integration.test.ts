@@ -7,7 +7,7 @@ import { LocalAdminTokenSigner } from '../../lambdas/tokens/admin-token-signer';
 import { TokenService } from '../../lambdas/tokens/token-service';
 import { startDynalite } from '../support/dynalite';
 
-const secret = (text: string) => async () => new TextEncoder().encode(text);
+const secret = (text: string) => () => Promise.resolve(new TextEncoder().encode(text));
 
 /** Integration: what the authorizer makes of API keys in each standing, on dynalite. */
 describe('Class: Authenticator', () => {

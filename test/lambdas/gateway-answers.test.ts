@@ -1,3 +1,4 @@
+import { METERED_API_SERVICE } from '../../contracts/metered-api';
 import { RefusedAnonymousAggregator, usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
 
 describe('Function: usageOfGatewayAnswer', () => {
@@ -6,7 +7,7 @@ describe('Function: usageOfGatewayAnswer', () => {
   it('turns an authorizer refusal into a usage event with a stable id', () => {
     expect(usageOfGatewayAnswer(record)).toEqual({
       eventId: 'apigw-Abc-123',
-      service: 'metered-api',
+      service: METERED_API_SERVICE,
       occurredAt: new Date('2026-11-23T10:00:00Z'),
       tenantId: 'anonymous',
       operation: 'GET /v1/users',

@@ -1,5 +1,5 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../contracts/metered-api';
+import { AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { AUTHORIZER_CACHE_TTL_SECONDS, METERED_API_SERVICE } from '../../contracts/metered-api';
 import { REVOCATION_RETENTION_MS, limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
 import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
 
@@ -17,7 +17,7 @@ describe('Integration: metered API', () => {
     const { apiKey } = await api.tenantWithKey('basic');
     // Act
     const token = await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
-    const users = await api.call('GET', '/v1/users', { headers: { authorization: `Bearer ${token.json.access_token}` } });
+    const users = await api.call('GET', '/v1/users', { headers: { authorization: `Bearer ${String(token.json.access_token)}` } });
     // Assess
     expect(token.status).toBe(200);
     expect(token.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'api:call usage:read' });
@@ -85,7 +85,7 @@ describe('Integration: metered API', () => {
   it('never lets a tenant credential reach the admin routes, not even to change its own tier', async () => {
     const { tenantId, apiKey } = await api.tenantWithKey('free');
     const token = await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
-    for (const authorization of [`ApiKey ${apiKey}`, `Bearer ${token.json.access_token}`]) {
+    for (const authorization of [`ApiKey ${apiKey}`, `Bearer ${String(token.json.access_token)}`]) {
       const upgrade = await api.call('PUT', `/v1/admin/tenants/${tenantId}/tier`, { headers: { authorization }, body: { tier: 'enterprise' } });
       expect(upgrade.status).toBe(403);
       expect((await api.call('GET', '/v1/admin/tenants', { headers: { authorization } })).status).toBe(403);
@@ -94,9 +94,13 @@ describe('Integration: metered API', () => {
     expect((tenant.json.items as { tenantId: string; tier: string }[]).find((t) => t.tenantId === tenantId)?.tier).toBe('free');
   });
 
-  it('runs routes of your own with the same limiter and tracking (customRoute)', async () => {
-    const { tenantId, keyId } = await api.tenantWithKey('free');
-    const handler = api.deps.customRoute(async ({ principal, event }) => ({ statusCode: 200, body: { tenant: principal.tenantId, order: event.pathParameters?.id } }));
+  it('runs routes of your own on the same per-tenant bucket as the built-in ones, and records their usage (customRoute)', async () => {
+    // Prepare: a free tenant (5 per minute) that has used 4 of its requests on a built-in route.
+    const { tenantId, keyId, apiKey } = await api.tenantWithKey('free');
+    for (let i = 0; i < 4; i++) expect((await api.call('GET', '/v1/users', { headers: { authorization: `ApiKey ${apiKey}` } })).status).toBe(200);
+    const handler = api.deps.customRoute(({ principal, event }) =>
+      Promise.resolve({ statusCode: 200, body: { tenant: principal.kind === 'tenant' ? principal.tenantId : undefined, order: event.pathParameters?.id } }),
+    );
     const event = {
       version: '2.0',
       routeKey: 'GET /v1/orders/{id}',
@@ -105,11 +109,17 @@ describe('Integration: metered API', () => {
       pathParameters: { id: 'o-1' },
       requestContext: { http: { method: 'GET' }, requestId: 'r', authorizer: { lambda: { kind: 'tenant', tenantId, apiKeyId: keyId, tier: 'free', scopes: 'api:call usage:read', via: 'api-key', subject: keyId } } },
     };
-    const answer = await handler(event as never, {});
-    expect(answer.statusCode).toBe(200);
-    expect(JSON.parse(String(answer.body))).toEqual({ tenant: tenantId, order: 'o-1' });
-    expect(answer.headers['RateLimit-Policy']).toBe('"free";q=5;w=60');
+    // Act
+    const last = await handler(event as never, {});
+    const over = await handler(event as never, {});
+    // Assess: the fifth request of the minute is admitted with nothing left, the sixth refused.
+    expect(last.statusCode).toBe(200);
+    expect(JSON.parse(String(last.body))).toEqual({ tenant: tenantId, order: 'o-1' });
+    expect(last.headers['RateLimit-Policy']).toBe('"free";q=5;w=60');
+    expect(last.headers['X-RateLimit-Remaining']).toBe('0');
+    expect(over.statusCode).toBe(429);
     expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/orders/{id}', statusCode: 200 }));
+    expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/orders/{id}', statusCode: 429 }));
   });
 
   it('shows a new key once and stores only its hash', async () => {
@@ -154,7 +164,7 @@ describe('Integration: metered API', () => {
     expect(byStatus(429).filter((d) => d.tenantId === tenantId)).toHaveLength(1);
     expect(byStatus(401).length).toBeGreaterThanOrEqual(1);
     expect(byStatus(403).length).toBeGreaterThanOrEqual(1);
-    expect(events.every((d) => d.service === 'metered-api')).toBe(true);
+    expect(events.every((d) => d.service === METERED_API_SERVICE)).toBe(true);
   });
 });
 
@@ -187,8 +197,8 @@ describe('Integration: metered API account changes', () => {
   let api: MeteredApiHarness;
   let now = Date.parse('2026-11-23T10:00:00Z');
   const users = (authorization: string) => api.call('GET', '/v1/users', { headers: { authorization } });
-  const bearerFor = async (apiKey: string) => `Bearer ${(await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json.access_token}`;
-  const refusal = (error: string, message: string) => ({ error, message, requestId: expect.any(String) });
+  const bearerFor = async (apiKey: string) => `Bearer ${String((await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json.access_token)}`;
+  const refusal = (error: string, message: string) => ({ error, message, requestId: expect.any(String) as unknown });
 
   beforeAll(async () => {
     api = await startMeteredApi({ clock: () => now });
@@ -246,12 +256,17 @@ describe('Integration: metered API account changes', () => {
   it('never admits a revoked key again: key-revoked while a cached authorization or a token names it, then the authorizer’s 403, also after the limiter forgot it', async () => {
     // Prepare: a key with a token and cached authorizations on both authorizers, and a second key whose traffic tidies the limiter item.
     const { tenantId, apiKey, keyId } = await api.tenantWithKey('enterprise');
-    const other = `ApiKey ${(await api.admin('POST', `/v1/admin/tenants/${tenantId}/keys`)).json.apiKey}`;
+    const other = `ApiKey ${String((await api.admin('POST', `/v1/admin/tenants/${tenantId}/keys`)).json.apiKey)}`;
     const bearer = await bearerFor(apiKey);
     expect((await users(`ApiKey ${apiKey}`)).status).toBe(200);
     const exchange = () => api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } });
-    const revokedKeys = async () =>
-      (await api.deps.dynamodb.send(new GetItemCommand({ TableName: api.deps.config.tables.limiter, Key: { pk: { S: limiterKey(tenantId) } }, ConsistentRead: true }))).Item?.revokedKeys?.SS ?? [];
+    const revokedKeys = async () => {
+      const key = { pk: { S: limiterKey(tenantId) } };
+      const { Item } = await api.deps.dynamodb.send(new GetItemCommand({ TableName: api.deps.config.tables.limiter, Key: key, ConsistentRead: true }));
+      // The item's type says every attribute is there; `revokedKeys` is not until a key is revoked.
+      const revoked: AttributeValue | undefined = Item?.revokedKeys;
+      return revoked?.SS ?? [];
+    };
     // Act + Assess: at once, whatever the cache holds.
     await api.admin('POST', `/v1/admin/keys/${keyId}/revoke`);
     for (const answer of [await users(`ApiKey ${apiKey}`), await users(bearer), await exchange()]) {
@@ -342,7 +357,7 @@ describe('Integration: metered API traffic of no tenant', () => {
     const answer = await api.admin('POST', '/v1/admin/tenants', { tenantId, name: 'squatter', tier: 'enterprise' });
     // Assess
     expect(answer.status).toBe(400);
-    expect(answer.json).toMatchObject({ error: 'reserved-tenant-id', message: expect.stringContaining(`tenantId "${tenantId}" is reserved for traffic no tenant made`) });
+    expect(answer.json).toMatchObject({ error: 'reserved-tenant-id', message: expect.stringContaining(`tenantId "${tenantId}" is reserved for traffic no tenant made`) as unknown });
     const tenants = await api.admin('GET', '/v1/admin/tenants');
     expect((tenants.json.items as { tenantId: string }[]).map((t) => t.tenantId)).not.toContain(tenantId);
   });

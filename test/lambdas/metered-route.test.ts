@@ -2,14 +2,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { resolveTierPolicies } from '../../contracts/tiers';
 import { AuthorizerContext } from '../../lambdas/auth/authenticator';
 import { KeyStatus } from '../../lambdas/credentials/credential-store';
 import { AuthorizedEvent, MeteredRouteOptions, meteredRoute } from '../../lambdas/http/metered-route';
-import { DEFAULT_FAIL_MODES, TierPolicy, TokenBucketLimiter } from '../../lambdas/limiter/token-bucket-limiter';
+import { TokenBucketLimiter } from '../../lambdas/limiter/token-bucket-limiter';
 import { UsageRequestContext, runWithUsageContext } from '../../sdk/usage-context';
 
-const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
+const tiers = resolveTierPolicies();
 const ddbMock = mockClient(DynamoDBClient);
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const logger = new Logger({ logLevel: 'SILENT' });
@@ -33,7 +33,7 @@ const event = (context?: AuthorizerContext) =>
 /** Runs a route that answers 200 inside a usage context, and returns its answer and the caller it recorded. */
 async function run(context: AuthorizerContext | undefined, options: Partial<MeteredRouteOptions> = {}) {
   const limiter = new TokenBucketLimiter({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'limiter', tiers, clock: () => NOW });
-  const route = meteredRoute(async () => ({ statusCode: 200, body: { ok: true } }), { access: 'tenant', metered: true, limiter, logger, metrics, ...options });
+  const route = meteredRoute(() => Promise.resolve({ statusCode: 200, body: { ok: true } }), { access: 'tenant', metered: true, limiter, logger, metrics, ...options });
   const usage: UsageRequestContext = {};
   const answer = await runWithUsageContext(usage, () => route(event(context)));
   return { answer, body: JSON.parse(String(answer.body)) as Record<string, unknown>, caller: usage.caller };
@@ -111,9 +111,9 @@ describe('Function: meteredRoute', () => {
     [undefined, 403, 'forbidden'],
   ] as const)('reads the key status on every request of an unmetered route: %s → %i', async (status, statusCode, error) => {
     const asked: string[] = [];
-    const keyStatus = async (keyId: string): Promise<KeyStatus | undefined> => {
+    const keyStatus = (keyId: string): Promise<KeyStatus | undefined> => {
       asked.push(keyId);
-      return status;
+      return Promise.resolve(status);
     };
     const { answer, body } = await run(adminContext(), { access: 'admin', metered: false, keyStatus });
     expect(answer.statusCode).toBe(statusCode);

@@ -2,6 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
+import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { REQUEST_PATH_SDK, readRuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
@@ -47,14 +48,14 @@ describe('Function: createDependencies (request-path SDK clients)', () => {
     secretsManagerUrl = `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`;
     Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_ENDPOINT_URL_DYNAMODB: holeUrl });
     const config = readRuntimeConfig({
-      CREDENTIALS_TABLE: 'c',
-      LIMITER_TABLE: 'l',
-      AUDIT_TABLE: 'a',
-      TOKEN_ISSUER: 'https://iss',
-      TOKEN_AUDIENCE: 'aud',
-      TENANT_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:t',
-      ADMIN_TOKEN_KEY_FILE: '/nonexistent/admin.pem',
-      USAGE_EVENT_BUS_NAME: 'bus',
+      [LAMBDA_ENV.tables.credentials]: 'c',
+      [LAMBDA_ENV.tables.limiter]: 'l',
+      [LAMBDA_ENV.tables.audit]: 'a',
+      [LAMBDA_ENV.tokenIssuer]: 'https://iss',
+      [LAMBDA_ENV.tokenAudience]: 'aud',
+      [LAMBDA_ENV.tenantTokenSecretArn]: 'arn:aws:secretsmanager:us-east-1:1:secret:t',
+      [LAMBDA_ENV.adminTokenKeyFile]: '/nonexistent/admin.pem',
+      [LAMBDA_ENV.usageEventBusName]: 'bus',
     });
     const publisher = new UsagePublisher({
       eventBusName: 'bus',

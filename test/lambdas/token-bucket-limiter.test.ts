@@ -1,11 +1,11 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { LIMITER_ATTRIBUTE_PATTERNS } from '../../contracts/limiter-item';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { TIER_NAMES, resolveTierPolicies } from '../../contracts/tiers';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
-import { DEFAULT_FAIL_MODES, REVOCATION_RETENTION_MS, STANDING_MEMORY_MS, STORE_THROTTLED_RETRY_AFTER_SECONDS, TierPolicy, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
+import { REVOCATION_RETENTION_MS, STANDING_MEMORY_MS, STORE_THROTTLED_RETRY_AFTER_SECONDS, TokenBucketLimiter, gcra } from '../../lambdas/limiter/token-bucket-limiter';
 
-const tiers = Object.fromEntries(TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name] }])) as Record<TierName, TierPolicy>;
+const tiers = resolveTierPolicies();
 const ddbMock = mockClient(DynamoDBClient);
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 const limiter = () => new TokenBucketLimiter({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'limiter', tiers, clock: () => NOW });

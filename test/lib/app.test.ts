@@ -18,7 +18,7 @@ describe('App: cdk-nag AwsSolutions', () => {
     // Act: synth runs the registered AwsSolutions plugin and throws on any unacknowledged finding.
     const assembly = app.synth();
     // Assess
-    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
     for (const plugin of report.pluginReports) {
       expect({ plugin: plugin.pluginName, violations: plugin.violations }).toEqual({ plugin: plugin.pluginName, violations: [] });
     }

@@ -81,7 +81,8 @@ describe('Construct: BillingStatements', () => {
 
   it('grants closing months: writes under statements/ only, queries in the workgroup', () => {
     const policyOf = (role: iam.Role) => Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as never) }] } });
-    const statementsOf = (role: iam.Role) => Object.values(policyOf(role)).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement);
+    type Policy = { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } };
+    const statementsOf = (role: iam.Role) => Object.values(policyOf(role)).flatMap((p) => (p as Policy).Properties.PolicyDocument.Statement);
     // Writes to the lake bucket (Athena's results bucket is written too, by grantQuery).
     const lakeWrites = (role: iam.Role) =>
       statementsOf(role)

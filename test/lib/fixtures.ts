@@ -7,8 +7,8 @@ import { UsageIngestion, UsageIngestionProps } from '../../lib/usage-ingestion';
 import { UsageLake, UsageLakeProps } from '../../lib/usage-lake';
 
 /** The feature flags and context of cdk.json, so tests synthesize what `cdk synth` does. */
-export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
-  readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+export const CDK_JSON_CONTEXT: Record<string, unknown> = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
 ).context;
 
 /** An app with cdk.json's context plus `context`. */
@@ -39,4 +39,10 @@ export function lakeTemplate(props: Partial<UsageLakeProps> = {}): { template: T
   const { stack, lakeBucket } = lakeStack();
   const lake = new UsageLake(stack, 'Lake', { lakeBucket: lakeBucket.bucket, encryptionKey: lakeBucket.encryptionKey, ...props });
   return { template: Template.fromStack(stack), lake, stack };
+}
+
+/** The resources of one type in a template, with the properties a test reads typed as it reads them. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller states the shape it reads from the untyped template JSON
+export function resourcesOf<Properties>(template: Template, type: string, props?: object): { Properties: Properties }[] {
+  return Object.values(template.findResources(type, props)) as { Properties: Properties }[];
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createUsageTrackerApp } from '../../lib/app';
@@ -9,6 +9,15 @@ import { LoopbackPutEventsServer } from '../support/put-events-server';
 import { CDK_JSON_CONTEXT } from './fixtures';
 
 const execFileAsync = promisify(execFile);
+
+/** What the bundled handlers answer: an authorizer's decision or an HTTP response. */
+interface HandlerAnswer {
+  readonly isAuthorized?: boolean;
+  readonly context?: Record<string, unknown>;
+  readonly statusCode?: number;
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+}
 
 /**
  * The deployable artefacts: synthesize the app with esbuild bundling, then load the bundled
@@ -21,7 +30,7 @@ describe('Artefacts: bundled Lambda handlers', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-bundled-'));
     const { app, stack } = createUsageTrackerApp({ outdir, context: CDK_JSON_CONTEXT });
     app.synth();
-    const template = JSON.parse(require('node:fs').readFileSync(path.join(outdir, `${stack.artifactId}.template.json`), 'utf8'));
+    const template = JSON.parse(readFileSync(path.join(outdir, `${stack.artifactId}.template.json`), 'utf8')) as { Resources: Record<string, unknown> };
     const bundleOf = (description: string) => {
       const fn = Object.values(template.Resources as Record<string, { Type: string; Properties: { Description?: string; Code?: { S3Key?: string } } }>).find(
         (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === description,
@@ -65,7 +74,7 @@ describe('Artefacts: bundled Lambda handlers', () => {
         ['-e', `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, ${JSON.stringify(context)}).then((r) => { process.stdout.write('\\n' + JSON.stringify(r)); process.exit(0); })`],
         { env, encoding: 'utf8', timeout: 60_000 },
       );
-      return JSON.parse(stdout.trim().split('\n').at(-1)!);
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as HandlerAnswer;
     };
     try {
       // Act
@@ -84,8 +93,8 @@ describe('Artefacts: bundled Lambda handlers', () => {
       expect(allowed).toMatchObject({ isAuthorized: true, context: { tenantId: 'acme', apiKeyId: keyId, tier: 'basic' } });
       expect(refused).toEqual({ isAuthorized: false, context: {} });
       expect(token.statusCode).toBe(200);
-      expect(JSON.parse(token.body)).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
-      expect(token.headers['RateLimit-Policy']).toBe('"basic";q=20;w=60');
+      expect(JSON.parse(token.body!)).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
+      expect(token.headers!['RateLimit-Policy']).toBe('"basic";q=20;w=60');
       // The route recorded its own call before answering.
       expect(bus.details).toEqual([expect.objectContaining({ tenantId: 'acme', operation: 'POST /v1/auth/token', statusCode: 200, service: 'metered-api' })]);
     } finally {

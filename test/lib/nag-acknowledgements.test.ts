@@ -4,8 +4,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings, nagArnToken } from '../../lib/nag-acknowledgements';
 import { lakeStack, testStack } from './fixtures';
 
-const acknowledged = (scope: Construct) =>
-  scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data);
+const acknowledged = (scope: Construct): Record<string, string>[] =>
+  scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data as Record<string, string>);
 
 describe('Function: acknowledgeNagFindings', () => {
   it('records each finding with its reason', () => {
@@ -29,7 +29,7 @@ describe('Function: acknowledgeBucketPrefixGrant', () => {
     acknowledgeBucketPrefixGrant(scope, lakeBucket.bucket, { actions: ['s3:List*'], prefixes: ['raw/'], reason: 'Reads every new raw object under raw/.' });
     const token = nagArnToken(lakeBucket.bucket);
     expect(token).toMatch(/^<LakeBucket[0-9A-F]{8}\.Arn>$/);
-    expect(Object.keys(Object.assign({}, ...acknowledged(scope)))).toEqual([
+    expect(Object.keys(Object.fromEntries(acknowledged(scope).flatMap((m) => Object.entries(m))))).toEqual([
       'Annotation::AwsSolutions-IAM5[Action::s3:List*]',
       `Annotation::AwsSolutions-IAM5[Resource::${token}/raw/*]`,
     ]);

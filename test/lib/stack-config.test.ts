@@ -1,3 +1,4 @@
+import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
 import { CONTEXT_PARAMETERS, readUsageTrackerConfig } from '../../lib/stack-config';
 import { DEFAULT_GLUE_SCHEDULE } from '../../lib/usage-lake';
 import { testApp } from './fixtures';
@@ -7,7 +8,7 @@ const read = (context: Record<string, unknown> = {}) => readUsageTrackerConfig(t
 describe('Function: readUsageTrackerConfig', () => {
   it('uses the documented defaults', () => {
     const config = read();
-    expect(config.eventSources).toEqual(['my-applications']);
+    expect(config.eventSources).toEqual([DEFAULT_EVENT_SOURCE]);
     expect(config.bufferInterval.toSeconds()).toBe(900);
     expect(config.bufferSize.toMebibytes()).toBe(128);
     expect(config.archiveRetention.toDays()).toBe(30);
@@ -35,6 +36,20 @@ describe('Function: readUsageTrackerConfig', () => {
     expect(config.schemaDiscovery).toBe(true);
     expect(config.alarmEmail).toBe('ops@example.com');
     expect(config.athenaBytesScannedCutoff.toGibibytes()).toBe(2);
+  });
+
+  it('reads lists, numbers, booleans and objects as cdk.json gives them', () => {
+    const config = read({ eventSources: ['orders', ' billing '], bufferIntervalSeconds: 60, schemaDiscovery: true, tiers: { free: { requestsPerMinute: 3 } } });
+    expect(config.eventSources).toEqual(['orders', 'billing']);
+    expect(config.bufferInterval.toSeconds()).toBe(60);
+    expect(config.schemaDiscovery).toBe(true);
+    expect(config.tiers).toEqual({ free: { requestsPerMinute: 3 } });
+  });
+
+  it('refuses an external issuer whose keys would come over plain HTTP', () => {
+    expect(() => read({ externalIssuer: 'https://idp', externalClientIds: 'client-a', externalJwksUrl: 'http://idp/jwks' })).toThrow(
+      'Context parameter "externalJwksUrl" is "http://idp/jwks"; expected an https URL',
+    );
   });
 
   it.each([

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Duration, Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
 import { loadNamedQueries } from '../../contracts/named-queries';
 import { GLUE_ENTITY_NOT_FOUND, UsageAnalytics, UsageAnalyticsProps } from '../../lib/usage-analytics';
 import { UsageLake } from '../../lib/usage-lake';
-import { lakeStack } from './fixtures';
+import { lakeStack, resourcesOf } from './fixtures';
 
 const synth = (props: Partial<UsageAnalyticsProps> = {}) => {
   const { stack, lakeBucket } = lakeStack();
@@ -75,7 +77,7 @@ describe('Construct: UsageAnalytics', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'queries-'));
     writeFileSync(path.join(dir, 'long.sql'), `-- name: long\n-- description: ${'word '.repeat(300)}\n-- param: window (enum last_hour | all): The window\nSELECT ?`);
     const { template: custom } = synth({ queriesDir: dir, refreshViewsAfterCrawl: false });
-    const description = Object.values(custom.findResources('AWS::Athena::NamedQuery'))[0].Properties.Description as string;
+    const description = resourcesOf<{ Description: string }>(custom, 'AWS::Athena::NamedQuery')[0].Properties.Description;
     expect(description).toHaveLength(1024);
     expect(description).toMatch(/^word word .*\.\.\. Execution parameters, each a quoted string literal: \?1 window: The window \[one of last_hour, all\]\.$/);
   });
@@ -89,7 +91,7 @@ describe('Construct: UsageAnalytics', () => {
       },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('ViewRefresher') } })],
     });
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const machine = resourcesOf<{ DefinitionString: unknown }>(template, 'AWS::StepFunctions::StateMachine')[0];
     expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('CREATE OR REPLACE VIEW usage_events_deduped');
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       TracingConfiguration: { Enabled: true },
@@ -98,8 +100,8 @@ describe('Construct: UsageAnalytics', () => {
   });
 
   it('creates each view after the views it reads', () => {
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
-    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const machine = resourcesOf<{ DefinitionString: { 'Fn::Join': [string, unknown[]] } }>(template, 'AWS::StepFunctions::StateMachine')[0];
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1];
     const definition = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
       StartAt: string;
       States: Record<string, { Parameters?: { QueryString?: string }; Next?: string }>;
@@ -115,8 +117,8 @@ describe('Construct: UsageAnalytics', () => {
 
   // Glue reports "Crawler Succeeded" also when no table was created; CREATE VIEW would then fail every hour.
   it('refreshes the views only when the usage table exists, and otherwise ends cleanly', () => {
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
-    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const machine = resourcesOf<{ DefinitionString: { 'Fn::Join': [string, unknown[]] } }>(template, 'AWS::StepFunctions::StateMachine')[0];
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1];
     const definition = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('')) as {
       StartAt: string;
       States: Record<string, { Type: string; Resource?: string; Parameters?: Record<string, unknown>; Catch?: { ErrorEquals: string[]; Next: string }[]; Next?: string }>;
@@ -126,7 +128,7 @@ describe('Construct: UsageAnalytics', () => {
     expect(first.Parameters).toEqual({ DatabaseName: 'api_usage', Name: 'usage_events' });
     expect(first.Catch).toEqual([expect.objectContaining({ ErrorEquals: [GLUE_ENTITY_NOT_FOUND] })]);
     expect(definition.States[first.Catch![0].Next].Type).toBe('Succeed');
-    expect(definition.States[first.Next!].Parameters).toEqual(expect.objectContaining({ QueryString: expect.stringContaining('CREATE OR REPLACE VIEW') }));
+    expect(definition.States[first.Next!].Parameters).toEqual(expect.objectContaining({ QueryString: expect.stringContaining('CREATE OR REPLACE VIEW') as unknown }));
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ViewRefresher') } }));
     expect(policies).toContain(':table/api_usage/usage_events"');
     expect(policies).toContain('"glue:GetTable"');
@@ -141,6 +143,21 @@ describe('Construct: UsageAnalytics', () => {
     custom.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 1024 ** 3 }),
     });
+  });
+
+  it('grantQuery lets a grantee run queries and read the lake the construct holds', () => {
+    // Prepare
+    const { stack, lakeBucket } = lakeStack();
+    const lake = new UsageLake(stack, 'Lake', { lakeBucket: lakeBucket.bucket, encryptionKey: lakeBucket.encryptionKey });
+    const analytics = new UsageAnalytics(stack, 'Analytics', { lake, encryptionKey: lakeBucket.encryptionKey, refreshViewsAfterCrawl: false });
+    const analyst = new iam.Role(stack, 'Analyst', { assumedBy: new iam.AccountRootPrincipal() });
+    // Act
+    analytics.grantQuery(analyst);
+    // Assess
+    const policy = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('Analyst') } }));
+    for (const granted of ['athena:StartQueryExecution', 'athena:GetQueryResults', `/${LAKE_PREFIXES.curated}*`, `/${PRICE_LIST.prefix}*`, `/${LAKE_PREFIXES.glueErrors}*`, 'glue:GetPartitions']) {
+      expect({ granted, inPolicy: policy.includes(granted) }).toEqual({ granted, inPolicy: true });
+    }
   });
 
   it('refuses a results retention that is not whole days', () => {

@@ -1,10 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCuratedColumnsJson } from '../../contracts/generated-artifacts';
-import { CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
+import { CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST, curationErrorsPartitionPrefix } from '../../contracts/lake-layout';
 import { CURATION_METRICS } from '../../contracts/pipeline-metrics';
 import { DEFAULT_GLUE_SCHEDULE, folderMarkerKeys, validateGlueSchedule } from '../../lib/usage-lake';
-import { lakeTemplate } from './fixtures';
+import { lakeTemplate, resourcesOf } from './fixtures';
+
+/** The job role's policy, as the tests read it. */
+type JobPolicy = { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[] } };
 
 describe('Construct: UsageLake', () => {
   const { template } = lakeTemplate();
@@ -65,8 +68,8 @@ describe('Construct: UsageLake', () => {
   // Spark's commit protocol renames (copy + delete) every output, error records included; with
   // put alone the run fails after the curated append and the bookmark never advances.
   it.each(['curated/usage_events/', 'errors/glue/'])('lets the job list, get, put and delete what Spark writes under %s', (prefix) => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }))
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const statements = resourcesOf<JobPolicy>(template, 'AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } })
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
     const actionsOn = (suffix: string) =>
       statements
         .filter((s) => JSON.stringify(s.Resource).includes(`"${suffix}"`))
@@ -92,7 +95,7 @@ describe('Construct: UsageLake', () => {
       SchemaChangePolicy: { UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' },
       CrawlerSecurityConfiguration: Match.anyValue(),
     });
-    const crawler = Object.values(template.findResources('AWS::Glue::Crawler'))[0];
+    const crawler = resourcesOf<{ Configuration: string }>(template, 'AWS::Glue::Crawler')[0];
     expect(JSON.parse(crawler.Properties.Configuration)).toEqual({
       Version: 1,
       Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas', TableLevelConfiguration: 3 },
@@ -152,9 +155,24 @@ describe('Construct: UsageLake', () => {
     expect(JSON.stringify(template.findResources('AWS::Glue::Crawler'))).not.toContain(LAKE_PREFIXES.glueErrors);
   });
 
+  it('projects exactly the run-day folders the job writes its rejects to', () => {
+    const table = resourcesOf<{ TableInput: { Name: string; Parameters: Record<string, string>; PartitionKeys: { Name: string }[] } }>(template, 'AWS::Glue::Table')
+      .map((t) => t.Properties.TableInput)
+      .find((input) => input.Name === CURATION_ERRORS.table)!;
+    const runAt = new Date('2026-01-05T23:59:00Z');
+    const values = { year: runAt.getUTCFullYear(), month: runAt.getUTCMonth() + 1, day: runAt.getUTCDate() };
+    const projected = table.PartitionKeys.map(({ Name }) => {
+      const [low, high] = table.Parameters[`projection.${Name}.range`].split(',').map(Number);
+      const value = values[Name as keyof typeof values];
+      expect({ Name, inRange: value >= low && value <= high }).toEqual({ Name, inRange: true });
+      return `${Name}=${String(value).padStart(Number(table.Parameters[`projection.${Name}.digits`] ?? 0), '0')}/`;
+    });
+    expect(`${LAKE_PREFIXES.glueErrors}${projected.join('')}`).toBe(curationErrorsPartitionPrefix(runAt));
+  });
+
   it('lets the job publish its curation metrics in their own namespace only', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } }))
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: unknown }[])
+    const statements = resourcesOf<JobPolicy>(template, 'AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } })
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
       .filter((statement) => [statement.Action].flat().includes('cloudwatch:PutMetricData'));
     expect(statements.map((statement) => statement.Condition)).toEqual([
       { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
@@ -164,8 +182,8 @@ describe('Construct: UsageLake', () => {
 
   it('passes its late event window to the job in the curation spec', () => {
     const custom = lakeTemplate({ lateEventWindowDays: 7 }).template;
-    const job = Object.values(custom.findResources('AWS::Glue::Job'))[0];
-    expect(JSON.parse(job.Properties.DefaultArguments['--curated_columns']).eventTimeWindow.lateEventWindowDays).toBe(7);
+    const job = resourcesOf<{ DefaultArguments: Record<string, string> }>(custom, 'AWS::Glue::Job')[0];
+    expect(JSON.parse(job.Properties.DefaultArguments['--curated_columns'])).toMatchObject({ eventTimeWindow: { lateEventWindowDays: 7 } });
     // Glue refuses job arguments above 260 KB.
     expect(Buffer.byteLength(job.Properties.DefaultArguments['--curated_columns'])).toBeLessThan(260 * 1024);
     expect(() => lakeTemplate({ lateEventWindowDays: 0 })).toThrow('lateEventWindowDays must be a whole number of days from 1 to 3650; got 0.');

@@ -6,7 +6,7 @@ import { UsageIngestion } from '../../lib/usage-ingestion';
 import { UsageLake } from '../../lib/usage-lake';
 import { CURATION_METRICS } from '../../contracts/pipeline-metrics';
 import { DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD, GLUE_JOB_FAILURE_STATES, UsagePipelineMonitoring, UsagePipelineMonitoringProps } from '../../lib/usage-pipeline-monitoring';
-import { lakeStack } from './fixtures';
+import { lakeStack, resourcesOf } from './fixtures';
 
 const synth = (props: Partial<UsagePipelineMonitoringProps> = {}, bufferInterval = Duration.seconds(900)) => {
   const { stack, lakeBucket } = lakeStack();
@@ -51,9 +51,9 @@ describe('Construct: UsagePipelineMonitoring', () => {
   });
 
   it('alarms, to the topic, when a view refresh fails, times out or is aborted', () => {
-    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => JSON.stringify(a).includes('view refreshes failed'));
+    const alarm = resourcesOf<{ AlarmActions: unknown; Threshold: number; Metrics: unknown }>(template, 'AWS::CloudWatch::Alarm').find((a) => JSON.stringify(a).includes('view refreshes failed'));
     expect(alarm).toBeDefined();
-    expect(alarm!.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) }]);
+    expect(alarm!.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) as unknown }]);
     expect(alarm!.Properties.Threshold).toBe(0);
     const metrics = (alarm!.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: { Ref: string } }[] } } }[])
       .filter((m) => m.MetricStat)
@@ -115,7 +115,7 @@ describe('Construct: UsagePipelineMonitoring', () => {
   });
 
   it('alarms, to the topic, when the Glue job refuses more records in an hour than the threshold', () => {
-    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => a.Properties.MetricName === CURATION_METRICS.rejectedRecords);
+    const alarm = resourcesOf<{ MetricName?: string }>(template, 'AWS::CloudWatch::Alarm').find((a) => a.Properties.MetricName === CURATION_METRICS.rejectedRecords);
     expect(alarm).toBeDefined();
     expect(alarm!.Properties).toMatchObject({
       Namespace: CURATION_METRICS.namespace,
@@ -124,8 +124,8 @@ describe('Construct: UsagePipelineMonitoring', () => {
       Threshold: DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD,
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
-      Dimensions: [{ Name: CURATION_METRICS.jobNameDimension, Value: { Ref: expect.stringMatching(/LakeJob/) } }],
-      AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) }],
+      Dimensions: [{ Name: CURATION_METRICS.jobNameDimension, Value: { Ref: expect.stringMatching(/LakeJob/) as unknown } }],
+      AlarmActions: [{ Ref: expect.stringMatching(/AlarmTopic/) as unknown }],
     });
     const strict = synth({ rejectedRecordsAlarmThreshold: 0 });
     strict.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: CURATION_METRICS.rejectedRecords, Threshold: 0 });

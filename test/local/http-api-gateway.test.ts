@@ -13,9 +13,9 @@ describe('Class: LocalHttpApiGateway', () => {
       name: 'tenant-authorization',
       identitySource: 'authorization' as const,
       cacheTtlSeconds: 60,
-      handler: async (event: { identitySource: string[] }): Promise<SimpleAuthorizerResult> => {
+      handler: (event: { identitySource: string[] }): Promise<SimpleAuthorizerResult> => {
         authorizerCalls.push(event.identitySource[0]);
-        return { isAuthorized: event.identitySource[0] === 'good', context: { tenantId: 'acme' } };
+        return Promise.resolve({ isAuthorized: event.identitySource[0] === 'good', context: { tenantId: 'acme' } });
       },
     };
     gateway = new LocalHttpApiGateway({
@@ -25,10 +25,13 @@ describe('Class: LocalHttpApiGateway', () => {
         {
           routeKey: 'GET /v1/orders/{id}',
           authorizer: authorizer,
-          handler: async (event) => ({ statusCode: 200, body: JSON.stringify({ id: event.pathParameters?.id, tenant: (event.requestContext as { authorizer?: { lambda?: { tenantId?: string } } }).authorizer?.lambda?.tenantId, q: event.queryStringParameters }) }),
+          handler: (event) => {
+            const tenant = (event.requestContext as { authorizer?: { lambda?: { tenantId?: string } } }).authorizer?.lambda?.tenantId;
+            return Promise.resolve({ statusCode: 200, body: JSON.stringify({ id: event.pathParameters?.id, tenant, q: event.queryStringParameters }) });
+          },
         },
-        { routeKey: 'POST /v1/echo', handler: async (event) => ({ body: event.body, method: event.requestContext.http.method }) },
-        { routeKey: 'GET /v1/boom', handler: async () => { throw new Error('secret internals'); } },
+        { routeKey: 'POST /v1/echo', handler: (event) => Promise.resolve({ body: event.body, method: event.requestContext.http.method }) },
+        { routeKey: 'GET /v1/boom', handler: () => Promise.reject(new Error('secret internals')) },
       ],
     });
     url = await gateway.listen(0);

@@ -1,4 +1,4 @@
-import { configuredEventBridgeEndpoint, createEventBridgeClient, isLoopbackUrl } from '../../sdk/eventbridge-client';
+import { PUT_EVENTS_TIMEOUTS, configuredEventBridgeEndpoint, createEventBridgeClient, eventBridgeClientConfig, isLoopbackUrl } from '../../sdk/eventbridge-client';
 
 describe('Function: isLoopbackUrl', () => {
   it.each([
@@ -14,8 +14,9 @@ describe('Function: isLoopbackUrl', () => {
 });
 
 describe('Function: createEventBridgeClient', () => {
-  it('reads the endpoint from AWS_ENDPOINT_URL_EVENTBRIDGE first', () => {
+  it('reads the endpoint from AWS_ENDPOINT_URL_EVENTBRIDGE first, then AWS_ENDPOINT_URL', () => {
     expect(configuredEventBridgeEndpoint({ AWS_ENDPOINT_URL_EVENTBRIDGE: 'http://127.0.0.1:4010', AWS_ENDPOINT_URL: 'http://x' })).toBe('http://127.0.0.1:4010');
+    expect(configuredEventBridgeEndpoint({ AWS_ENDPOINT_URL: 'http://x' })).toBe('http://x');
   });
 
   it('makes one attempt per call and, for a local endpoint, works without AWS region or credentials', async () => {
@@ -26,8 +27,9 @@ describe('Function: createEventBridgeClient', () => {
     expect(credentials.accessKeyId).toBeTruthy();
   });
 
-  it('relaxes nothing for a remote endpoint', async () => {
-    const client = createEventBridgeClient({ region: 'eu-west-1' }, {});
-    expect(await client.config.region()).toBe('eu-west-1');
+  it('adds no endpoint, region or placeholder credentials for a remote endpoint', () => {
+    const onlyTheLimits = { maxAttempts: 1, requestHandler: { ...PUT_EVENTS_TIMEOUTS } };
+    expect(eventBridgeClientConfig({ region: 'eu-west-1' }, {})).toEqual({ ...onlyTheLimits, region: 'eu-west-1' });
+    expect(eventBridgeClientConfig({}, { AWS_ENDPOINT_URL_EVENTBRIDGE: 'https://events.example.com' })).toEqual(onlyTheLimits);
   });
 });

@@ -28,9 +28,9 @@ describe('Function: withUsageTracking', () => {
 
   it('records an HTTP API v2 invocation and has flushed before returning', async () => {
     // Prepare
-    const handler = withUsageTracking(publisher, async () => {
+    const handler = withUsageTracking(publisher, () => {
       setUsageFeature('users.read');
-      return { statusCode: 200, body: '{"id":"u-777"}' };
+      return Promise.resolve({ statusCode: 200, body: '{"id":"u-777"}' });
     });
     // Act
     const result = await handler(v2Event, {});
@@ -43,21 +43,19 @@ describe('Function: withUsageTracking', () => {
   });
 
   it('records a REST API v1 invocation with request bytes', async () => {
-    const handler = withUsageTracking(publisher, async () => ({ statusCode: 201, body: 'created' }));
+    const handler = withUsageTracking(publisher, () => Promise.resolve({ statusCode: 201, body: 'created' }));
     await handler(v1Event, {});
     expect(sent()).toEqual([expect.objectContaining({ operation: 'POST /v1/products', statusCode: 201, tenantId: 'globex', userId: 'u-1', requestBytes: 12 })]);
   });
 
   it('records a thrown error as 500 and rethrows it', async () => {
-    const handler = withUsageTracking(publisher, async () => {
-      throw new Error('database down');
-    });
+    const handler = withUsageTracking(publisher, () => Promise.reject(new Error('database down')));
     await expect(handler(v2Event, {})).rejects.toThrow('database down');
     expect(sent()).toEqual([expect.objectContaining({ statusCode: 500, operation: 'GET /v1/users/{id}' })]);
   });
 
   it('treats a v2 result without statusCode as 200', async () => {
-    const handler = withUsageTracking(publisher, async () => ({ hello: 'world' }));
+    const handler = withUsageTracking(publisher, () => Promise.resolve({ hello: 'world' }));
     await handler(v2Event, {});
     expect(sent()[0].statusCode).toBe(200);
   });
@@ -75,5 +73,9 @@ describe('Function: callerFromAuthorizer', () => {
     expect(callerFromAuthorizer({ requestContext: { authorizer: { lambda: { tenantId: 't', tier: 'free' } } } })).toEqual({ tenantId: 't', tier: 'free', userId: undefined, apiKeyId: undefined });
     expect(callerFromAuthorizer({ requestContext: { authorizer: { lambda: { tenantId: '' } } } })).toBeUndefined();
     expect(callerFromAuthorizer({})).toBeUndefined();
+  });
+
+  it('reads a REST API v1 context (flat) as well as a v2 one (under lambda)', () => {
+    expect(callerFromAuthorizer({ requestContext: { authorizer: { tenantId: 'g', userId: 'u-1', principalId: 'p' } } })).toEqual({ tenantId: 'g', userId: 'u-1', apiKeyId: undefined, tier: undefined });
   });
 });

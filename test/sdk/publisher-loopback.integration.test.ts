@@ -4,8 +4,12 @@ import * as path from 'node:path';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { LoopbackPutEventsServer } from '../support/put-events-server';
+import { waitUntil } from './helpers';
 
-/** Integration: the real AWS SDK client, over HTTP, against a loopback PutEvents server with faults. */
+/**
+ * Integration: the real AWS SDK client, over HTTP, against a loopback PutEvents server with faults.
+ * Real sockets and real time (fake timers cannot drive them); every wait is bounded.
+ */
 describe('Integration: UsagePublisher against a loopback PutEvents endpoint', () => {
   const savedEnv = { ...process.env };
   let server: LoopbackPutEventsServer;
@@ -60,14 +64,14 @@ describe('Integration: UsagePublisher against a loopback PutEvents endpoint', ()
     server.setBlackhole(true);
     const ids = Array.from({ length: 15 }, (_, i) => usage.record(fields(i)));
     const flushed = usage.flush();
-    // Act
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    const whileHung = usage.stats();
+    // Act: the calls time out and are retried while the bus hangs.
+    await waitUntil(() => usage.stats().retried > 0, 'a timed-out call is retried', 10_000);
+    const acceptedWhileHung = server.accepted.size;
     server.setBlackhole(false);
     await flushed;
     await usage.close();
     // Assess
-    expect(whileHung.retried).toBeGreaterThan(0);
+    expect(acceptedWhileHung).toBe(0);
     expect(ids.filter((id) => !server.accepted.has(id))).toEqual([]);
     expect(usage.stats()).toMatchObject({ published: 15, failed: 0 });
   });
@@ -99,8 +103,7 @@ describe('Integration: UsagePublisher against a loopback PutEvents endpoint', ()
       server.setDown(false);
       await traffic(usage, ids, 500);
       // The spool drains while the process runs, once a delivery succeeds again.
-      const deadline = Date.now() + 30_000;
-      while (ids.some((id) => !server.accepted.has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitUntil(() => ids.every((id) => server.accepted.has(id)), 'every event arrives', 30_000).catch(() => undefined); // the assertions below say what is missing
       await usage.close();
       // Assess: memory stayed bounded, the overflow went to disk, and every event arrived.
       expect(duringOutage.spooled).toBeGreaterThan(0);

@@ -11,9 +11,10 @@ describe('Function: putEventsEntrySize', () => {
 describe('Function: nextBatchLength', () => {
   const sizes = (list: number[]) => (i: number) => list[i];
 
-  it('takes at most 10 entries', () => {
-    expect(nextBatchLength(sizes(Array(25).fill(100)), 0, 25)).toBe(10);
-    expect(nextBatchLength(sizes(Array(25).fill(100)), 20, 25)).toBe(5);
+  it('takes at most 10 entries, and what remains at the end', () => {
+    const list = Array.from({ length: 25 }, () => 100);
+    expect(nextBatchLength(sizes(list), 0, 25)).toBe(10);
+    expect(nextBatchLength(sizes(list), 20, 25)).toBe(5);
   });
 
   it('splits by the 256 KB request limit', () => {
@@ -28,7 +29,7 @@ describe('Function: nextBatchLength', () => {
     expect(nextBatchLength(sizes([PUT_EVENTS_LIMITS.maxRequestBytes, 5]), 0, 2)).toBe(1);
   });
 
-  it('honours custom limits', () => {
+  it('splits by the limits it is given', () => {
     expect(nextBatchLength(sizes([4, 4, 4]), 0, 3, { maxEntries: 10, maxRequestBytes: 8 })).toBe(2);
   });
 });

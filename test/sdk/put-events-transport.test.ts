@@ -54,11 +54,22 @@ describe('Class: HttpPutEventsTransport', () => {
     expect(server.signatureFailures).toBe(1);
   });
 
-  it('matches the SDK transport request for request', async () => {
-    const sdk = new SdkPutEventsTransport(createEventBridgeClient({ endpoint, region: 'eu-west-1', credentials }, {}));
+  it('sends the request the SDK transport sends: same target, content type, host and accepted signature', async () => {
+    // Prepare
+    const config = { endpoint, region: 'eu-west-1', credentials };
+    const sdk = new SdkPutEventsTransport(createEventBridgeClient(config, {}));
+    const lean = new HttpPutEventsTransport(eventBridgeClientConfig(config, {}), 1);
+    const headersOf = ({ host, 'content-type': contentType, 'x-amz-target': target }: typeof server.lastHeaders) => ({ host, contentType, target });
+    // Act
     await sdk.putEvents(entries);
+    const sdkHeaders = headersOf(server.lastHeaders);
+    await lean.putEvents(entries);
+    const leanHeaders = headersOf(server.lastHeaders);
+    await lean.close();
+    // Assess
+    expect(leanHeaders).toEqual(sdkHeaders);
     expect(server.signatureFailures).toBe(0);
-    expect(server.accepted.size).toBe(3);
+    expect([...server.accepted.values()]).toEqual([2, 2, 2]);
   });
 
   it('takes the endpoint and signing region the SDK resolves', async () => {

@@ -15,7 +15,7 @@ describe('Function: fullJitterDelay', () => {
 });
 
 describe('Function: isRetryableEntryError', () => {
-  it('retries the service own transient failures only', () => {
+  it("retries the service's own transient failures only", () => {
     expect(isRetryableEntryError('InternalFailure')).toBe(true);
     expect(isRetryableEntryError('ThrottlingException')).toBe(true);
     expect(isRetryableEntryError('MalformedDetail')).toBe(false);
@@ -30,8 +30,10 @@ describe('Function: isRetryableCallError', () => {
     expect(isRetryableCallError(Object.assign(new Error('x'), { name: 'CredentialsProviderError' }))).toBe(true);
     expect(isRetryableCallError(Object.assign(new Error('x'), { name: 'ValidationException' }))).toBe(false);
   });
+});
 
-  it('names errors by code, then name', () => {
+describe('Function: errorName', () => {
+  it('names errors by code, then name, and anything else UnknownError', () => {
     expect(errorName(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('ECONNRESET');
     expect(errorName(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toBe('TimeoutError');
     expect(errorName('text')).toBe('UnknownError');

@@ -1,13 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import { setDefaultUsagePublisher, trackUsage } from '../../sdk/track-usage-decorator';
-import { capturingPublisher } from './helpers';
+import { CapturingPublisher, capturingPublisher } from './helpers';
 
-describe('Decorator: trackUsage', () => {
-  const { publisher, sent, mock } = capturingPublisher();
+/** A clock the decorator reads (performance.now), moved by hand. */
+class ManualClock {
+  public now = 1_000;
+}
 
+function exportService(clock: ManualClock) {
   class ExportService {
     @trackUsage({ feature: 'reports.export', billableUnits: 3, caller: (tenantId) => ({ tenantId: String(tenantId) }) })
     async export(tenantId: string, fail = false): Promise<string> {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await Promise.resolve();
+      clock.now += 7.25; // the work takes 7.25 ms
       if (fail) throw new Error('export failed');
       return `report for ${tenantId}`;
     }
@@ -18,55 +23,83 @@ describe('Decorator: trackUsage', () => {
       return amount * 2;
     }
   }
+  return new ExportService();
+}
 
-  beforeAll(() => { setDefaultUsagePublisher(publisher); });
-  afterAll(async () => {
-    setDefaultUsagePublisher(undefined);
-    await publisher.close();
-    mock.restore();
+describe('Decorator: trackUsage', () => {
+  let capturing: CapturingPublisher;
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    capturing = capturingPublisher();
+    setDefaultUsagePublisher(capturing.publisher);
+    clock = new ManualClock();
+    jest.spyOn(performance, 'now').mockImplementation(() => clock.now);
   });
-  beforeEach(() => mock.resetHistory());
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    setDefaultUsagePublisher(undefined);
+    await capturing.dispose();
+  });
 
-  it('records a call outside any request as an INVOKE of Class.method, keeping the return value', async () => {
+  it('records a call outside any request as an INVOKE of Class.method with its latency, keeping the return value', async () => {
     // Act
-    const result = await new ExportService().export('acme');
-    await publisher.flush();
+    const result = await exportService(clock).export('acme');
+    await capturing.publisher.flush();
     // Assess
     expect(result).toBe('report for acme');
-    const [event] = sent();
-    expect(event).toMatchObject({ operation: 'ExportService.export', method: 'INVOKE', statusCode: 200, tenantId: 'acme', feature: 'reports.export', billableUnits: 3 });
-    expect(event.latencyMs).toBeGreaterThanOrEqual(4);
+    expect(capturing.sent()).toEqual([
+      expect.objectContaining({
+        operation: 'ExportService.export',
+        method: 'INVOKE',
+        statusCode: 200,
+        tenantId: 'acme',
+        feature: 'reports.export',
+        billableUnits: 3,
+        latencyMs: 7.25,
+      }),
+    ]);
   });
 
   it('records a rejected promise as 500 and passes the rejection on', async () => {
-    await expect(new ExportService().export('acme', true)).rejects.toThrow('export failed');
-    await publisher.flush();
-    expect(sent()[0]).toMatchObject({ statusCode: 500 });
+    await expect(exportService(clock).export('acme', true)).rejects.toThrow('export failed');
+    await capturing.publisher.flush();
+    expect(capturing.sent()).toEqual([expect.objectContaining({ operation: 'ExportService.export', statusCode: 500, latencyMs: 7.25 })]);
   });
 
-  it('tracks synchronous methods and throws as they would', async () => {
-    const service = new ExportService();
+  it('records synchronous methods as 200, or 500 when they throw, and throws as they would', async () => {
+    const service = exportService(clock);
     expect(service.quote(2)).toBe(4);
     expect(() => service.quote(-1)).toThrow(RangeError);
-    await publisher.flush();
-    expect(sent().map((e) => [e.operation, e.statusCode, e.tenantId])).toEqual([
+    await capturing.publisher.flush();
+    expect(capturing.sent().map((e) => [e.operation, e.statusCode, e.tenantId])).toEqual([
       ['pricing.quote', 200, 'anonymous'],
       ['pricing.quote', 500, 'anonymous'],
     ]);
   });
 
-  it('leaves methods untouched when no publisher is set', async () => {
+  it('records nothing, and leaves the method working, when no publisher is set', async () => {
     setDefaultUsagePublisher(undefined);
-    expect(new ExportService().quote(1)).toBe(2);
-    setDefaultUsagePublisher(publisher);
-    await publisher.flush();
-    expect(sent()).toHaveLength(0);
+    expect(exportService(clock).quote(1)).toBe(2);
+    await capturing.publisher.flush();
+    expect(capturing.publisher.stats().recorded).toBe(0);
   });
 
-  it('supports legacy (experimentalDecorators) descriptors', () => {
+  it('decorates legacy (experimentalDecorators) descriptors, which then record their calls', async () => {
+    // Prepare
     const descriptor = { value: function legacy(this: unknown) { return 42; }, writable: true, configurable: true, enumerable: false };
-    const decorated = trackUsage({ operation: 'legacy.call' })({}, 'legacy', descriptor) as PropertyDescriptor;
-    expect((decorated.value as () => number)()).toBe(42);
-    expect(publisher.stats().queued).toBeGreaterThan(0);
+    // Act
+    const decorated: PropertyDescriptor = trackUsage({ operation: 'legacy.call' })({}, 'legacy', descriptor);
+    const result = (decorated.value as () => number)();
+    await capturing.publisher.flush();
+    // Assess
+    expect(result).toBe(42);
+    expect(capturing.sent()).toEqual([expect.objectContaining({ operation: 'legacy.call', method: 'INVOKE', statusCode: 200 })]);
+  });
+
+  it('refuses to decorate anything but a method', () => {
+    const decorate = trackUsage();
+    const getter = () => 42;
+    expect(() => decorate(getter as never, { kind: 'getter', name: 'answer' } as never)).toThrow('@trackUsage decorates methods only.');
   });
 });

@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { EventBridgeClient, PutEventsCommand, PutEventsCommandInput, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../../contracts/put-events-limits';
+import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
 import { UsageEventValidationError, UsagePublishError } from '../../sdk/errors';
 import { UsagePublisher, UsagePublisherOptions } from '../../sdk/usage-publisher';
+import { waitUntil } from './helpers';
 
 const ebMock = mockClient(EventBridgeClient);
 const client = () => new EventBridgeClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
@@ -15,7 +17,7 @@ const open: UsagePublisher[] = [];
 function publisher(options: Partial<UsagePublisherOptions> = {}): UsagePublisher {
   const created = new UsagePublisher({
     eventBusName: 'usage-bus',
-    source: 'my-applications',
+    source: DEFAULT_EVENT_SOURCE,
     client: client(),
     flushOnExitSignals: false,
     retryBaseDelayMs: 1,
@@ -27,7 +29,10 @@ function publisher(options: Partial<UsagePublisherOptions> = {}): UsagePublisher
 }
 
 const sentCalls = () => ebMock.commandCalls(PutEventsCommand).map((call) => call.args[0].input);
-const sentEventIds = () => sentCalls().flatMap((input) => input.Entries!.map((entry) => JSON.parse(entry.Detail!).eventId as string));
+const eventIdOf = (entry: { Detail?: string }) => (JSON.parse(entry.Detail!) as { eventId: string }).eventId;
+const sentEventIds = () => sentCalls().flatMap((input) => input.Entries!.map(eventIdOf));
+/** Fake timers for the publisher's own timers (interval, setImmediate); promises run as usual. */
+const useFakeTimers = () => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
 const accept = (input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({ EventId: 'eb-id' })) });
 
 describe('Class: UsagePublisher', () => {
@@ -38,6 +43,7 @@ describe('Class: UsagePublisher', () => {
 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((p) => p.close()));
+    jest.useRealTimers();
   });
 
   describe('Method: record', () => {
@@ -79,18 +85,29 @@ describe('Class: UsagePublisher', () => {
       expect(usage.stats()).toMatchObject({ recorded: 25, published: 25, queued: 0, failed: 0 });
     });
 
-    it('sends full batches without waiting for a flush', async () => {
+    it('sends full batches on the next turn of the event loop, without a flush or the interval', async () => {
+      // Prepare
+      useFakeTimers();
       const usage = publisher({ flushIntervalMs: 60_000 });
-      for (let i = 0; i < 20; i++) usage.record(fields(i));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Act
+      for (let i = 0; i < 25; i++) usage.record(fields(i));
+      const sentOnTheCallerStack = sentCalls().length;
+      await jest.advanceTimersByTimeAsync(0);
+      // Assess: the partial batch of 5 waits.
+      expect(sentOnTheCallerStack).toBe(0);
       expect(sentCalls().map((input) => input.Entries!.length)).toEqual([10, 10]);
     });
 
-    it('sends a partial batch on the interval', async () => {
+    it('sends a partial batch when the interval elapses, not before', async () => {
+      // Prepare
+      useFakeTimers();
       const usage = publisher({ flushIntervalMs: 20 });
       usage.record(fields());
-      await new Promise((resolve) => setTimeout(resolve, 80));
-      expect(sentCalls()).toHaveLength(1);
+      // Act and assess
+      await jest.advanceTimersByTimeAsync(19);
+      expect(sentCalls()).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(sentCalls().map((input) => input.Entries!.length)).toEqual([1]);
     });
   });
 
@@ -112,7 +129,7 @@ describe('Class: UsagePublisher', () => {
       // Assess
       const calls = sentCalls();
       expect(calls).toHaveLength(2);
-      expect(calls[1].Entries!.map((e) => JSON.parse(e.Detail!).eventId)).toEqual([ids[2], ids[5]]);
+      expect(calls[1].Entries!.map(eventIdOf)).toEqual([ids[2], ids[5]]);
       expect(usage.stats()).toMatchObject({ published: 10, retried: 2, failed: 0 });
     });
 
@@ -145,7 +162,7 @@ describe('Class: UsagePublisher', () => {
       expect(usage.stats()).toMatchObject({ published: 1, failed: 1, retried: 0 });
     });
 
-    it('reports a whole call refused as malformed without retrying', async () => {
+    it('reports a whole call refused as malformed, without retrying', async () => {
       ebMock.on(PutEventsCommand).rejects(Object.assign(new Error('bad request'), { name: 'ValidationException' }));
       const errors: UsagePublishError[] = [];
       const usage = publisher({ onError: (error) => errors.push(error) });
@@ -169,16 +186,22 @@ describe('Class: UsagePublisher', () => {
 
   describe('Bounded memory', () => {
     it('drops and reports events beyond maxQueueSize when there is no spool', async () => {
-      // Prepare: the bus never answers, so nothing leaves memory.
-      ebMock.on(PutEventsCommand).callsFake(() => new Promise(() => undefined));
+      // Prepare: the bus does not answer until the end of the test, so nothing leaves memory.
+      const answers: (() => void)[] = [];
+      ebMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => new Promise<ReturnType<typeof accept>>((resolve) => answers.push(() => { resolve(accept(input)); })));
       const errors: UsagePublishError[] = [];
       const usage = publisher({ maxQueueSize: 5, onError: (error) => errors.push(error) });
       // Act
-      for (let i = 0; i < 8; i++) usage.record(fields(i));
-      // Assess
+      const ids = Array.from({ length: 8 }, (_, i) => usage.record(fields(i)));
+      // Assess: the first five wait in memory, the last three are dropped and reported.
       expect(usage.stats()).toMatchObject({ recorded: 8, queued: 5, dropped: 3 });
-      expect(errors.map((e) => e.reason)).toEqual(['overflow', 'overflow', 'overflow']);
-      open.pop(); // its flush would wait for ever on the silent bus
+      expect(errors.map((error) => [error.reason, error.eventIds])).toEqual(ids.slice(5).map((id) => ['overflow', [id]]));
+      // The bus answers: the five in memory are delivered, and only they.
+      const flushed = usage.flush();
+      await waitUntil(() => answers.length > 0, 'the queued events are sent');
+      for (const answer of answers.splice(0)) answer();
+      await flushed;
+      expect(sentEventIds()).toEqual(ids.slice(0, 5));
     });
 
     it('spools overflow and retry-exhausted events, and replays them on the next start', async () => {
@@ -198,7 +221,7 @@ describe('Class: UsagePublisher', () => {
       ebMock.on(PutEventsCommand).callsFake(accept);
       const second = publisher({ spoolDir });
       // Act
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(() => second.stats().published === 15, 'the spooled events are replayed');
       await second.close();
       // Assess: the same events, same ids, and the spool is empty.
       expect(sentEventIds().sort()).toEqual([...ids].sort());
@@ -210,11 +233,11 @@ describe('Class: UsagePublisher', () => {
       // Prepare: a spool left by an earlier run holds three 100 KB events (a valid event from
       // record() is far smaller, so the spool is the way to put large entries in the queue).
       const spoolDir = mkdtempSync(path.join(tmpdir(), 'usage-spool-'));
-      const big = (i: number) => ({ v: 1, eventId: `evt-big-${i}`, source: 'my-applications', detail: JSON.stringify({ eventId: `evt-big-${i}`, pad: 'é'.repeat(50 * 1024) }) });
+      const big = (i: number) => ({ v: 1, eventId: `evt-big-${i}`, source: DEFAULT_EVENT_SOURCE, detail: JSON.stringify({ eventId: `evt-big-${i}`, pad: 'é'.repeat(50 * 1024) }) });
       writeFileSync(path.join(spoolDir, 'usage-events.999999999-deadbeef.20261123T000000000Z.000001.ndjson'), [1, 2, 3].map((i) => `${JSON.stringify(big(i))}\n`).join(''));
       // Act
       const usage = publisher({ spoolDir });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(() => usage.stats().published === 3, 'the spooled events are replayed');
       await usage.flush();
       // Assess: 2 × 100 KB fit in 256 KB ('é' is 2 bytes in UTF-8), a third does not.
       expect(sentCalls().map((input) => input.Entries!.length)).toEqual([2, 1]);
@@ -239,7 +262,7 @@ describe('Class: UsagePublisher', () => {
       busUp = true;
       const later = usage.record(fields(99));
       await usage.flush();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(() => usage.stats().published === 13, 'the spooled events are replayed');
       await usage.flush();
       // Assess
       expect(new Set(sentEventIds())).toEqual(new Set([...lost, later]));
@@ -248,7 +271,7 @@ describe('Class: UsagePublisher', () => {
   });
 
   describe('Method: close', () => {
-    it('flushes a partial batch and stops', async () => {
+    it('sends a partial batch before it resolves', async () => {
       const usage = publisher({ flushIntervalMs: 60_000 });
       usage.record(fields(1));
       usage.record(fields(2));
@@ -257,13 +280,16 @@ describe('Class: UsagePublisher', () => {
       expect(usage.stats()).toMatchObject({ published: 2, queued: 0 });
     });
 
-    it('drops (and reports) events recorded after close when there is no spool', async () => {
+    it('drops, reports and does not send events recorded after close when there is no spool', async () => {
       const errors: UsagePublishError[] = [];
       const usage = publisher({ onError: (error) => errors.push(error) });
       await usage.close();
-      usage.record(fields());
-      expect(usage.stats()).toMatchObject({ dropped: 1 });
+      const id = usage.record(fields());
+      await usage.flush();
+      expect(usage.stats()).toMatchObject({ dropped: 1, queued: 0, published: 0 });
+      expect(errors).toEqual([expect.objectContaining({ reason: 'overflow', eventIds: [id] })]);
       expect(errors[0].message).toContain('the publisher is closed');
+      expect(sentCalls()).toHaveLength(0);
     });
   });
 

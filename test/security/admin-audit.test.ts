@@ -1,4 +1,5 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { AttributeValue, DeleteItemCommand, DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -6,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AUDIT_ENTRY_ATTRIBUTES } from '../../contracts/metered-api';
 import { AdminService } from '../../lambdas/admin/admin-service';
 import { AuditLog } from '../../lambdas/admin/audit-log';
-import { CredentialStore } from '../../lambdas/credentials/credential-store';
+import { CredentialStore, CredentialStoreError } from '../../lambdas/credentials/credential-store';
 import { limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
 import { MeteredHttpApi } from '../../lib/metered-http-api';
 import { testApp } from '../lib/fixtures';
@@ -24,7 +25,9 @@ describe('Security: the admin functions may only append to the audit log and rea
   const api = new MeteredHttpApi(stack, 'MeteredApi', { usageEventBus: new events.EventBus(stack, 'Bus') });
   const policies = new TemplatePolicies(Template.fromStack(stack).toJSON(), { stackName: stack.stackName });
   const resolve = (value: string) => policies.resolver.resolveString(stack.resolve(value));
-  const adminRole = resolve((api.node.findChild('AdminFunction') as lambda.Function).role!.roleArn);
+  const adminFunction = api.node.findChild('AdminFunction');
+  if (!(adminFunction instanceof lambda.Function)) throw new Error('The API has no AdminFunction.');
+  const adminRole = resolve(adminFunction.role!.roleArn);
   const auditTable = resolve(api.tables.audit.tableArn);
   const entry = { 'dynamodb:LeadingKeys': ['AUDIT#2025-01'], 'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES], 'dynamodb:ReturnValues': 'NONE' };
   const verdict = (action: string, context: Record<string, string | string[]> = {}) => {
@@ -50,15 +53,38 @@ describe('Security: the admin functions may only append to the audit log and rea
   });
 });
 
+/** One action of a TransactWriteItems as sent: its kind, its table and the item's partition key. */
+interface SentAction {
+  readonly kind: string;
+  readonly table: string;
+  readonly pk: string;
+}
+
+/** A write request as the client sends it: its operation, and each action of a transaction. */
+interface SentWrite {
+  readonly target: string;
+  readonly actions: readonly SentAction[];
+}
+
+type MarshalledItem = Partial<Record<string, AttributeValue>>;
+type SentTransactItem = Partial<Record<string, { TableName?: string; Key?: MarshalledItem; Item?: MarshalledItem }>>;
+
+function sentActions(items: readonly SentTransactItem[] | undefined): SentAction[] {
+  return (items ?? []).flatMap((item) =>
+    Object.entries(item).map(([kind, action]) => ({ kind, table: action?.TableName ?? '', pk: (action?.Key ?? action?.Item)?.pk?.S ?? '' })),
+  );
+}
+
 /** The writes a DynamoDB client sends, each of which a test can make fail or precede with another change. */
-function interceptWrites(client: { middlewareStack: { add: (...args: never[]) => void } }) {
-  const state = { writes: [] as { target: string; actions: number }[], failAt: 0, before: undefined as (() => Promise<void>) | undefined };
-  const add = client.middlewareStack.add as unknown as (middleware: unknown, options: { step: string; name: string }) => void;
-  add(
-    (next: (args: unknown) => Promise<unknown>) => async (args: { input?: { TransactItems?: unknown[] }; request?: { headers?: Record<string, string> } }) => {
-      const target = (args.request?.headers?.['x-amz-target'] ?? '').split('.')[1] ?? '';
+function interceptWrites(client: DynamoDBClient) {
+  const state = { writes: [] as SentWrite[], failAt: 0, before: undefined as (() => Promise<void>) | undefined };
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      const target = (request?.headers?.['x-amz-target'] ?? '').split('.')[1] ?? '';
       if (/^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(target)) {
-        state.writes.push({ target, actions: args.input?.TransactItems?.length ?? 1 });
+        const input = args.input as { TransactItems?: SentTransactItem[] };
+        state.writes.push({ target, actions: sentActions(input.TransactItems) });
         if (state.writes.length === state.failAt) throw Object.assign(new Error(`injected failure of write ${state.writes.length} (${target})`), { name: 'InternalServerError' });
         const before = state.before;
         state.before = undefined;
@@ -78,98 +104,121 @@ function interceptWrites(client: { middlewareStack: { add: (...args: never[]) =>
     beforeNextWrite(change: () => Promise<void>) {
       state.before = change;
     },
-    get writes() {
+    get writes(): readonly SentWrite[] {
       return state.writes;
     },
   };
 }
 
+type Dynalite = Awaited<ReturnType<typeof startDynalite>>;
+
+/**
+ * An admin on its own intercepted client, and a bystander (another admin, racing) whose client is
+ * not intercepted: made afresh for each test, so no test sees another's interceptions.
+ */
+async function adminAndBystander(dynamo: Dynalite) {
+  const endpoint = await dynamo.client.config.endpoint!();
+  const adminClient = new DynamoDBClient({ endpoint: `http://${endpoint.hostname}:${endpoint.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const writes = interceptWrites(adminClient);
+  const tables = { credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter };
+  const audit = new AuditLog(adminClient, dynamo.tables.audit);
+  const bystander = new CredentialStore({ client: dynamo.client, ...tables });
+  return { writes, audit, bystander, admin: new AdminService(new CredentialStore({ client: adminClient, ...tables }), audit) };
+}
+
 // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html:
 // "The actions are completed atomically so that either all of them succeed, or all of them fail."
 describe('Security: a status change and its audit entry land together or not at all', () => {
-  let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-  let store: CredentialStore;
-  let audit: AuditLog;
-  let admin: AdminService;
-  let bystander: CredentialStore;
-  let writes: ReturnType<typeof interceptWrites>;
-  let tenantCounter = 0;
+  let dynamo: Dynalite;
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    // The admin's own client is intercepted; the bystander's (another admin, racing) is not.
-    const endpoint = await dynamo.client.config.endpoint!();
-    const adminClient = new DynamoDBClient({ endpoint: `http://${endpoint.hostname}:${endpoint.port}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-    writes = interceptWrites(adminClient);
-    store = new CredentialStore({ client: adminClient, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
-    bystander = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
-    audit = new AuditLog(adminClient, dynamo.tables.audit);
-    admin = new AdminService(store, audit);
   });
   afterAll(async () => dynamo.stop());
-  afterEach(() => { writes.failWrite(0); });
 
-  const freshKey = async () => {
-    const tenant = await bystander.createTenant({ tenantId: `audit-${++tenantCounter}`, name: 'Audited', tier: 'basic' });
+  /** A new tenant (with an id of its own) and a key of it, made by the bystander. */
+  const freshKey = async (bystander: CredentialStore) => {
+    const tenant = await bystander.createTenant({ tenantId: `audit-${randomBytes(6).toString('hex')}`, name: 'Audited', tier: 'basic' });
     return bystander.createKey(tenant.tenantId, 'tenant');
   };
-  const entriesFor = async (target: string, action: string) => (await audit.recent(500)).filter((e) => e.target === target && e.action === action);
-  const rawItem = async (table: string, pk: string) => (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item;
+  const entriesFor = async (audit: AuditLog, target: string, action: string) => (await audit.recent(500)).filter((e) => e.target === target && e.action === action);
+  const rawItem = async (table: string, pk: string): Promise<MarshalledItem | undefined> =>
+    (await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk } }, ConsistentRead: true }))).Item;
   /** What of a key status change is visible in the tables. */
   const keyState = async (key: { keyId: string; tenantId: string }) => {
-    const byId = await rawItem(dynamo.tables.credentials, `KEY#${key.keyId}`);
-    const byHash = await rawItem(dynamo.tables.credentials, `KEYHASH#${byId!.hash.S}`);
+    const byId = (await rawItem(dynamo.tables.credentials, `KEY#${key.keyId}`))!;
+    const byHash = (await rawItem(dynamo.tables.credentials, `KEYHASH#${byId.hash!.S!}`))!;
     const limiter = await rawItem(dynamo.tables.limiter, limiterKey(key.tenantId));
     return {
-      byId: byId!.status.S,
-      byHash: byHash!.status.S,
+      byId: byId.status?.S,
+      byHash: byHash.status?.S,
       revokedOnLimiter: (limiter?.revokedKeys?.SS ?? []).includes(key.keyId),
-      lastAuditEntry: [byId!.lastAuditEntry?.S, byHash!.lastAuditEntry?.S],
+      lastAuditEntry: [byId.lastAuditEntry?.S, byHash.lastAuditEntry?.S],
     };
   };
-  const auditIds = async () =>
-    new Set((await dynamo.client.send(new QueryCommand({ TableName: dynamo.tables.audit, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `AUDIT#${new Date().toISOString().slice(0, 7)}` } } }))).Items!.map((i) => i.sk.S));
+  const auditIds = async () => {
+    const month = { S: `AUDIT#${new Date().toISOString().slice(0, 7)}` };
+    const { Items } = await dynamo.client.send(new QueryCommand({ TableName: dynamo.tables.audit, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': month } }));
+    return new Set((Items ?? []).map((item: MarshalledItem) => item.sk?.S));
+  };
 
-  it.each([
-    ['a key revocation', async (key: { keyId: string; tenantId: string }) => admin.setKeyStatus('operator-arn', key.keyId, 'revoked'), 4],
-    ['a tenant block', async (key: { keyId: string; tenantId: string }) => admin.setTenantBlocked('operator-arn', key.tenantId, true), 3],
-    ['a tier change', async (key: { keyId: string; tenantId: string }) => admin.setTier('operator-arn', key.tenantId, { tier: 'premium' }), 3],
-    ['a key creation', async (key: { keyId: string; tenantId: string }) => admin.createKey('operator-arn', key.tenantId), 4],
-    ['an external identity mapping', async (key: { keyId: string; tenantId: string }) => admin.mapExternalIdentity('operator-arn', key.tenantId, { issuer: 'https://issuer.example', subject: key.keyId }), 3],
-  ])('writes %s as one TransactWriteItems of every item it changes and its entry', async (_what, change, actions) => {
+  type Key = Awaited<ReturnType<typeof freshKey>>;
+  const auditEntry = (): SentAction => ({ kind: 'Put', table: dynamo.tables.audit, pk: `AUDIT#${new Date().toISOString().slice(0, 7)}` });
+  const tenantRecord = (kind: string, key: Key): SentAction => ({ kind, table: dynamo.tables.credentials, pk: `TENANT#${key.tenantId}` });
+  const limiterItem = (kind: string, key: Key): SentAction => ({ kind, table: dynamo.tables.limiter, pk: limiterKey(key.tenantId) });
+  const keyRecords = (kind: string, key: Key, hash: string | RegExp): SentAction[] => [
+    { kind, table: dynamo.tables.credentials, pk: hash instanceof RegExp ? (expect.stringMatching(hash) as string) : `KEYHASH#${hash}` },
+    { kind, table: dynamo.tables.credentials, pk: hash instanceof RegExp ? (expect.stringMatching(/^KEY#/) as string) : `KEY#${key.keyId}` },
+  ];
+  const hashOf = async (key: Key) => (await rawItem(dynamo.tables.credentials, `KEY#${key.keyId}`))!.hash!.S!;
+
+  it.each<[string, (admin: AdminService, key: Key) => Promise<unknown>, (key: Key, hash: string) => SentAction[]]>([
+    ['a key revocation', (admin, key) => admin.setKeyStatus('operator-arn', key.keyId, 'revoked'), (key, hash) => [...keyRecords('Update', key, hash), limiterItem('Update', key), auditEntry()]],
+    ['a tenant block', (admin, key) => admin.setTenantBlocked('operator-arn', key.tenantId, true), (key) => [limiterItem('Update', key), tenantRecord('Update', key), auditEntry()]],
+    ['a tier change', (admin, key) => admin.setTier('operator-arn', key.tenantId, { tier: 'premium' }), (key) => [limiterItem('Update', key), tenantRecord('Update', key), auditEntry()]],
+    ['a key creation', (admin, key) => admin.createKey('operator-arn', key.tenantId), (key) => [tenantRecord('ConditionCheck', key), ...keyRecords('Put', key, /^KEYHASH#/), auditEntry()]],
+    [
+      'an external identity mapping',
+      (admin, key) => admin.mapExternalIdentity('operator-arn', key.tenantId, { issuer: 'https://issuer.example', subject: key.keyId }),
+      (key) => [tenantRecord('ConditionCheck', key), { kind: 'Put', table: dynamo.tables.credentials, pk: expect.stringMatching(/^EXTID#/) as string }, auditEntry()],
+    ],
+  ])('writes %s as one TransactWriteItems of every item it changes and its entry', async (_what, change, changedItems) => {
     // Prepare
-    const key = await freshKey();
-    writes.failWrite(0);
+    const { admin, bystander, writes } = await adminAndBystander(dynamo);
+    const key = await freshKey(bystander);
+    const hash = await hashOf(key);
     // Act
-    await change(key);
+    await change(admin, key);
     // Assess
-    expect(writes.writes).toEqual([{ target: 'TransactWriteItems', actions }]);
+    expect(writes.writes).toEqual([{ target: 'TransactWriteItems', actions: changedItems(key, hash) }]);
   });
 
   it('leaves nothing changed and no entry when the transaction fails, and repeating it completes the change with one entry', async () => {
     // Prepare
-    const key = await freshKey();
+    const { admin, audit, bystander, writes } = await adminAndBystander(dynamo);
+    const key = await freshKey(bystander);
     const before = await keyState(key);
     // Act
     writes.failWrite(1);
     await expect(admin.setKeyStatus('operator-arn', key.keyId, 'revoked')).rejects.toThrow('injected failure');
     writes.failWrite(0);
     const afterFailure = await keyState(key);
-    const entriesAfterFailure = await entriesFor(key.keyId, 'key.revoke');
+    const entriesAfterFailure = await entriesFor(audit, key.keyId, 'key.revoke');
     await admin.setKeyStatus('operator-arn', key.keyId, 'revoked');
     const completed = await keyState(key);
     // Assess
     expect(afterFailure).toEqual(before);
     expect(entriesAfterFailure).toEqual([]);
     expect(completed).toMatchObject({ byId: 'revoked', byHash: 'revoked', revokedOnLimiter: true });
-    expect(await entriesFor(key.keyId, 'key.revoke')).toHaveLength(1);
+    expect(await entriesFor(audit, key.keyId, 'key.revoke')).toHaveLength(1);
     const ids = await auditIds();
     for (const id of completed.lastAuditEntry) expect(ids.has(id)).toBe(true);
   });
 
   it('writes neither the unblock nor its entry when a revocation lands between its check and its write', async () => {
     // Prepare
-    const key = await freshKey();
+    const { admin, audit, bystander, writes } = await adminAndBystander(dynamo);
+    const key = await freshKey(bystander);
     await bystander.setKeyStatus(key.keyId, 'blocked');
     writes.beforeNextWrite(async () => {
       await bystander.setKeyStatus(key.keyId, 'revoked');
@@ -177,40 +226,43 @@ describe('Security: a status change and its audit entry land together or not at 
     // Act
     const unblock = admin.setKeyStatus('operator-arn', key.keyId, 'active');
     // Assess
-    await expect(unblock).rejects.toMatchObject({ statusCode: 409, code: 'key-revoked' });
+    await expect(unblock).rejects.toThrow(CredentialStoreError);
+    await expect(unblock).rejects.toMatchObject({ code: 'key-revoked' });
     expect(await keyState(key)).toMatchObject({ byId: 'revoked', byHash: 'revoked', revokedOnLimiter: true });
-    expect(await entriesFor(key.keyId, 'key.unblock')).toEqual([]);
+    expect(await entriesFor(audit, key.keyId, 'key.unblock')).toEqual([]);
   });
 
   it('writes neither a tenant block nor its entry when the tenant is deleted under it', async () => {
     // Prepare
-    const { tenantId } = await freshKey();
+    const { admin, audit, bystander, writes } = await adminAndBystander(dynamo);
+    const { tenantId } = await freshKey(bystander);
     writes.beforeNextWrite(async () => {
       await dynamo.client.send(new DeleteItemCommand({ TableName: dynamo.tables.limiter, Key: { pk: { S: limiterKey(tenantId) } } }));
     });
     // Act
     const block = admin.setTenantBlocked('operator-arn', tenantId, true);
     // Assess
-    await expect(block).rejects.toMatchObject({ statusCode: 404 });
+    await expect(block).rejects.toMatchObject({ code: 'tenant-not-found' });
     expect((await rawItem(dynamo.tables.credentials, `TENANT#${tenantId}`))!.blocked?.BOOL).toBe(false);
-    expect(await entriesFor(tenantId, 'tenant.block')).toEqual([]);
+    expect(await entriesFor(audit, tenantId, 'tenant.block')).toEqual([]);
   });
 
   it('writes nothing, not even an entry, for a change it refuses (an unknown key, an unblock of a revoked key, an existing tenant)', async () => {
     // Prepare
-    const key = await freshKey();
-    await admin.setKeyStatus('operator-arn', key.keyId, 'revoked');
-    writes.failWrite(0);
+    const { admin, audit, bystander, writes } = await adminAndBystander(dynamo);
+    const key = await freshKey(bystander);
+    await bystander.setKeyStatus(key.keyId, 'revoked');
     // Act
-    await expect(admin.setKeyStatus('operator-arn', key.keyId, 'active')).rejects.toMatchObject({ statusCode: 409 });
-    await expect(admin.setKeyStatus('operator-arn', 'k-unknown', 'blocked')).rejects.toMatchObject({ statusCode: 404 });
-    await expect(admin.setTenantBlocked('operator-arn', 'no-such-tenant', true)).rejects.toMatchObject({ statusCode: 404 });
-    await expect(admin.createKey('operator-arn', 'no-such-tenant')).rejects.toMatchObject({ statusCode: 404 });
-    await expect(admin.createTenant('operator-arn', { tenantId: key.tenantId, name: 'again' })).rejects.toMatchObject({ statusCode: 409 });
+    await expect(admin.setKeyStatus('operator-arn', key.keyId, 'active')).rejects.toMatchObject({ code: 'key-revoked' });
+    await expect(admin.setKeyStatus('operator-arn', 'k-unknown', 'blocked')).rejects.toMatchObject({ code: 'key-not-found' });
+    await expect(admin.setTenantBlocked('operator-arn', 'no-such-tenant', true)).rejects.toMatchObject({ code: 'tenant-not-found' });
+    await expect(admin.createKey('operator-arn', 'no-such-tenant')).rejects.toMatchObject({ code: 'tenant-not-found' });
+    await expect(admin.createTenant('operator-arn', { tenantId: key.tenantId, name: 'again' })).rejects.toMatchObject({ code: 'tenant-exists' });
     // Assess: the last two reached DynamoDB, as cancelled transactions; nothing else was sent.
     expect(writes.writes.map((write) => write.target)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
-    expect(await entriesFor('no-such-tenant', 'key.create')).toEqual([]);
-    expect(await entriesFor(key.tenantId, 'tenant.create')).toEqual([]);
+    expect(await entriesFor(audit, 'no-such-tenant', 'key.create')).toEqual([]);
+    expect(await entriesFor(audit, key.tenantId, 'tenant.create')).toEqual([]);
+    expect(await entriesFor(audit, key.keyId, 'key.unblock')).toEqual([]);
   });
 
   it('gives entries appended at the same instant keys of their own, so that no append meets another', async () => {

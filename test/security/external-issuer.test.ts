@@ -9,6 +9,7 @@ import { MeteredHttpApi } from '../../lib/metered-http-api';
 import { readUsageTrackerConfig } from '../../lib/stack-config';
 import { testApp } from '../lib/fixtures';
 import { EXTERNAL_IDENTITY_REFUSAL } from '../../lambdas/auth/authenticator';
+import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { readRuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { LocalAdminTokenSigner } from '../../lambdas/tokens/admin-token-signer';
 import { TokenService } from '../../lambdas/tokens/token-service';
@@ -71,12 +72,13 @@ describe('Security: external issuer tokens map to tenants on the server', () => 
   it('maps an app client (machine-to-machine tokens) when the subject itself is not mapped', async () => {
     // Prepare
     const m2m = 'm2m-client';
-    const tokens = new TokenService({ issuer: 'i', audience: 'a', tenantSecret: async () => new Uint8Array(40), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')), external: { issuer: EXTERNAL.issuer, clientIds: [m2m], jwks: { keys: [{ ...(await jose.exportJWK(api.externalKeys.publicKey)), kid: EXTERNAL.kid }] }, algorithms: ['ES256'] } });
+    const tokens = new TokenService({ issuer: 'i', audience: 'a', tenantSecret: () => Promise.resolve(new Uint8Array(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')), external: { issuer: EXTERNAL.issuer, clientIds: [m2m], jwks: { keys: [{ ...(await jose.exportJWK(api.externalKeys.publicKey)), kid: EXTERNAL.kid }] }, algorithms: ['ES256'] } });
     await api.deps.store.mapExternalIdentity({ issuer: EXTERNAL.issuer, clientId: m2m, tenantId: own });
     // Act
     const verified = await tokens.verify(await cognitoToken({ client_id: m2m }, m2m));
     // Assess
-    expect(await api.deps.store.findExternalTenant(verified.external!)).toBe(own);
+    if (verified.kind !== 'external') throw new Error(`expected an external token, got a ${verified.kind} one`);
+    expect(await api.deps.store.findExternalTenant(verified.external)).toBe(own);
   });
 
   it('refuses ID tokens (token_use "id", with aud) and access tokens of clients not on the allow-list', async () => {
@@ -131,14 +133,14 @@ describe('Security: external issuer tokens map to tenants on the server', () => 
   it('refuses a JWKS URL that is not https, at start-up', () => {
     // Prepare
     const env = {
-      CREDENTIALS_TABLE: 'c', LIMITER_TABLE: 'l', AUDIT_TABLE: 'a', TOKEN_ISSUER: 'i', TOKEN_AUDIENCE: 'a',
-      TENANT_TOKEN_SECRET_FILE: '/t', ADMIN_TOKEN_KEY_FILE: '/a.pem',
-      EXTERNAL_ISSUER: EXTERNAL.issuer, EXTERNAL_CLIENT_IDS: EXTERNAL.clientId, EXTERNAL_JWKS_URL: 'http://idp.test/.well-known/jwks.json',
+      [LAMBDA_ENV.tables.credentials]: 'c', [LAMBDA_ENV.tables.limiter]: 'l', [LAMBDA_ENV.tables.audit]: 'a', [LAMBDA_ENV.tokenIssuer]: 'i', [LAMBDA_ENV.tokenAudience]: 'a',
+      [LAMBDA_ENV.tenantTokenSecretFile]: '/t', [LAMBDA_ENV.adminTokenKeyFile]: '/a.pem',
+      [LAMBDA_ENV.externalIssuer]: EXTERNAL.issuer, [LAMBDA_ENV.externalClientIds]: EXTERNAL.clientId, [LAMBDA_ENV.externalJwksUrl]: 'http://idp.test/.well-known/jwks.json',
     };
     // Act + Assess
     expect(() => readRuntimeConfig(env)).toThrow('the external JWKS URL must be an https URL; got "http://idp.test/.well-known/jwks.json"');
-    expect(() => readRuntimeConfig({ ...env, EXTERNAL_JWKS_URL: 'https://idp.test/.well-known/jwks.json', EXTERNAL_CLIENT_IDS: '' })).toThrow('needs at least one app client id');
-    expect(() => new TokenService({ issuer: 'i', audience: 'a', tenantSecret: async () => new Uint8Array(40), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')), external: { issuer: EXTERNAL.issuer, clientIds: ['c'], jwks: new URL('http://idp.test/jwks') } })).toThrow('must be an https URL');
+    expect(() => readRuntimeConfig({ ...env, [LAMBDA_ENV.externalJwksUrl]: 'https://idp.test/.well-known/jwks.json', [LAMBDA_ENV.externalClientIds]: '' })).toThrow('needs at least one app client id');
+    expect(() => new TokenService({ issuer: 'i', audience: 'a', tenantSecret: () => Promise.resolve(new Uint8Array(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')), external: { issuer: EXTERNAL.issuer, clientIds: ['c'], jwks: new URL('http://idp.test/jwks') } })).toThrow('must be an https URL');
   });
 
   it('refuses a JWKS URL that is not https, and an empty client allow-list, at synth time', () => {

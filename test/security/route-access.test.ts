@@ -20,7 +20,7 @@ import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harne
  */
 
 /** What a custom route answers when it runs: it checks nothing itself, so only the authorizer guards it. */
-const unguarded = async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ran":true}' });
+const unguarded = () => Promise.resolve({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ran":true}' });
 
 const CUSTOM = {
   tenant: { method: 'GET', path: '/v1/orders', routeKey: 'GET /v1/orders' },
@@ -34,7 +34,7 @@ describe('Security: custom routes are guarded as declared, through the local gat
 
   const call = (route: { method: string; path: string }, authorization: string) => api.call(route.method, route.path, { headers: { authorization } });
   const builtInAdmin = { method: 'GET', path: '/v1/admin/tenants' };
-  const tokenFor = async (apiKey: string) => `Bearer ${(await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json.access_token}`;
+  const tokenFor = async (apiKey: string) => `Bearer ${String((await api.call('POST', '/v1/auth/token', { headers: { 'x-api-key': apiKey } })).json.access_token)}`;
 
   beforeAll(async () => {
     api = await startMeteredApi({
@@ -105,7 +105,7 @@ describe('Security: custom routes are guarded as declared, through the local gat
   it('never accepts a token after exp + the clock tolerance, however it was cached (the review: 65 s)', async () => {
     // Prepare: a token, used one second before it expires, which a cache would keep.
     const bearer = await tokenFor(tenant.apiKey);
-    const exp = Number(JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()).exp) * 1000;
+    const exp = Number((JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()) as { exp: unknown }).exp) * 1000;
     const at = async (offsetMs: number) => {
       now = exp + offsetMs;
       return (await call(CUSTOM.tenant, bearer)).status;
@@ -123,7 +123,7 @@ describe('Security: custom routes are guarded as declared, through the local gat
   it('refuses a token presented within its tolerance but with less life left than a cached answer would have', async () => {
     // Prepare
     const bearer = await tokenFor(tenant.apiKey);
-    const exp = Number(JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()).exp) * 1000;
+    const exp = Number((JSON.parse(Buffer.from(bearer.split('.')[1], 'base64url').toString()) as { exp: unknown }).exp) * 1000;
     // Act: first presented 2 s after exp, which the token verifier alone would still accept.
     now = exp + 2_000;
     const first = await call(CUSTOM.tenant, bearer);

@@ -128,7 +128,7 @@ describe('Security: no store failure admits a caller whose block or revocation s
         const blocked = await call(headers);
         // Assess
         expect(inGoodStanding.status).toBe(FAIL_OPEN[tier] ? 200 : 503);
-        expect([blocked.status, JSON.parse(blocked.body).error]).toEqual([403, 'tenant-blocked']);
+        expect([blocked.status, (JSON.parse(blocked.body) as { error?: unknown }).error]).toEqual([403, 'tenant-blocked']);
         // Each write was ended by the SDK's request timeout, after at most maxAttempts attempts (fewer
         // once the SDK's retry quota, which timeouts drain, is spent).
         const attempts = faults.counts.timedOut - timedOutBefore;
@@ -148,7 +148,7 @@ describe('Security: no store failure admits a caller whose block or revocation s
         const after = await call(headers);
         // Assess
         expect(within.status).toBe(FAIL_OPEN[tier] ? 200 : 503);
-        expect([after.status, JSON.parse(after.body).error]).toEqual([503, 'limiter-unavailable']);
+        expect([after.status, (JSON.parse(after.body) as { error?: unknown }).error]).toEqual([503, 'limiter-unavailable']);
       });
     });
   });
@@ -162,6 +162,6 @@ describe('Security: no store failure admits a caller whose block or revocation s
     // Act
     const answer = await call(headers);
     // Assess: the read, not the remembered standing, decides while it can.
-    expect([answer.status, JSON.parse(answer.body).error]).toEqual([403, 'key-revoked']);
+    expect([answer.status, (JSON.parse(answer.body) as { error?: unknown }).error]).toEqual([403, 'key-revoked']);
   });
 });

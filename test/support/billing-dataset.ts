@@ -41,15 +41,35 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const envelopeTime = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
-let sequence = 0;
+/** Options of one event: when it was received, its status, and its id (else the next of its dataset). */
+export interface UsageEventOptions {
+  readonly receivedAt?: string;
+  readonly statusCode?: number;
+  readonly id?: string;
+}
 
-/** One usage event, delivered once; `receivedAt` is the envelope time. */
-export function usageEvent(occurredAt: string, tenantId: string, index: number, options: { receivedAt?: string; statusCode?: number; id?: string } = {}): DatasetEvent {
+/**
+ * Makes the events of one dataset, numbering their ids from 1: each dataset (and each test that
+ * makes one) has its own numbering, shared with no other.
+ */
+export function billingEvents() {
+  let sequence = 0;
+  const nextId = () => `evt-bill-${String(++sequence).padStart(5, '0')}`;
+  /** One usage event, delivered once; `receivedAt` is the envelope time. */
+  const usageEvent = (occurredAt: string, tenantId: string, index: number, options: UsageEventOptions = {}): DatasetEvent =>
+    billingEvent(occurredAt, tenantId, index, { ...options, id: options.id ?? nextId() });
+  /** `count` events from `start`, `stepMs` apart, the tenants taking turns. */
+  const traffic = (start: string, count: number, stepMs: number, tenants: readonly string[] = BILLING_TENANTS): DatasetEvent[] =>
+    Array.from({ length: count }, (_, i) => usageEvent(new Date(Date.parse(start) + i * stepMs).toISOString(), tenants[i % tenants.length], i));
+  return { usageEvent, traffic };
+}
+
+function billingEvent(occurredAt: string, tenantId: string, index: number, options: UsageEventOptions & { readonly id: string }): DatasetEvent {
   const op = OPERATIONS[index % OPERATIONS.length];
   const occurred = Date.parse(occurredAt);
   const detail: UsageEventDetailInput = {
     schemaVersion: '1',
-    eventId: options.id ?? `evt-bill-${String(++sequence).padStart(5, '0')}`,
+    eventId: options.id,
     occurredAt: new Date(occurred).toISOString(),
     service: op.service,
     tenantId,
@@ -66,11 +86,6 @@ export function usageEvent(occurredAt: string, tenantId: string, index: number, 
 /** A producer retry: the same event, received again later. */
 export const retried = (event: DatasetEvent, laterMs: number): DatasetEvent => ({ ...event, receivedAt: envelopeTime(Date.parse(event.receivedAt) + laterMs) });
 
-/** `count` events from `start`, `stepMs` apart, the tenants taking turns. */
-function traffic(start: string, count: number, stepMs: number, tenants: readonly string[] = BILLING_TENANTS): DatasetEvent[] {
-  return Array.from({ length: count }, (_, i) => usageEvent(new Date(Date.parse(start) + i * stepMs).toISOString(), tenants[i % tenants.length], i));
-}
-
 /** Raw objects as Firehose names them: the hour of the first arrival. */
 function rawObjects(name: string, groups: readonly DatasetEvent[][]): RawObject[] {
   return groups.map((events, i) => {
@@ -82,6 +97,8 @@ function rawObjects(name: string, groups: readonly DatasetEvent[][]): RawObject[
 export interface BillingBatch {
   readonly deliveries: readonly DatasetEvent[];
   readonly objects: readonly RawObject[];
+  /** How many of `deliveries` are copies of an event delivered before (in this batch or an earlier one): what curating the batch drops. */
+  readonly duplicates: number;
 }
 
 export interface BillingDataset {
@@ -99,8 +116,24 @@ export interface BillingDataset {
   readonly lateOnlyTenant: string;
 }
 
+/** The batches with their duplicates counted: copies of an event delivered before, in delivery order. */
+function countingDuplicates<K extends string>(batches: Record<K, Omit<BillingBatch, 'duplicates'>>, order: readonly K[]): Record<K, BillingBatch> {
+  const seen = new Set<string>();
+  const counted = {} as Record<K, BillingBatch>;
+  for (const name of order) {
+    const batch = batches[name];
+    let duplicates = 0;
+    for (const { detail } of batch.deliveries) {
+      if (seen.has(detail.eventId)) duplicates++;
+      seen.add(detail.eventId);
+    }
+    counted[name] = { ...batch, duplicates };
+  }
+  return counted;
+}
+
 export function generateBillingDataset(): BillingDataset {
-  sequence = 0;
+  const { usageEvent, traffic } = billingEvents();
   const reserved = Object.values(RESERVED_TENANT_IDS);
 
   const october = traffic('2026-10-01T06:00:00Z', 60, 12 * HOUR);
@@ -110,7 +143,7 @@ export function generateBillingDataset(): BillingDataset {
   const earlyNovember = traffic('2026-11-01T03:00:00Z', 20, 4 * HOUR);
   const beforeOctober = [...october, ...reservedOctober, ...boundary, ...earlyNovember];
   const retriesInRun = [...october.slice(0, 3).map((e) => retried(e, 30_000)), ...october.slice(10, 18).map((e) => retried(e, 90_000))];
-  const batchA: BillingBatch = {
+  const batchA = {
     deliveries: [...beforeOctober, ...retriesInRun],
     objects: rawObjects('a', [[...beforeOctober.slice(0, 50), ...retriesInRun.slice(0, 3)], [...beforeOctober.slice(50), ...retriesInRun.slice(3)]]),
   };
@@ -131,7 +164,7 @@ export function generateBillingDataset(): BillingDataset {
   const retriesOfBilled = [...october.slice(40, 45), ...boundary.slice(0, 2)].map((e) => ({ ...e, receivedAt: '2026-11-06T12:00:00Z' }));
   const retryOfLate = retried(lateOctober[0], 45_000);
   const laterNovember = traffic('2026-11-05T03:00:00Z', 24, 24 * HOUR);
-  const batchB: BillingBatch = {
+  const batchB = {
     deliveries: [...lateOctober, receivedBeforeTheClose, ...lateNotBilled, ...retriesOfBilled, retryOfLate, ...laterNovember],
     objects: rawObjects('b', [[receivedBeforeTheClose], [...lateOctober, ...lateNotBilled, ...retriesOfBilled, retryOfLate], laterNovember]),
   };
@@ -142,12 +175,13 @@ export function generateBillingDataset(): BillingDataset {
     usageEvent('2026-11-30T23:59:00Z', 'acme', 2, { receivedAt: '2026-12-01T10:00:02Z', statusCode: 204 }),
   ];
   const retryOfNovember = { ...laterNovember[0], receivedAt: '2026-12-01T10:00:03Z' };
-  const batchC: BillingBatch = { deliveries: [...lateForDecember, retryOfNovember], objects: rawObjects('c', [[...lateForDecember, retryOfNovember]]) };
+  const batchC = { deliveries: [...lateForDecember, retryOfNovember], objects: rawObjects('c', [[...lateForDecember, retryOfNovember]]) };
 
   const january = traffic('2027-01-04T09:00:00Z', 12, 2 * 24 * HOUR);
-  const batchD: BillingBatch = { deliveries: january, objects: rawObjects('d', [january]) };
+  const batchD = { deliveries: january, objects: rawObjects('d', [january]) };
 
-  return { beforeOctober: batchA, beforeNovember: batchB, beforeDecember: batchC, january: batchD, receivedBeforeTheClose, lateOnlyTenant };
+  const batches = countingDuplicates({ beforeOctober: batchA, beforeNovember: batchB, beforeDecember: batchC, january: batchD }, ['beforeOctober', 'beforeNovember', 'beforeDecember', 'january']);
+  return { ...batches, receivedBeforeTheClose, lateOnlyTenant };
 }
 
 /** A line as the statement must show it. */
@@ -169,7 +203,12 @@ const billable = (detail: UsageEventDetailInput) =>
  * closings billed: each billable event once (retried copies are one event), of `month` or an
  * earlier month, not billed before. Returns the lines per tenant and the ids billed.
  */
-export function expectedClosing(delivered: readonly DatasetEvent[], billedBefore: ReadonlySet<string>, month: string, prices: Prices): { statements: Map<string, ExpectedLine[]>; billed: Set<string> } {
+export function expectedClosing(
+  delivered: readonly DatasetEvent[],
+  billedBefore: ReadonlySet<string>,
+  month: string,
+  prices: Prices,
+): { statements: Map<string, ExpectedLine[]>; billed: Set<string> } {
   const events = new Map<string, UsageEventDetailInput>();
   for (const delivery of delivered) if (!events.has(delivery.detail.eventId)) events.set(delivery.detail.eventId, delivery.detail);
   const priceOf = (operation: string) => (prices.find((p) => p.operation === operation) ?? prices.find((p) => p.operation === PRICE_LIST.defaultOperation))!.unitPrice;
@@ -180,7 +219,7 @@ export function expectedClosing(delivered: readonly DatasetEvent[], billedBefore
     if (!billable(detail) || usageMonth > month || billedBefore.has(id)) continue;
     billed.add(id);
     const units = detail.billableUnits ?? 1;
-    const byMonth = lines.get(detail.tenantId) ?? new Map();
+    const byMonth = lines.get(detail.tenantId) ?? new Map<string, { calls: number; units: number; amount: number }>();
     const line = byMonth.get(usageMonth) ?? { calls: 0, units: 0, amount: 0 };
     byMonth.set(usageMonth, { calls: line.calls + 1, units: line.units + units, amount: line.amount + units * priceOf(detail.operation) });
     lines.set(detail.tenantId, byMonth);

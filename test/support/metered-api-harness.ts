@@ -2,9 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as jose from 'jose';
-import { DEFAULT_TIERS, TIER_NAMES, TierName } from '../../contracts/tiers';
+import { TierName, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
-import { DEFAULT_FAIL_MODES, TierPolicy } from '../../lambdas/limiter/token-bucket-limiter';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { LocalHttpApiGateway } from '../../local/http-api-gateway';
@@ -42,9 +41,7 @@ export async function startMeteredApi(
   writeFileSync(path.join(dir, 'tenant-secret'), TENANT_SECRET, { mode: 0o600 });
   const externalKeys = await jose.generateKeyPair('ES256', { extractable: true });
   const externalJwk = { ...(await jose.exportJWK(externalKeys.publicKey)), kid: EXTERNAL.kid, alg: 'ES256', use: 'sig' };
-  const tiers = Object.fromEntries(
-    TIER_NAMES.map((name) => [name, { ...DEFAULT_TIERS[name], failMode: DEFAULT_FAIL_MODES[name], ...options.tiers?.[name] }]),
-  ) as Record<TierName, TierPolicy>;
+  const tiers = resolveTierPolicies(options.tiers);
   const config: RuntimeConfig = {
     tables: dynamo.tables,
     tokenIssuer: ISSUER,
@@ -95,8 +92,9 @@ export async function startMeteredApi(
   const tenantWithKey = async (tier: TierName = 'free', tenantId?: string) => {
     const tenant = await admin('POST', '/v1/admin/tenants', { name: `Tenant ${tenantId ?? tier}`, tier, ...(tenantId ? { tenantId } : {}) });
     if (tenant.status !== 201) throw new Error(`tenant not created: ${tenant.text}`);
-    const key = await admin('POST', `/v1/admin/tenants/${tenant.json.tenantId}/keys`);
-    return { tenantId: String(tenant.json.tenantId), apiKey: String(key.json.apiKey), keyId: String(key.json.keyId) };
+    const createdId = String(tenant.json.tenantId);
+    const key = await admin('POST', `/v1/admin/tenants/${createdId}/keys`);
+    return { tenantId: createdId, apiKey: String(key.json.apiKey), keyId: String(key.json.keyId) };
   };
 
   return {

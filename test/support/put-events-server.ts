@@ -14,7 +14,7 @@ const sdkSha256 = new EventBridgeClient({ region: 'us-east-1' }).config.sha256;
 
 /** Recomputes a request's SigV4 signature with `@smithy/signature-v4`; returns why it is invalid, if it is. */
 export async function signatureProblem(req: IncomingMessage, body: string, credentials: VerifiedCredentials): Promise<string | undefined> {
-  const authorization = String(req.headers.authorization ?? '');
+  const authorization = req.headers.authorization ?? '';
   const parsed = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(authorization);
   if (!parsed) return 'missing or malformed authorization header';
   const [, accessKeyId, , region, service, signedHeaders, signature] = parsed;
@@ -29,7 +29,7 @@ export async function signatureProblem(req: IncomingMessage, body: string, crede
     { method: req.method ?? 'POST', protocol: 'http:', hostname: url.hostname, path: url.pathname, headers, body },
     { signingDate },
   );
-  const expectedSignature = /Signature=([0-9a-f]{64})/.exec(String(expected.headers.authorization))?.[1];
+  const expectedSignature = /Signature=([0-9a-f]{64})/.exec(expected.headers.authorization)?.[1];
   return expectedSignature === signature ? undefined : 'signature does not match';
 }
 
@@ -110,7 +110,10 @@ export class LoopbackPutEventsServer {
 
   public async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => { resolve(); }) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (this.server) this.server.close(() => { resolve(); });
+      else resolve();
+    });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -119,7 +122,9 @@ export class LoopbackPutEventsServer {
       return;
     }
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
     req.on('end', () => void this.respond(req, res, chunks));
   }
 
@@ -153,7 +158,7 @@ export class LoopbackPutEventsServer {
       }
       let body: { Entries?: { Detail?: string }[] };
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
       } catch {
         this.error(res, 400, 'SerializationException', 'request body is not JSON');
         return;

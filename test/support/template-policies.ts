@@ -73,6 +73,9 @@ type Resolved = Json | typeof NO_VALUE;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A resolved value as text: a string as it is, an object or a list as JSON (never `[object Object]`). */
+const textOf = (value: Json | undefined): string => (typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value));
+
 /** Resolves CloudFormation intrinsics to concrete values in {@link FAKE_ENV}. */
 export class TemplateResolver {
   private readonly resources: Record<string, CfnResource>;
@@ -87,7 +90,7 @@ export class TemplateResolver {
 
   /** The resource of a logical ID, or an error naming it. */
   public resource(logicalId: string): CfnResource {
-    const resource = this.resources[logicalId];
+    const resource = this.resources[logicalId] as CfnResource | undefined;
     if (!resource) throw new Error(`The template has no resource "${logicalId}".`);
     return resource;
   }
@@ -115,7 +118,7 @@ export class TemplateResolver {
   private resolveValue(value: unknown): Resolved {
     if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
     if (Array.isArray(value)) return value.map((item) => this.resolveValue(item)).filter((item): item is Json => item !== NO_VALUE);
-    if (!isObject(value)) throw new Error(`Cannot resolve ${String(value)}.`);
+    if (!isObject(value)) throw new Error(`Cannot resolve a value of type ${typeof value}.`);
     const keys = Object.keys(value);
     if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::') || keys[0] === 'Condition')) {
       return this.intrinsic(keys[0], value[keys[0]]);
@@ -239,7 +242,7 @@ export class TemplateResolver {
   /** `Fn::GetAtt` of a resource. */
   public getAtt(logicalId: string, attribute: string): Json {
     const attributes = this.physical(logicalId).attributes;
-    const value = attributes[attribute];
+    const value = attributes[attribute] as Json | undefined;
     if (value === undefined) {
       throw new Error(`Fn::GetAtt ${logicalId}.${attribute}: the resolver knows no attribute "${attribute}" of ${this.resource(logicalId).Type} (knows ${Object.keys(attributes).join(', ') || 'none'}).`);
     }
@@ -267,7 +270,8 @@ export class TemplateResolver {
   }
 
   private physicalOf(logicalId: string): { ref: Json; attributes: Record<string, Json> } {
-    const { Type: type, Properties: properties = {} } = this.resource(logicalId);
+    const { Type: type, Properties: defined = {} } = this.resource(logicalId);
+    const properties: Partial<Record<string, Json>> = defined;
     const { account, region, partition } = FAKE_ENV;
     const arn = (service: string, resource: string, inRegion = true, inAccount = true) =>
       `arn:${partition}:${service}:${inRegion ? region : ''}:${inAccount ? account : ''}:${resource}`;
@@ -490,10 +494,10 @@ export class TemplatePolicies {
       const properties = r.resource(id).Properties ?? {};
       for (const inline of asList(r.resolve(properties.Policies ?? []))) {
         if (!isObject(inline)) continue;
-        policies.push({ name: `${id}/${String(inline.PolicyName)}`, document: { Version: '2012-10-17', Statement: statementsOf(inline.PolicyDocument, id) } });
+        policies.push({ name: `${id}/${textOf(inline.PolicyName)}`, document: { Version: '2012-10-17', Statement: statementsOf(inline.PolicyDocument, id) } });
       }
       for (const managed of asList(r.resolve(properties.ManagedPolicyArns ?? []))) {
-        policies.push(this.managedPolicy(String(managed), id));
+        policies.push(this.managedPolicy(textOf(managed), id));
       }
       this.identity.set(roleArn, policies);
       this.roleNames.set(roleArn, id);
@@ -504,7 +508,7 @@ export class TemplatePolicies {
         const properties = r.resource(id).Properties ?? {};
         const document: PolicyDocument = { Version: '2012-10-17', Statement: statementsOf(r.resolve(properties.PolicyDocument), id) };
         for (const roleName of asList(r.resolve(properties.Roles ?? []))) {
-          const roleArn = roleArnByName.get(String(roleName));
+          const roleArn = roleArnByName.get(textOf(roleName));
           // A role outside the template (imported): nothing to evaluate it with here.
           if (roleArn) this.identity.get(roleArn)!.push({ name: id, document });
         }
@@ -547,7 +551,7 @@ export class TemplatePolicies {
     }
     for (const id of r.logicalIdsOfType('AWS::SNS::TopicPolicy')) {
       for (const topic of asList(r.resolve(r.resource(id).Properties?.Topics))) {
-        this.addResourceStatements(String(topic), 'topic policy', id, document(id, 'PolicyDocument'));
+        this.addResourceStatements(textOf(topic), 'topic policy', id, document(id, 'PolicyDocument'));
       }
     }
     for (const id of r.logicalIdsOfType('AWS::SNS::TopicInlinePolicy')) {
@@ -565,7 +569,7 @@ export class TemplatePolicies {
     };
     for (const id of r.logicalIdsOfType('AWS::SQS::QueuePolicy')) {
       for (const url of asList(r.resolve(r.resource(id).Properties?.Queues))) {
-        this.addResourceStatements(queueArn(String(url), id), 'queue policy', id, document(id, 'PolicyDocument'));
+        this.addResourceStatements(queueArn(textOf(url), id), 'queue policy', id, document(id, 'PolicyDocument'));
       }
     }
     for (const id of r.logicalIdsOfType('AWS::SQS::QueueInlinePolicy')) {
@@ -583,10 +587,10 @@ export class TemplatePolicies {
       functionArnByName.set(aliasArn, aliasArn);
     }
     for (const id of r.logicalIdsOfType('AWS::Lambda::Permission')) {
-      const properties = r.resolve(r.resource(id).Properties) as Record<string, Json>;
-      const functionArn = functionArnByName.get(String(properties.FunctionName));
+      const properties = r.resolve(r.resource(id).Properties) as Partial<Record<string, Json>>;
+      const functionArn = functionArnByName.get(textOf(properties.FunctionName));
       if (!functionArn) continue;
-      const principal = String(properties.Principal);
+      const principal = textOf(properties.Principal);
       const condition: Record<string, Record<string, Json>> = {};
       if (properties.SourceArn !== undefined) condition.ArnLike = { 'AWS:SourceArn': properties.SourceArn };
       if (properties.SourceAccount !== undefined) condition.StringEquals = { 'AWS:SourceAccount': properties.SourceAccount };

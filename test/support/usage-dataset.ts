@@ -39,6 +39,12 @@ export interface UsageDataset {
   readonly malformed: readonly { readonly line: string; readonly reason: string }[];
   readonly prices: readonly { readonly operation: string; readonly unitPrice: number; readonly currency: string }[];
   readonly now: Date;
+  /**
+   * How many valid copies each batch holds of an event delivered before: retries within the first
+   * batch (in the same object and in the other), and retries in the second of events of the first.
+   * What curating each batch drops.
+   */
+  readonly duplicates: { readonly firstBatch: number; readonly secondBatch: number };
 }
 
 export const DATASET_TENANTS = [
@@ -254,6 +260,7 @@ export function generateUsageDataset(now = new Date('2026-11-23T12:00:00Z'), eve
       { operation: 'GET /v1/products/{id}', unitPrice: 0.001, currency: 'USD' },
     ],
     now,
+    duplicates: { firstBatch: retriedSameObject.length + retriedOtherObject.length, secondBatch: lateRetries.length },
   };
 }
 

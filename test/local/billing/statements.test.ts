@@ -37,7 +37,13 @@ const PRICES = settlePriceList([
   { operation: 'POST /v1/orders', unitPrice: 0.0125, currency: 'USD' },
 ]);
 const CONTEXT = { month: '2026-11', closingId: 'c-1', closedAt: '2026-12-01T08:00:00.000Z', currency: PRICES.currency, priceList: PRICES.entries };
-const usage = (tenantId: string, usageMonth: string, operation: string, calls: number, billableUnits = calls): BilledUsage => ({ tenantId, usageMonth, operation, calls, billableUnits });
+const usage = (tenantId: string, usageMonth: string, operation: string, calls: number, billableUnits = calls): BilledUsage => ({
+  tenantId,
+  usageMonth,
+  operation,
+  calls,
+  billableUnits,
+});
 
 describe('Function: settlePriceList', () => {
   it('keeps one price per operation, the highest, sorted by operation', () => {
@@ -118,7 +124,7 @@ describe('Stored form', () => {
   it('writes the closing record as one JSON line with the contract columns, and reads it back', () => {
     const closing = { ...CONTEXT, statements: 1, calls: 3, billableUnits: 3, amount: 0.0254, billedEvents: 3 };
     const text = serializeClosing(closing);
-    expect(Object.keys(JSON.parse(text))).toEqual(STATEMENT_TABLES.closings.columns.map((c) => c.name));
+    expect(Object.keys(JSON.parse(text) as Record<string, unknown>)).toEqual(STATEMENT_TABLES.closings.columns.map((c) => c.name));
     expect(parseClosing('k', '2026-11', text)).toEqual(closing);
   });
 
@@ -162,23 +168,31 @@ function memoryLedger(answers: { billableBefore?: BillingRow[]; prices?: Billing
   const selects: string[] = [];
   const ledger: BillingLedger = {
     objects: {
-      get: async (key) => objects.get(key),
-      putIfAbsent: async (key, body) => (objects.has(key) ? false : (objects.set(key, body), true)),
-      list: async (prefix) => [...objects.keys()].filter((key) => key.startsWith(prefix)).sort(),
+      get: (key) => Promise.resolve(objects.get(key)),
+      putIfAbsent: (key, body) => {
+        if (objects.has(key)) return Promise.resolve(false);
+        objects.set(key, body);
+        return Promise.resolve(true);
+      },
+      list: (prefix) => Promise.resolve([...objects.keys()].filter((key) => key.startsWith(prefix)).sort()),
     },
     engine: {
-      select: async (sql) => {
+      select: (sql) => {
         selects.push(sql);
-        if (sql === BILLABLE_MONTHS_BEFORE_SQL) return answers.billableBefore ?? [];
-        if (sql === PRICE_LIST_SQL) return answers.prices ?? [{ operation: '*', unit_price: 0.001, currency: 'USD' }];
-        if (sql === BILLED_USAGE_SQL) return answers.usage ?? [];
-        throw new Error(`unexpected SQL ${sql}`);
+        if (sql === BILLABLE_MONTHS_BEFORE_SQL) return Promise.resolve(answers.billableBefore ?? []);
+        if (sql === PRICE_LIST_SQL) return Promise.resolve(answers.prices ?? [{ operation: '*', unit_price: 0.001, currency: 'USD' }]);
+        if (sql === BILLED_USAGE_SQL) return Promise.resolve(answers.usage ?? []);
+        return Promise.reject(new Error(`unexpected SQL ${sql}`));
       },
-      unload: async (select, parameters, prefix) => {
-        expect(select).toBe(UNBILLED_EVENTS_SQL);
+      unload: (select, parameters, prefix) => {
+        if (select !== UNBILLED_EVENTS_SQL) return Promise.reject(new Error(`unexpected unload ${select}`));
         unloads.push({ parameters, prefix });
+        return Promise.resolve();
       },
-      discard: async (prefix) => void discarded.push(prefix),
+      discard: (prefix) => {
+        discarded.push(prefix);
+        return Promise.resolve();
+      },
     },
   };
   return { ledger, objects, unloads, discarded, selects };
@@ -226,7 +240,7 @@ describe('Function: closeMonth (in memory)', () => {
     const winner = memoryLedger({ usage: [USAGE_ROWS[0]] });
     await closeMonth(winner.ledger, { month: '2026-10', now, closingId: 'c-winner' });
     // The winner commits between this closing's check and its commit.
-    const putIfAbsent = ledger.objects.putIfAbsent;
+    const putIfAbsent = ledger.objects.putIfAbsent.bind(ledger.objects);
     ledger.objects.putIfAbsent = async (key, body) => {
       if (key === closingRecordKey('2026-10')) for (const [k, v] of winner.objects) objects.set(k, v);
       return putIfAbsent(key, body);

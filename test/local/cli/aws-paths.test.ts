@@ -19,7 +19,7 @@ const athena = mockClient(AthenaClient);
 const glue = mockClient(GlueClient);
 const cloudformation = mockClient(CloudFormationClient);
 
-const noSleep = async () => undefined;
+const noSleep = () => Promise.resolve();
 const column = (Name: string, Type: string) => ({ Name, Type });
 const row = (...values: (string | undefined)[]) => ({ Data: values.map((VarCharValue) => (VarCharValue === undefined ? {} : { VarCharValue })) });
 
@@ -52,8 +52,9 @@ describe('Athena path: runAthenaQuery', () => {
       workGroup: 'wg',
       database: 'api_usage',
       pollIntervalMs: 100,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         waits.push(ms);
+        return Promise.resolve();
       },
       onProgress: (p) => states.push(`${p.state}:${p.bytesScanned}`),
     });
@@ -108,8 +109,9 @@ describe('Athena path: runAthenaQuery', () => {
       workGroup: 'wg',
       database: 'db',
       signal: controller.signal,
-      sleep: async () => {
+      sleep: () => {
         if (++polls === 2) controller.abort();
+        return Promise.resolve();
       },
     });
     await expect(run).rejects.toMatchObject({ state: 'CANCELLED', reason: 'stopped by the user' });
@@ -163,7 +165,7 @@ describe('Glue path: runGlueWorkflow', () => {
     glue.on(GetWorkflowRunCommand).resolves({ Run: { Status: 'RUNNING', Graph: graph('RUNNING') } });
     glue.on(StopWorkflowRunCommand).resolves({});
     const controller = new AbortController();
-    const run = runGlueWorkflow(new GlueClient({ region: 'eu-west-1' }), { workflowName: 'usage-workflow', signal: controller.signal, sleep: async () => { controller.abort(); } });
+    const run = runGlueWorkflow(new GlueClient({ region: 'eu-west-1' }), { workflowName: 'usage-workflow', signal: controller.signal, sleep: () => { controller.abort(); return Promise.resolve(); } });
     await expect(run).rejects.toMatchObject({ status: 'STOPPED' });
     expect(glue.commandCalls(StopWorkflowRunCommand)[0].args[0].input).toEqual({ Name: 'usage-workflow', RunId: 'wr-3' });
   });

@@ -34,7 +34,7 @@ const column = (Name: string, Type: string) => ({ Name, Type });
 const row = (...values: string[]) => ({ Data: values.map((VarCharValue) => ({ VarCharValue })) });
 const noSuchKey = () => new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
 const s3Error = (status: number, name: string) => new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
-const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
+const body = (text: string) => ({ Body: { transformToString: () => Promise.resolve(text) } as never });
 
 async function usageTracker(argv: readonly string[], now = '2026-11-05T09:00:00Z') {
   const context = Object.assign(capturingCliContext(), { now: () => new Date(now) });
@@ -44,7 +44,7 @@ async function usageTracker(argv: readonly string[], now = '2026-11-05T09:00:00Z
 
 /** Athena answering the closing's statements by their text; the UNLOAD has no result rows to read. */
 function athenaAnswers(answers: { billableBefore?: string[][]; prices: string[][]; usage: string[][] }) {
-  const results: Record<string, { columns: [string, string][]; rows: string[][] }> = {
+  const results: Partial<Record<string, { columns: [string, string][]; rows: string[][] }>> = {
     'q-months': { columns: [['usage_month', 'varchar'], ['events', 'bigint']], rows: answers.billableBefore ?? [] },
     'q-prices': { columns: [['operation', 'varchar'], ['unit_price', 'double'], ['currency', 'varchar']], rows: answers.prices },
     'q-usage': {
@@ -63,7 +63,8 @@ function athenaAnswers(answers: { billableBefore?: string[][]; prices: string[][
   athena.on(GetQueryResultsCommand).callsFake((input: { QueryExecutionId: string }) => {
     const result = results[input.QueryExecutionId];
     if (!result) throw new Error(`no results for ${input.QueryExecutionId}`);
-    return { ResultSet: { ResultSetMetadata: { ColumnInfo: result.columns.map(([n, t]) => column(n, t)) }, Rows: [row(...result.columns.map(([n]) => n)), ...result.rows.map((r) => row(...r))] } };
+    const header = row(...result.columns.map(([n]) => n));
+    return { ResultSet: { ResultSetMetadata: { ColumnInfo: result.columns.map(([n, t]) => column(n, t)) }, Rows: [header, ...result.rows.map((r) => row(...r))] } };
   });
 }
 
@@ -109,10 +110,10 @@ describe('usage-tracker billing close against AWS (mocked clients)', () => {
       [statementKey('2026-10', 'acme'), '*', BUCKET],
       [statementKey('2026-10', 'globex'), '*', BUCKET],
     ]);
-    const record = JSON.parse(String(puts[0].Body)) as Record<string, unknown>;
+    const record = JSON.parse(puts[0].Body as string) as Record<string, unknown>;
     // acme: 12.5 × 0.0004 + 2 × 0.0125 = 0.03; globex: 3 × 0.0004 = 0.0012 and, late from September, 0.0125.
     expect(record).toMatchObject({ closing_id: closingId, closed_at: '2026-11-05T09:00:00.000Z', currency: 'USD', statements: 2, calls: 16, billable_units: 18.5, amount: 0.0437, billed_events: 16 });
-    const globex = String(puts[2].Body).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const globex = (puts[2].Body as string).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(globex.map((line) => [line.line, line.usage_month, line.calls, line.amount])).toEqual([
       ['usage', '2026-10', 3, 0.0012],
       ['adjustment', '2026-09', 1, 0.0125],

@@ -33,13 +33,13 @@ async function usageTracker(argv: readonly string[], now = '2027-06-01T00:00:00Z
 }
 
 /** Every file under statements/ with its bytes and modification time. */
-function statementFiles(dataDir: string): Promise<Map<string, string>> {
-  return listFiles(path.join(dataDir, LAKE_PREFIXES.statements), '').then(
-    (files) => new Map(files.map((file) => [path.relative(dataDir, file), `${statSync(file).mtimeMs}:${readFileSync(file).toString('base64')}`])),
-  );
+async function statementFiles(dataDir: string): Promise<Map<string, string>> {
+  const files = await listFiles(path.join(dataDir, LAKE_PREFIXES.statements), '');
+  return new Map(files.map((file) => [path.relative(dataDir, file), `${statSync(file).mtimeMs}:${readFileSync(file).toString('base64')}`]));
 }
 
-const priceListOf = (prices: Prices) => [...prices].sort((a, b) => a.operation.localeCompare(b.operation)).map((p) => ({ operation: p.operation, unit_price: p.unitPrice, currency: p.currency }));
+const priceListOf = (prices: Prices) =>
+  [...prices].sort((a, b) => a.operation.localeCompare(b.operation)).map((p) => ({ operation: p.operation, unit_price: p.unitPrice, currency: p.currency }));
 
 /** The statements printed match the independent computation, line by line. */
 function expectStatements(printed: readonly StatementJson[], expected: Map<string, ExpectedLine[]>): void {
@@ -54,42 +54,93 @@ function expectStatements(printed: readonly StatementJson[], expected: Map<strin
   }
 }
 
+type Run = Awaited<ReturnType<typeof usageTracker>>;
+type Closing = ReturnType<typeof expectedClosing>;
+
+/** A closing that must have succeeded: what it printed (JSON). */
+function printedOf(run: Run): CloseJson {
+  expect({ code: run.code, err: run.code === 0 ? '' : run.err }).toEqual({ code: 0, err: '' });
+  return JSON.parse(run.out) as CloseJson;
+}
+
 describe('usage-tracker billing on the local lake (DuckDB), across month boundaries', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'usage-billing-'));
   const dataset = generateBillingDataset();
-  const delivered: DatasetEvent[] = [];
-  const billed = new Set<string>();
-  const closings: Record<string, CloseJson> = {};
-  const deliver = (batch: { deliveries: readonly DatasetEvent[]; objects: Parameters<typeof writeRawObjects>[1] }) => {
-    writeRawObjects(dataDir, batch.objects);
-    delivered.push(...batch.deliveries);
-  };
-  const close = async (month: string, now: string, prices: Prices) => {
-    const expected = expectedClosing(delivered, billed, month, prices);
-    const run = await usageTracker(['billing', 'close', '--month', month, '--data-dir', dataDir, '--format', 'json'], now);
-    expect({ code: run.code, err: run.code === 0 ? '' : run.err }).toEqual({ code: 0, err: '' });
-    const printed = JSON.parse(run.out) as CloseJson;
-    closings[month] = printed;
-    for (const id of expected.billed) billed.add(id);
-    return { printed, expected, run };
+  /**
+   * The months closed one after another, as an operator would, each step's run and what it was
+   * expected to bill recorded once by beforeAll: the tests only read it.
+   */
+  let timeline: {
+    novemberFirst: { run: Run; files: Map<string, string> };
+    october: { run: Run; expected: Closing };
+    octoberAgain: { run: Run; before: Map<string, string>; after: Map<string, string> };
+    november: { run: Run; expected: Closing };
+    december: { run: Run; expected: Closing };
+    /** Every event delivered, and every event id billed, by the end. */
+    delivered: readonly DatasetEvent[];
+    billed: ReadonlySet<string>;
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    const delivered: DatasetEvent[] = [];
+    const billed = new Set<string>();
+    const deliver = (batch: { deliveries: readonly DatasetEvent[]; objects: Parameters<typeof writeRawObjects>[1] }) => {
+      writeRawObjects(dataDir, batch.objects);
+      delivered.push(...batch.deliveries);
+    };
+    const close = async (month: string, now: string, prices: Prices) => {
+      const expected = expectedClosing(delivered, billed, month, prices);
+      const run = await usageTracker(['billing', 'close', '--month', month, '--data-dir', dataDir, '--format', 'json'], now);
+      if (run.code === 0) for (const id of expected.billed) billed.add(id);
+      return { run, expected };
+    };
+
     writePriceList(dataDir, PRICES_BEFORE);
     deliver(dataset.beforeOctober);
+    const novemberFirst = await usageTracker(['billing', 'close', '--month', '2026-11', '--data-dir', dataDir], '2026-12-02T00:00:00Z');
+    const filesAfterRefusal = await statementFiles(dataDir);
+    const october = await close('2026-10', '2026-11-05T09:00:00Z', PRICES_BEFORE);
+
+    writePriceList(dataDir, PRICES_AFTER);
+    deliver(dataset.beforeNovember);
+    const before = await statementFiles(dataDir);
+    const octoberAgain = await usageTracker(['billing', 'close', '--month', '2026-10', '--data-dir', dataDir], '2026-11-10T00:00:00Z');
+    const after = await statementFiles(dataDir);
+    const november = await close('2026-11', '2026-12-01T08:00:00Z', PRICES_AFTER);
+
+    deliver(dataset.beforeDecember);
+    const december = await close('2026-12', '2027-01-02T00:00:00Z', PRICES_AFTER);
+    timeline = {
+      novemberFirst: { run: novemberFirst, files: filesAfterRefusal },
+      october,
+      octoberAgain: { run: octoberAgain, before, after },
+      november,
+      december,
+      delivered,
+      billed,
+    };
   });
   afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
-  it('refuses to close November first: October has billable calls and is open (the ETL runs first)', async () => {
-    const run = await usageTracker(['billing', 'close', '--month', '2026-11', '--data-dir', dataDir], '2026-12-02T00:00:00Z');
-    expect(run.code).toBe(1);
-    expect(run.err).toMatch(/curated \d+ new rows from 2 raw objects \(11 duplicates dropped, 0 rejected\)/);
-    expect(run.err).toMatch(/usage-tracker: 2026-11 cannot be closed: 2026-10 has \d+ billable calls and is not closed: close it first/);
-    expect(await statementFiles(dataDir)).toEqual(new Map());
+  /** What each closing printed, by month. */
+  const closings = (): Record<string, CloseJson> => ({
+    '2026-10': printedOf(timeline.october.run),
+    '2026-11': printedOf(timeline.november.run),
+    '2026-12': printedOf(timeline.december.run),
   });
 
-  it('closes October: one statement per tenant that made billable calls, amounts as computed independently', async () => {
-    const { printed, expected, run } = await close('2026-10', '2026-11-05T09:00:00Z', PRICES_BEFORE);
+  it('refuses to close November first: October has billable calls and is open (the ETL runs first)', () => {
+    const { run, files } = timeline.novemberFirst;
+    const batch = dataset.beforeOctober;
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(new RegExp(`curated \\d+ new rows from ${batch.objects.length} raw objects \\(${batch.duplicates} duplicates dropped, 0 rejected\\)`));
+    expect(run.err).toMatch(/usage-tracker: 2026-11 cannot be closed: 2026-10 has \d+ billable calls and is not closed: close it first/);
+    expect(files).toEqual(new Map());
+  });
+
+  it('closes October: one statement per tenant that made billable calls, amounts as computed independently', () => {
+    const { run, expected } = timeline.october;
+    const printed = printedOf(run);
     expect(run.err).toMatch(/^Closed 2026-10 at 2026-11-05T09:00:00.000Z \(closing [0-9a-f-]{36}\): 3 statements, \d+ calls/m);
     expect(printed).toMatchObject({ outcome: 'closed', written: 3, closing: { month: '2026-10', statements: 3, billed_events: expected.billed.size, price_list: priceListOf(PRICES_BEFORE) } });
     expectStatements(printed.statements, expected.statements);
@@ -98,21 +149,21 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
     expect(expected.billed.size).toBe(printed.statements.reduce((sum, s) => sum + s.total.calls, 0));
   });
 
-  it('closing October again writes nothing and prints the same statements, though late October events are curated now', async () => {
-    writePriceList(dataDir, PRICES_AFTER);
-    deliver(dataset.beforeNovember);
-    const before = await statementFiles(dataDir);
-    const run = await usageTracker(['billing', 'close', '--month', '2026-10', '--data-dir', dataDir], '2026-11-10T00:00:00Z');
+  it('closing October again writes nothing and prints the same statements, though late October events are curated now', () => {
+    const { run, before, after } = timeline.octoberAgain;
+    const october = printedOf(timeline.october.run);
+    const batch = dataset.beforeNovember;
     expect(run.code).toBe(0);
-    expect(run.err).toMatch(/curated \d+ new rows from 3 raw objects \(8 duplicates dropped, 0 rejected\)/);
-    expect(run.out).toContain(`2026-10 was closed already at 2026-11-05T09:00:00.000Z (closing ${closings['2026-10'].closing.closing_id}): 3 statements`);
+    expect(run.err).toMatch(new RegExp(`curated \\d+ new rows from ${batch.objects.length} raw objects \\(${batch.duplicates} duplicates dropped, 0 rejected\\)`));
+    expect(run.out).toContain(`2026-10 was closed already at 2026-11-05T09:00:00.000Z (closing ${october.closing.closing_id}): 3 statements`);
     expect(run.out).toContain('nothing written.');
-    for (const statement of closings['2026-10'].statements) expect(run.out).toMatch(new RegExp(`^${statement.tenant_id}\\s+${statement.total.calls}\\s`, 'm'));
-    expect(await statementFiles(dataDir)).toEqual(before);
+    for (const statement of october.statements) expect(run.out).toMatch(new RegExp(`^${statement.tenant_id}\\s+${statement.total.calls}\\s`, 'm'));
+    expect(after).toEqual(before);
   });
 
-  it('closes November: its usage, and October adjustments for exactly the late events, at the new prices', async () => {
-    const { printed, expected } = await close('2026-11', '2026-12-01T08:00:00Z', PRICES_AFTER);
+  it('closes November: its usage, and October adjustments for exactly the late events, at the new prices', () => {
+    const { run, expected } = timeline.november;
+    const printed = printedOf(run);
     expectStatements(printed.statements, expected.statements);
     expect(printed.closing.price_list).toEqual(priceListOf(PRICES_AFTER));
     const hooli = printed.statements.find((s) => s.tenant_id === dataset.lateOnlyTenant)!;
@@ -120,13 +171,14 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
     // Received before October was closed, curated after: late all the same, billed once, in November.
     expect(expected.billed.has(dataset.receivedBeforeTheClose.detail.eventId)).toBe(true);
     const adjustments = printed.statements.flatMap((s) => s.lines.filter((l) => l.line === 'adjustment'));
-    expect(adjustments.reduce((sum, l) => sum + l.calls, 0)).toBe([...expected.billed].filter((id) => delivered.find((d) => d.detail.eventId === id)!.detail.occurredAt < '2026-11').length);
+    const occurredAt = new Map(timeline.delivered.map((d) => [d.detail.eventId, d.detail.occurredAt]));
+    expect(adjustments.reduce((sum, l) => sum + l.calls, 0)).toBe([...expected.billed].filter((id) => occurredAt.get(id)! < '2026-11').length);
     expect(adjustments.length).toBeGreaterThanOrEqual(3);
   });
 
-  it('closes December with no usage of its own: adjustment lines, each naming the month it adjusts', async () => {
-    deliver(dataset.beforeDecember);
-    const { printed, expected } = await close('2026-12', '2027-01-02T00:00:00Z', PRICES_AFTER);
+  it('closes December with no usage of its own: adjustment lines, each naming the month it adjusts', () => {
+    const { run, expected } = timeline.december;
+    const printed = printedOf(run);
     expectStatements(printed.statements, expected.statements);
     expect(printed.statements.map((s) => [s.tenant_id, s.lines.map((l) => `${l.line} ${l.usage_month} ${l.calls}`)])).toEqual([
       ['acme', ['adjustment 2026-11 1']],
@@ -140,20 +192,20 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
       const { rows } = await lake.query(
         `SELECT count(*) AS n, count(DISTINCT e.event_id) AS ids FROM ${STATEMENT_TABLES.billedEvents.table} e JOIN ${STATEMENT_TABLES.closings.table} c ON c.month = e.month AND c.closing_id = e.closing_id`,
       );
-      expect(rows[0]).toEqual({ n: billed.size, ids: billed.size });
+      expect(rows[0]).toEqual({ n: timeline.billed.size, ids: timeline.billed.size });
       const sums = await lake.query(`SELECT ${STATEMENT_PARTITION_KEY}, sum(calls) AS calls FROM ${STATEMENT_TABLES.statements.table} GROUP BY 1 ORDER BY 1`);
-      expect(sums.rows).toEqual(['2026-10', '2026-11', '2026-12'].map((month) => ({ month, calls: closings[month].closing.calls })));
+      expect(sums.rows).toEqual(['2026-10', '2026-11', '2026-12'].map((month) => ({ month, calls: closings()[month].closing.calls })));
       const view = await lake.query(`SELECT * FROM ${STATEMENT_TABLES.statements.table} LIMIT 1`);
       expect(view.columns).toEqual([...STATEMENT_TABLES.statements.columns.map((c) => c.name), STATEMENT_PARTITION_KEY]);
     } finally {
       await lake.close();
     }
     const october = await usageTracker(['billing', 'statement', '--tenant', 'acme', '--month', '2026-10', '--data-dir', dataDir, '--format', 'json']);
-    expect(JSON.parse(october.out)).toEqual(closings['2026-10'].statements.find((s) => s.tenant_id === 'acme'));
+    expect(JSON.parse(october.out)).toEqual(closings()['2026-10'].statements.find((s) => s.tenant_id === 'acme'));
   });
 
   describe('billing statement', () => {
-    const acmeNovember = () => closings['2026-11'].statements.find((s) => s.tenant_id === 'acme')!;
+    const acmeNovember = () => closings()['2026-11'].statements.find((s) => s.tenant_id === 'acme')!;
 
     it('exports a statement as JSON: lines, total and the price list used', async () => {
       const run = await usageTracker(['billing', 'statement', '--tenant', 'acme', '--month', '2026-11', '--data-dir', dataDir, '--format', 'json']);
@@ -175,7 +227,7 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
     it('prints a statement as a table with its total and prices', async () => {
       const run = await usageTracker(['billing', 'statement', '--tenant', 'acme', '--month', '2026-11', '--data-dir', dataDir]);
       expect(run.code).toBe(0);
-      expect(run.out).toContain(`Statement of acme for 2026-11, in USD: closed 2026-12-01T08:00:00.000Z (closing ${closings['2026-11'].closing.closing_id})`);
+      expect(run.out).toContain(`Statement of acme for 2026-11, in USD: closed 2026-12-01T08:00:00.000Z (closing ${closings()['2026-11'].closing.closing_id})`);
       expect(run.out).toMatch(/^\s+1\s+usage\s+2026-11\s/m);
       expect(run.out).toMatch(/^\s+2\s+adjustment\s+2026-10\s/m);
       expect(run.out).toMatch(new RegExp(`^\\s+total\\s+${acmeNovember().total.calls}\\s`, 'm'));

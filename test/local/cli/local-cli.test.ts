@@ -3,26 +3,40 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../local/cli/usage-tracker';
+import { DEFAULT_DATA_DIR } from '../../../local/data-dir';
 import { capturingCliContext } from '../../support/cli-context';
 import { deduplicate, expectedBilling } from '../../support/expected-answers';
 import { generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
 
 const context = capturingCliContext;
 
+/** `usage-tracker` in-process: its exit code and what it printed. */
+async function usageTracker(argv: readonly string[]) {
+  const c = context();
+  const code = await runCli(argv, c);
+  return { code, out: c.out, err: c.err };
+}
+
 describe('usage-tracker CLI on the local lake', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'usage-cli-'));
   const dataset = generateUsageDataset(new Date('2026-11-23T12:00:00Z'), 300);
-  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
-
-  it('etl --local curates raw/, then says there is nothing new', async () => {
+  // The lake every test reads: raw/ written, then curated by the CLI's own ETL, run twice.
+  let etlRuns: { first: { code: number; out: string }; again: { code: number; out: string } };
+  beforeAll(async () => {
     writePriceList(dataDir, dataset.prices);
     writeRawObjects(dataDir, [...dataset.firstBatch, ...dataset.secondBatch]);
-    const first = context();
-    expect(await runCli(['etl', '--local', '--data-dir', dataDir], first)).toBe(0);
-    expect(first.out).toMatch(new RegExp(`^Read 3 raw objects \\(\\d+ lines\\): wrote \\d+ rows to \\d+ day partitions, dropped 100 duplicates, rejected ${dataset.malformed.length} malformed lines \\(see errors/glue/\\)`));
-    const again = context();
-    expect(await runCli(['etl', '--data-dir', dataDir], again)).toBe(0);
-    expect(again.out).toBe('No new raw objects since the last run.\n');
+    const first = await usageTracker(['etl', '--local', '--data-dir', dataDir]);
+    const again = await usageTracker(['etl', '--data-dir', dataDir]);
+    etlRuns = { first, again };
+  });
+  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
+
+  it('etl --local curates raw/, then says there is nothing new', () => {
+    const { first, again } = etlRuns;
+    expect(first.code).toBe(0);
+    const duplicates = dataset.duplicates.firstBatch + dataset.duplicates.secondBatch;
+    expect(first.out).toMatch(new RegExp(`^Read 3 raw objects \\(\\d+ lines\\): wrote \\d+ rows to \\d+ day partitions, dropped ${duplicates} duplicates, rejected ${dataset.malformed.length} malformed lines \\(see errors/glue/\\)`));
+    expect({ code: again.code, out: again.out }).toEqual({ code: 0, out: 'No new raw objects since the last run.\n' });
   });
 
   it('query --format json prints an array of row objects with the query’s column names', async () => {
@@ -57,7 +71,7 @@ describe('usage-tracker CLI on the local lake', () => {
     ]);
   });
 
-  it('runs as the installed bin', () => {
+  it('runs as the installed bin: lists the queries (exit 0), refuses a missing or malformed parameter (exit 2)', () => {
     const bin = path.join(__dirname, '..', '..', '..', 'bin', 'usage-tracker.js');
     const listed = spawnSync(process.execPath, [bin, 'queries'], { encoding: 'utf8' });
     expect(listed.status).toBe(0);
@@ -108,17 +122,21 @@ describe('usage-tracker CLI on the local lake', () => {
     it('is refused by local, which creates only its default folder', async () => {
       const c = context();
       expect(await runCli(['local', '--no-demo', '--api-port', '0', '--events-port', '0', '--data-dir', missing], c)).toBe(2);
-      expect(c.err).toContain(`usage-tracker: --data-dir "${missing}" does not exist. Create it first to start a new lake there, or leave --data-dir out to use .usage-tracker (created on the first start).`);
+      expect(c.err).toContain(`usage-tracker: --data-dir "${missing}" does not exist. Create it first to start a new lake there, or leave --data-dir out to use ${DEFAULT_DATA_DIR} (created on the first start).`);
       expect(existsSync(missing)).toBe(false);
     });
 
     it('nor is a file taken for a folder', async () => {
-      const file = path.join(dataDir, 'a-file');
+      const elsewhere = mkdtempSync(path.join(tmpdir(), 'usage-cli-file-'));
+      const file = path.join(elsewhere, 'a-file');
       writeFileSync(file, '');
-      const c = context();
-      expect(await runCli(['status', '--local', '--data-dir', file], c)).toBe(2);
-      expect(c.err).toContain(`--data-dir "${file}" is not a folder.`);
-      rmSync(file);
+      try {
+        const c = context();
+        expect(await runCli(['status', '--local', '--data-dir', file], c)).toBe(2);
+        expect(c.err).toContain(`--data-dir "${file}" is not a folder.`);
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -12,7 +12,7 @@ function expectedRejects(malformed: readonly { line: string; reason: string }[])
   for (const { line, reason } of malformed) {
     let service = '(unknown)';
     try {
-      const value = (JSON.parse(line) as { detail?: { service?: unknown } })?.detail?.service;
+      const value = (JSON.parse(line) as { detail?: { service?: unknown } } | null)?.detail?.service;
       if (typeof value === 'string' || typeof value === 'number') service = String(value);
     } catch {
       // not JSON: no service

@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { STACK_OUTPUTS } from '../../../contracts/stack-outputs';
 import { createUsageTrackerApp } from '../../../lib/app';
 
-const CDK_JSON_CONTEXT = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /** The stack's outputs as the template declares them, for the keys the CLI reads. */
 function outputsOf(context: Record<string, unknown>): Record<string, Record<string, unknown>> {

@@ -1,5 +1,5 @@
 import { usageEventPattern } from '../../../contracts/event-pattern';
-import { USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
 import { InvalidEventPatternError, matchesEventPattern } from '../../../local/events/event-pattern';
 
 // The example event of the EventBridge user guide ("Event patterns"), with the fields its
@@ -70,6 +70,7 @@ describe('matchesEventPattern: the EventBridge user guide’s examples', () => {
     [{ source: [{ numeric: ['>'] }] }, /numeric takes pairs/],
     [{ source: [{ 'starts-with': 'a' }] }, /unknown operator "starts-with"/],
     [{ $or: [{ source: ['a'] }] }, /\$or must be an array of at least two/],
+    [{ source: [{ 'anything-but': {} }] }, /anything-but takes a value, a list or one operator/],
   ])('refuses the invalid pattern %j', (pattern, message) => {
     expect(() => matchesEventPattern(pattern, ec2Event)).toThrow(InvalidEventPatternError);
     expect(() => matchesEventPattern(pattern, ec2Event)).toThrow(message);
@@ -77,7 +78,7 @@ describe('matchesEventPattern: the EventBridge user guide’s examples', () => {
 });
 
 describe('the stack’s own rule pattern', () => {
-  const pattern = usageEventPattern(['my-applications', 'com.example.orders']) as unknown as Record<string, unknown>;
+  const pattern = usageEventPattern([DEFAULT_EVENT_SOURCE, 'com.example.orders']);
   const envelope = (source: string, detailType: string) => ({ version: '0', source, 'detail-type': detailType, detail: { eventId: 'e-1' } });
 
   it('routes usage events from an allowed source', () => {
@@ -86,8 +87,8 @@ describe('the stack’s own rule pattern', () => {
 
   it.each([
     ['a source outside the allow-list', envelope('com.example.unknown', USAGE_EVENT_DETAIL_TYPE)],
-    ['another detail-type', envelope('my-applications', 'order-placed')],
-    ['a detail-type differing in case', envelope('my-applications', USAGE_EVENT_DETAIL_TYPE.toUpperCase())],
+    ['another detail-type', envelope(DEFAULT_EVENT_SOURCE, 'order-placed')],
+    ['a detail-type differing in case', envelope(DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE.toUpperCase())],
   ])('drops %s', (_name, event) => {
     expect(matchesEventPattern(pattern, event)).toBe(false);
   });

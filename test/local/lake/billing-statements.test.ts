@@ -25,8 +25,13 @@ async function octoberLake(): Promise<{ dataDir: string; deliveries: ReturnType<
 }
 
 describe('Class: LocalStatementObjects', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'billing-objects-'));
-  afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'billing-objects-'));
+  });
+  afterEach(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('creates an object once: a second write of the key changes nothing, and the file is read-only', async () => {
     const objects = new LocalStatementObjects(dataDir);
@@ -39,14 +44,15 @@ describe('Class: LocalStatementObjects', () => {
     expect(readdirSync(path.dirname(path.join(dataDir, key)))).toEqual([path.basename(key)]);
   });
 
-  it('keeps keys inside the data folder', async () => {
+  it('refuses a key outside the data folder', async () => {
     await expect(new LocalStatementObjects(dataDir).get('../outside.json')).rejects.toThrow('"../outside.json" is outside the data folder.');
   });
 });
 
 describe('Function: closeMonth on DuckDB', () => {
   it('lets one of two concurrent closings of a month commit; the other answers with its statements and leaves no billed events behind', async () => {
-    const { dataDir } = await octoberLake();
+    const { dataDir, deliveries } = await octoberLake();
+    const tenants = expectedClosing(deliveries, new Set(), '2026-10', PRICES_BEFORE).statements.size;
     const [first, second] = [await LocalLake.open(dataDir), await LocalLake.open(dataDir)];
     try {
       // Both find October open and record their billed events; the first commits, then the second tries.
@@ -68,7 +74,7 @@ describe('Function: closeMonth on DuckDB', () => {
         secondStaged();
       };
       const [won, lost] = await Promise.all([winner, closeMonth(commitAfter(raced, () => winner), { month: '2026-10', now: OCTOBER_CLOSED_AT, closingId: 'c-second' })]);
-      expect(won).toMatchObject({ outcome: 'closed', written: 3, closing: { closingId: 'c-first' } });
+      expect(won).toMatchObject({ outcome: 'closed', written: tenants, closing: { closingId: 'c-first' } });
       expect(lost).toMatchObject({ outcome: 'already-closed', written: 0, closing: { closingId: 'c-first' } });
       expect(lost.statements).toEqual(won.statements);
       expect(readdirSync(path.join(dataDir, statementPartitionPrefix(STATEMENT_TABLES.billedEvents, '2026-10')))).toEqual(['closing=c-first']);
@@ -102,13 +108,18 @@ describe('Function: closeMonth on DuckDB', () => {
       await lake.close();
     }
 
-    const context = Object.assign(capturingCliContext(), { now: () => new Date('2026-11-06T00:00:00Z') });
-    expect(await runCli(['billing', 'close', '--month', '2026-10', '--data-dir', dataDir, '--format', 'json'], context)).toBe(0);
-    expect(context.err).toContain('2026-10 was closed already at 2026-11-05T09:00:00.000Z (closing c-stopped): 3 statements');
-    expect(context.err).toContain('completed 2 statements a stopped closing had not written.');
-    const printed = JSON.parse(context.out) as { statements: { tenant_id: string; lines: { calls: number }[] }[] };
-    const expected = expectedClosing(deliveries, new Set(), '2026-10', PRICES_BEFORE);
-    expect(printed.statements.map((s) => [s.tenant_id, s.lines.map((l) => l.calls)])).toEqual([...expected.statements].sort(([a], [b]) => a.localeCompare(b)).map(([tenant, lines]) => [tenant, lines.map((l) => l.calls)]));
-    rmSync(dataDir, { recursive: true, force: true });
+    try {
+      const context = Object.assign(capturingCliContext(), { now: () => new Date('2026-11-06T00:00:00Z') });
+      expect(await runCli(['billing', 'close', '--month', '2026-10', '--data-dir', dataDir, '--format', 'json'], context)).toBe(0);
+      const expected = expectedClosing(deliveries, new Set(), '2026-10', PRICES_BEFORE);
+      const tenants = expected.statements.size;
+      expect(context.err).toContain(`2026-10 was closed already at 2026-11-05T09:00:00.000Z (closing c-stopped): ${tenants} statements`);
+      expect(context.err).toContain(`completed ${tenants - 1} statements a stopped closing had not written.`);
+      const printed = JSON.parse(context.out) as { statements: { tenant_id: string; lines: { calls: number }[] }[] };
+      const callsByTenant = [...expected.statements].sort(([a], [b]) => a.localeCompare(b)).map(([tenant, lines]) => [tenant, lines.map((l) => l.calls)]);
+      expect(printed.statements.map((s) => [s.tenant_id, s.lines.map((l) => l.calls)])).toEqual(callsByTenant);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

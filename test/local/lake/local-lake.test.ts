@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { renderCuratedColumnsJson } from '../../../contracts/generated-artifacts';
 import { CURATED_COLUMNS } from '../../../contracts/curated-columns';
-import { LAKE_PREFIXES } from '../../../contracts/lake-layout';
+import { CURATED_PARTITION_KEYS, LAKE_PREFIXES, curatedPartitionOf, curatedPartitionPrefix, curationErrorsPartitionPrefix } from '../../../contracts/lake-layout';
 import { QueryParameterError } from '../../../contracts/named-queries';
 import { CompactionResult, LocalLake, QueryResult, listFiles } from '../../../local/lake/local-lake';
 import {
@@ -22,7 +23,20 @@ import {
   expectedUsageByApiKey,
   quantile,
 } from '../../support/expected-answers';
-import { UsageDataset, generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
+import { RawObject, UsageDataset, generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
+import { dataDirLayout } from '../../../local/data-dir';
+
+/** The event ids of the valid lines in some raw objects, in delivery order, copies included. */
+function deliveredEventIds(objects: readonly RawObject[], dataset: UsageDataset): string[] {
+  const malformed = new Set(dataset.malformed.map((m) => m.line));
+  return objects
+    .flatMap((o) => o.lines)
+    .filter((line) => line.trim() !== '' && !malformed.has(line))
+    .map((line) => (JSON.parse(line) as { detail: { eventId: string } }).detail.eventId);
+}
+
+/** A row without one of its columns. */
+const without = (row: Record<string, unknown>, column: string) => Object.fromEntries(Object.entries(row).filter(([name]) => name !== column));
 
 /** Keyed rows, so results compare independently of tie order. */
 const byKey = (rows: readonly Record<string, unknown>[], ...keys: string[]) => new Map(rows.map((row) => [keys.map((k) => String(row[k])).join('|'), row]));
@@ -51,30 +65,36 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
     writePriceList(dataDir, dataset.prices);
     writeRawObjects(dataDir, dataset.firstBatch);
     lake = await LocalLake.open(dataDir);
-    first = await lake.compact();
+    first = await lake.compact(dataset.now);
     writeRawObjects(dataDir, dataset.secondBatch);
-    second = await lake.compact();
-    again = await lake.compact();
+    second = await lake.compact(dataset.now);
+    again = await lake.compact(dataset.now);
   });
 
   afterAll(async () => {
-    await lake?.close();
+    await lake.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   const run = (name: string, parameters: Record<string, string> = {}): Promise<QueryResult> => lake.runNamedQuery(name, parameters);
 
   describe('compaction (the Glue job twin)', () => {
-    it('reads every raw line, rejects the malformed ones and drops retries within the run', () => {
+    it('reads every raw line, rejects the malformed ones and drops the copies of an event delivered twice within the run', () => {
       const lines = dataset.firstBatch.flatMap((o) => o.lines).filter((l) => l.trim() !== '').length;
-      expect(first).toMatchObject({ files: dataset.firstBatch.length, lines, malformed: dataset.malformed.length, duplicates: 60 });
-      expect(first.rows).toBe(lines - dataset.malformed.length - 60);
+      const delivered = deliveredEventIds(dataset.firstBatch, dataset);
+      const copies = delivered.length - new Set(delivered).size;
+      expect(copies).toBeGreaterThan(0);
+      expect(first).toMatchObject({ files: dataset.firstBatch.length, lines, malformed: dataset.malformed.length, duplicates: copies });
+      expect(first.rows).toBe(lines - dataset.malformed.length - copies);
     });
 
-    it('drops retries of events curated by an earlier run, and does nothing when nothing is new', () => {
-      expect(second).toMatchObject({ files: 1, duplicates: 40, malformed: 0 });
-      expect(second.rows).toBe(dataset.secondBatch[0].lines.length - 40);
-      expect(again).toMatchObject({ files: 0, rows: 0 });
+    it('drops copies of events an earlier run curated, and reads nothing when no raw object is new', () => {
+      const curatedBefore = new Set(deliveredEventIds(dataset.firstBatch, dataset));
+      const delivered = deliveredEventIds(dataset.secondBatch, dataset);
+      const newEvents = new Set(delivered.filter((id) => !curatedBefore.has(id)));
+      expect(newEvents.size).toBeLessThan(delivered.length);
+      expect(second).toMatchObject({ files: dataset.secondBatch.length, rows: newEvents.size, duplicates: delivered.length - newEvents.size, malformed: 0 });
+      expect(again).toMatchObject({ files: 0, lines: 0, rows: 0 });
     });
 
     it('holds exactly one row per event, the first copy received, with the contracts columns', async () => {
@@ -85,34 +105,45 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
         expected.map((e) => [e.eventId, e.receivedAt.toISOString(), e.occurredAt.toISOString(), e.billableUnits]),
       );
       const columns = await lake.query('SELECT * FROM usage_events LIMIT 1');
-      expect(columns.columns).toEqual([...CURATED_COLUMNS.map((c) => c.name), 'year', 'month', 'day']);
+      expect(columns.columns).toEqual([...CURATED_COLUMNS.map((c) => c.name), ...CURATED_PARTITION_KEYS]);
     });
 
-    it('partitions by event time, so late events land on their own day', () => {
+    it('partitions by event time as the contract lays partitions out, so late events land on their own day', async () => {
       const late = events.filter((e) => e.occurredAt.toISOString().startsWith('2026-10-31T23:59'));
       expect(late.length).toBeGreaterThan(0);
       expect(late.every((e) => e.receivedAt.toISOString() >= '2026-11-01')).toBe(true);
-      expect(existsSync(path.join(dataDir, LAKE_PREFIXES.curated, 'year=2026', 'month=10', 'day=31'))).toBe(true);
-      const files = readdirSync(path.join(dataDir, LAKE_PREFIXES.curated, 'year=2026', 'month=11'));
-      expect(files.every((name) => /^day=\d{2}$/.test(name))).toBe(true);
+      const folders = new Set((await listFiles(path.join(dataDir, LAKE_PREFIXES.curated), '.parquet')).map((file) => `${path.relative(dataDir, path.dirname(file)).split(path.sep).join('/')}/`));
+      expect([...folders].sort()).toEqual([...new Set(events.map((e) => curatedPartitionPrefix(e.occurredAt)))].sort());
+      const rows = await lake.query('SELECT occurred_at, year, month, day FROM usage_events');
+      expect(rows.rows.filter((r) => !isDeepStrictEqual({ year: r.year, month: r.month, day: r.day }, curatedPartitionOf(new Date(String(r.occurred_at)))))).toEqual([]);
     });
 
-    it('writes each malformed line with its reason to errors/glue/', async () => {
+    it('writes each malformed line with its reason and raw object to the run day\'s errors/glue/ partition', async () => {
       const files = await listFiles(path.join(dataDir, LAKE_PREFIXES.glueErrors), '.json.gz');
-      expect(files).toHaveLength(1);
-      expect(path.relative(dataDir, files[0])).toMatch(/^errors\/glue\/year=\d{4}\/month=\d{2}\/day=\d{2}\/errors-[\w-]+\.json\.gz$/);
+      expect(files.map((file) => path.relative(dataDir, file))).toEqual([`${curationErrorsPartitionPrefix(dataset.now)}errors-${first.runId}.json.gz`]);
       const records = gunzipSync(readFileSync(files[0])).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { reason: string; line: string; raw_object: string });
       expect(records.map((r) => [r.line, r.reason]).sort()).toEqual(dataset.malformed.map((m) => [m.line, m.reason]).sort());
       expect(records.every((r) => r.raw_object.includes(`${path.sep}raw${path.sep}year=`))).toBe(true);
     });
 
     it('gives the same rows when the bookmark is lost and every raw object is read again', async () => {
-      const before = await lake.query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM usage_events');
-      unlinkSync(path.join(dataDir, 'state', 'compaction-bookmark.json'));
-      const rerun = await lake.compact();
-      expect(rerun.files).toBe(dataset.firstBatch.length + dataset.secondBatch.length);
-      expect(rerun.rows).toBe(0);
-      expect(await lake.query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM usage_events')).toEqual(before);
+      // A data folder of its own: this test changes the bookmark the others rely on.
+      const ownDir = mkdtempSync(path.join(tmpdir(), 'local-lake-bookmark-'));
+      const own = await LocalLake.open(ownDir);
+      try {
+        writeRawObjects(ownDir, [...dataset.firstBatch, ...dataset.secondBatch]);
+        await own.compact(dataset.now);
+        const before = await own.query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM usage_events');
+        unlinkSync(dataDirLayout(ownDir).compactionBookmark);
+        const rerun = await own.compact(dataset.now);
+        expect(rerun.files).toBe(dataset.firstBatch.length + dataset.secondBatch.length);
+        expect(rerun.rows).toBe(0);
+        expect(await own.query('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM usage_events')).toEqual(before);
+        expect(before.rows[0]).toEqual({ n: events.length, ids: events.length });
+      } finally {
+        await own.close();
+        rmSync(ownDir, { recursive: true, force: true });
+      }
     });
 
     it('keeps its bookmark across restarts', async () => {
@@ -128,7 +159,10 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
 
   it('curates exactly as the Glue job does: the same rows, the same rejected lines, compatible reasons', async () => {
     const python = spawnSync('python3', ['-B', path.join(__dirname, '..', '..', 'support', 'glue-job-curate.py')], {
-      input: JSON.stringify({ spec: JSON.parse(renderCuratedColumnsJson()), batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)] }),
+      input: JSON.stringify({
+        spec: JSON.parse(renderCuratedColumnsJson()) as unknown,
+        batches: [dataset.firstBatch.flatMap((o) => o.lines), dataset.secondBatch.flatMap((o) => o.lines)],
+      }),
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -206,7 +240,7 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
     it('rate_limited_by_tenant counts 429s per tenant', async () => {
       const result = await run('rate_limited_by_tenant', { start_date: '2026-10-01', end_date: '2026-11-30' });
       const expected = expectedRateLimited(events, '2026-10-01', '2026-11-30');
-      expect(byKey(result.rows.map(({ tier: _tier, ...row }) => row), 'tenant_id')).toEqual(byKey(expected, 'tenant_id'));
+      expect(byKey(result.rows.map((row) => without(row, 'tier')), 'tenant_id')).toEqual(byKey(expected, 'tenant_id'));
     });
 
     it.each([
@@ -238,7 +272,7 @@ describe('LocalLake on DuckDB: the Glue job and Athena on one machine', () => {
       expect(result.columns).toEqual(['bucket_start', 'requests', 'errors', 'rate_limited', 'p95_latency_ms']);
       const expected = expectedTimeline(events, new Date(Date.now() - span), bucketMs);
       expect(expected.length).toBeGreaterThan(0);
-      expect(result.rows.map(({ p95_latency_ms: _p95, ...row }) => row)).toEqual(expected);
+      expect(result.rows.map((row) => without(row, 'p95_latency_ms'))).toEqual(expected);
     });
 
     it('names a missing or malformed parameter, or an unknown query, before DuckDB runs', async () => {

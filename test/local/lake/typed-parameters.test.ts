@@ -27,8 +27,12 @@ describe('LocalLake: typed parameters are checked, then bound as strings the SQL
     lake = await LocalLake.open(dataDir, { queriesDir });
   });
 
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
   afterAll(async () => {
-    await lake?.close();
+    await lake.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -47,6 +51,5 @@ describe('LocalLake: typed parameters are checked, then bound as strings the SQL
     await expect(lake.runNamedQuery('echo_values', parameters)).rejects.toThrow(QueryParameterError);
     await expect(lake.runNamedQuery('echo_values', parameters)).rejects.toThrow(message);
     expect(query).not.toHaveBeenCalled();
-    query.mockRestore();
   });
 });

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DEFAULT_EVENT_SOURCES, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
+import { LAKE_PREFIXES } from '../../../contracts/lake-layout';
+import { dataDirLayout } from '../../../local/data-dir';
 import { DEFAULT_BUS_NAME } from '../../../local/stack/local-stack';
 import { runCli } from '../../../local/cli/usage-tracker';
 import { capturingCliContext } from '../../support/cli-context';
@@ -28,14 +30,24 @@ async function start(dataDir: string): Promise<Running> {
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk) => (out += chunk));
-  child.stderr.on('data', (chunk) => (err += chunk));
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => { err += chunk; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { resolve(code); }));
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('Ctrl-C to stop.')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`local stack did not start:\n${out}\n${err}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  // Ready when it printed its endpoints: no polling, the output itself says so.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`local stack did not start in 30 s:\n${out}\n${err}`)); }, 30_000);
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (!out.includes('Ctrl-C to stop.')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`local stack exited before it started:\n${out}\n${err}`));
+    });
+  });
   const url = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(out)![1];
   return { child, apiUrl: url('Metered API'), eventsUrl: url('EventBridge'), stdout: () => out, exited };
 }
@@ -51,7 +63,7 @@ describe('npm start stops cleanly and carries on', () => {
     let second: Running | undefined;
     try {
       expect(first.stdout()).toContain('(created now)');
-      const adminKey = readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
+      const adminKey = readFileSync(dataDirLayout(dataDir).adminKey, 'utf8').trim();
       const admin = (method: string, route: string, body?: unknown) =>
         fetch(`${first.apiUrl}${route}`, { method, headers: { authorization: `ApiKey ${adminKey}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, string> }));
       expect((await admin('POST', '/v1/admin/tenants', { tenantId: 'steady', name: 'Steady', tier: 'free' })).status).toBe(201);
@@ -64,22 +76,23 @@ describe('npm start stops cleanly and carries on', () => {
       const client = new EventBridgeClient({ endpoint: first.eventsUrl, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
       const ids = Array.from({ length: 7 }, () => randomUUID());
       const detail = (eventId: string) => JSON.stringify({ schemaVersion: '1', eventId, occurredAt: new Date().toISOString(), service: 'billing', tenantId: 'sdk-tenant', operation: 'GET /v1/invoices', method: 'GET', statusCode: 200, latencyMs: 3 });
-      const put = await client.send(new PutEventsCommand({ Entries: ids.map((id) => ({ EventBusName: DEFAULT_BUS_NAME, Source: DEFAULT_EVENT_SOURCES[0], DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail(id) })) }));
+      const entries = ids.map((id) => ({ EventBusName: DEFAULT_BUS_NAME, Source: DEFAULT_EVENT_SOURCE, DetailType: USAGE_EVENT_DETAIL_TYPE, Detail: detail(id) }));
+      const put = await client.send(new PutEventsCommand({ Entries: entries }));
       client.destroy();
       expect(put.FailedEntryCount).toBe(0);
-      expect(await listFiles(path.join(dataDir, 'raw'), '.gz')).toEqual([]); // still buffered (900 s hint)
+      expect(await listFiles(path.join(dataDir, LAKE_PREFIXES.raw), '.gz')).toEqual([]); // still buffered (900 s hint)
 
       first.child.kill('SIGTERM');
       expect(await first.exited).toBe(0);
-      const lines = (await listFiles(path.join(dataDir, 'raw'), '.gz')).flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean));
+      const lines = (await listFiles(path.join(dataDir, LAKE_PREFIXES.raw), '.gz')).flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean));
       const delivered = new Set(lines.map((l) => (JSON.parse(l) as { detail: { eventId: string } }).detail.eventId));
       expect(ids.every((id) => delivered.has(id))).toBe(true);
       expect(lines.filter((l) => l.includes('"tenantId":"steady"'))).toHaveLength(5); // the API's own usage events, flushed too
-      expect(readdirSync(path.join(dataDir, 'state', 'firehose-wal'))).toEqual([]);
+      expect(readdirSync(dataDirLayout(dataDir).firehoseWal)).toEqual([]);
 
       second = await start(dataDir);
       expect(second.stdout()).not.toContain('(created now)');
-      expect(readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim()).toBe(adminKey);
+      expect(readFileSync(dataDirLayout(dataDir).adminKey, 'utf8').trim()).toBe(adminKey);
       const blocked = await fetch(`${second.apiUrl}/v1/users`, { headers: { authorization: `ApiKey ${blockedKey}` } });
       expect(blocked.status).toBe(403);
       const usage = await fetch(`${second.apiUrl}/v1/usage`, { headers: { authorization: `ApiKey ${steadyKey}` } });
@@ -103,11 +116,16 @@ describe('npm start stops cleanly and carries on', () => {
     }
   });
 
-  it('refuses bad options with a message and exit code 2', async () => {
+  it.each([
+    [['--api-port', '70000'], '--api-port must be a port number from 0 to 65535; got "70000".'],
+    [['--buffer-mib', '512'], "--buffer-mib must be at most 128 (Firehose's limit); got 512."],
+    [['--buffer-seconds', '901'], "--buffer-seconds must be at most 900 (Firehose's limit); got 901."],
+    [['--etl-seconds', '0'], '--etl-seconds must be a positive number; got "0".'],
+    [['--demo', '--no-demo'], '--demo and --no-demo cannot both be given.'],
+  ])('refuses local %j with a message and exit code 2, starting nothing', async (args, message) => {
     const c = cliContext();
-    expect(await runCli(['local', '--api-port', '70000'], c)).toBe(2);
-    expect(c.err).toContain('--api-port must be a port number from 0 to 65535');
-    expect(await runCli(['local', '--buffer-mib', '512'], c)).toBe(2);
-    expect(c.err).toContain("--buffer-mib must be at most 128 (Firehose's limit)");
+    expect(await runCli(['local', ...args], c)).toBe(2);
+    expect(c.err).toBe(`usage-tracker: ${message}\nRun "usage-tracker --help" for the commands and options.\n`);
+    expect(c.out).toBe('');
   });
 });

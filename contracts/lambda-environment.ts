@@ -1,0 +1,90 @@
+import type { MeteredApiTable } from './metered-api';
+import { METRICS_NAMESPACE } from './pipeline-metrics';
+import type { TierOverride, TierName } from './tiers';
+
+/**
+ * The metered API functions' environment: every variable's name, and the one function that
+ * writes it ({@link lambdaEnvironment}, called by the stack). The functions read it with
+ * `readRuntimeConfig` (lambdas/runtime/runtime-config.ts), by these same names.
+ */
+export const LAMBDA_ENV = {
+  /** The tables, by {@link MeteredApiTable}. */
+  tables: {
+    credentials: 'CREDENTIALS_TABLE',
+    limiter: 'LIMITER_TABLE',
+    audit: 'AUDIT_TABLE',
+  },
+  /** `iss` and `aud` of the tokens the API mints and accepts. */
+  tokenIssuer: 'TOKEN_ISSUER',
+  tokenAudience: 'TOKEN_AUDIENCE',
+  /** The tenant token signing secret: a Secrets Manager secret (AWS) or a file (local). */
+  tenantTokenSecretArn: 'TENANT_TOKEN_SECRET_ARN',
+  tenantTokenSecretFile: 'TENANT_TOKEN_SECRET_FILE',
+  /** The admin token key: a KMS key id (AWS) or a PEM file (local). */
+  adminTokenKeyId: 'ADMIN_TOKEN_KEY_ID',
+  adminTokenKeyFile: 'ADMIN_TOKEN_KEY_FILE',
+  /** Tier overrides as JSON, e.g. `{"free":{"requestsPerMinute":10},"premium":{"failMode":"closed"}}`. */
+  tiers: 'TIERS_JSON',
+  /** Where every request is recorded as a usage event, and the events' `source`. */
+  usageEventBusName: 'USAGE_EVENT_BUS_NAME',
+  usageEventSource: 'USAGE_EVENT_SOURCE',
+  /** Added latency (ms) and error rate (0-1) of the demo routes. */
+  demoLatencyMs: 'DEMO_LATENCY_MS',
+  demoErrorRate: 'DEMO_ERROR_RATE',
+  /** An external token issuer: its `iss`, app clients (comma-separated), https JWKS URL and algorithms (comma-separated). */
+  externalIssuer: 'EXTERNAL_ISSUER',
+  externalClientIds: 'EXTERNAL_CLIENT_IDS',
+  externalJwksUrl: 'EXTERNAL_JWKS_URL',
+  externalAlgorithms: 'EXTERNAL_ALGORITHMS',
+  /** Node.js options (source maps) and the Powertools metrics namespace. */
+  nodeOptions: 'NODE_OPTIONS',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const satisfies { readonly tables: Readonly<Record<MeteredApiTable, string>> } & Readonly<Record<string, unknown>>;
+
+/** The algorithms of external tokens unless configured. */
+export const DEFAULT_EXTERNAL_ALGORITHMS: readonly string[] = ['RS256'];
+
+/** What the functions' environment says, as the stack knows it (values may be CDK tokens). */
+export interface LambdaEnvironmentSettings {
+  readonly tables: Readonly<Record<MeteredApiTable, string>>;
+  readonly tokenIssuer: string;
+  readonly tokenAudience: string;
+  /** The ARN of the tenant token signing secret. */
+  readonly tenantTokenSecretArn: string;
+  /** The id or ARN of the admin token KMS key. */
+  readonly adminTokenKeyId: string;
+  /** The tier overrides, as `tierOverridesOf` (contracts/tiers.ts) validated them. */
+  readonly tiers: Readonly<Record<TierName, TierOverride>>;
+  readonly usageBus: { readonly eventBusName: string; readonly source: string };
+  readonly demo: { readonly latencyMs: number; readonly errorRate: number };
+  readonly external?: { readonly issuer: string; readonly clientIds: readonly string[]; readonly jwksUrl: string; readonly algorithms?: readonly string[] };
+}
+
+/** The functions' environment variables for these settings. */
+export function lambdaEnvironment(settings: LambdaEnvironmentSettings): Record<string, string> {
+  const { external } = settings;
+  return {
+    [LAMBDA_ENV.tables.credentials]: settings.tables.credentials,
+    [LAMBDA_ENV.tables.limiter]: settings.tables.limiter,
+    [LAMBDA_ENV.tables.audit]: settings.tables.audit,
+    [LAMBDA_ENV.tokenIssuer]: settings.tokenIssuer,
+    [LAMBDA_ENV.tokenAudience]: settings.tokenAudience,
+    [LAMBDA_ENV.tenantTokenSecretArn]: settings.tenantTokenSecretArn,
+    [LAMBDA_ENV.adminTokenKeyId]: settings.adminTokenKeyId,
+    [LAMBDA_ENV.tiers]: JSON.stringify(settings.tiers),
+    [LAMBDA_ENV.usageEventBusName]: settings.usageBus.eventBusName,
+    [LAMBDA_ENV.usageEventSource]: settings.usageBus.source,
+    [LAMBDA_ENV.demoLatencyMs]: String(settings.demo.latencyMs),
+    [LAMBDA_ENV.demoErrorRate]: String(settings.demo.errorRate),
+    [LAMBDA_ENV.nodeOptions]: '--enable-source-maps',
+    [LAMBDA_ENV.metricsNamespace]: METRICS_NAMESPACE,
+    ...(external
+      ? {
+          [LAMBDA_ENV.externalIssuer]: external.issuer,
+          [LAMBDA_ENV.externalClientIds]: external.clientIds.join(','),
+          [LAMBDA_ENV.externalJwksUrl]: external.jwksUrl,
+          [LAMBDA_ENV.externalAlgorithms]: (external.algorithms ?? DEFAULT_EXTERNAL_ALGORITHMS).join(','),
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CurationSpec } from '../../contracts/curation-spec';
+import { CURATED_PARTITION_KEYS, LAKE_PREFIXES, curatedPartitionPrefix, curationErrorsPartitionPrefix } from '../../contracts/lake-layout';
+import { DataDirLayout } from '../data-dir';
+import { CompactionResult, bookmarkKey, pendingRawObjects, readBookmark, writeBookmark, writeLastCompaction } from './compaction-state';
+import { curatedColumnList, curationSelect, parsedRelation, partitionProjection, sqlString } from './curation-sql';
+import { listFiles, moveTree } from './lake-files';
+import { LakeSession } from './query-engine';
+
+/**
+ * The Glue job's twin: curates the raw objects not yet processed (the bookmark), drops duplicate
+ * eventIds within the run and against the curated days it touches, writes Snappy Parquet
+ * partitioned by event time, and malformed lines with their reason to `errors/glue/`.
+ */
+
+/** Thrown when another process is compacting the same data folder. */
+export class CompactionBusyError extends Error {
+  constructor(holder: string) {
+    super(`Another ETL run is compacting this data folder (${holder}); try again when it is done.`);
+    this.name = 'CompactionBusyError';
+  }
+}
+
+/** Where a run reads and writes, and what it accepts. */
+export interface CompactionTarget {
+  readonly layout: DataDirLayout;
+  readonly curation: CurationSpec;
+}
+
+/** The run's temporary tables: the curated lines, the copies to drop, the event ids curated before. */
+const STAGED = 'compaction_staged';
+const DROPPED = 'compaction_dropped';
+const EXISTING = 'compaction_existing';
+
+const PARTITION_COLUMNS = CURATED_PARTITION_KEYS.join(', ');
+
+/** What staging the run's raw lines found. */
+interface StagedLines {
+  readonly lines: number;
+  readonly malformed: number;
+  /** Lines the curation accepted, copies included. */
+  readonly valid: number;
+  /** The curated day partitions the accepted lines fall in, as `YYYY-MM-DD`, in order. */
+  readonly partitions: readonly string[];
+}
+
+/**
+ * One compaction run; the caller holds the engine and the compaction lock. Running it again with
+ * no new raw objects changes nothing.
+ */
+export async function compactLocked(session: LakeSession, target: CompactionTarget, now: Date): Promise<CompactionResult> {
+  const started = Date.now();
+  const runId = compactionRunId(now);
+  const { layout } = target;
+  const bookmark = await readBookmark(layout);
+  const files = await pendingRawObjects(layout, bookmark);
+  if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
+
+  const staged = await stageRawLines(session, files, target.curation);
+  const kept = await keptRowsCondition(session, layout, staged.partitions);
+  const rows = await writeRunOutput(session, layout, { runId, now, kept, staged });
+  await writeBookmark(layout, new Set([...bookmark, ...files.map((file) => bookmarkKey(layout, file))]));
+  const result: CompactionResult = {
+    runId,
+    files: files.length,
+    lines: staged.lines,
+    rows,
+    duplicates: staged.valid - rows,
+    malformed: staged.malformed,
+    partitions: staged.partitions,
+    seconds: (Date.now() - started) / 1000,
+  };
+  await writeLastCompaction(layout, result, new Date());
+  await session.run(`DROP TABLE IF EXISTS ${EXISTING}; DROP TABLE ${DROPPED}; DROP TABLE ${STAGED}`);
+  await session.registerCatalogue();
+  return result;
+}
+
+/** A run's id: its time, and a random part so that two runs at the same instant differ. */
+function compactionRunId(now: Date): string {
+  return `${now.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Curates the raw objects' lines into the staged table: each line's refusal reason (NULL when it
+ * is a valid usage event), its curated columns and its partition.
+ */
+async function stageRawLines(session: LakeSession, files: readonly string[], curation: CurationSpec): Promise<StagedLines> {
+  // Each line is parsed on its own, so a line that is not JSON is refused alone and errors/
+  // keeps its raw text; the curation spec decides every other refusal, as in the Glue job.
+  await session.run(`CREATE OR REPLACE TEMP TABLE ${STAGED} AS SELECT *, ${partitionProjection()} FROM (${curationSelect(parsedRelation(files, curation), curation)})`);
+  const [counts] = await session.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM ${STAGED}`);
+  const days = await session.rows(`SELECT DISTINCT ${PARTITION_COLUMNS} FROM ${STAGED} WHERE reason IS NULL ORDER BY ${PARTITION_COLUMNS}`);
+  const lines = Number(counts.lines);
+  const malformed = Number(counts.malformed);
+  return { lines, malformed, valid: lines - malformed, partitions: days.map((day) => CURATED_PARTITION_KEYS.map((key) => String(day[key])).join('-')) };
+}
+
+/** The condition a staged row meets to be written: valid, the first copy within the run, and not curated before. */
+async function keptRowsCondition(session: LakeSession, layout: DataDirLayout, partitions: readonly string[]): Promise<string> {
+  const conditions = ['reason IS NULL'];
+  if ((await dropCopiesWithinRun(session)) > 0) conditions.push(`rowid NOT IN (SELECT row_id FROM ${DROPPED})`);
+  if (await findCuratedBefore(session, layout, partitions)) conditions.push(`event_id NOT IN (SELECT event_id FROM ${EXISTING})`);
+  return conditions.join(' AND ');
+}
+
+/**
+ * The copies to drop, as row ids: every copy of an id repeated within the run but the first
+ * received. Most ids occur once, so only the repeated ones are ranked. Returns how many.
+ */
+async function dropCopiesWithinRun(session: LakeSession): Promise<number> {
+  await session.run(`
+    CREATE OR REPLACE TEMP TABLE ${DROPPED} AS
+    SELECT row_id FROM (
+      SELECT rowid AS row_id, row_number() OVER (PARTITION BY event_id ORDER BY received_at, source) AS copy
+      FROM ${STAGED}
+      WHERE reason IS NULL AND event_id IN (SELECT event_id FROM ${STAGED} WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1)
+    ) WHERE copy > 1`);
+  return Number(await session.firstValue(`SELECT count(*) AS n FROM ${DROPPED}`));
+}
+
+/**
+ * Finds the staged event ids already curated on the days this run touches (copies share
+ * occurred_at, so a day); true when there are any.
+ */
+async function findCuratedBefore(session: LakeSession, layout: DataDirLayout, partitions: readonly string[]): Promise<boolean> {
+  const existing: string[] = [];
+  for (const day of partitions) existing.push(...(await listFiles(curatedDayFolder(layout, day), '.parquet')));
+  if (existing.length === 0) return false;
+  await session.run(
+    `CREATE OR REPLACE TEMP TABLE ${EXISTING} AS SELECT DISTINCT event_id FROM read_parquet([${existing.map(sqlString).join(', ')}]) WHERE event_id IN (SELECT event_id FROM ${STAGED})`,
+  );
+  return Number(await session.firstValue(`SELECT count(*) AS n FROM ${EXISTING}`)) > 0;
+}
+
+/** The folder of a curated day partition (`YYYY-MM-DD`), as the contract lays the partitions out. */
+function curatedDayFolder(layout: DataDirLayout, day: string): string {
+  return path.join(layout.root, curatedPartitionPrefix(new Date(`${day}T00:00:00.000Z`)));
+}
+
+/** A run's output: the rows it keeps and the lines it refused. */
+interface RunOutput {
+  readonly runId: string;
+  readonly now: Date;
+  /** The condition of the staged rows to write (see {@link keptRowsCondition}). */
+  readonly kept: string;
+  readonly staged: StagedLines;
+}
+
+/**
+ * Writes the curated rows and the refused lines. Files are written aside and renamed into place,
+ * so a reader (a query in another process) never opens half a Parquet file; a crash leaves only
+ * the staging folder, cleared next run. Returns the rows written.
+ */
+async function writeRunOutput(session: LakeSession, layout: DataDirLayout, output: RunOutput): Promise<number> {
+  await fs.rm(layout.compactionStaging, { recursive: true, force: true });
+  await fs.mkdir(layout.compactionStaging, { recursive: true });
+  const rows = output.staged.valid > 0 ? await writeCuratedRows(session, layout, output.kept) : 0;
+  if (output.staged.malformed > 0) await writeRefusedLines(session, layout, output);
+  await fs.rm(layout.compactionStaging, { recursive: true, force: true });
+  return rows;
+}
+
+/** Writes the kept rows as Snappy Parquet partitioned by event time into curated/; returns how many. */
+async function writeCuratedRows(session: LakeSession, layout: DataDirLayout, kept: string): Promise<number> {
+  const staged = path.join(layout.compactionStaging, 'curated');
+  const copied = await session.firstValue(
+    `COPY (SELECT ${curatedColumnList()} FROM ${STAGED} WHERE ${kept}) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${PARTITION_COLUMNS}), FILENAME_PATTERN 'part-{uuid}')`,
+  );
+  await moveTree(staged, path.join(layout.root, LAKE_PREFIXES.curated));
+  return Number(copied ?? 0);
+}
+
+/** Writes the refused lines with their reason to the run day's partition of the rejects table, shared by that day's runs (as the Glue job's). */
+async function writeRefusedLines(session: LakeSession, layout: DataDirLayout, output: RunOutput): Promise<void> {
+  const errorsDir = path.join(layout.root, curationErrorsPartitionPrefix(output.now));
+  await fs.mkdir(errorsDir, { recursive: true });
+  const staged = path.join(layout.compactionStaging, 'errors.json.gz');
+  await session.run(`COPY (SELECT reason, error_line AS line, raw_object FROM ${STAGED} WHERE reason IS NOT NULL) TO ${sqlString(staged)} (FORMAT json, COMPRESSION gzip)`);
+  await fs.rename(staged, path.join(errorsDir, `errors-${output.runId}.json.gz`));
+}
