@@ -1,25 +1,38 @@
 /**
- * Lake benchmark: the local Glue job twin's compaction rate on Firehose-shaped raw objects; the
- * billing and latency named queries over a 10 M event curated lake; and the bytes the billing
- * query reads from Parquet against the raw gzip JSON it replaces (what Athena bills per query).
+ * Lake benchmark, every lake built by the compaction (the local Glue job twin) as the job builds
+ * it, in runs over raw objects delivered between them:
+ *
+ * 1. A day of events compacted in 24 hourly runs against one run over the same objects: paired,
+ *    interleaved rounds (A-B then B-A), wall and CPU seconds, min/median/max of the within-round
+ *    ratio, and the first hourly runs against the last (the day's growth must not slow them).
+ * 2. The compaction's rate from scratch over 30 scattered days (the worst case).
+ * 3. What the billing query costs on Athena against the raw JSON it replaces: bytes scanned and
+ *    bytes billed (rounded up to the MB, 10 MB minimum per query).
+ * 4. The named queries over a 10 M event month, the lake compacted run by run.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CURATED_COLUMNS } from '../contracts/curated-columns';
 import { LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
-import { dataDirLayout } from '../local/data-dir';
 import { sqlString } from '../local/lake/curation-sql';
 import { CompactionResult, LocalLake, listFiles } from '../local/lake/local-lake';
-import { fmt, percentile, printTable } from './support/measure';
-import { writeSyntheticCuratedLake, writeSyntheticRawObjects } from './support/synthetic-lake';
+import { CompactionRuns, HeldRawObjects, compactInRuns, curatedCounts, holdRawObjects } from './support/incremental-lake';
+import { Spread, fmt, fmtSpread, pairedRounds, printTable, spread } from './support/measure';
 
 const RAW_EVENTS = Number(process.env.BENCH_LAKE_RAW_EVENTS ?? 1_000_000);
 const LAKE_EVENTS = Number(process.env.BENCH_LAKE_EVENTS ?? 10_000_000);
+/** Paired rounds of the incremental against the one-shot compaction (at least 6). */
+const ROUNDS = Math.max(6, Number(process.env.BENCH_LAKE_ROUNDS ?? 6));
+/** Runs that build the 10 M event month (one a day by default). */
+const LAKE_RUNS = Number(process.env.BENCH_LAKE_RUNS ?? 30);
+const HOURLY_RUNS = 24;
 const QUERY_RUNS = 5;
-const COMPACTION_RUNS = 3;
+const SCATTERED_RUNS = 3;
 const MONTH = '2026-09';
+const MIB = 1_048_576;
 
 /** A node of DuckDB's JSON query plan. */
 interface PlanNode {
@@ -60,7 +73,8 @@ function curatedFilesOfMonth(dataDir: string, files: readonly string[], month: s
   return files.filter((file) => folders.has(`${path.relative(dataDir, path.dirname(file)).split(path.sep).join('/')}/`));
 }
 
-async function timeQuery(lake: LocalLake, name: string, parameters: Record<string, string>): Promise<{ first: number; median: number; rows: number }> {
+/** Min/median/max seconds of a named query over `QUERY_RUNS` runs, and its rows. */
+async function timeQuery(lake: LocalLake, name: string, parameters: Record<string, string>): Promise<{ seconds: Spread; rows: number }> {
   const times: number[] = [];
   let rows = 0;
   for (let i = 0; i < QUERY_RUNS; i++) {
@@ -68,7 +82,124 @@ async function timeQuery(lake: LocalLake, name: string, parameters: Record<strin
     rows = (await lake.runNamedQuery(name, parameters)).rows.length;
     times.push(Number(process.hrtime.bigint() - started) / 1e9);
   }
-  return { first: times[0], median: percentile([...times].sort((a, b) => a - b), 0.5), rows };
+  return { seconds: spread(times), rows };
+}
+
+/**
+ * What Athena bills for a query that scans some bytes: rounded up to the megabyte, 10 MB at least
+ * (https://aws.amazon.com/athena/pricing/).
+ */
+export function athenaBilledBytes(scanned: number): number {
+  return Math.max(10, Math.ceil(scanned / MIB)) * MIB;
+}
+
+/** The machine the figures come from. */
+function machine(): string {
+  const cores = cpus();
+  return `${cores[0]?.model ?? 'unknown CPU'}, ${cores.length} cores, ${fmt(totalmem() / 1024 ** 3, 0)} GiB, node ${process.version}`;
+}
+
+/** Mean of some runs' seconds. */
+const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/** 1. A day compacted in 24 hourly runs against one run: paired rounds, on fresh lakes each time. */
+async function incrementalAgainstOneShot(root: string, held: HeldRawObjects): Promise<string> {
+  const hourlyDir = path.join(root, 'hourly');
+  const oneShotDir = path.join(root, 'one-shot');
+  const side = (dir: string, runs: number) => async (): Promise<CompactionRuns> => {
+    const { lake, figures } = await compactInRuns(held, dir, runs);
+    const counts = await curatedCounts(lake);
+    await lake.close();
+    // Billing stays exact: every copy dropped, every event kept, whichever way the day was compacted.
+    if (counts.rows !== counts.ids || counts.ids !== RAW_EVENTS) throw new Error(`${dir}: ${counts.rows} rows, ${counts.ids} ids, ${RAW_EVENTS} events generated`);
+    return figures;
+  };
+  const paired = await pairedRounds({ rounds: ROUNDS, warmUp: false, a: side(hourlyDir, HOURLY_RUNS), b: side(oneShotDir, 1) });
+  const wall = (r: CompactionRuns) => r.seconds;
+  const cpu = (r: CompactionRuns) => r.cpuSeconds;
+  const growth = spread(paired.a.map((r) => mean(r.runSeconds.slice(-4)) / mean(r.runSeconds.slice(0, 4))));
+  printTable(
+    `Compaction of one day, ${fmt(RAW_EVENTS, 0)} events + 2% retries in ${held.files.length} hourly objects: ${HOURLY_RUNS} hourly runs against one run (${paired.rounds.length} paired rounds, A-B then B-A; min / median / max)`,
+    ['', 'wall s', 'CPU s', 'target'],
+    [
+      [`${HOURLY_RUNS} hourly runs (A)`, fmtSpread(paired.spreadOf('a', wall), 2), fmtSpread(paired.spreadOf('a', cpu), 2), ''],
+      ['one run over the same objects (B)', fmtSpread(paired.spreadOf('b', wall), 2), fmtSpread(paired.spreadOf('b', cpu), 2), ''],
+      ['ratio A / B, within each round', fmtSpread(paired.ratio(wall), 2), fmtSpread(paired.ratio(cpu), 2), '<= 1.3'],
+      ['last 4 hourly runs / first 4 (mean s)', fmtSpread(growth, 2), '', '~ 1: no slower as the day grows'],
+      ['events/s of the one run', fmtSpread(spread(paired.b.map((r) => r.results.reduce((sum, x) => sum + x.lines, 0) / r.seconds)), 0), '', '>= 300,000'],
+    ],
+  );
+  return oneShotDir;
+}
+
+/** 2. The rate from scratch over 30 scattered days: min/median/max of a few runs. */
+async function scatteredRate(root: string, connection: Parameters<typeof holdRawObjects>[0]): Promise<void> {
+  // Scattered: the events' times spread over the month rather than in arrival order.
+  const held = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: 8, start: `${MONTH}-01`, days: 30, scattered: true });
+  const rates: number[] = [];
+  const results: CompactionResult[] = [];
+  for (let run = 0; run < SCATTERED_RUNS; run++) {
+    const { lake, figures } = await compactInRuns(held, path.join(root, 'scattered'), 1);
+    await lake.close();
+    results.push(...figures.results);
+    rates.push(figures.results.reduce((sum, r) => sum + r.lines, 0) / figures.seconds);
+  }
+  rmSync(held.dir, { recursive: true, force: true });
+  const first = results.at(-1);
+  printTable(
+    `Compaction from scratch, ${fmt(RAW_EVENTS, 0)} events over 30 days in 8 objects (${SCATTERED_RUNS} runs; min / median / max)`,
+    ['lines read', 'duplicates dropped', 'day partitions', 'events/s'],
+    [[fmt(first?.lines ?? 0, 0), fmt(first?.duplicates ?? 0, 0), String(first?.partitions.length ?? 0), fmtSpread(spread(rates), 0)]],
+  );
+}
+
+/** 3. Bytes the billing query scans, and what Athena bills for them, against the raw JSON. */
+async function billedBytes(lakeDir: string, held: HeldRawObjects): Promise<void> {
+  const lake = await LocalLake.open(lakeDir);
+  try {
+    const billing = lake.namedQueries.find((q) => q.name === 'billing_by_tenant');
+    if (!billing) throw new Error('The named query billing_by_tenant is missing.');
+    const columns = await columnsRead(lake, billing.sql.replace('?', sqlString(MONTH)));
+    const monthFiles = curatedFilesOfMonth(lakeDir, await listFiles(path.join(lakeDir, LAKE_PREFIXES.curated), '.parquet'), MONTH);
+    const parquet = await parquetBytes(lake, monthFiles, columns);
+    const raw = held.files.reduce((sum, file) => sum + statSync(file).size, 0);
+    const rows = (await lake.runNamedQuery('billing_by_tenant', { month: MONTH })).rows.length;
+    printTable(
+      `Bytes the billing query reads for a day of ${fmt(RAW_EVENTS, 0)} events; Athena bills bytes scanned, rounded up to the MB, 10 MB minimum per query`,
+      ['source', 'MiB scanned', 'MiB billed', 'tenants'],
+      [
+        [`Parquet, columns ${columns.join(', ')}`, fmt(parquet / MIB, 2), fmt(athenaBilledBytes(parquet) / MIB, 0), String(rows)],
+        ['raw gzip JSON (whole objects)', fmt(raw / MIB, 2), fmt(athenaBilledBytes(raw) / MIB, 0), ''],
+        ['ratio raw / Parquet (target >= 20x billed)', `${fmt(raw / parquet, 1)}x`, `${fmt(athenaBilledBytes(raw) / athenaBilledBytes(parquet), 1)}x`, ''],
+      ],
+    );
+  } finally {
+    await lake.close();
+  }
+}
+
+/** 4. The named queries over a month of `LAKE_EVENTS` events, compacted in `LAKE_RUNS` runs. */
+async function namedQueriesOverMonth(root: string, connection: Parameters<typeof holdRawObjects>[0]): Promise<void> {
+  console.log(`\ngenerating ${fmt(LAKE_EVENTS, 0)} raw events over 30 days and compacting them in ${LAKE_RUNS} runs ...`);
+  const held = await holdRawObjects(connection, root, { count: LAKE_EVENTS, objects: LAKE_RUNS * 4, start: `${MONTH}-01`, days: 30 });
+  const { lake: big, figures } = await compactInRuns(held, path.join(root, 'month'), LAKE_RUNS);
+  rmSync(held.dir, { recursive: true, force: true });
+  try {
+    const [{ n }] = (await big.query(`SELECT count(*) AS n FROM usage_events_deduped WHERE concat(year, '-', month) = ${sqlString(MONTH)}`)).rows;
+    const runs = spread(figures.runSeconds);
+    const billingTimes = await timeQuery(big, 'billing_by_tenant', { month: MONTH });
+    const latencyTimes = await timeQuery(big, 'latency_by_operation', { start_date: `${MONTH}-01`, end_date: `${MONTH}-30` });
+    printTable(
+      `Named queries over ${fmt(Number(n), 0)} events in ${MONTH}, compacted in ${LAKE_RUNS} runs of ${fmtSpread(runs, 1)} s (DuckDB, 2 threads; ${QUERY_RUNS} runs; min / median / max)`,
+      ['query', 'seconds', 'rows', 'target'],
+      [
+        ['billing_by_tenant', fmtSpread(billingTimes.seconds, 3), String(billingTimes.rows), '<= 2 s'],
+        ['latency_by_operation', fmtSpread(latencyTimes.seconds, 3), String(latencyTimes.rows), '<= 2 s'],
+      ],
+    );
+  } finally {
+    await big.close();
+  }
 }
 
 export async function lakeBenchmark(): Promise<void> {
@@ -76,100 +207,15 @@ export async function lakeBenchmark(): Promise<void> {
   const generator = await DuckDBInstance.create(':memory:', { threads: '2', preserve_insertion_order: 'false' });
   const connection = await generator.connect();
   await connection.run(`SET TimeZone = 'UTC'`);
+  console.log(`machine: ${machine()}`);
   try {
-    // 1. Compaction of Firehose-shaped objects (2% producer retries). As Firehose delivers them, a
-    // run's events arrive in time order (one day here); scattered over 30 days is the worst case.
-    const compaction = async (name: string, ordered: boolean, days: number) => {
-      const dir = path.join(root, name);
-      mkdirSync(path.join(dir, LAKE_PREFIXES.raw), { recursive: true });
-      console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events (${name}) ...`);
-      await writeSyntheticRawObjects(connection, path.join(dir, LAKE_PREFIXES.raw), RAW_EVENTS, 8, `${MONTH}-01`, days, ordered);
-      const files = await listFiles(path.join(dir, LAKE_PREFIXES.raw), '.gz');
-      // Three runs from scratch (curated/ and the bookmark removed in between); the median counts.
-      const runs: CompactionResult[] = [];
-      for (let run = 0; run < COMPACTION_RUNS; run++) {
-        rmSync(path.join(dir, LAKE_PREFIXES.curated), { recursive: true, force: true });
-        rmSync(dataDirLayout(dir).state, { recursive: true, force: true });
-        const attempt = await LocalLake.open(dir);
-        runs.push(await attempt.compact());
-        await attempt.close();
-      }
-      const result = runs.sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
-      const lake = await LocalLake.open(dir);
-      return { dir, files, bytes: files.reduce((sum, file) => sum + statSync(file).size, 0), lake, result, all: runs.map((r) => fmt(r.lines / r.seconds / 1000, 0)).join(' / ') };
-    };
-    const scattered = await compaction('scattered', false, 30);
-    await scattered.lake.close();
-    const streamed = await compaction('arrival-ordered', true, 1);
-    const lake = streamed.lake;
-    const rawFiles = streamed.files;
-    const rawBytes = streamed.bytes;
-    const compactDir = streamed.dir;
-    const rows = (label: string, r: typeof streamed) => [
-      label,
-      fmt(r.result.lines, 0),
-      fmt(r.result.duplicates, 0),
-      String(r.result.partitions.length),
-      fmt(r.result.seconds, 2),
-      fmt(r.result.lines / r.result.seconds, 0),
-      r.all,
-    ];
-    printTable(
-      `Compaction (local Glue job): ${fmt(RAW_EVENTS, 0)} events + 2% retries in 8 gzip objects (${fmt(rawBytes / 1_048_576)} MiB); target >= 300,000 events/s`,
-      ['raw events', 'lines read', 'duplicates dropped', 'day partitions', 'median s', 'events/s (median)', 'k events/s, each run'],
-      [rows('in arrival order over 1 day (as Firehose delivers)', streamed), rows('scattered over 30 days (worst case)', scattered)],
-    );
-    const compactionResult = streamed.result;
-
-    // 2. What the billing query reads: Parquet columns against the raw JSON objects it replaces.
-    const billing = lake.namedQueries.find((q) => q.name === 'billing_by_tenant');
-    if (!billing) throw new Error('The named query billing_by_tenant is missing.');
-    const columns = await columnsRead(lake, billing.sql.replace('?', sqlString(MONTH)));
-    const monthFiles = curatedFilesOfMonth(compactDir, await listFiles(path.join(compactDir, LAKE_PREFIXES.curated), '.parquet'), MONTH);
-    const parquetRead = await parquetBytes(lake, monthFiles, columns);
-    const parquetStarted = process.hrtime.bigint();
-    const parquetAnswer = await lake.runNamedQuery('billing_by_tenant', { month: MONTH });
-    const parquetSeconds = Number(process.hrtime.bigint() - parquetStarted) / 1e9;
-    // The same question asked of the raw JSON, as a table over raw/ would be queried.
-    const rawStarted = process.hrtime.bigint();
-    const rawAnswer = await lake.query(
-      `SELECT detail.tenantId AS tenant_id, count(*) AS calls FROM read_json([${rawFiles.map(sqlString).join(', ')}], format = 'newline_delimited')
-       WHERE strftime(CAST(detail.occurredAt AS TIMESTAMP), '%Y-%m') = ${sqlString(MONTH)} AND detail.statusCode < 500 AND detail.statusCode NOT IN (401, 403, 429)
-       GROUP BY 1`,
-    );
-    const rawSeconds = Number(process.hrtime.bigint() - rawStarted) / 1e9;
-    await lake.close();
-    printTable(
-      `Bytes the billing query reads for ${fmt(compactionResult.rows, 0)} events (Athena bills bytes scanned)`,
-      ['source', 'bytes read', 'seconds', 'tenants'],
-      [
-        [`Parquet, columns ${columns.join(', ')}`, fmt(parquetRead / 1_048_576, 2) + ' MiB', fmt(parquetSeconds, 3), String(parquetAnswer.rows.length)],
-        ['raw gzip JSON (whole objects)', fmt(rawBytes / 1_048_576, 2) + ' MiB', fmt(rawSeconds, 3), String(rawAnswer.rows.length)],
-        ['ratio raw / Parquet (target >= 20x)', `${fmt(rawBytes / parquetRead, 1)}x`, `${fmt(rawSeconds / parquetSeconds, 1)}x`, ''],
-      ],
-    );
-
-    // 3. The two named queries over a 10 M event lake (one month, as the Glue job lays it out).
-    const bigDir = path.join(root, 'ten-million');
-    mkdirSync(path.join(bigDir, LAKE_PREFIXES.curated), { recursive: true });
-    console.log(`\ngenerating a curated lake of ${fmt(LAKE_EVENTS, 0)} events ...`);
-    await writeSyntheticCuratedLake(connection, path.join(bigDir, LAKE_PREFIXES.curated), LAKE_EVENTS, `${MONTH}-01`, 30);
-    const big = await LocalLake.open(bigDir);
-    try {
-      const [{ n }] = (await big.query(`SELECT count(*) AS n FROM usage_events_deduped WHERE concat(year, '-', month) = ${sqlString(MONTH)}`)).rows;
-      const billingTimes = await timeQuery(big, 'billing_by_tenant', { month: MONTH });
-      const latencyTimes = await timeQuery(big, 'latency_by_operation', { start_date: `${MONTH}-01`, end_date: `${MONTH}-30` });
-      printTable(
-        `Named queries over ${fmt(Number(n), 0)} events in ${MONTH} (DuckDB, 2 threads; ${QUERY_RUNS} runs)`,
-        ['query', 'first run s', 'median s', 'rows', 'target'],
-        [
-          ['billing_by_tenant', fmt(billingTimes.first, 3), fmt(billingTimes.median, 3), String(billingTimes.rows), '<= 2 s'],
-          ['latency_by_operation', fmt(latencyTimes.first, 3), fmt(latencyTimes.median, 3), String(latencyTimes.rows), '<= 2 s'],
-        ],
-      );
-    } finally {
-      await big.close();
-    }
+    console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events in ${HOURLY_RUNS} hourly objects ...`);
+    const day = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: HOURLY_RUNS, start: `${MONTH}-01`, days: 1 });
+    const oneShotDir = await incrementalAgainstOneShot(root, day);
+    await billedBytes(oneShotDir, day);
+    rmSync(day.dir, { recursive: true, force: true });
+    await scatteredRate(root, connection);
+    await namedQueriesOverMonth(root, connection);
   } finally {
     connection.closeSync();
     generator.closeSync();

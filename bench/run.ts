@@ -3,8 +3,11 @@
  * their figures. Figures, not pass/fail tests: timing depends on the machine.
  */
 import { lakeBenchmark } from './lake.bench';
+import { lambdaBenchmark } from './lambda.bench';
 import { limiterBenchmark } from './limiter.bench';
+import { queriesBenchmark } from './queries.bench';
 import { sdkBenchmark } from './sdk.bench';
+import { trackingBenchmark } from './tracking.bench';
 
 // As in jest.config.js: the AWS SDK's notice that its releases after January 2027 need Node 22
 // concerns versions this project does not install. Read when the first client is made; the
@@ -13,8 +16,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   sdk: sdkBenchmark,
+  tracking: trackingBenchmark,
   limiter: limiterBenchmark,
   lake: lakeBenchmark,
+  lambda: lambdaBenchmark,
+  queries: queriesBenchmark,
+  startup: async () => { await (await import('./startup.bench')).startupBenchmark(); },
 };
 
 async function main(): Promise<void> {

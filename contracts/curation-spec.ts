@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CURATED_COLUMNS, CURATED_PARTITION_COLUMNS, CuratedColumn, curatedColumnFrom } from './curated-columns';
-import { CATALOG, LAKE_PREFIXES } from './lake-layout';
+import { CATALOG, EVENT_ID_INDEX, LAKE_PREFIXES } from './lake-layout';
 import { CURATION_METRICS } from './pipeline-metrics';
 import {
   EVENT_TIME_WINDOW,
@@ -115,6 +115,8 @@ export interface CurationSpec {
   /** The partition columns in folder order, each with the date part it holds and its digits. */
   readonly partitions: typeof CURATED_PARTITION_COLUMNS;
   readonly prefixes: typeof LAKE_PREFIXES;
+  /** How the index of curated event ids (under `prefixes.curatedIndex`) keys an id. */
+  readonly eventIdIndex: typeof EVENT_ID_INDEX;
   /** The `detail-type` and `schemaVersion` a usage event carries. */
   readonly envelope: { readonly detailType: string; readonly schemaVersion: string; readonly keysRead: readonly string[] };
   readonly closedObjects: readonly ClosedObject[];
@@ -251,6 +253,7 @@ export function curationSpec(options: CurationSpecOptions = {}): CurationSpec {
     columns,
     partitions: CURATED_PARTITION_COLUMNS,
     prefixes: LAKE_PREFIXES,
+    eventIdIndex: EVENT_ID_INDEX,
     envelope: { detailType: USAGE_EVENT_DETAIL_TYPE, schemaVersion: USAGE_EVENT_SCHEMA_VERSION, keysRead: topLevel },
     closedObjects: closedObjects(root),
     eventTimeWindow: {

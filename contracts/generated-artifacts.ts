@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { CurationSpecOptions, curationSpec } from './curation-spec';
 import { usageEventEnvelopeSchema } from './usage-event';
+import { renderUsageEventValidator } from './usage-event-validator-source';
 
 /**
  * Files generated from the contracts and checked in, for readers that cannot import TypeScript:
@@ -34,4 +35,6 @@ export function renderCuratedColumnsJson(options: CurationSpecOptions = {}): str
 export const GENERATED_ARTIFACTS: readonly GeneratedArtifact[] = [
   { file: path.join(GENERATED_DIR, 'usage-event.schema.json'), render: renderUsageEventJsonSchema },
   { file: path.join(GENERATED_DIR, 'curated-columns.json'), render: renderCuratedColumnsJson },
+  // Compiled at build time: the producers' validator, without zod or Ajv's compiler at run time.
+  { file: path.join(GENERATED_DIR, 'usage-event-detail-validator.ts'), render: renderUsageEventValidator },
 ];

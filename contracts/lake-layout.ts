@@ -13,6 +13,13 @@ export const LAKE_PREFIXES = {
   glueErrors: 'errors/glue/',
   /** Deduplicated Snappy Parquet, partitioned by event time. */
   curated: 'curated/usage_events/',
+  /**
+   * The curation's index of the event ids curated (see `curatedIndexSegmentKey`): one segment per
+   * curated Parquet file, under the same partition folders and named like it, holding the sorted
+   * {@link EVENT_ID_INDEX} keys of that file's event ids. Not under `curated/`, so neither the
+   * crawler nor Athena ever reads it.
+   */
+  curatedIndex: 'index/usage_events_event_ids/',
   /** Closed months' billing statements, immutable once written (see `contracts/billing-statements.ts`). */
   statements: 'statements/',
 } as const;
@@ -127,6 +134,23 @@ function partitionFolders(prefix: string, at: Date): string {
  */
 export function curationErrorsPartitionPrefix(runAt: Date): string {
   return partitionFolders(LAKE_PREFIXES.glueErrors, runAt);
+}
+
+/**
+ * How the curation's index keys an event id: the first {@link EVENT_ID_INDEX.hexDigits} hex digits
+ * of the MD5 of its UTF-8 bytes, as a (non-negative) 64-bit integer. DuckDB, Spark and Python all
+ * compute it the same way; two ids may share a key, so a key found only says where to look.
+ */
+export const EVENT_ID_INDEX = { column: 'event_key', hexDigits: 15 } as const;
+
+/**
+ * The index segment of a curated Parquet file: the file's key (relative to the lake's root) with
+ * `curated/usage_events/` replaced by the index prefix. The local twin writes the segment as that
+ * file; the Glue job, through Spark, as a folder `file=<the curated file's name>/` in its place.
+ */
+export function curatedIndexSegmentKey(curatedFileKey: string): string {
+  if (!curatedFileKey.startsWith(LAKE_PREFIXES.curated)) throw new Error(`${curatedFileKey} is not under ${LAKE_PREFIXES.curated}`);
+  return LAKE_PREFIXES.curatedIndex + curatedFileKey.slice(LAKE_PREFIXES.curated.length);
 }
 
 /** `curated/usage_events/year=YYYY/month=MM/day=DD/` for an event time. */

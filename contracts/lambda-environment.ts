@@ -58,6 +58,11 @@ export interface LambdaEnvironmentSettings {
   readonly usageBus: { readonly eventBusName: string; readonly source: string };
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
   readonly external?: { readonly issuer: string; readonly clientIds: readonly string[]; readonly jwksUrl: string; readonly algorithms?: readonly string[] };
+  /**
+   * Whether Node maps stack traces through the bundles' source maps (`NODE_OPTIONS=--enable-source-maps`).
+   * Off unless asked: it slows every cold start, and every `error.stack`, for readable traces.
+   */
+  readonly sourceMapsAtRuntime?: boolean;
 }
 
 /** The functions' environment variables for these settings. */
@@ -76,7 +81,7 @@ export function lambdaEnvironment(settings: LambdaEnvironmentSettings): Record<s
     [LAMBDA_ENV.usageEventSource]: settings.usageBus.source,
     [LAMBDA_ENV.demoLatencyMs]: String(settings.demo.latencyMs),
     [LAMBDA_ENV.demoErrorRate]: String(settings.demo.errorRate),
-    [LAMBDA_ENV.nodeOptions]: '--enable-source-maps',
+    ...(settings.sourceMapsAtRuntime ? { [LAMBDA_ENV.nodeOptions]: '--enable-source-maps' } : {}),
     [LAMBDA_ENV.metricsNamespace]: METRICS_NAMESPACE,
     ...(external
       ? {

@@ -1,17 +1,8 @@
 import { z } from 'zod';
+import { USAGE_EVENT_DETAIL_TYPE, USAGE_EVENT_SCHEMA_VERSION } from './usage-event-constants';
 
-/** The `detail-type` every usage event carries on the bus. */
-export const USAGE_EVENT_DETAIL_TYPE = 'api-usage-event';
-
-/** The schema version this module describes. */
-export const USAGE_EVENT_SCHEMA_VERSION = '1';
-
-/**
- * Event sources the rule accepts unless a deployment configures its own allow-list.
- * `my-applications` is what the original service's producers used.
- */
-export const DEFAULT_EVENT_SOURCE = 'my-applications';
-export const DEFAULT_EVENT_SOURCES: readonly string[] = [DEFAULT_EVENT_SOURCE];
+// The names, in a module of their own that the Lambda bundles import without zod.
+export { DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_SOURCES, USAGE_EVENT_DETAIL_TYPE, USAGE_EVENT_SCHEMA_VERSION } from './usage-event-constants';
 
 /**
  * The event times the pipeline curates and bills; a usage event outside this window is a

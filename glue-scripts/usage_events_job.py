@@ -22,8 +22,10 @@ Everything above ``main()`` is plain Python with no Spark import, so the transfo
 tested with ``python3 -m unittest`` on a machine without Spark, and Spark runs exactly that code.
 """
 
+import hashlib
 import json
 import math
+import posixpath
 import re
 import sys
 from collections import Counter
@@ -382,6 +384,59 @@ def touched_partitions(rows, partitions):
     return sorted({tuple(row[p["name"]] for p in partitions) for row in rows})
 
 
+# The index of curated event ids (the DuckDB twin keeps the same, see local/lake/event-id-index.ts).
+# Each curated Parquet file has a segment: the sorted keys of its event ids (60 bits of their MD5,
+# the spec's eventIdIndex), under the index prefix in the same partition folders, in a folder
+# ``file=<the curated file's name>/``. A run reads the keys of the days it touches (8 bytes an
+# event, not the day's event_id columns) and reads event_ids only from the curated files whose keys
+# it found: two ids may share a key, so the ids decide. Spark writes a segment through its commit
+# protocol, and a failed job may leave part of one behind, so the driver marks a segment complete
+# (INDEX_SEGMENT_COMPLETE) once its write has returned; an unmarked segment, or a curated file with
+# none (a crash between the data and the index, a lake curated before the index), is built again
+# from the curated file before anything is looked up. A segment is trusted only while its curated
+# file exists.
+INDEX_SEGMENT_COMPLETE = "_COMPLETE"
+INDEX_FILE_PARTITION = "file"
+
+
+def event_id_key(event_id, digits):
+    """An event id's index key: the first ``digits`` hex digits of the MD5 of its UTF-8 bytes."""
+    return int(hashlib.md5(event_id.encode("utf-8")).hexdigest()[:digits], 16)
+
+
+def index_segment_key(spec, curated_key):
+    """The folder (key ending in ``/``) of a curated file's index segment."""
+    prefixes = spec["prefixes"]
+    if not curated_key.startswith(prefixes["curated"]):
+        raise ValueError("%s is not under %s" % (curated_key, prefixes["curated"]))
+    folder, name = posixpath.split(curated_key[len(prefixes["curated"]):])
+    return "%s%s/%s=%s/" % (prefixes["curatedIndex"], folder, INDEX_FILE_PARTITION, name)
+
+
+def plan_index(spec, curated_keys, index_keys):
+    """Which segments a run may trust and which curated files need one.
+
+    ``curated_keys`` are the curated Parquet files of the days touched, ``index_keys`` every object
+    under those days' index folders. Returns ``(trusted, missing)``: (curated file, segment folder)
+    pairs whose segment is marked complete, and the curated files whose segment is absent or
+    unmarked. Segments of curated files that no longer exist are left out.
+    """
+    complete = {key[: -len(INDEX_SEGMENT_COMPLETE)] for key in index_keys if key.endswith("/" + INDEX_SEGMENT_COMPLETE)}
+    trusted, missing = [], []
+    for curated in sorted(curated_keys):
+        segment = index_segment_key(spec, curated)
+        if segment in complete:
+            trusted.append((curated, segment))
+        else:
+            missing.append(curated)
+    return trusted, missing
+
+
+def curated_parquet_keys(keys):
+    """The Parquet data files among some object keys (not Spark's markers or temporary files)."""
+    return [k for k in keys if k.endswith(".parquet") and "/_" not in k and not posixpath.basename(k).startswith((".", "_"))]
+
+
 def spark_type_name(column_type):
     """The Spark SQL DDL type of a curated column type."""
     return {
@@ -454,7 +509,6 @@ def main():  # pragma: no cover - runs on AWS Glue only
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
     from pyspark.context import SparkContext
-    from pyspark.sql.utils import AnalysisException
 
     args = getResolvedOptions(sys.argv, ["JOB_NAME", "JOB_RUN_ID", "lake_bucket", "database_name", "curated_columns"])
     spec = json.loads(args["curated_columns"])
@@ -491,21 +545,21 @@ def main():  # pragma: no cover - runs on AWS Glue only
 
     unique = rows.keyBy(lambda row: row["event_id"]).reduceByKey(prefer_record).cache()
     touched = unique.map(lambda kv: tuple(kv[1][p] for p in partition_names)).distinct().collect()
-    if touched:
-        try:
-            existing_df = spark.read.parquet(curated_path).select("event_id", *partition_names)
-            condition = " OR ".join(
-                "(" + " AND ".join("%s = '%s'" % (n, v) for n, v in zip(partition_names, values)) + ")"
-                for values in touched
-            )
-            existing = existing_df.where(condition).select("event_id").rdd.map(lambda r: (r[0], None))
-            unique = unique.subtractByKey(existing)
-        except AnalysisException:
-            pass  # no curated data yet
+    index = CuratedIndex(spark, sc, base, spec, touched)
+    # Segments for curated files that lack one (a crash between data and index, a lake curated
+    # before the index) before anything is looked up.
+    existing = index.curated_ids_among(unique, index.ensure())
+    if existing is not None:
+        # Lazy: Spark reads the segments' curated files when the write below runs; nothing writes
+        # to the days touched in between, so it reads what the lookup found.
+        unique = unique.subtractByKey(existing)
 
     new_rows = unique.values().map(lambda row: row_values(row, columns, partitions))
     frame = spark.createDataFrame(new_rows, curated_ddl_schema(columns, partitions))
     frame.write.mode("append").partitionBy(*partition_names).option("compression", "snappy").parquet(curated_path)
+    # The new files' segments, read back from what the commit protocol put in place, after the
+    # data and before job.commit(): a crash in between leaves files the next run indexes.
+    index.ensure()
 
     rejected = errors.count()
     if rejected > 0:
@@ -519,6 +573,89 @@ def main():  # pragma: no cover - runs on AWS Glue only
     publish_curation_metrics(boto3.client("cloudwatch"), spec, args["JOB_NAME"], rejected, rows.count())
 
     job.commit()
+
+
+class CuratedIndex:  # pragma: no cover - runs on AWS Glue only
+    """The index of curated event ids in S3 (see plan_index), for the days a run touches.
+
+    Listing and the completion markers go through the Hadoop file system Spark writes with
+    (EMRFS, Glue's s3://). Where the EMRFS S3-optimized committer writes (Spark's Parquet output on
+    EMRFS), each task's files become visible when that task commits, not all at job commit
+    (https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-spark-s3-optimized-committer.html,
+    https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-spark-committer-multipart.html), so
+    a failed write can leave part of a segment behind: hence the driver's marker, written once the
+    write has returned, and the rebuild of any segment without one (an append: the leftover part
+    holds keys of the same curated file, so the segment stays exact).
+    """
+
+    def __init__(self, spark, sc, base, spec, touched):
+        self.spark, self.base, self.spec = spark, base, spec
+        names = [p["name"] for p in spec["partitions"]]
+        self.folders = [partition_folders(spec["partitions"], dict(zip(names, values))) for values in touched]
+        jvm = sc._jvm
+        self.Path = jvm.org.apache.hadoop.fs.Path
+        self.fs = self.Path(base).getFileSystem(sc._jsc.hadoopConfiguration())
+
+    def keys_under(self, prefix):
+        """Every object key under a prefix (recursively); none when it does not exist."""
+        path = self.Path(self.base + prefix)
+        if not self.fs.exists(path):
+            return []
+        found, files = [], self.fs.listFiles(path, True)
+        while files.hasNext():
+            found.append(files.next().getPath().toUri().getPath().lstrip("/"))
+        return found
+
+    def ensure(self):
+        """Builds the segments missing in the days touched; returns every (curated file, segment) pair."""
+        prefixes = self.spec["prefixes"]
+        curated, index = [], []
+        for folder in self.folders:
+            curated += curated_parquet_keys(self.keys_under(prefixes["curated"] + folder))
+            index += self.keys_under(prefixes["curatedIndex"] + folder)
+        trusted, missing = plan_index(self.spec, curated, index)
+        if missing:
+            self.build(missing)
+            trusted += [(key, index_segment_key(self.spec, key)) for key in missing]
+        return trusted
+
+    def key_column(self, column):
+        from pyspark.sql import functions as F
+
+        digits = self.spec["eventIdIndex"]["hexDigits"]
+        return F.conv(F.substring(F.md5(F.col(column)), 1, digits), 16, 10).cast("bigint")
+
+    def build(self, curated_keys):
+        """Writes the segments of some curated files (partition folders, then file=<name>), then marks them complete."""
+        from pyspark.sql import functions as F
+
+        key, names = self.spec["eventIdIndex"]["column"], [p["name"] for p in self.spec["partitions"]]
+        frame = self.spark.read.parquet(*[self.base + k for k in curated_keys]).select(F.input_file_name().alias("source"), self.key_column("event_id").alias(key))
+        for name in names:
+            frame = frame.withColumn(name, F.regexp_extract("source", "/%s=([^/]+)/" % re.escape(name), 1))
+        frame = frame.withColumn(INDEX_FILE_PARTITION, F.regexp_extract("source", "([^/]+)$", 1)).drop("source").distinct()
+        frame.sortWithinPartitions(key).write.mode("append").partitionBy(*(names + [INDEX_FILE_PARTITION])).option("compression", "snappy").parquet(
+            self.base + self.spec["prefixes"]["curatedIndex"]
+        )
+        for curated in curated_keys:
+            self.fs.create(self.Path(self.base + index_segment_key(self.spec, curated) + INDEX_SEGMENT_COMPLETE), True).close()
+
+    def curated_ids_among(self, unique, trusted):
+        """The (event_id, None) pairs of ``unique``'s ids curated before, or None when there are none."""
+        from pyspark.sql import functions as F
+
+        if not trusted:
+            return None
+        key, digits = self.spec["eventIdIndex"]["column"], self.spec["eventIdIndex"]["hexDigits"]
+        candidates = self.spark.createDataFrame(unique.keys().map(lambda e: (e, event_id_key(e, digits))), "event_id string, %s bigint" % key)
+        segments = self.spark.read.parquet(*[self.base + segment for _, segment in trusted])
+        found = segments.select(key, F.input_file_name().alias("segment")).join(F.broadcast(candidates.select(key)), key, "left_semi")
+        hit = {posixpath.dirname(row[0].split(self.base, 1)[-1]) + "/" for row in found.select("segment").distinct().collect()}
+        files = [self.base + curated for curated, segment in trusted if segment in hit]
+        if not files:
+            return None
+        ids = self.spark.read.parquet(*files).select("event_id").join(F.broadcast(candidates.select("event_id")), "event_id", "left_semi")
+        return ids.rdd.map(lambda r: (r[0], None))
 
 
 def publish_curation_metrics(cloudwatch, spec, job_name, rejected, curated):  # pragma: no cover - runs on AWS Glue only

@@ -12,6 +12,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaNodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as destinations from 'aws-cdk-lib/aws-logs-destinations';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
@@ -38,8 +40,10 @@ import { LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
 import { TierName, TierOverride, tierOverridesOf } from '../contracts/tiers';
 import { lambdaEnvironment } from '../contracts/lambda-environment';
 import { DEFAULT_EVENT_SOURCE } from '../contracts/usage-event';
+import { USAGE_LOG_LINE } from '../contracts/usage-log-line';
 import { externalIssuerProblems } from '../contracts/external-issuer';
 import { acknowledgeNagFindings, nagArnToken } from './nag-acknowledgements';
+import { HANDLERS_DIR, PROJECT_ROOT, nodejsBundlingOptions } from './lambda-bundling';
 
 /** What a tenant function may do on the limiter table: decide, and read the item's standing when the write fails. */
 export const LIMITER_DECISION_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:GetItem'] as const;
@@ -56,9 +60,6 @@ const ADMIN_TOKEN_KEY_ADMINISTRATION_ACTIONS = [
   'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*',
   'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
 ] as const;
-
-/** Where the Lambda entry files live. */
-const HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
 
 /**
  * A tier's limit and what the limiter does when DynamoDB fails (`open` admits, `closed` refuses,
@@ -151,6 +152,12 @@ export interface MeteredHttpApiProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Maps the functions' stack traces to the TypeScript sources (`NODE_OPTIONS=--enable-source-maps`).
+   * The source maps are deployed either way; reading them costs cold-start time, so only when asked.
+   * @default false
+   */
+  readonly sourceMapsAtRuntime?: boolean;
 }
 
 /** A route's steady rate (requests per second) and burst, enforced by API Gateway before any Lambda runs. */
@@ -203,6 +210,10 @@ export class MeteredHttpApi extends Construct {
   public readonly adminTokenRoute: apigwv2.HttpRoute;
   public readonly authorizerFunction: lambdaNodejs.NodejsFunction;
   public readonly accessLogGroup: logs.LogGroup;
+  /** Puts the usage lines the route functions log on the bus (see {@link forwardUsageLines}). */
+  public readonly usageLogForwarder: lambdaNodejs.NodejsFunction;
+  /** What the forwarder could not deliver after Lambda's retries: each message one subscription delivery, to replay. */
+  public readonly usageLogDeadLetterQueue: sqs.Queue;
   private readonly environment: Record<string, string>;
   private readonly authorizers = new Map<string, HttpLambdaAuthorizer>();
   private readonly functions = new Map<string, lambdaNodejs.NodejsFunction>();
@@ -227,11 +238,13 @@ export class MeteredHttpApi extends Construct {
       usageBus: { eventBusName: props.usageEventBus.eventBusName, source: props.usageEventSource ?? DEFAULT_EVENT_SOURCE },
       demo: settings.demo,
       external: props.externalIssuer,
+      sourceMapsAtRuntime: props.sourceMapsAtRuntime ?? false,
     });
     this.authorizerFunction = this.createAuthorizerFunction(settings.authorizerReservedConcurrency);
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: settings.removalPolicy });
     this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false);
     this.stage = this.createStage(settings.throttle);
+    [this.usageLogForwarder, this.usageLogDeadLetterQueue] = this.createUsageLogForwarder();
     for (const route of BUILT_IN_ROUTES) this.addBuiltInRoute(route);
     this.adminTokenRoute = this.addAdminTokenRoute();
     this.node.addValidation({ validate: () => this.throttlesOfMissingRoutes() });
@@ -258,6 +271,7 @@ export class MeteredHttpApi extends Construct {
     }
     for (const [name, value] of Object.entries(this.environment)) props.handler.addEnvironment(name, value);
     this.grantRouteAccess(props.handler, access);
+    this.forwardUsageLines(props.handler, `Custom${routeKey.replace(/[^A-Za-z0-9]/g, '')}`);
     return this.route(routeKey, props.handler, access, 'authorization');
   }
 
@@ -345,7 +359,7 @@ export class MeteredHttpApi extends Construct {
    */
   private addAdminTokenRoute(): apigwv2.HttpRoute {
     const fn = this.handlerFunction(ADMIN_TOKEN_ROUTE.handler, 'Mints admin tokens for IAM-authenticated operators (KMS Sign)');
-    this.grantPutUsageEvents(fn);
+    this.forwardUsageLines(fn, pascal(ADMIN_TOKEN_ROUTE.handler));
     this.grantAppendAudit(fn);
     this.allowOnAdminTokenKey('MintAdminTokens', fn, ADMIN_TOKEN_SIGN_ACTIONS);
     this.functions.set(ADMIN_TOKEN_ROUTE.handler, fn);
@@ -402,6 +416,7 @@ export class MeteredHttpApi extends Construct {
     if (!fn) {
       fn = this.handlerFunction(route.handler, `Metered API ${route.handler} routes`);
       this.grantRouteAccess(fn, route.access);
+      this.forwardUsageLines(fn, pascal(route.handler));
       if (route.handler === 'token') this.tenantTokenSecret.grantRead(fn);
       this.functions.set(route.handler, fn);
     }
@@ -460,8 +475,8 @@ export class MeteredHttpApi extends Construct {
     return authorizer;
   }
 
+  /** A route function's tables; its usage events go through its log ({@link forwardUsageLines}), never PutEvents. */
   private grantRouteAccess(fn: lambda.IFunction, access: RouteAccess): void {
-    this.grantPutUsageEvents(fn);
     if (access === 'admin') {
       this.tables.credentials.grantReadWriteData(fn);
       this.tables.limiter.grantReadWriteData(fn);
@@ -523,6 +538,49 @@ export class MeteredHttpApi extends Construct {
     this.usageEventBus.grantPutEventsTo(fn);
   }
 
+  /**
+   * The forwarder of usage lines: CloudWatch Logs invokes it asynchronously with each batch of
+   * matching log events; it puts them on the bus (PutEvents, up to 10 entries each, failed entries
+   * retried) and fails the invocation when some could not be delivered. Lambda then retries the
+   * delivery twice and sends what still fails, the delivery itself, to an SQS queue to replay
+   * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+   */
+  private createUsageLogForwarder(): [lambdaNodejs.NodejsFunction, sqs.Queue] {
+    const fn = this.handlerFunction('usage-log-forwarder', 'Puts the usage lines the metered API functions log on the bus, in batches');
+    // The publisher's own retries (6, backing off up to 5 s) must fit in one invocation.
+    (fn.node.defaultChild as lambda.CfnFunction).timeout = 60;
+    this.grantPutUsageEvents(fn);
+    const queue = new sqs.Queue(this, 'UsageLogDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledgeNagFindings(queue, [
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the on-failure destination of the usage-log forwarder: it holds subscription deliveries to replay, and has no consumer that could fail.',
+      },
+    ]);
+    fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new lambdaDestinations.SqsDestination(queue) });
+    return [fn, queue];
+  }
+
+  /**
+   * A route function records each answer as one log line (lambdas/usage-log/usage-log-writer.ts);
+   * a subscription filter on its log group hands exactly those lines to the forwarder. CloudWatch
+   * Logs delivers matching events at least once, in batches, gzipped and base64-encoded
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample);
+   * the forwarder keeps each line's `eventId`, so a delivery made twice bills once.
+   */
+  private forwardUsageLines(fn: lambda.Function, id: string): void {
+    new logs.SubscriptionFilter(this, `${id}UsageLines`, {
+      logGroup: fn.logGroup,
+      destination: new destinations.LambdaDestination(this.usageLogForwarder),
+      // A JSON pattern on the marker key: the Powertools and EMF lines have no such key.
+      filterPattern: logs.FilterPattern.stringValue(`$.${USAGE_LOG_LINE.markerKey}`, '=', USAGE_LOG_LINE.marker),
+    });
+  }
+
   /** Requests API Gateway answered itself (401, 403, 404, 429) become usage events too. */
   private trackGatewayAnswers(): void {
     const fn = this.handlerFunction('access-log-usage', 'Usage events for requests API Gateway answered itself');
@@ -549,10 +607,10 @@ export class MeteredHttpApi extends Construct {
       currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
       environment: this.environment,
       logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
-      projectRoot: path.join(__dirname, '..'),
-      depsLockFilePath: path.join(__dirname, '..', 'package-lock.json'),
-      // The AWS SDK is bundled too (not taken from the runtime): the versions tested are the versions deployed.
-      bundling: { minify: true, sourceMap: true, target: 'node24', forceDockerBundling: false, externalModules: [] },
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      // One definition with the Lambda bench (lib/lambda-bundling.ts): the SDK bundled, ES module builds, source maps off at run time.
+      bundling: nodejsBundlingOptions(),
     });
     acknowledgeNagFindings(fn, [
       {

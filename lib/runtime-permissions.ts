@@ -15,6 +15,7 @@ import {
   LAKE_PREFIXES,
   PRICE_LIST,
   CURATION_ERRORS,
+  curatedIndexSegmentKey,
   curatedPartitionPrefix,
   curationErrorsPartitionPrefix,
   renderFirehosePrefix,
@@ -87,12 +88,16 @@ export const CONTRACT_COMPONENTS = {
   viewRefreshRule: 'view refresh rule target (events → step functions)',
   apiGatewayInvoke: 'api gateway → lambdas',
   accessLogSubscription: 'cloudwatch logs → access-log-usage',
+  usageLogSubscription: 'cloudwatch logs → usage-log-forwarder',
   analyst: 'analyst (grantQuery)',
   monthCloser: 'operator closes a month (grantCloseMonth)',
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
-export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'access-log-usage'] as const;
+export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'access-log-usage', 'usage-log-forwarder'] as const;
+
+/** The functions that answer requests: each writes its usage events as log lines, which the forwarder puts on the bus. */
+const USAGE_LINE_FUNCTIONS = ['token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token'] as const satisfies readonly MeteredApiFunction[];
 export type MeteredApiFunction = (typeof METERED_API_FUNCTIONS)[number];
 
 /** The component name of a metered API Lambda. */
@@ -276,6 +281,14 @@ function glueJob(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   b.add(component, jobRole, 's3:GetObject', bucket.arnForObjects(existingPart), 'the job reads existing curated Parquet for deduplication');
 
   sparkWrite(b, component, jobRole, bucket, LAKE_PREFIXES.curated, `${dayDirs}${SPARK_PART}.snappy.parquet`, 'appending curated Parquet partitioned by event day');
+  // The index of curated event ids (glue-scripts/usage_events_job.py, CuratedIndex): listed and
+  // read for the days touched, a segment written per curated file through the commit protocol,
+  // then marked complete by the driver.
+  const segment = curatedIndexSegmentKey(existingPart).replace(/([^/]+)$/, 'file=$1/');
+  b.list(component, jobRole, bucket, LAKE_PREFIXES.curatedIndex, 'the job lists the index segments of the days a run touches');
+  b.add(component, jobRole, 's3:GetObject', bucket.arnForObjects(`${segment}${SPARK_PART}.snappy.parquet`), 'the job reads the index keys of the days a run touches');
+  sparkWrite(b, component, jobRole, bucket, LAKE_PREFIXES.curatedIndex, `${segment.slice(LAKE_PREFIXES.curatedIndex.length)}${SPARK_PART}.snappy.parquet`, 'writing index segments of curated files');
+  b.add(component, jobRole, 's3:PutObject', bucket.arnForObjects(`${segment}_COMPLETE`), 'the driver marks an index segment complete once its write has returned');
   sparkWrite(
     b,
     component,
@@ -474,7 +487,11 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   apiInvocations(b, stack, functions);
 }
 
-/** What every function does: its log, its traces, and (all but the authorizer) a usage event per answer. */
+/**
+ * What every function does: its log and its traces. Only the two forwarders call PutEvents: the
+ * access-log function for the gateway's own answers, the usage-log forwarder for the usage lines
+ * every route function logs; and the forwarder sends what it cannot deliver to its queue.
+ */
 function functionBaseline(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const bus = stack.ingestion.eventBus;
   for (const name of METERED_API_FUNCTIONS) {
@@ -488,10 +505,12 @@ function functionBaseline(b: ContractBuilder, stack: ApiUsageTrackerStack, funct
     // The tables use the AWS managed DynamoDB key and the secrets the AWS managed Secrets Manager
     // key: their key policies allow the account's principals through those services, so the
     // functions make no KMS call of their own.
-    if (name !== 'authorizer') {
+    if (name === 'access-log-usage' || name === 'usage-log-forwarder') {
       b.add(component, fnRole, 'events:PutEvents', bus.eventBusArn, 'every answer is recorded as a usage event on the bus');
     }
   }
+  // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html (the execution role sends the record)
+  b.add(lambdaComponent('usage-log-forwarder'), functionRole(functions['usage-log-forwarder']), 'sqs:SendMessage', stack.meteredApi.usageLogDeadLetterQueue.queueArn, 'Lambda sends a delivery the forwarder failed, after its retries, to the on-failure queue');
 }
 
 function authorizerCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
@@ -591,6 +610,12 @@ function apiInvocations(b: ContractBuilder, stack: ApiUsageTrackerStack, functio
     'aws:SourceArn': api.accessLogGroup.logGroupArn,
     'aws:SourceAccount': stack.account,
   });
+  for (const name of USAGE_LINE_FUNCTIONS) {
+    b.add(CONTRACT_COMPONENTS.usageLogSubscription, service('logs.amazonaws.com'), 'lambda:InvokeFunction', functions['usage-log-forwarder'].functionArn, `the usage-line subscription filter on the ${name} function's log delivers its usage events`, {
+      'aws:SourceArn': functions[name].logGroup.logGroupArn,
+      'aws:SourceAccount': stack.account,
+    });
+  }
 }
 
 /** Running a named query end to end: start it, wait, read its result rows. */

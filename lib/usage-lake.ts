@@ -48,8 +48,11 @@ export const GLUE_CATALOG_READ_ACTIONS = [
 /** Catalog actions of the job's table sync: read the crawler's table, add the contract's new columns. */
 export const GLUE_TABLE_SYNC_ACTIONS = ['glue:GetTable', 'glue:UpdateTable'] as const;
 
-/** Prefixes the job writes through Spark's commit protocol: curated rows and malformed records. */
-export const JOB_OUTPUT_PREFIXES = [LAKE_PREFIXES.curated, LAKE_PREFIXES.glueErrors] as const;
+/**
+ * Prefixes the job writes through Spark's commit protocol: curated rows, the index of curated
+ * event ids (read back each run, with the driver's completion markers) and malformed records.
+ */
+export const JOB_OUTPUT_PREFIXES = [LAKE_PREFIXES.curated, LAKE_PREFIXES.curatedIndex, LAKE_PREFIXES.glueErrors] as const;
 
 /**
  * The keys of the `_$folder$` markers EMRFS may write for a prefix (ending in `/`) and each folder
@@ -292,7 +295,7 @@ export class UsageLake extends Construct {
   private createJobRole(script: s3assets.Asset, glueLogGroups: string): iam.Role {
     const jobRole = new iam.Role(this, 'JobRole', {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
-      description: 'Runs the usage lake job: reads raw/, writes curated/ and errors/glue/',
+      description: 'Runs the usage lake job: reads raw/, writes curated/, its event id index and errors/glue/',
     });
     script.bucket.grantRead(jobRole, script.s3ObjectKey);
     this.lakeBucket.grantRead(jobRole, `${LAKE_PREFIXES.raw}*`);

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { parseAuthorizerContext } from '../contracts/authorizer-context';
-import { RequestTrackingOptions, recordRequest } from './request-usage';
+import { RequestTrackingOptions, UsageRecorder, recordRequest } from './request-usage';
 import { UNMATCHED_ROUTE } from './route-template';
 import { UsageCaller, UsageRequestContext, runWithUsageContext } from './usage-context';
-import { UsagePublisher } from './usage-publisher';
 
 /** The parts of an API Gateway proxy event (REST v1 or HTTP API v2) the wrapper reads. */
 export interface ApiGatewayProxyEventLike {
@@ -44,7 +43,7 @@ export interface LambdaUsageTrackingOptions<E extends ApiGatewayProxyEventLike> 
  * export const handler = withUsageTracking(publisher, async (event) => ({ statusCode: 200, body: '[]' }));
  */
 export function withUsageTracking<E extends ApiGatewayProxyEventLike, C, R extends ApiGatewayProxyResultLike>(
-  publisher: UsagePublisher,
+  publisher: UsageRecorder,
   handler: (event: E, context: C) => Promise<R>,
   options: LambdaUsageTrackingOptions<E> = {},
 ): (event: E, context: C) => Promise<R> {

@@ -44,8 +44,14 @@ function warnOnce(error: Error): void {
   process.emitWarning(`api-usage-tracker: a request was not tracked: ${error.message}`, 'UsageTrackingWarning');
 }
 
+/**
+ * What records a request's usage event: a {@link UsagePublisher}, or anything with its `record`
+ * and `flush` (the metered API's functions write the event as a log line instead).
+ */
+export type UsageRecorder = Pick<UsagePublisher, 'record' | 'flush'>;
+
 /** Records one request; never throws. */
-export function recordRequest(publisher: UsagePublisher, request: MeasuredRequest, options: RequestTrackingOptions = {}): string | undefined {
+export function recordRequest(publisher: UsageRecorder, request: MeasuredRequest, options: RequestTrackingOptions = {}): string | undefined {
   try {
     const caller = request.context?.caller ?? request.caller;
     const fields: UsageEventFields = {

@@ -1,5 +1,5 @@
 import { putEventsEntrySize } from '../contracts/put-events-limits';
-import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
+import { USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event-constants';
 import { UsagePublishError } from './errors';
 import { EventSpool, SpooledEvent } from './event-spool';
 import { PendingEvent, PublisherCounters, ReplayFile } from './pending-event';

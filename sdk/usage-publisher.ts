@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../contracts/put-events-limits';
-import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../contracts/usage-event-constants';
 import { UsageEventValidationError, UsagePublishError, UsagePublishFailureReason } from './errors';
 import { EventSpool } from './event-spool';
 import { ExitHooks } from './exit-hooks';

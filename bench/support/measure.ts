@@ -43,3 +43,96 @@ export function printTable(title: string, header: string[], rows: string[][]): v
 export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
+
+/** The smallest, middle and largest of some figures. */
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+/** Min, median (the mean of the middle two for an even count) and max. */
+export function spread(values: readonly number[]): Spread {
+  if (values.length === 0) return { min: NaN, median: NaN, max: NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { min: sorted[0], median, max: sorted[sorted.length - 1] };
+}
+
+/** `min / median / max`, each with `digits` decimals. */
+export function fmtSpread(s: Spread, digits = 1): string {
+  return `${fmt(s.min, digits)} / ${fmt(s.median, digits)} / ${fmt(s.max, digits)}`;
+}
+
+/** What paired rounds measured: every figure of every round, and the per-round ratios. */
+export interface PairedResult<T> {
+  /** Round by round, A's figure and B's. */
+  readonly rounds: readonly { readonly a: T; readonly b: T; readonly order: 'A-B' | 'B-A' }[];
+  readonly a: readonly T[];
+  readonly b: readonly T[];
+  /** Spread of `metric(a) / metric(b)`, computed within each round (the pair shares the machine's state). */
+  ratio(metric: (figure: T) => number): Spread;
+  /** Spread of one contender's metric over the rounds. */
+  spreadOf(side: 'a' | 'b', metric: (figure: T) => number): Spread;
+}
+
+/**
+ * Paired, interleaved rounds: round 1 runs A then B, round 2 B then A, and so on, so drift in the
+ * machine (thermal, a neighbour on a shared host, caches, GC) falls on both sides alike. Ratios are
+ * taken within a round and reported as min/median/max over the rounds, never as a ratio of
+ * one-off samples. `rounds` is raised to at least 6 and to an even count (as many A-B as B-A).
+ * `warmUp` runs each side once first (its figures are dropped).
+ */
+export async function pairedRounds<T>(options: {
+  readonly rounds?: number;
+  readonly warmUp?: boolean;
+  readonly a: (round: number) => Promise<T>;
+  readonly b: (round: number) => Promise<T>;
+  /** Called between the two halves of a round and between rounds, e.g. to collect garbage. */
+  readonly between?: () => Promise<void> | void;
+}): Promise<PairedResult<T>> {
+  const requested = Math.max(6, Math.floor(options.rounds ?? 6));
+  const count = requested % 2 === 0 ? requested : requested + 1;
+  const settle = async () => {
+    collectGarbage();
+    await options.between?.();
+  };
+  if (options.warmUp ?? true) {
+    await options.a(-1);
+    await settle();
+    await options.b(-1);
+    await settle();
+  }
+  const rounds: { a: T; b: T; order: 'A-B' | 'B-A' }[] = [];
+  for (let round = 0; round < count; round++) {
+    const order = round % 2 === 0 ? 'A-B' : 'B-A';
+    let a: T;
+    let b: T;
+    if (order === 'A-B') {
+      a = await options.a(round);
+      await settle();
+      b = await options.b(round);
+    } else {
+      b = await options.b(round);
+      await settle();
+      a = await options.a(round);
+    }
+    await settle();
+    rounds.push({ a, b, order });
+  }
+  return {
+    rounds,
+    a: rounds.map((r) => r.a),
+    b: rounds.map((r) => r.b),
+    ratio: (metric) => spread(rounds.map((r) => metric(r.a) / metric(r.b))),
+    spreadOf: (side, metric) => spread(rounds.map((r) => metric(r[side]))),
+  };
+}
+
+/** Times one asynchronous call, in seconds. */
+export async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const started = process.hrtime.bigint();
+  const value = await work();
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, value };
+}

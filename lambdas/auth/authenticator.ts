@@ -8,7 +8,9 @@ import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/to
 
 /**
  * What the authorizer saw of an API key's standing. A hint only, possibly cached: the routes
- * decide from the current state (the limiter item, or the key record on admin routes).
+ * decide from the current state (the limiter item, or the key record on admin routes). For an API
+ * key the authorizer reads the key's record only (`active` or `key-blocked`); `tenant-blocked` is
+ * what it saw of an external token's tenant.
  */
 export type CredentialStanding = 'active' | 'key-blocked' | 'tenant-blocked';
 
@@ -20,7 +22,7 @@ interface PrincipalBase {
   readonly via: 'api-key' | 'token';
   /** Who acted, for the audit log: the key id or the token subject. */
   readonly subject: string;
-  /** The API key's standing when the authorizer looked it up (absent for tokens, which it does not look up). */
+  /** The API key's standing when the authorizer looked it up (absent for tokens, whose key it does not look up). */
   readonly standing?: CredentialStanding;
 }
 
@@ -56,7 +58,14 @@ export interface AuthenticateOptions {
   readonly answerHeldForSeconds?: number;
 }
 
-/** Finds and checks the caller's credential: a Bearer token, or an API key. Knows nothing of Lambda or HTTP servers. */
+/**
+ * Finds and checks the caller's credential: a Bearer token, or an API key. Knows nothing of Lambda or HTTP servers.
+ *
+ * One DynamoDB read for an API key (its record, by hash) or an admin token (its revocation entry),
+ * none for a tenant token. Nothing is read of an API key's tenant: its tier and blocks live on its
+ * limiter item, which the limiter's conditional write checks on every metered request. An external
+ * token's mapping and its tenant are read (the tenant must still exist).
+ */
 export class Authenticator {
   constructor(
     private readonly store: CredentialStore,
@@ -137,30 +146,19 @@ export class Authenticator {
    * cache TTL, and only as `{"message":"Forbidden"}`. The routes refuse it instead, from the state
    * of that very request, with a JSON body saying why. A revoked key is refused here: revocation is
    * final, so a cached refusal is never wrong.
+   *
+   * One read, the key's record: its tenant's tier and blocks are on the limiter item, which the
+   * limiter's write checks (and learns the tier from) on every metered request. A tenant key is
+   * created only for a tenant that exists, and tenants are never deleted.
    */
   private async byApiKey(apiKey: string): Promise<AuthOutcome> {
     const key = await this.store.findKey(apiKey);
     if (!key) return refuse('unknown API key');
     if (key.status === 'revoked') return refuse('API key is revoked');
-    const keyStanding: CredentialStanding = key.status === 'blocked' ? 'key-blocked' : 'active';
-    if (key.role === 'admin') {
-      return { ok: true, principal: { kind: 'admin', keyId: key.keyId, scopes: [SCOPES.admin], via: 'api-key', subject: key.keyId, standing: keyStanding } };
-    }
-    const tenant = await this.store.getTenant(key.tenantId);
-    if (!tenant) return refuse('API key of an unknown tenant');
-    return {
-      ok: true,
-      principal: {
-        kind: 'tenant',
-        tenantId: tenant.tenantId,
-        keyId: key.keyId,
-        tier: tenant.tier,
-        scopes: [...TENANT_SCOPES],
-        via: 'api-key',
-        subject: key.keyId,
-        standing: tenant.blocked ? 'tenant-blocked' : keyStanding,
-      },
-    };
+    const standing: CredentialStanding = key.status === 'blocked' ? 'key-blocked' : 'active';
+    const common = { keyId: key.keyId, via: 'api-key', subject: key.keyId, standing } as const;
+    if (key.role === 'admin') return { ok: true, principal: { kind: 'admin', scopes: [SCOPES.admin], ...common } };
+    return { ok: true, principal: { kind: 'tenant', tenantId: key.tenantId, scopes: [...TENANT_SCOPES], ...common } };
   }
 }
 

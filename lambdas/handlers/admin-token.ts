@@ -1,5 +1,5 @@
-import { runtimeDependencies } from '../runtime/dependencies';
+import { adminTokenFunctionDependencies } from '../runtime/function-dependencies';
 import { createAdminTokenHandler } from './registry';
 
 /** Lambda entry of POST /v1/admin/token (IAM authorization; see ADMIN_TOKEN_ROUTE). */
-export const handler = createAdminTokenHandler(runtimeDependencies());
+export const handler = createAdminTokenHandler(adminTokenFunctionDependencies());

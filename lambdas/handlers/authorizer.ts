@@ -1,10 +1,10 @@
 import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { authorizerConfigOfInvokedArn, authorizerNameOf } from '../../contracts/metered-api';
-import { runtimeDependencies } from '../runtime/dependencies';
+import { authorizerFunctionDependencies } from '../runtime/function-dependencies';
 import { createAuthorizerHandler } from './registry';
 
 type AuthorizerHandler = ReturnType<typeof createAuthorizerHandler>;
-const deps = runtimeDependencies();
+const deps = authorizerFunctionDependencies();
 const byAuthorizer = new Map<string, AuthorizerHandler>();
 
 /**

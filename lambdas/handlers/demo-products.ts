@@ -1,5 +1,5 @@
-import { runtimeDependencies } from '../runtime/dependencies';
+import { routeFunctionDependencies } from '../runtime/function-dependencies';
 import { ROUTE_HANDLERS } from './registry';
 
-/** Lambda entry of the `demo-products` routes (see BUILT_IN_ROUTES). */
-export const handler = ROUTE_HANDLERS['demo-products'](runtimeDependencies());
+/** Lambda entry of the `demo-products` routes (see BUILT_IN_ROUTES): the limiter and usage tracking, nothing else. */
+export const handler = ROUTE_HANDLERS['demo-products'](routeFunctionDependencies());

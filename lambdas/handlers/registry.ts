@@ -14,29 +14,36 @@ import { usageRoute } from '../routes/usage-route';
 import type { MeteredApiDependencies } from '../runtime/dependencies';
 
 /**
+ * What composing a route function reads: the route table's options, usage tracking and the
+ * configuration. Each Lambda entry hands over only what its function uses
+ * (lambdas/runtime/lambda-wiring.ts), the local runtime all of {@link MeteredApiDependencies}.
+ */
+export type RouteDependencies = Pick<MeteredApiDependencies, 'config' | 'routeOptions' | 'track'>;
+
+/**
  * How each built-in handler is composed from the domain modules: the one definition the Lambda
  * entry files and the local runtime both use. Keys are the `handler` names of BUILT_IN_ROUTES.
  */
 export const ROUTE_HANDLERS = {
-  token: (deps: MeteredApiDependencies) => deps.track(meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token'))),
-  usage: (deps: MeteredApiDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage'))),
-  'demo-users': (deps: MeteredApiDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users'))),
-  'demo-products': (deps: MeteredApiDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products'))),
-  admin: (deps: MeteredApiDependencies) => deps.track(meteredRoute(adminRoute(deps.admin), deps.routeOptions('admin'))),
+  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens'>) => deps.track(meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token'))),
+  usage: (deps: RouteDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage'))),
+  'demo-users': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users'))),
+  'demo-products': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products'))),
+  admin: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'admin'>) => deps.track(meteredRoute(adminRoute(deps.admin), deps.routeOptions('admin'))),
 } as const;
 
 /**
  * POST /v1/admin/token (ADMIN_TOKEN_ROUTE): IAM authorization instead of the Lambda authorizer,
  * so no limiter; recorded as operator traffic like every admin request.
  */
-export const createAdminTokenHandler = (deps: MeteredApiDependencies): ((event: IamAuthorizedEvent, context: unknown) => Promise<JsonResult>) =>
-  withUsageTracking(deps.publisher, adminTokenRoute(deps.tokens, new AuditLog(deps.dynamodb, deps.config.tables.audit)), {
+export const createAdminTokenHandler = (deps: Pick<MeteredApiDependencies, 'usageLog' | 'tokens' | 'dynamodb' | 'config'>): ((event: IamAuthorizedEvent, context: unknown) => Promise<JsonResult>) =>
+  withUsageTracking(deps.usageLog, adminTokenRoute(deps.tokens, new AuditLog(deps.dynamodb, deps.config.tables.audit)), {
     service: METERED_API_SERVICE,
     resolveCaller: () => ({ tenantId: RESERVED_TENANT_IDS.operator }),
   });
 
 /** An authorizer, composed for the access and credential source its configuration names. */
 export const createAuthorizerHandler = (
-  deps: MeteredApiDependencies,
+  deps: Pick<MeteredApiDependencies, 'authenticator' | 'logger' | 'metrics'>,
   config: AuthorizerConfig,
 ): ((event: APIGatewayRequestAuthorizerEventV2) => ReturnType<ReturnType<typeof authorizeRequest>>) => authorizeRequest(deps.authenticator, config, deps.logger, deps.metrics);

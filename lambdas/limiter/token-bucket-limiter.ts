@@ -190,7 +190,9 @@ class Update {
  * DynamoDB has no `max`, so the two cases are two conditional writes: "idle" (`TAT ≤ now`, set
  * `TAT = now + T`) and "busy" (`now < TAT ≤ now + τ`, add `T`). A decision makes the write its
  * hint predicts and, only if the condition fails for the other case (or another tier), the other
- * one: at most two `UpdateItem` calls, no read, no retry loop. Each condition is evaluated
+ * one: at most two `UpdateItem` calls (three on an instance's first request for a tenant when the
+ * caller's credential names no tier, as an API key does: the first only learns the tier), no read,
+ * no retry loop. Each condition is evaluated
  * atomically by DynamoDB, so no interleaving admits more than the bucket allows. The failed
  * condition's old item (`ReturnValuesOnConditionCheckFailure`) says why and when to retry. Tier
  * and blocks live on the same item, so a change applies to the very next request.
@@ -236,9 +238,13 @@ export class TokenBucketLimiter {
     const now = this.clock();
     const hint = this.hints.get(subject.tenantId);
     let tier: TierName = hint?.tier ?? subject.tierHint ?? 'free';
+    // No tier known (an API key's first request on this instance: the authorizer reads no tenant):
+    // a first write that only learns the tier does not count among the two.
+    let guessedTier = !hint && subject.tierHint === undefined;
+    let attempts = 2;
     let predicted: Case = hint && hint.tat > now ? 'busy' : 'idle';
     let tidying: Tidying = { stale: likelyStale(now, hint?.day), expiredRevoked: [], expiredBlocked: [] };
-    for (let attempt = 1; attempt <= 2; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       let old: Item | undefined;
       try {
         const item = await this.write(subject, tier, predicted, now, tidying);
@@ -274,7 +280,9 @@ export class TokenBucketLimiter {
           retryAfterSeconds: Math.max(1, Math.ceil((tat - toleranceMs - now) / 1000)),
         };
       }
-      if (attempt === 2) break;
+      if (guessedTier && storedTier !== tier) attempts++;
+      guessedTier = false;
+      if (attempt === attempts) break;
       // Wrong case or wrong tier: the second (and last) write uses what the old item showed, and tidies what it showed.
       tier = storedTier;
       predicted = tat !== undefined && tat > now ? 'busy' : 'idle';

@@ -1,14 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
 import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
-import { UsagePublisher } from '../../sdk/usage-publisher';
 import { AdminService } from '../admin/admin-service';
 import { AuditLog } from '../admin/audit-log';
 import { Authenticator } from '../auth/authenticator';
@@ -16,9 +11,10 @@ import { CredentialStore } from '../credentials/credential-store';
 import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '../http/metered-route';
 import { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
-import { KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
-import { SecretSource, TokenService } from '../tokens/token-service';
-import { RuntimeConfig, SecretLocation, UsageBusConfig, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
+import { TokenService } from '../tokens/token-service';
+import { adminTokenSignerOf, secretSource } from './lambda-wiring';
+import { UsageLogSink, UsageLogWriter } from '../usage-log/usage-log-writer';
+import { RuntimeConfig, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
 
 /** The domain modules wired for one process: created once, reused by every invocation. */
 export interface MeteredApiDependencies {
@@ -29,20 +25,28 @@ export interface MeteredApiDependencies {
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
   readonly admin: AdminService;
-  readonly publisher: UsagePublisher;
+  /**
+   * Where every answer's usage event goes: one log line, which the log subscription's forwarder
+   * puts on the bus. Nothing on the request path waits for EventBridge.
+   */
+  readonly usageLog: UsageLogWriter;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The route options of a built-in handler, from the route table. */
   routeOptions(handler: string): MeteredRouteOptions;
   /** A route of your own, with the limiter and usage tracking of the built-in ones. */
   customRoute(logic: RouteLogic, access?: RouteAccess): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
-  /** Records every answer of a route as a usage event, flushed before the invocation returns. */
+  /** Records every answer of a route as a usage event: a log line written before the invocation returns. */
   track(route: (event: AuthorizedEvent) => Promise<JsonResult>): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
 }
 
 export interface DependencyOverrides {
   readonly dynamodb?: DynamoDBClient;
-  readonly publisher?: UsagePublisher;
+  /**
+   * Where the usage lines are written (the local runtime hands them to its log subscription).
+   * @default standard output, which Lambda delivers to the function's log group
+   */
+  readonly usageLog?: UsageLogSink;
   readonly clock?: () => number;
 }
 
@@ -56,11 +60,11 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     issuer: config.tokenIssuer,
     audience: config.tokenAudience,
     tenantSecret: secretSource(config.tenantSecret),
-    adminSigner: config.adminKey.kind === 'kms' ? new KmsAdminTokenSigner(new KMSClient(requestPathClientConfig()), config.adminKey.keyId) : new LocalAdminTokenSigner(config.adminKey.path),
+    adminSigner: adminTokenSignerOf(config),
     external: config.external,
     clock,
   });
-  const publisher = overrides.publisher ?? new UsagePublisher({ ...usageBusOf(config), defaults: { service: METERED_API_SERVICE } });
+  const usageLog = new UsageLogWriter({ service: METERED_API_SERVICE }, overrides.usageLog);
   const logger = new Logger({ serviceName: METERED_API_SERVICE });
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METERED_API_SERVICE });
   // Tenant routes are metered: the limiter checks blocks and revocations on every request. Admin
@@ -81,7 +85,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     tokens,
     authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),
-    publisher,
+    usageLog,
     logger,
     metrics,
     routeOptions(handler) {
@@ -89,7 +93,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
       if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
       return optionsFor(route.access, route.metered);
     },
-    track: (route) => withUsageTracking(publisher, route, { service: METERED_API_SERVICE }),
+    track: (route) => withUsageTracking(usageLog, route, { service: METERED_API_SERVICE }),
     customRoute: (logic, access = 'tenant') => deps.track(meteredRoute(logic, optionsFor(access, access === 'tenant'))),
   };
   return deps;
@@ -101,24 +105,4 @@ let fromEnvironment: MeteredApiDependencies | undefined;
 export function runtimeDependencies(): MeteredApiDependencies {
   fromEnvironment ??= createDependencies(readRuntimeConfig());
   return fromEnvironment;
-}
-
-/** The bus of the configuration: every request must be recorded as a usage event, so there must be one. */
-function usageBusOf(config: RuntimeConfig): UsageBusConfig {
-  if (!config.usageBus) throw new Error(`${LAMBDA_ENV.usageEventBusName} is not set: every request must be recorded as a usage event.`);
-  return config.usageBus;
-}
-
-function secretSource(location: SecretLocation): SecretSource {
-  if (location.kind === 'file') return async () => new Uint8Array(Buffer.from((await readFile(location.path, 'utf8')).trim(), 'utf8'));
-  return async () => {
-    const client = new SecretsManagerClient(requestPathClientConfig());
-    try {
-      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: location.secretId }));
-      if (!SecretString) throw new Error(`Secret ${location.secretId} has no string value.`);
-      return new Uint8Array(Buffer.from(SecretString, 'utf8'));
-    } finally {
-      client.destroy();
-    }
-  };
 }

@@ -2,7 +2,7 @@ import { externalIssuerProblems } from '../../contracts/external-issuer';
 import { DEFAULT_EXTERNAL_ALGORITHMS, LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { MAX_DEMO_LATENCY_MS, REQUEST_PATH_SDK as CONTRACT_REQUEST_PATH_SDK } from '../../contracts/metered-api';
 import { TierName, TierOverride, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
-import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
+import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event-constants';
 import type { ExternalIssuer } from '../tokens/token-service';
 
 /** Where a token signing secret is read from. */

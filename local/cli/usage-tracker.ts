@@ -1,25 +1,51 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { GlueClient } from '@aws-sdk/client-glue';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { NamedQuery, QueryParameterError, describeParameterType, loadNamedQueries, parameterPlaceholder, positionalValues, validateQueryParameters } from '../../contracts/named-queries';
 import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
-import { LocalLake } from '../lake/local-lake';
-import { AthenaQueryError, runAthenaQuery } from './athena-query';
-import { WorkflowRunError, runGlueWorkflow } from './glue-workflow';
-import { runLocalCommand } from './local-command';
+// Each command loads what it needs when it runs (the AWS SDK's clients, DuckDB, the local stack),
+// through `load`: a command starts without loading the others'.
+import type * as Athena from '@aws-sdk/client-athena';
+import type * as CloudFormation from '@aws-sdk/client-cloudformation';
+import type * as CloudWatch from '@aws-sdk/client-cloudwatch';
+import type * as Firehose from '@aws-sdk/client-firehose';
+import type * as Glue from '@aws-sdk/client-glue';
+import type * as Sns from '@aws-sdk/client-sns';
+import type * as Sqs from '@aws-sdk/client-sqs';
+import type * as Lake from '../lake/local-lake';
+import type { LocalLake } from '../lake/local-lake';
+import type * as AthenaQuery from './athena-query';
+import type * as BillingCommand from './billing-command';
+import type * as GlueWorkflow from './glue-workflow';
+import type * as LocalCommand from './local-command';
+import type * as PipelineStatus from './pipeline-status';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
-import { runBillingCommand } from './billing-command';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
-import { pipelineStatus } from './pipeline-status';
 import { runRejectsCommand } from './rejects-command';
 import { StackOutputs, readStackOutputs } from './stack-outputs';
 
 export type { CliContext } from './cli-context';
+
+/**
+ * The modules a command loads when it runs. `require`, not `import()`: without the CLI bundle,
+ * bin/usage-tracker.js compiles TypeScript with tsx's CommonJS hook, which `import()` bypasses;
+ * esbuild bundles both alike, and a required module runs only when first required.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports -- see above */
+const load = {
+  athena: () => require('@aws-sdk/client-athena') as typeof Athena,
+  cloudFormation: () => require('@aws-sdk/client-cloudformation') as typeof CloudFormation,
+  cloudWatch: () => require('@aws-sdk/client-cloudwatch') as typeof CloudWatch,
+  firehose: () => require('@aws-sdk/client-firehose') as typeof Firehose,
+  glue: () => require('@aws-sdk/client-glue') as typeof Glue,
+  sns: () => require('@aws-sdk/client-sns') as typeof Sns,
+  sqs: () => require('@aws-sdk/client-sqs') as typeof Sqs,
+  lake: () => require('../lake/local-lake') as typeof Lake,
+  athenaQuery: () => require('./athena-query') as typeof AthenaQuery,
+  billingCommand: () => require('./billing-command') as typeof BillingCommand,
+  glueWorkflow: () => require('./glue-workflow') as typeof GlueWorkflow,
+  localCommand: () => require('./local-command') as typeof LocalCommand,
+  pipelineStatus: () => require('./pipeline-status') as typeof PipelineStatus,
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const USAGE = `usage-tracker <command> [options]
 
@@ -128,7 +154,7 @@ async function withProgress<T>(context: CliContext, work: (update: (line: string
 
 /** Opens the local lake of `--data-dir` (which must exist) for one command. */
 async function withLocalLake<T>(values: { 'data-dir'?: string }, use: (lake: LocalLake) => Promise<T>): Promise<T> {
-  const lake = await LocalLake.open(existingDataDir(values));
+  const lake = await load.lake().LocalLake.open(existingDataDir(values));
   try {
     return await use(lake);
   } finally {
@@ -147,6 +173,7 @@ const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MiB`;
 
 async function stackOutputsFor(values: { stack?: string; region?: string }, needed: boolean): Promise<StackOutputs> {
   if (!needed) return {};
+  const { CloudFormationClient } = load.cloudFormation();
   const client = new CloudFormationClient({ region: values.region });
   try {
     return await readStackOutputs(client, values.stack ?? DEFAULT_STACK_NAME);
@@ -190,6 +217,7 @@ async function commandQuery(argv: readonly string[], context: CliContext): Promi
   const workGroup = values.workgroup ?? outputs.athenaWorkGroupName;
   const database = values.database ?? outputs.glueDatabaseName;
   if (!workGroup || !database) throw new UsageError('Athena needs --workgroup and --database (or a deployed stack whose outputs name them).');
+  const [{ AthenaClient }, { runAthenaQuery }] = [load.athena(), load.athenaQuery()];
   const client = new AthenaClient({ region: values.region });
   try {
     const result = await withProgress(context, (update) =>
@@ -227,6 +255,7 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
   }
   const workflowName = values.workflow ?? (await stackOutputsFor(values, true)).glueWorkflowName;
   if (!workflowName) throw new UsageError('etl in AWS needs --workflow (or a deployed stack whose outputs name it).');
+  const [{ GlueClient }, { runGlueWorkflow }] = [load.glue(), load.glueWorkflow()];
   const client = new GlueClient({ region: values.region });
   try {
     const outcome = await withProgress(context, (update) =>
@@ -258,6 +287,7 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
   } else {
     const outputs = await stackOutputsFor(values, true);
     const region = values.region;
+    const [{ FirehoseClient }, { GlueClient }, { SQSClient }, { CloudWatchClient }, { SNSClient }] = [load.firehose(), load.glue(), load.sqs(), load.cloudWatch(), load.sns()];
     const clients = {
       firehose: new FirehoseClient({ region }),
       glue: new GlueClient({ region }),
@@ -267,7 +297,7 @@ async function commandStatus(argv: readonly string[], context: CliContext): Prom
     };
     const threshold = outputs.dataFreshnessThresholdSeconds === undefined ? undefined : Number(outputs.dataFreshnessThresholdSeconds);
     try {
-      checks = await pipelineStatus(clients, {
+      checks = await load.pipelineStatus().pipelineStatus(clients, {
         deliveryStreamName: outputs.deliveryStreamName,
         dataFreshnessThresholdSeconds: threshold !== undefined && Number.isFinite(threshold) ? threshold : undefined,
         deadLetterQueueUrl: outputs.deadLetterQueueUrl,
@@ -308,9 +338,10 @@ function runCommand(command: string, rest: readonly string[], context: CliContex
     case 'rejects':
       return runRejectsCommand(rest, (args) => commandQuery(args, context));
     case 'billing':
-      return runBillingCommand(rest, context);
+      return load.billingCommand().runBillingCommand(rest, context);
     case 'local':
-      return runLocalCommand(rest, context);
+      // The local stack is most of what the CLI would load.
+      return load.localCommand().runLocalCommand(rest, context);
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }
@@ -335,7 +366,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       context.stderr(`usage-tracker: ${error.message}\nRun "usage-tracker --help" for the commands and options.\n`);
       return 2;
     }
-    if (error instanceof AthenaQueryError || error instanceof WorkflowRunError) {
+    // By name: the classes are in modules only the AWS commands load.
+    if (error instanceof Error && (error.name === 'AthenaQueryError' || error.name === 'WorkflowRunError')) {
       context.stderr(`usage-tracker: ${error.message}\n`);
       return context.signal.aborted ? 130 : 1;
     }

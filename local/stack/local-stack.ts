@@ -20,6 +20,7 @@ import { createDynaliteServer } from '../dynalite-server';
 import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
 import { LocalEventBus } from '../events/local-event-bus';
+import { LocalUsageLogSubscription } from '../events/usage-log-subscription';
 import { LocalHttpApiGateway } from '../http-api-gateway';
 import { LocalIamAuthorizer } from '../iam-authorizer';
 import { CompactionBusyError, CompactionResult, LocalLake, listFiles } from '../lake/local-lake';
@@ -178,8 +179,11 @@ async function startEventBus({ options, layout, busName, sources, log, cleanups 
   return { buffer, bus, eventsUrl };
 }
 
-/** The metered API's own usage events go through the SDK to that bus, as in AWS. */
-function startPublisher({ layout, busName, source, log, cleanups }: StartContext, eventsUrl: string): UsagePublisher {
+/**
+ * The metered API's own usage events go through the SDK to that bus, as in AWS: the functions
+ * write usage lines, which the log subscription hands to the forwarder's code and its publisher.
+ */
+function startPublisher({ layout, busName, source, log, cleanups }: StartContext, eventsUrl: string): { publisher: UsagePublisher; usageLogs: LocalUsageLogSubscription } {
   const publisher = new UsagePublisher({
     eventBusName: busName,
     source,
@@ -191,7 +195,10 @@ function startPublisher({ layout, busName, source, log, cleanups }: StartContext
     onError: (error) => { log(`usage events: ${error.message}`); },
   });
   cleanups.add(() => publisher.close());
-  return publisher;
+  const usageLogs = new LocalUsageLogSubscription({ publisher, onSkip: (id, reason) => { log(`usage lines: log event ${id} skipped: ${reason}`); } });
+  // Stopped before the publisher (cleanups run in reverse): what has gathered goes out with it.
+  cleanups.add(() => { usageLogs.close(); });
+  return { publisher, usageLogs };
 }
 
 async function openLake({ options, layout, cleanups }: StartContext): Promise<LocalLake> {
@@ -331,10 +338,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const dynamodb = await startDynamoDb(start);
     const { buffer, bus, eventsUrl } = await startEventBus(start);
-    const publisher = startPublisher(start, eventsUrl);
+    const { publisher, usageLogs } = startPublisher(start, eventsUrl);
     const lake = await openLake(start);
     const api = await listenApi(start);
-    const deps = createDependencies(await runtimeConfig(start, api.url), { dynamodb, publisher });
+    const deps = createDependencies(await runtimeConfig(start, api.url), { dynamodb, usageLog: usageLogs.sink });
     const adminKeyCreated = await ensureAdminKey(layout.adminKey, deps.store);
     const iam = await operatorAuthorizer(layout.operatorCredentials);
     const markReady = serveApi(api.server, { deps, iam, publisher, lake, buffer, bus });
@@ -356,7 +363,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       demoTenants,
       lake,
       flush: async () => {
-        await publisher.flush();
+        await usageLogs.flush();
         await buffer.flush();
       },
       runEtl,

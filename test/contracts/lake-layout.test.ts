@@ -2,6 +2,7 @@ import {
   FIREHOSE_ERROR_PREFIX,
   FIREHOSE_RAW_PREFIX,
   LAKE_PREFIXES,
+  curatedIndexSegmentKey,
   curatedPartitionOf,
   curatedPartitionPrefix,
   curationErrorsPartitionPrefix,
@@ -57,5 +58,14 @@ describe('Function: curatedPartitionPrefix', () => {
 
   it('puts the table at S3 level 3 (bucket/curated/usage_events)', () => {
     expect(curatedTableLevel()).toBe(3);
+  });
+});
+
+describe('Function: curatedIndexSegmentKey', () => {
+  it('puts a curated file’s index segment in the same partition folders under the index prefix, outside the crawled table', () => {
+    const file = `${curatedPartitionPrefix(new Date('2026-09-01T10:00:00Z'))}part-0a1b.parquet`;
+    expect(curatedIndexSegmentKey(file)).toBe(`${LAKE_PREFIXES.curatedIndex}year=2026/month=09/day=01/part-0a1b.parquet`);
+    expect(LAKE_PREFIXES.curatedIndex.startsWith(LAKE_PREFIXES.curated)).toBe(false);
+    expect(() => curatedIndexSegmentKey('raw/x.gz')).toThrow();
   });
 });

@@ -118,6 +118,8 @@ describe('Integration: metered API', () => {
     expect(last.headers['RateLimit-Policy']).toBe('"free";q=5;w=60');
     expect(last.headers['X-RateLimit-Remaining']).toBe('0');
     expect(over.statusCode).toBe(429);
+    // Usage events reach the bus after the answers, through the log subscription.
+    await api.flushUsage();
     expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/orders/{id}', statusCode: 200 }));
     expect(api.bus.details).toContainEqual(expect.objectContaining({ tenantId, operation: 'GET /v1/orders/{id}', statusCode: 429 }));
   });
@@ -156,7 +158,7 @@ describe('Integration: metered API', () => {
     for (let i = 0; i < 6; i++) await api.call('GET', '/v1/users', { headers });
     await api.call('GET', '/v1/users');
     await api.call('GET', '/v1/users', { headers: { authorization: 'Bearer not-a-token' } });
-    await api.publisher.flush();
+    await api.flushUsage();
     // Assess
     const events = api.bus.details.filter((d) => d.tenantId === tenantId || d.tenantId === 'anonymous');
     const byStatus = (status: number) => events.filter((d) => d.statusCode === status && d.operation === 'GET /v1/users');
@@ -176,7 +178,7 @@ describe('Integration: metered API with a failing upstream', () => {
       const { tenantId, apiKey } = await api.tenantWithKey('basic');
       // Act
       const answer = await api.call('GET', '/v1/products', { headers: { authorization: `ApiKey ${apiKey}` } });
-      await api.publisher.flush();
+      await api.flushUsage();
       // Assess
       expect(answer.status).toBe(500);
       expect(answer.json).toMatchObject({ error: 'upstream-failure' });
@@ -330,7 +332,7 @@ describe('Integration: metered API account changes', () => {
     await users(bearer);
     await api.admin('POST', `/v1/admin/tenants/${tenantId}/block`);
     await users(`ApiKey ${apiKey}`);
-    await api.publisher.flush();
+    await api.flushUsage();
     // Assess
     const events = api.bus.details.filter((d) => d.tenantId === tenantId && d.operation === 'GET /v1/users');
     expect(events.map((d) => [d.statusCode, d.tier])).toEqual([
@@ -365,6 +367,7 @@ describe('Integration: metered API traffic of no tenant', () => {
   it('records admin calls under operator, and unauthenticated, refused and unmatched calls under anonymous', async () => {
     // Prepare
     const { token } = await api.deps.tokens.mintAdminToken('operator@example.com');
+    await api.flushUsage();
     const seen = api.bus.details.length;
     // Act
     await api.admin('GET', '/v1/admin/tenants');
@@ -373,7 +376,7 @@ describe('Integration: metered API traffic of no tenant', () => {
     await api.call('GET', '/v1/admin/tenants');
     await api.call('GET', '/v1/users', { headers: { authorization: 'Bearer not-a-token' } });
     await api.call('GET', '/v1/no-such-route');
-    await api.publisher.flush();
+    await api.flushUsage();
     // Assess
     const events = api.bus.details.slice(seen).map((d) => [d.operation, d.statusCode, d.tenantId, d.tier ?? null]);
     expect(events).toHaveLength(6);

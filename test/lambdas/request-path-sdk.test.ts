@@ -4,8 +4,6 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { REQUEST_PATH_SDK, readRuntimeConfig } from '../../lambdas/runtime/runtime-config';
-import { UsagePublisher } from '../../sdk/usage-publisher';
-import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { BlackHole } from '../support/store-faults';
 
 const SECRET = 'tenant-secret-from-secrets-manager-0123456789abcdef';
@@ -57,13 +55,7 @@ describe('Function: createDependencies (request-path SDK clients)', () => {
       [LAMBDA_ENV.adminTokenKeyFile]: '/nonexistent/admin.pem',
       [LAMBDA_ENV.usageEventBusName]: 'bus',
     });
-    const publisher = new UsagePublisher({
-      eventBusName: 'bus',
-      source: 'test',
-      client: createEventBridgeClient({ endpoint: holeUrl, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } }),
-      flushOnExitSignals: false,
-    });
-    deps = createDependencies(config, { publisher });
+    deps = createDependencies(config, { usageLog: () => undefined });
   });
   afterAll(async () => {
     process.env = saved;

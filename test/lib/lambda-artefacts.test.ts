@@ -3,9 +3,13 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { build } from 'esbuild';
 import { createUsageTrackerApp } from '../../lib/app';
+import { esbuildOptionsOf } from '../../lib/lambda-bundling';
 import { startDynalite } from '../support/dynalite';
 import { LoopbackPutEventsServer } from '../support/put-events-server';
+import { USAGE_LOG_LINE } from '../../contracts/usage-log-line';
+import { encodeSubscriptionData } from '../../lambdas/usage-log/usage-log-forwarder';
 import { CDK_JSON_CONTEXT } from './fixtures';
 
 const execFileAsync = promisify(execFile);
@@ -46,7 +50,8 @@ describe('Artefacts: bundled Lambda handlers', () => {
     await store.createTenant({ tenantId: 'acme', name: 'Acme', tier: 'basic' });
     const { apiKey, keyId } = await store.createKey('acme');
     const endpoint = await dynamo.client.config.endpoint!();
-    const bus = new LoopbackPutEventsServer();
+    // The bundles sign with the environment's credentials (their credential provider): checked.
+    const bus = new LoopbackPutEventsServer({ verifyCredentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const busUrl = await bus.start();
     const env = {
       PATH: process.env.PATH,
@@ -68,13 +73,16 @@ describe('Artefacts: bundled Lambda handlers', () => {
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     };
     // Asynchronous: dynalite and the bus answer from this process meanwhile.
+    const lines: string[] = [];
     const invoke = async (bundle: string, event: object, context: object = {}) => {
       const { stdout } = await execFileAsync(
         process.execPath,
         ['-e', `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, ${JSON.stringify(context)}).then((r) => { process.stdout.write('\\n' + JSON.stringify(r)); process.exit(0); })`],
         { env, encoding: 'utf8', timeout: 60_000 },
       );
-      return JSON.parse(stdout.trim().split('\n').at(-1)!) as HandlerAnswer;
+      const written = stdout.trim().split('\n');
+      lines.push(...written.slice(0, -1));
+      return JSON.parse(written.at(-1)!) as HandlerAnswer;
     };
     try {
       // Act
@@ -90,13 +98,29 @@ describe('Artefacts: bundled Lambda handlers', () => {
         requestContext: { http: { method: 'POST' }, requestId: 'r1', authorizer: { lambda: allowed.context } },
       });
       // Assess
-      expect(allowed).toMatchObject({ isAuthorized: true, context: { tenantId: 'acme', apiKeyId: keyId, tier: 'basic' } });
+      // One read per API key: the tier comes from the limiter item, on the route (RateLimit-Policy below).
+      expect(allowed).toMatchObject({ isAuthorized: true, context: { tenantId: 'acme', apiKeyId: keyId } });
       expect(refused).toEqual({ isAuthorized: false, context: {} });
       expect(token.statusCode).toBe(200);
       expect(JSON.parse(token.body!)).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
       expect(token.headers!['RateLimit-Policy']).toBe('"basic";q=20;w=60');
-      // The route recorded its own call before answering.
+      // The route recorded its own call as a log line; the bundled forwarder puts it on the bus.
+      const usageLines = lines.filter((line) => line.includes(`"${USAGE_LOG_LINE.markerKey}"`));
+      expect(usageLines).toHaveLength(1);
+      const forwarded = await invoke(bundleOf('Puts the usage lines the metered API functions log on the bus, in batches'), {
+        awslogs: {
+          data: encodeSubscriptionData({
+            messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: '/aws/lambda/token', logStream: 's', subscriptionFilters: ['f'],
+            logEvents: [{ id: '1', timestamp: Date.now(), message: usageLines[0] }],
+          }),
+        },
+      });
+      expect(forwarded).toMatchObject({ forwarded: 1 });
       expect(bus.details).toEqual([expect.objectContaining({ tenantId: 'acme', operation: 'POST /v1/auth/token', statusCode: 200, service: 'metered-api' })]);
+      // The Lambda bench builds with the stack's options: the very bytes deployed.
+      const benchBuild = path.join(outdir, 'bench-token', 'index.js');
+      await build(esbuildOptionsOf('token', benchBuild));
+      expect(readFileSync(benchBuild, 'utf8')).toBe(readFileSync(bundleOf('Metered API token routes'), 'utf8'));
     } finally {
       await bus.stop();
       await dynamo.stop();

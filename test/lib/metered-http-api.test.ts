@@ -10,6 +10,7 @@ import {
   CREDENTIALS_TTL_ATTRIBUTE,
 } from '../../contracts/metered-api';
 import { LAMBDA_ENV } from '../../contracts/lambda-environment';
+import { USAGE_LOG_FILTER_PATTERN } from '../../contracts/usage-log-line';
 import { LIMITER_DECISION_ACTIONS, MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { testApp } from './fixtures';
 import { Stack } from 'aws-cdk-lib';
@@ -31,8 +32,31 @@ const synth = (props: Partial<MeteredHttpApiProps> = {}, extra?: (api: MeteredHt
   return Template.fromStack(stack);
 };
 
+/** The functions that answer requests and log usage lines: one per built-in handler, and the admin token mint. */
+const USAGE_LINE_FUNCTION_COUNT = new Set(BUILT_IN_ROUTES.map((route) => route.handler)).size + 1;
+
 describe('Construct: MeteredHttpApi', () => {
   const template = synth();
+
+  it('takes usage events off the request path: route functions log them, a subscription forwards them to the bus', () => {
+    // Every route function's log group has the usage-line filter, to the one forwarder.
+    const filters = resourcesOf(template, 'AWS::Logs::SubscriptionFilter', { Properties: { FilterPattern: USAGE_LOG_FILTER_PATTERN } });
+    expect(filters).toHaveLength(USAGE_LINE_FUNCTION_COUNT);
+    const forwarderIds = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('usage lines') } }));
+    expect(forwarderIds).toHaveLength(1);
+    expect(new Set(filters.map((filter) => JSON.stringify(filter.Properties.DestinationArn)))).toEqual(new Set([JSON.stringify({ 'Fn::GetAtt': [forwarderIds[0], 'Arn'] })]));
+    // Only the two forwarders may call PutEvents: no route function waits for EventBridge.
+    const putEvents = resourcesOf(template, 'AWS::IAM::Policy').filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes('events:PutEvents'));
+    const putEventsRoles = putEvents.map((policy) => JSON.stringify(policy.Properties.Roles)).sort();
+    expect(putEventsRoles).toEqual([expect.stringMatching(/AccessLogUsageFunction/), expect.stringMatching(/UsageLogForwarderFunction/)]);
+    // What the forwarder cannot deliver after Lambda's two retries goes to an encrypted queue.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: forwarderIds[0] },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
 
   it('creates the three tables from the contracts, encrypted, with point-in-time recovery', () => {
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
@@ -125,11 +149,13 @@ describe('Construct: MeteredHttpApi', () => {
         Variables: Match.objectLike({ [LAMBDA_ENV.tables.limiter]: Match.anyValue(), [LAMBDA_ENV.usageEventBusName]: Match.anyValue(), [LAMBDA_ENV.tiers]: Match.anyValue() }),
       },
     });
-    // ...and the permissions to decide on the limiter item and to record usage events.
+    // ...the permissions to decide on the limiter item, and no PutEvents: its usage lines go through its log...
     const statements = resourcesOf(custom, 'AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^OrdersServiceRole') }] } }).flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: { Action: unknown }[] }).Statement,
     );
-    expect(statements.flatMap((statement) => statement.Action).sort()).toEqual([...LIMITER_DECISION_ACTIONS, 'events:PutEvents'].sort());
+    expect(statements.flatMap((statement) => statement.Action).sort()).toEqual([...LIMITER_DECISION_ACTIONS].sort());
+    // ...to the usage-log forwarder, through a subscription filter on its log group.
+    expect(resourcesOf(custom, 'AWS::Logs::SubscriptionFilter', { Properties: { FilterPattern: USAGE_LOG_FILTER_PATTERN } })).toHaveLength(USAGE_LINE_FUNCTION_COUNT + 1);
   });
 
   it('takes tier overrides and an external issuer', () => {

@@ -67,7 +67,7 @@ describe('Construct: UsageLake', () => {
 
   // Spark's commit protocol renames (copy + delete) every output, error records included; with
   // put alone the run fails after the curated append and the bookmark never advances.
-  it.each(['curated/usage_events/', 'errors/glue/'])('lets the job list, get, put and delete what Spark writes under %s', (prefix) => {
+  it.each(['curated/usage_events/', 'index/usage_events_event_ids/', 'errors/glue/'])('lets the job list, get, put and delete what Spark writes under %s', (prefix) => {
     const statements = resourcesOf<JobPolicy>(template, 'AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('LakeJobRole') } })
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
     const actionsOn = (suffix: string) =>

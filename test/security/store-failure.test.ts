@@ -70,7 +70,7 @@ describe('Security: no store failure admits a caller whose block or revocation s
     api = await startMeteredApi();
     hole = new BlackHole();
     faults = await faultyClient(api.deps.dynamodb, FAST_SDK, await hole.start());
-    const deps = createDependencies(api.deps.config, { dynamodb: faults.client, publisher: api.publisher, clock });
+    const deps = createDependencies(api.deps.config, { dynamodb: faults.client, usageLog: api.usageLogs.sink, clock });
     gateway = new LocalHttpApiGateway({ routes: meteredApiRoutes(deps), clock });
     url = await gateway.listen(0);
   });

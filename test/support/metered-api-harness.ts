@@ -6,6 +6,7 @@ import { TierName, TierPolicy, resolveTierPolicies } from '../../contracts/tiers
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
+import { LocalUsageLogSubscription } from '../../local/events/usage-log-subscription';
 import { LocalHttpApiGateway } from '../../local/http-api-gateway';
 import { LocalIamAuthorizer } from '../../local/iam-authorizer';
 import { LocalMeteredRoute, meteredApiRoutes } from '../../local/metered-api';
@@ -59,7 +60,9 @@ export async function startMeteredApi(
     flushOnExitSignals: false,
     defaults: { service: 'metered-api' },
   });
-  const deps: MeteredApiDependencies = createDependencies(config, { dynamodb: dynamo.client, publisher, clock: options.clock });
+  // The functions' usage lines reach the bus as in AWS: log subscription → forwarder → publisher.
+  const usageLogs = new LocalUsageLogSubscription({ publisher });
+  const deps: MeteredApiDependencies = createDependencies(config, { dynamodb: dynamo.client, usageLog: usageLogs.sink, clock: options.clock });
   const gateway = new LocalHttpApiGateway({
     routes: meteredApiRoutes(deps, options.customRoutes?.(deps), new LocalIamAuthorizer([LOCAL_OPERATOR], LOCAL_REGION, options.clock)),
     clock: options.clock,
@@ -103,12 +106,16 @@ export async function startMeteredApi(
     gateway,
     bus,
     publisher,
+    usageLogs,
+    /** Delivers the functions' usage lines and waits until the bus has them. */
+    flushUsage: () => usageLogs.flush(),
     adminKey,
     externalKeys,
     call,
     admin,
     tenantWithKey,
     stop: async () => {
+      usageLogs.close();
       await publisher.close();
       await gateway.close();
       await bus.stop();

@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
+import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
+import { withUsageTracking } from '../../sdk/lambda-wrapper';
+import { CredentialStore } from '../credentials/credential-store';
+import type { AuthorizedEvent, MeteredRouteOptions } from '../http/metered-route';
+import type { JsonResult } from '../http/responses';
+import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
+import { AdminTokenSigner, KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
+import { SecretSource, TokenService } from '../tokens/token-service';
+import { UsageLogWriter } from '../usage-log/usage-log-writer';
+import { RuntimeConfig, SecretLocation, requestPathClientConfig } from './runtime-config';
+
+/**
+ * The parts the metered API's functions are wired from, one factory each, so that a function's
+ * entry (lambdas/runtime/<function>-dependencies.ts) builds, and its bundle holds, only what its
+ * handler uses: esbuild leaves out every factory, and every module, a function does not call.
+ */
+
+/** The request path's DynamoDB client (timeouts and attempts of `requestPathClientConfig`). */
+export const requestPathDynamoDb = (): DynamoDBClient => new DynamoDBClient(requestPathClientConfig());
+
+/** Where a function records its answers' usage events: log lines on standard output (see UsageLogWriter). */
+export const usageLogWriter = (): UsageLogWriter => new UsageLogWriter({ service: METERED_API_SERVICE });
+
+/** The credential store of the configuration's tables. */
+export const credentialStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): CredentialStore =>
+  new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers });
+
+/** The functions' logger and metrics. */
+export function observability(): { readonly logger: Logger; readonly metrics: Metrics } {
+  return {
+    logger: new Logger({ serviceName: METERED_API_SERVICE }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METERED_API_SERVICE }),
+  };
+}
+
+/** The admin token signer of the configuration: the KMS key (AWS) or a PEM file (local). */
+export function adminTokenSignerOf(config: RuntimeConfig): AdminTokenSigner {
+  return config.adminKey.kind === 'kms' ? new KmsAdminTokenSigner(new KMSClient(requestPathClientConfig()), config.adminKey.keyId) : new LocalAdminTokenSigner(config.adminKey.path);
+}
+
+/**
+ * For functions that neither sign nor verify admin tokens (the tenant token route): calling it is
+ * a wiring mistake, so it says so rather than reaching for a key the function has no grant on.
+ */
+export const NO_ADMIN_TOKEN_SIGNER: AdminTokenSigner = {
+  signDer: () => Promise.reject(new Error('This function does not sign admin tokens.')),
+  publicKey: () => Promise.reject(new Error('This function does not verify admin tokens.')),
+};
+
+/**
+ * For the function that mints admin tokens only (POST /v1/admin/token): it has no grant on the
+ * tenant token secret, so reading it is a wiring mistake, said as such.
+ */
+export const NO_TENANT_SECRET: SecretSource = () => Promise.reject(new Error('This function does not sign or verify tenant tokens.'));
+
+/**
+ * Tenant tokens (signed with `tenantSecret`, e.g. `secretSource(config.tenantSecret)`) and admin
+ * tokens (through `adminSigner`) of the configuration.
+ */
+export function tokenServiceOf(config: RuntimeConfig, adminSigner: AdminTokenSigner, tenantSecret: SecretSource, clock: () => number = Date.now): TokenService {
+  return new TokenService({
+    issuer: config.tokenIssuer,
+    audience: config.tokenAudience,
+    tenantSecret,
+    adminSigner,
+    external: config.external,
+    clock,
+  });
+}
+
+/** Where the tenant token secret is read from: Secrets Manager (AWS) or a file (local). */
+export function secretSource(location: SecretLocation): SecretSource {
+  if (location.kind === 'file') return async () => new Uint8Array(Buffer.from((await readFile(location.path, 'utf8')).trim(), 'utf8'));
+  return async () => {
+    const client = new SecretsManagerClient(requestPathClientConfig());
+    try {
+      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: location.secretId }));
+      if (!SecretString) throw new Error(`Secret ${location.secretId} has no string value.`);
+      return new Uint8Array(Buffer.from(SecretString, 'utf8'));
+    } finally {
+      client.destroy();
+    }
+  };
+}
+
+/** What a metered route function needs beyond its own logic: the limiter, usage tracking, the route table's options. */
+export interface RouteWiring {
+  readonly config: RuntimeConfig;
+  readonly limiter: TokenBucketLimiter;
+  readonly usageLog: UsageLogWriter;
+  /** The route options of a built-in handler, from the route table. */
+  routeOptions(handler: string): MeteredRouteOptions;
+  /** Records every answer of a route as a usage event. */
+  track(route: (event: AuthorizedEvent) => Promise<JsonResult>): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
+}
+
+/**
+ * The wiring of a built-in route function (as `createDependencies` wires it). Tenant routes are
+ * metered: the limiter checks blocks and revocations on every request. Admin routes are not, so
+ * they read the admin key's status from `store` on every request instead.
+ */
+export function routeWiring(config: RuntimeConfig, dynamodb: DynamoDBClient, store?: CredentialStore): RouteWiring {
+  const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers });
+  const usageLog = usageLogWriter();
+  const { logger, metrics } = observability();
+  const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
+    access,
+    metered,
+    limiter,
+    logger,
+    metrics,
+    ...(access === 'admin' && store ? { keyStatus: (keyId: string) => store.keyStatus(keyId) } : {}),
+  });
+  return {
+    config,
+    limiter,
+    usageLog,
+    routeOptions(handler) {
+      const route = BUILT_IN_ROUTES.find((r) => r.handler === handler);
+      if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
+      if (route.access === 'admin' && !store) throw new Error(`Handler "${handler}" serves admin routes: wire it with the credential store.`);
+      return optionsFor(route.access, route.metered);
+    },
+    track: (route) => withUsageTracking(usageLog, route, { service: METERED_API_SERVICE }),
+  };
+}
