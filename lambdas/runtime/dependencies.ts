@@ -1,9 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
-import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
-import { withUsageTracking } from '../../sdk/lambda-wrapper';
+import { RouteAccess } from '../../contracts/metered-api';
 import { AdminService } from '../admin/admin-service';
 import { AuditLog } from '../admin/audit-log';
 import { Authenticator } from '../auth/authenticator';
@@ -12,7 +10,7 @@ import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '
 import { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { TokenService } from '../tokens/token-service';
-import { adminTokenSignerOf, secretSource } from './lambda-wiring';
+import { adminTokenSignerOf, routeWiring, secretSource } from './lambda-wiring';
 import { UsageLogSink, UsageLogWriter } from '../usage-log/usage-log-writer';
 import { RuntimeConfig, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
 
@@ -55,7 +53,6 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
   const dynamodb = overrides.dynamodb ?? new DynamoDBClient(requestPathClientConfig());
   const clock = overrides.clock ?? Date.now;
   const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers, clock });
-  const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, clock });
   const tokens = new TokenService({
     issuer: config.tokenIssuer,
     audience: config.tokenAudience,
@@ -64,37 +61,22 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     external: config.external,
     clock,
   });
-  const usageLog = new UsageLogWriter({ service: METERED_API_SERVICE }, overrides.usageLog);
-  const logger = new Logger({ serviceName: METERED_API_SERVICE });
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METERED_API_SERVICE });
-  // Tenant routes are metered: the limiter checks blocks and revocations on every request. Admin
-  // routes are not, so they read the admin key's status on every request instead.
-  const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
-    access,
-    metered,
-    limiter,
-    logger,
-    metrics,
-    ...(access === 'admin' ? { keyStatus: (keyId: string) => store.keyStatus(keyId) } : {}),
-  });
+  // The route wiring every route function uses; admin routes read the calling key's status from the store.
+  const wiring = routeWiring(config, dynamodb, store, { clock, ...(overrides.usageLog ? { usageLogSink: overrides.usageLog } : {}) });
   const deps: MeteredApiDependencies = {
     config,
     dynamodb,
     store,
-    limiter,
+    limiter: wiring.limiter,
     tokens,
     authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),
-    usageLog,
-    logger,
-    metrics,
-    routeOptions(handler) {
-      const route = BUILT_IN_ROUTES.find((r) => r.handler === handler);
-      if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
-      return optionsFor(route.access, route.metered);
-    },
-    track: (route) => withUsageTracking(usageLog, route, { service: METERED_API_SERVICE }),
-    customRoute: (logic, access = 'tenant') => deps.track(meteredRoute(logic, optionsFor(access, access === 'tenant'))),
+    usageLog: wiring.usageLog,
+    logger: wiring.logger,
+    metrics: wiring.metrics,
+    routeOptions: (handler) => wiring.routeOptions(handler),
+    track: (route) => wiring.track(route),
+    customRoute: (logic, access = 'tenant') => wiring.track(meteredRoute(logic, wiring.optionsFor(access, access === 'tenant'))),
   };
   return deps;
 }

@@ -13,7 +13,7 @@ import type { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { AdminTokenSigner, KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
 import { SecretSource, TokenService } from '../tokens/token-service';
-import { UsageLogWriter } from '../usage-log/usage-log-writer';
+import { UsageLogSink, UsageLogWriter } from '../usage-log/usage-log-writer';
 import { RuntimeConfig, SecretLocation, requestPathClientConfig } from './runtime-config';
 
 /**
@@ -26,7 +26,7 @@ import { RuntimeConfig, SecretLocation, requestPathClientConfig } from './runtim
 export const requestPathDynamoDb = (): DynamoDBClient => new DynamoDBClient(requestPathClientConfig());
 
 /** Where a function records its answers' usage events: log lines on standard output (see UsageLogWriter). */
-export const usageLogWriter = (): UsageLogWriter => new UsageLogWriter({ service: METERED_API_SERVICE });
+export const usageLogWriter = (sink?: UsageLogSink): UsageLogWriter => new UsageLogWriter({ service: METERED_API_SERVICE }, sink);
 
 /** The credential store of the configuration's tables. */
 export const credentialStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): CredentialStore =>
@@ -95,8 +95,12 @@ export interface RouteWiring {
   readonly config: RuntimeConfig;
   readonly limiter: TokenBucketLimiter;
   readonly usageLog: UsageLogWriter;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
   /** The route options of a built-in handler, from the route table. */
   routeOptions(handler: string): MeteredRouteOptions;
+  /** The options of a route with this access: metered routes go through the limiter. */
+  optionsFor(access: RouteAccess, metered: boolean): MeteredRouteOptions;
   /** Records every answer of a route as a usage event. */
   track(route: (event: AuthorizedEvent) => Promise<JsonResult>): (event: AuthorizedEvent, context: unknown) => Promise<JsonResult>;
 }
@@ -106,9 +110,14 @@ export interface RouteWiring {
  * metered: the limiter checks blocks and revocations on every request. Admin routes are not, so
  * they read the admin key's status from `store` on every request instead.
  */
-export function routeWiring(config: RuntimeConfig, dynamodb: DynamoDBClient, store?: CredentialStore): RouteWiring {
-  const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers });
-  const usageLog = usageLogWriter();
+export function routeWiring(
+  config: RuntimeConfig,
+  dynamodb: DynamoDBClient,
+  store?: CredentialStore,
+  options: { readonly clock?: () => number; readonly usageLogSink?: UsageLogSink } = {},
+): RouteWiring {
+  const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, ...(options.clock ? { clock: options.clock } : {}) });
+  const usageLog = usageLogWriter(options.usageLogSink);
   const { logger, metrics } = observability();
   const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
     access,
@@ -122,6 +131,9 @@ export function routeWiring(config: RuntimeConfig, dynamodb: DynamoDBClient, sto
     config,
     limiter,
     usageLog,
+    logger,
+    metrics,
+    optionsFor,
     routeOptions(handler) {
       const route = BUILT_IN_ROUTES.find((r) => r.handler === handler);
       if (!route) throw new Error(`No built-in route uses handler "${handler}".`);
