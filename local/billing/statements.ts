@@ -238,6 +238,18 @@ export function closingOf(context: StatementContext, statements: readonly Statem
 // (https://docs.aws.amazon.com/athena/latest/ug/json-serde.html). Column names come from
 // contracts/billing-statements.ts; the month is the partition (the folder), not a field.
 
+/** A statement line's own columns, as the stored table, the CLI's table and its JSON name them. */
+export function statementLineFields(line: StatementLine, index: number) {
+  return {
+    line_no: index + 1,
+    line: line.kind,
+    usage_month: line.usageMonth,
+    calls: line.calls,
+    billable_units: line.billableUnits,
+    amount: line.amount,
+  };
+}
+
 const priceListJson = (entries: readonly PriceListEntry[]) => JSON.stringify(entries.map((e) => ({ operation: e.operation, unit_price: e.unitPrice, currency: e.currency })));
 
 /** A statement as its object holds it: one JSON line per statement line. */
@@ -249,12 +261,7 @@ export function serializeStatement(statement: Statement): string {
         tenant_id: statement.tenantId,
         closing_id: statement.closingId,
         closed_at: statement.closedAt,
-        line_no: index + 1,
-        line: line.kind,
-        usage_month: line.usageMonth,
-        calls: line.calls,
-        billable_units: line.billableUnits,
-        amount: line.amount,
+        ...statementLineFields(line, index),
         currency: statement.currency,
         price_list: priceList,
       }),

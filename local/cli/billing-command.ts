@@ -5,7 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { BILLING_MONTH_FORM, isBillingMonth } from '../../contracts/billing-statements';
 import { DEFAULT_STACK_NAME } from '../../contracts/stack-outputs';
 import { BillingLedger, CloseMonthResult, closeMonth, readStatement } from '../billing/month-closing';
-import { MonthClosing, Statement, roundAmount } from '../billing/statements';
+import { MonthClosing, Statement, roundAmount, statementLineFields } from '../billing/statements';
 import { LocalStatementObjects, localBillingLedger } from '../lake/billing-statements';
 import { LocalLake } from '../lake/local-lake';
 import { athenaBillingLedger, S3StatementObjects } from './athena-billing';
@@ -220,12 +220,7 @@ function statementLines(statement: Statement) {
   const rows = statement.lines.map((line, index) => ({
     tenant_id: statement.tenantId,
     month: statement.month,
-    line_no: index + 1,
-    line: line.kind,
-    usage_month: line.usageMonth,
-    calls: line.calls,
-    billable_units: line.billableUnits,
-    amount: line.amount,
+    ...statementLineFields(line, index),
     currency: statement.currency,
     closed_at: statement.closedAt,
     closing_id: statement.closingId,
@@ -242,14 +237,7 @@ function statementDocument(statement: Statement) {
     currency: statement.currency,
     closed_at: statement.closedAt,
     closing_id: statement.closingId,
-    lines: statement.lines.map((line, index) => ({
-      line_no: index + 1,
-      line: line.kind,
-      usage_month: line.usageMonth,
-      calls: line.calls,
-      billable_units: line.billableUnits,
-      amount: line.amount,
-    })),
+    lines: statement.lines.map(statementLineFields),
     total: { calls: statement.total.calls, billable_units: statement.total.billableUnits, amount: statement.total.amount },
     price_list: priceListDocument(statement),
   };
