@@ -18,7 +18,8 @@ import { HANDLERS_DIR, esbuildOptionsOf } from '../lib/lambda-bundling';
 import { fmt, printTable } from './support/measure';
 
 const execFileAsync = promisify(execFile);
-const ROUNDS = Math.max(5, Number(process.env.BENCH_LAMBDA_ROUNDS ?? 7));
+/** At least 6, and even: as many rounds in each order (baseline first, baseline last). */
+const ROUNDS = 2 * Math.ceil(Math.max(6, Number(process.env.BENCH_LAMBDA_ROUNDS ?? 8)) / 2);
 /** Issue 13's bounds: bytes per function, and cold init above an empty `node`. */
 const MAX_BYTES = 300 * 1024;
 const MAX_INIT_ABOVE_NODE_MS = 150;

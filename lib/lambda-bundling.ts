@@ -20,6 +20,12 @@ export const HANDLERS_DIR = path.join(PROJECT_ROOT, 'lambdas', 'handlers');
  * - The SDK's default credential chain is replaced by its first step, the environment, where
  *   Lambda puts the role's credentials (lambdas/runtime/lambda-credential-provider.ts): the rest of
  *   the chain, with its STS and SSO clients, never runs in Lambda.
+ * - Two SDK modules no function uses at run time are replaced by small stand-ins: the event-stream
+ *   serde (`@smithy/core/event-streams`, which the SDK's protocols load with an untrimmable dynamic
+ *   `import()`; DynamoDB and EventBridge have no event-stream operation) and mnemonist's LRU cache
+ *   (under the DynamoDB client's endpoint-discovery cache). Together about 25 KB of every function.
+ * - Secrets Manager and KMS are not called through SDK clients at all but through
+ *   lambdas/runtime/aws-json-client.ts (signed AWS JSON 1.1 on Node's HTTP): no alias needed.
  * - Source maps are written next to the bundle but cost nothing at run time: Node reads them only
  *   when `NODE_OPTIONS` has `--enable-source-maps`, which the stack sets only when asked
  *   (`sourceMapsAtRuntime`, see lib/metered-http-api.ts).
@@ -38,6 +44,10 @@ export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lambdas/runtime/lambda-credential-provider.ts',
   // The PutEvents sender's HTTP pool, on Node's own HTTP: a function sends a few requests per invocation.
   undici: './lambdas/runtime/node-http-pool.ts',
+  // Loaded by the SDK's protocols with a dynamic import() (untrimmable, about 19 KB) for operations no function calls.
+  '@smithy/core/event-streams': './lambdas/runtime/no-event-streams.ts',
+  // The DynamoDB client's endpoint cache (endpoint discovery, off by default): a Map-based LRU instead of mnemonist's 6.5 KB.
+  'mnemonist/lru-cache': './lambdas/runtime/lru-cache.ts',
 };
 
 /** {@link LAMBDA_BUNDLING} as `NodejsFunction` takes it: the aliases as esbuild arguments. */

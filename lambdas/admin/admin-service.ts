@@ -1,33 +1,8 @@
-import { z } from 'zod';
-import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
-import { TIER_NAMES } from '../../contracts/tiers';
 import { generateApiKey } from '../credentials/api-key';
 import { CredentialStore, CredentialStoreError, KeyStatus, generateTenantId } from '../credentials/credential-store';
 import { InvalidAdminInput } from './admin-errors';
+import { TOKEN_ID_PATTERN, createTenantBody, externalIdentityBody, setTierBody, validBody } from './admin-request-schemas';
 import { AuditLog } from './audit-log';
-
-const createTenantBody = z
-  .object({
-    tenantId: z.string().regex(TENANT_ID_PATTERN, TENANT_ID_RULE).optional(),
-    name: z.string().min(1).max(200),
-    tier: z.enum(TIER_NAMES).default('free'),
-  })
-  .strict();
-const setTierBody = z.object({ tier: z.enum(TIER_NAMES) }).strict();
-const externalIdentityBody = z.union([
-  z.object({ issuer: z.string().min(1).max(2048), subject: z.string().min(1).max(512) }).strict(),
-  z.object({ issuer: z.string().min(1).max(2048), clientId: z.string().min(1).max(512) }).strict(),
-]);
-/** A `jti` as this API mints them (a UUID). */
-const TOKEN_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Validates a body against a schema, or refuses it naming the field. */
-function validBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  throw new InvalidAdminInput('invalid-body', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
 
 /**
  * Admin operations, each recorded in the audit log with who did it.

@@ -2,8 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
 import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
@@ -14,6 +12,7 @@ import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { AdminTokenSigner, KmsAdminTokenSigner, LocalAdminTokenSigner } from '../tokens/admin-token-signer';
 import { SecretSource, TokenService } from '../tokens/token-service';
 import { UsageLogSink, UsageLogWriter } from '../usage-log/usage-log-writer';
+import { AwsJsonClient, KMS, SECRETS_MANAGER } from './aws-json-client';
 import { RuntimeConfig, SecretLocation, requestPathClientConfig } from './runtime-config';
 
 /**
@@ -40,9 +39,12 @@ export function observability(): { readonly logger: Logger; readonly metrics: Me
   };
 }
 
-/** The admin token signer of the configuration: the KMS key (AWS) or a PEM file (local). */
+/**
+ * The admin token signer of the configuration: the KMS key (AWS) or a PEM file (local). KMS is
+ * called through the project's own AWS JSON client, with the request path's timeouts and attempts.
+ */
 export function adminTokenSignerOf(config: RuntimeConfig): AdminTokenSigner {
-  return config.adminKey.kind === 'kms' ? new KmsAdminTokenSigner(new KMSClient(requestPathClientConfig()), config.adminKey.keyId) : new LocalAdminTokenSigner(config.adminKey.path);
+  return config.adminKey.kind === 'kms' ? new KmsAdminTokenSigner(new AwsJsonClient(KMS), config.adminKey.keyId) : new LocalAdminTokenSigner(config.adminKey.path);
 }
 
 /**
@@ -75,13 +77,17 @@ export function tokenServiceOf(config: RuntimeConfig, adminSigner: AdminTokenSig
   });
 }
 
-/** Where the tenant token secret is read from: Secrets Manager (AWS) or a file (local). */
+/**
+ * Where the tenant token secret is read from: Secrets Manager (AWS) or a file (local). Secrets
+ * Manager's `GetSecretValue` (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html)
+ * goes through the project's own AWS JSON client, with the request path's timeouts and attempts.
+ */
 export function secretSource(location: SecretLocation): SecretSource {
   if (location.kind === 'file') return async () => new Uint8Array(Buffer.from((await readFile(location.path, 'utf8')).trim(), 'utf8'));
   return async () => {
-    const client = new SecretsManagerClient(requestPathClientConfig());
+    const client = new AwsJsonClient(SECRETS_MANAGER);
     try {
-      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: location.secretId }));
+      const { SecretString } = await client.call<{ SecretString?: string }>('GetSecretValue', { SecretId: location.secretId });
       if (!SecretString) throw new Error(`Secret ${location.secretId} has no string value.`);
       return new Uint8Array(Buffer.from(SecretString, 'utf8'));
     } finally {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 
 /**
  * Signs admin tokens with an asymmetric key whose private half the verifier never holds: KMS in
@@ -62,27 +61,36 @@ export function derToJoseSignature(der: Uint8Array, size = 32): Uint8Array {
   return new Uint8Array(Buffer.concat([r, s]));
 }
 
+/** The one call a KMS signer makes: an AWS JSON 1.1 operation (lambdas/runtime/aws-json-client.ts `AwsJsonClient`). */
+export interface KmsCaller {
+  call<T>(operation: string, input: object): Promise<T>;
+}
+
 /**
  * KMS asymmetric key (`ECC_NIST_P256`, `SIGN_VERIFY`). Minting needs `kms:Sign` on it, which its
  * key policy grants the mint function only; verifying needs `kms:GetPublicKey`, which answers the
  * key as DER SubjectPublicKeyInfo (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetPublicKey.html).
+ * On the wire (AWS JSON 1.1) `Message`, `Signature` and `PublicKey` are blobs, sent base64-encoded;
+ * `MessageType: RAW` has KMS hash the message with SHA-256 itself
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html).
  */
 export class KmsAdminTokenSigner implements AdminTokenSigner {
   constructor(
-    private readonly client: KMSClient,
+    private readonly kms: KmsCaller,
     private readonly keyId: string,
   ) {}
 
   public async signDer(message: Uint8Array): Promise<Uint8Array> {
-    const { Signature } = await this.client.send(new SignCommand({ KeyId: this.keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const input = { KeyId: this.keyId, Message: Buffer.from(message).toString('base64'), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' };
+    const { Signature } = await this.kms.call<{ Signature?: string }>('Sign', input);
     if (!Signature) throw new AdminTokenSignerError(`KMS answered no signature for key ${this.keyId}.`);
-    return Signature;
+    return new Uint8Array(Buffer.from(Signature, 'base64'));
   }
 
   public async publicKey(): Promise<KeyObject> {
-    const { PublicKey, KeySpec } = await this.client.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
+    const { PublicKey, KeySpec } = await this.kms.call<{ PublicKey?: string; KeySpec?: string }>('GetPublicKey', { KeyId: this.keyId });
     if (!PublicKey || KeySpec !== 'ECC_NIST_P256') throw new AdminTokenSignerError(`Key ${this.keyId} must be an ECC_NIST_P256 key; it is ${KeySpec ?? 'unknown'}.`);
-    return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' });
+    return createPublicKey({ key: Buffer.from(PublicKey, 'base64'), format: 'der', type: 'spki' });
   }
 }
 
