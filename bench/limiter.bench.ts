@@ -7,13 +7,19 @@
  * BENCH_LIMITER_ROUNDS, at least 6, of BENCH_LIMITER_SECONDS each per contender), and each ratio is
  * taken within a round and reported as min / median / max: one sequential sample per contender
  * let drift in the shared machine decide the ratio (it swung between 0.54 and 1.30 run to run).
+ *
+ * A last phase counts DynamoDB reads and writes per request through the authorizer (every request a
+ * cache miss: the API key looked up by hash) and the limiter, with the tier hint the key record
+ * carries (issue 13, item 3) against the same requests without it, in paired rounds as well.
  */
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import { DynamoDB, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RateLimiterDynamo } from 'rate-limiter-flexible';
-import { TierPolicy, resolveTierPolicies } from '../contracts/tiers';
+import { TIER_NAMES, TierPolicy, resolveTierPolicies } from '../contracts/tiers';
+import { Authenticator } from '../lambdas/auth/authenticator';
 import { CredentialStore } from '../lambdas/credentials/credential-store';
+import { TokenService } from '../lambdas/tokens/token-service';
 import { TokenBucketLimiter } from '../lambdas/limiter/token-bucket-limiter';
 import { createMeteredApiTables } from '../local/metered-api';
 import { Spread, fmt, fmtSpread, pairedRounds, printTable } from './support/measure';
@@ -222,6 +228,120 @@ function printResults(throughput: Awaited<ReturnType<typeof measureThroughput>>)
   console.log(`\nOver-admission phase: 120/min with burst 20 on one key for ${String(OVER)} s (GCRA allows burst + one per 0.5 s; rate-limiter-flexible's fixed window allows 20 per window).`);
 }
 
+/** Tenants (one key each) per side and round of the tier-hint phase; tiers cycle free, basic, premium, enterprise. */
+const HINT_TENANTS = Number(process.env.BENCH_LIMITER_HINT_TENANTS ?? 40);
+/** Requests per tenant in the tier-hint phase: the first decision on a fresh limiter, then steady ones (within every tier's burst). */
+const HINT_PASSES = 4;
+const READ_COMMANDS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand', 'TransactGetItemsCommand']);
+const WRITE_COMMANDS = new Set(['UpdateItemCommand', 'PutItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+
+/** A client that counts its reads and writes. */
+function readsAndWrites(clientConfig: ClientConfig): { client: DynamoDBClient; reads: () => number; writes: () => number } {
+  const client = new DynamoDBClient(clientConfig);
+  const counts = { reads: 0, writes: 0 };
+  client.middlewareStack.add((next, context) => async (args) => {
+    const name = context.commandName ?? '';
+    if (READ_COMMANDS.has(name)) counts.reads++;
+    if (WRITE_COMMANDS.has(name)) counts.writes++;
+    return next(args);
+  }, { step: 'initialize', name: 'countReadsAndWrites' });
+  return { client, reads: () => counts.reads, writes: () => counts.writes };
+}
+
+interface HintFigures {
+  readonly requestsPerSecond: number;
+  readonly authorizerReads: number;
+  readonly firstWrites: number;
+  readonly steadyWrites: number;
+  readonly limiterReads: number;
+  readonly admitted: number;
+}
+
+/** The API keys of one side and round of the tier-hint phase. */
+const hintKeys = new Map<string, string[]>();
+
+/** Tenants and keys for every side and round of the tier-hint phase (the warm-up's too), written as the admin API writes them. */
+async function createHintTenants(setup: DynamoDBClient, rounds: number): Promise<void> {
+  const store = new CredentialStore({ client: setup, credentialsTable: TABLES.credentials, limiterTable: TABLES.limiter });
+  for (let round = -1; round < rounds; round++) {
+    for (const side of ['a', 'b']) {
+      const keys: string[] = [];
+      for (let i = 0; i < HINT_TENANTS; i++) {
+        const tenantId = `hint-${side}-${String(round + 1)}-${String(i)}`;
+        await store.createTenant({ tenantId, name: tenantId, tier: TIER_NAMES[i % TIER_NAMES.length] });
+        keys.push((await store.createKey(tenantId)).apiKey);
+      }
+      hintKeys.set(`${side}${String(round)}`, keys);
+    }
+  }
+}
+
+/** One side of one round: a fresh authorizer store and limiter (a new container), each key's requests through both. */
+async function hintRound(clientConfig: ClientConfig, keys: readonly string[], withHint: boolean): Promise<HintFigures> {
+  const auth = readsAndWrites(clientConfig);
+  const decide = readsAndWrites(clientConfig);
+  const store = new CredentialStore({ client: auth.client, credentialsTable: TABLES.credentials, limiterTable: TABLES.limiter });
+  const unusedSigner = { signDer: () => Promise.reject(new Error('no admin tokens here')), publicKey: () => Promise.reject(new Error('no admin tokens here')) };
+  const tokens = new TokenService({ issuer: 'bench', audience: 'bench', tenantSecret: () => Promise.resolve(new Uint8Array(32)), adminSigner: unusedSigner });
+  const authenticator = new Authenticator(store, tokens);
+  const limiter = new TokenBucketLimiter({ client: decide.client, tableName: TABLES.limiter, tiers: resolveTierPolicies() });
+  let admitted = 0;
+  const pass = async () => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < keys.length; i = next++) {
+          const outcome = await authenticator.authenticate({ authorization: `ApiKey ${keys[i]}` }, 'authorization');
+          if (!outcome.ok || outcome.principal.kind !== 'tenant') throw new Error(`bench key refused: ${outcome.ok ? 'admin' : outcome.reason}`);
+          const { tenantId, keyId, tier } = outcome.principal;
+          if ((await limiter.decide({ tenantId, keyId, tierHint: withHint ? tier : undefined })).outcome === 'admitted') admitted++;
+        }
+      }),
+    );
+  };
+  const started = process.hrtime.bigint();
+  await pass();
+  const firstWrites = decide.writes();
+  for (let p = 1; p < HINT_PASSES; p++) await pass();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const requests = keys.length * HINT_PASSES;
+  const figures = {
+    requestsPerSecond: requests / seconds,
+    authorizerReads: auth.reads() / requests,
+    firstWrites: firstWrites / keys.length,
+    steadyWrites: (decide.writes() - firstWrites) / (requests - keys.length),
+    limiterReads: decide.reads() / requests,
+    admitted: admitted / requests,
+  };
+  auth.client.destroy();
+  decide.client.destroy();
+  return figures;
+}
+
+/** DynamoDB calls per request through the authorizer and the limiter, with the key record's tier hint (A) and without it (B). */
+async function measureTierHints(clientConfig: ClientConfig): Promise<void> {
+  const result = await pairedRounds({
+    rounds: ROUNDS,
+    warmUp: true,
+    a: (round) => hintRound(clientConfig, hintKeys.get(`a${String(round)}`) ?? [], true),
+    b: (round) => hintRound(clientConfig, hintKeys.get(`b${String(round)}`) ?? [], false),
+  });
+  const both = (metric: (figures: HintFigures) => number, digits: number) => [fmtSpread(result.spreadOf('a', metric), digits), fmtSpread(result.spreadOf('b', metric), digits)];
+  const rows = [
+    ['DynamoDB reads per authorizer cache miss (API key)', ...both((f) => f.authorizerReads, 2), '', '≤ 1'],
+    ['limiter writes, first decision per tenant on a fresh instance', ...both((f) => f.firstWrites, 2), '', '1 with the hint'],
+    ['limiter writes per admitted request, steady state', ...both((f) => f.steadyWrites, 2), '', '1'],
+    ['limiter reads per request', ...both((f) => f.limiterReads, 2), '', '0'],
+    ['admitted / requests', ...both((f) => f.admitted, 2), '', ''],
+    ['requests/s (authorizer + limiter)', ...both((f) => f.requestsPerSecond, 0), `${fmtSpread(result.ratio((f) => f.requestsPerSecond), 2)}×`, ''],
+  ];
+  console.log(
+    `\nTier hints (issue 13, item 3): ${String(HINT_TENANTS)} tenants (tiers cycling free..enterprise, one API key each) per side and round, ${String(HINT_PASSES)} requests each,` +
+      ` every request an authorizer cache miss, a fresh limiter per side and round; ${String(result.rounds.length)} paired rounds (A-B, then B-A) after a warm-up.`,
+  );
+  printTable('DynamoDB calls per request (min / median / max over the rounds)', ['metric', 'A: key record tier hint', 'B: no hint (before)', 'ratio A / B', 'target'], rows);
+}
+
 export async function limiterBenchmark(): Promise<void> {
   const dynalite = await startDynalite();
   const clientConfig: ClientConfig = { endpoint: dynalite.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 };
@@ -233,6 +353,8 @@ export async function limiterBenchmark(): Promise<void> {
     const throughput = await measureThroughput([() => ours(clientConfig, LOOSE), () => theirs(LOOSE.requestsPerMinute, 60)], keys);
     await measureOverAdmission(clientConfig, theirs, throughput.measured);
     printResults(throughput);
+    await createHintTenants(setup, ROUNDS % 2 === 0 ? ROUNDS : ROUNDS + 1);
+    await measureTierHints(clientConfig);
     setup.destroy();
   } finally {
     dynalite.stop();

@@ -16,6 +16,11 @@ export const AUTHORIZER_CONTEXT_FIELDS = {
   userId: 'userId',
   /** The API key, or the key a token was minted from. */
   apiKeyId: 'apiKeyId',
+  /**
+   * The tier the credential names (a tenant token's claim, the tier hint of an API key's record or
+   * of an external identity's mapping), which the limiter's first write names; never enforced as
+   * such: the limiter item's tier decides, and a stale one costs a second write.
+   */
   tier: 'tier',
   /** Space-separated scopes. */
   scopes: 'scopes',

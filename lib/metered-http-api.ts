@@ -311,8 +311,10 @@ export class MeteredHttpApi extends Construct {
     if (reservedConcurrency > 0) {
       (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reservedConcurrency;
     }
-    // Key and tenant lookups by primary key only: no index access.
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.tables.credentials.tableArn] }));
+    // Lookups by primary key only, no index access: an API key or an admin token's revocation (GetItem), an
+    // external identity's two possible mappings in one request (BatchGetItem, its own IAM action:
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [this.tables.credentials.tableArn] }));
     this.tenantTokenSecret.grantRead(fn);
     this.allowOnAdminTokenKey('VerifyAdminTokens', fn, ADMIN_TOKEN_VERIFY_ACTIONS);
     return fn;

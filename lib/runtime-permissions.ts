@@ -391,6 +391,9 @@ function alarmNotifications(b: ContractBuilder, stack: ApiUsageTrackerStack): vo
   for (const [name, alarm] of Object.entries(monitoring.alarms)) {
     publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the ${name} alarm (ALARM and OK actions)`);
   }
+  for (const [name, alarm] of Object.entries(monitoring.usageLogForwarderAlarms ?? {})) {
+    publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the usage-log forwarder's ${name} alarm (ALARM and OK actions)`);
+  }
   publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.jobFailureRule.ruleArn, 'the Glue job failure rule');
   publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.crawlerFailureRule.ruleArn, 'the Glue crawler failure rule');
 }
@@ -516,7 +519,10 @@ function functionBaseline(b: ContractBuilder, stack: ApiUsageTrackerStack, funct
 function authorizerCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const api = stack.meteredApi;
   const authorizer = functionRole(functions.authorizer);
-  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', api.tables.credentials.tableArn, 'looks up an API key by its hash, and its tenant');
+  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:GetItem', api.tables.credentials.tableArn, 'looks up an API key by its hash, or an admin token\'s revocation');
+  // Both possible mappings of an external token (its subject's, its app client's) in one request
+  // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html: BatchGetItem is its own action).
+  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:BatchGetItem', api.tables.credentials.tableArn, 'looks up an external identity\'s mappings, subject and app client, in one request');
   b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'verifies tenant tokens (HS256)');
   // The key policy names the authorizer for GetPublicKey only: it verifies admin tokens and can never sign one.
   b.add(lambdaComponent('authorizer'), authorizer, 'kms:GetPublicKey', api.adminTokenKey.keyArn, 'verifies admin tokens (ES256) with the admin token key\'s public half');
@@ -567,11 +573,11 @@ function adminCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: 
   const adminComponent = lambdaComponent('admin');
   const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
   b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'tenants and keys: create, read, block, revoke; the calling admin key\'s status on every admin request');
-  b.add(adminComponent, admin, 'dynamodb:Query', `${tables.credentials.tableArn}/index/${byEntity}`, 'lists tenants through the byEntity index');
+  b.add(adminComponent, admin, 'dynamodb:Query', `${tables.credentials.tableArn}/index/${byEntity}`, 'lists tenants, and a tenant\'s keys and external identities (whose tier hints a tier change rewrites), through the byEntity index');
   // Each change and its audit entry are one TransactWriteItems, whose actions need the underlying
   // PutItem/UpdateItem, and dynamodb:ConditionCheckItem for a ConditionCheck
   // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
-  b.add(adminComponent, admin, 'dynamodb:ConditionCheckItem', tables.credentials.tableArn, 'checks, in the same transaction, that the tenant a key or an external identity is created for exists');
+  b.add(adminComponent, admin, 'dynamodb:ConditionCheckItem', tables.credentials.tableArn, 'checks, in the same transaction, that the tenant a key or an external identity is created for exists and still has the tier recorded with it');
   b.addActions(adminComponent, admin, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.limiter.tableArn, 'the enforcement copy of tier and blocks on the limiter item, read before a tier change (a raised tier also clears the bucket\'s debt)');
   // Append-only: a PutItem of an entry's attributes in an audit partition, and reading by month.
   b.add(adminComponent, admin, 'dynamodb:PutItem', tables.audit.tableArn, 'appends an entry to the audit log (with attribute_not_exists, so never over another)', {

@@ -8,9 +8,9 @@ import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/to
 
 /**
  * What the authorizer saw of an API key's standing. A hint only, possibly cached: the routes
- * decide from the current state (the limiter item, or the key record on admin routes). For an API
- * key the authorizer reads the key's record only (`active` or `key-blocked`); `tenant-blocked` is
- * what it saw of an external token's tenant.
+ * decide from the current state (the limiter item, or the key record on admin routes). The
+ * authorizer reads the key's record only (`active` or `key-blocked`) and no tenant, so it never
+ * sets `tenant-blocked` itself; a context that says so is still honoured by the routes.
  */
 export type CredentialStanding = 'active' | 'key-blocked' | 'tenant-blocked';
 
@@ -30,6 +30,11 @@ interface PrincipalBase {
 export interface TenantPrincipal extends PrincipalBase {
   readonly kind: 'tenant';
   readonly tenantId: string;
+  /**
+   * The tier the credential names: a tenant token's claim, or the hint an API key's record or an
+   * external identity's mapping carries. The limiter's first write names it; the tier stored on
+   * the limiter item decides, so a stale one costs a second write, never a wrong decision.
+   */
   readonly tier?: TierName;
 }
 
@@ -61,10 +66,12 @@ export interface AuthenticateOptions {
 /**
  * Finds and checks the caller's credential: a Bearer token, or an API key. Knows nothing of Lambda or HTTP servers.
  *
- * One DynamoDB read for an API key (its record, by hash) or an admin token (its revocation entry),
- * none for a tenant token. Nothing is read of an API key's tenant: its tier and blocks live on its
- * limiter item, which the limiter's conditional write checks on every metered request. An external
- * token's mapping and its tenant are read (the tenant must still exist).
+ * At most one DynamoDB request per credential: a GetItem for an API key (its record, by hash) or an
+ * admin token (its revocation entry), one BatchGetItem for an external token (the mappings of its
+ * subject and of its app client), none for a tenant token. Nothing is read of a tenant: its tier
+ * and blocks live on its limiter item, which the limiter's conditional write checks on every
+ * metered request, and which refuses a tenant that has none. The tier the key record or the
+ * mapping carries goes on as the limiter's hint.
  */
 export class Authenticator {
   constructor(
@@ -118,24 +125,24 @@ export class Authenticator {
   }
 
   /**
-   * The tenant of an external token comes from the credentials table, never from a claim. An
-   * unmapped identity and a mapping to a tenant that no longer exists get the same refusal, so a
-   * caller learns nothing about which tenants exist.
+   * The tenant of an external token comes from the credentials table, never from a claim. Its
+   * tenant is not read: a mapping is written only for a tenant that exists, in the same
+   * transaction as a check of it, and tenants are never deleted. A tenant without a limiter item
+   * all the same is refused by the route exactly as this refusal reads at the gateway
+   * (`{"message":"Forbidden"}`), so a caller cannot tell a dangling mapping from none.
    */
   private async byExternalIdentity(identity: ExternalIdentity): Promise<AuthOutcome> {
-    const tenantId = await this.store.findExternalTenant(identity);
-    const tenant = tenantId === undefined ? undefined : await this.store.getTenant(tenantId);
-    if (!tenant) return refuse(EXTERNAL_IDENTITY_REFUSAL);
+    const mapped = await this.store.findExternalTenant(identity);
+    if (!mapped) return refuse(EXTERNAL_IDENTITY_REFUSAL);
     return {
       ok: true,
       principal: {
         kind: 'tenant',
-        tenantId: tenant.tenantId,
-        tier: tenant.tier,
+        tenantId: mapped.tenantId,
+        ...(mapped.tierHint === undefined ? {} : { tier: mapped.tierHint }),
         scopes: [...TENANT_SCOPES],
         via: 'token',
         subject: `${identity.issuer}|${identity.subject}`,
-        standing: tenant.blocked ? 'tenant-blocked' : 'active',
       },
     };
   }
@@ -148,8 +155,9 @@ export class Authenticator {
    * final, so a cached refusal is never wrong.
    *
    * One read, the key's record: its tenant's tier and blocks are on the limiter item, which the
-   * limiter's write checks (and learns the tier from) on every metered request. A tenant key is
-   * created only for a tenant that exists, and tenants are never deleted.
+   * limiter's write checks on every metered request. The record's tier hint tells the limiter
+   * which tier to name in that write. A tenant key is created only for a tenant that exists, and
+   * tenants are never deleted.
    */
   private async byApiKey(apiKey: string): Promise<AuthOutcome> {
     const key = await this.store.findKey(apiKey);
@@ -158,7 +166,7 @@ export class Authenticator {
     const standing: CredentialStanding = key.status === 'blocked' ? 'key-blocked' : 'active';
     const common = { keyId: key.keyId, via: 'api-key', subject: key.keyId, standing } as const;
     if (key.role === 'admin') return { ok: true, principal: { kind: 'admin', scopes: [SCOPES.admin], ...common } };
-    return { ok: true, principal: { kind: 'tenant', tenantId: key.tenantId, scopes: [...TENANT_SCOPES], ...common } };
+    return { ok: true, principal: { kind: 'tenant', tenantId: key.tenantId, ...(key.tierHint === undefined ? {} : { tier: key.tierHint }), scopes: [...TENANT_SCOPES], ...common } };
   }
 }
 

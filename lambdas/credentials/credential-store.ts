@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditWrite, TransactItem } from '../admin/audit-log';
 import { CREDENTIALS_TTL_ATTRIBUTE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN, TENANT_ID_RULE, isReservedTenantId } from '../../contracts/tenants';
-import { DEFAULT_TIERS, TierLimit, TierName } from '../../contracts/tiers';
+import { DEFAULT_TIERS, TierLimit, TierName, isTierName } from '../../contracts/tiers';
 import { LimiterItemWrite, LimiterItemWrites, readEnforcedTier } from '../limiter/limiter-item-writes';
 import { NewApiKey, generateApiKey, hashApiKey, looksLikeApiKey, sameDigest } from './api-key';
 
@@ -25,6 +25,22 @@ export interface ApiKeyRecord {
   readonly role: KeyRole;
   readonly status: KeyStatus;
   readonly createdAt: string;
+}
+
+/**
+ * A key as the authorizer finds it by its secret: its record, and its tenant's tier as that record
+ * last heard it. The tier is a hint for the limiter (whose item holds the tier it enforces): it is
+ * written with the key and rewritten by each tier change, and is absent on records written before
+ * keys carried it.
+ */
+export interface FoundApiKey extends ApiKeyRecord {
+  readonly tierHint?: TierName;
+}
+
+/** The tenant an external identity acts for, and the tier hint its mapping carries (as {@link FoundApiKey.tierHint}). */
+export interface ExternalTenant {
+  readonly tenantId: string;
+  readonly tierHint?: TierName;
 }
 
 /** A domain error the adapters map to 400/404/409. */
@@ -91,6 +107,20 @@ export const generateTenantId = (): string => `t-${randomBytes(6).toString('hex'
 type FailedConditions = (index: number) => boolean;
 
 /**
+ * TransactWriteItems takes at most 100 actions
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html);
+ * a tier change sends its limiter item, tenant record and audit entry, and at most this many
+ * records' tier hints with them.
+ */
+const TIER_HINTS_PER_TRANSACTION = 97;
+
+/** How often a write that depends on a tenant's tier reads the tier again when it changed in between. */
+const TIER_ROUNDS = 3;
+
+/** The attribute of key records (by hash) and external identity mappings that holds the tenant's tier, a hint for the limiter. */
+const TIER_HINT = 'tier';
+
+/**
  * Tenants and API keys in DynamoDB, and the tier and blocks on each tenant's limiter item (the
  * copy the limiter enforces on every request), which it changes with the writes the limiter module
  * builds (LimiterItemWrites). Keys are stored only as SHA-256 hashes.
@@ -99,7 +129,9 @@ type FailedConditions = (index: number) => boolean;
  * the limiter item) is one TransactWriteItems, with the audit entry that records it when the
  * caller passes one (`audit`): all of it lands, or none of it
  * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
- * Locally, dynalite runs the same requests (local/dynalite-transactions.ts).
+ * Locally, dynalite runs the same requests (local/dynalite-transactions.ts). The one exception is
+ * a tenant's tier hint on its key records and identity mappings beyond what a tier change's
+ * transaction takes (see {@link setTier}): a hint, never what the limiter enforces.
  */
 export class CredentialStore {
   private readonly documents: DynamoDBDocumentClient;
@@ -146,45 +178,46 @@ export class CredentialStore {
   }
 
   public async listTenants(): Promise<Tenant[]> {
-    const tenants: Tenant[] = [];
-    let cursor: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.props.credentialsTable,
-          IndexName: 'byEntity',
-          KeyConditionExpression: 'entity = :tenant',
-          ExpressionAttributeValues: { ':tenant': 'tenant' },
-          ExclusiveStartKey: cursor,
-        }),
-      );
-      tenants.push(...(page.Items ?? []).map(toTenant));
-      cursor = page.LastEvaluatedKey;
-    } while (cursor);
-    return tenants;
+    return (await this.entityItems('tenant')).map(toTenant);
   }
 
   /**
-   * Changes the tier of the limiter item and the tenant record together.
+   * Changes the tier of the limiter item and the tenant record together, and the tier hint on the
+   * tenant's key records (by hash) and external identity mappings, which the authorizer passes to
+   * the limiter so that its first write names the right tier.
    *
    * Raising the tier clears the bucket's debt, lowering keeps it (LimiterItemWrites.setTier).
    * Whether it raises depends on the tier the item holds, read first; the write is conditional on
    * that tier still being there, and another admin's change in between means reading again.
+   *
+   * The hints go in the same transaction, up to {@link TIER_HINTS_PER_TRANSACTION} of them; the
+   * rest follow it one by one. A hint is never what the limiter enforces (its conditional write
+   * checks the item's tier), so one the change misses — a record beyond the transaction whose
+   * update fails, a key the index did not list yet — costs a second write on a limiter instance's
+   * first decision for the tenant, never a wrong one.
    */
   public async setTier(tenantId: string, tier: TierName, audit?: AuditWrite): Promise<Tenant> {
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= TIER_ROUNDS; round++) {
       const current = await readEnforcedTier(this.documents, this.props.limiterTable, tenantId);
       if (current === undefined) throw this.tenantNotFound(tenantId);
+      const hinted = await this.tierHintRecords(tenantId);
+      const [withChange, after] = [hinted.slice(0, TIER_HINTS_PER_TRANSACTION), hinted.slice(TIER_HINTS_PER_TRANSACTION)];
       const written = await this.transact(
-        [this.limiterItem.setTier(tenantId, { from: current, to: tier, tiers: this.tiers }), this.tenantUpdate(tenantId, 'SET tier = :tier', { ':tier': tier })],
+        [
+          this.limiterItem.setTier(tenantId, { from: current, to: tier, tiers: this.tiers }),
+          this.tenantUpdate(tenantId, 'SET tier = :tier', { ':tier': tier }),
+          ...withChange.map((pk) => this.tierHintUpdate(pk, tier)),
+        ],
         audit,
         (failed) => {
           if (failed(1)) throw this.tenantNotFound(tenantId);
-          // Another change of the tier since it was read: not written, read again.
-          if (!failed(0)) throw new Error('TransactWriteItems was cancelled without a failed condition.');
+          // Another change of the tier since it was read (or a record gone since it was listed): not written, read again.
         },
       );
-      if (written) return this.consistentTenant(tenantId);
+      if (written) {
+        await this.setTierHints(after, tier);
+        return this.consistentTenant(tenantId);
+      }
     }
     throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being set; retry.`);
   }
@@ -204,34 +237,48 @@ export class CredentialStore {
     return this.consistentTenant(tenantId);
   }
 
-  /** Creates a key; the secret is returned once and never stored. `key` is for callers that must know the id first. */
+  /**
+   * Creates a key; the secret is returned once and never stored. `key` is for callers that must know the id first.
+   *
+   * A tenant key is created only for a tenant that exists, with the tenant's tier as its hint: the
+   * tier is read first, and the transaction checks that the tenant still has it (a tier change in
+   * between means reading again).
+   */
   public async createKey(tenantId: string, role: KeyRole = 'tenant', options: { readonly key?: NewApiKey; readonly audit?: AuditWrite } = {}): Promise<ApiKeyRecord & { apiKey: string }> {
     const { apiKey, keyId, hash } = options.key ?? generateApiKey();
     const record: ApiKeyRecord = { keyId, tenantId, role, status: 'active', createdAt: this.now() };
-    const tenantExists: TransactItem[] =
-      role === 'tenant' ? [{ ConditionCheck: { TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(tenantId) }, ConditionExpression: 'attribute_exists(pk)' } }] : [];
-    await this.transact(
-      [
-        ...tenantExists,
-        { Put: { TableName: this.props.credentialsTable, Item: { pk: hashItemKey(hash), hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        { Put: { TableName: this.props.credentialsTable, Item: { pk: keyItemKey(keyId), entity: 'key', sk: `${tenantId}#${keyId}`, hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      ],
-      options.audit,
-      (failed) => {
-        if (tenantExists.length > 0 && failed(0)) throw this.tenantNotFound(tenantId);
-        throw new CredentialStoreError('concurrent-change', `Key "${keyId}" already exists; retry.`);
-      },
-    );
+    const write = async (tier: TierName | undefined): Promise<boolean> => {
+      const tenantCheck: TransactItem[] = tier === undefined ? [] : [this.tenantTierCheck(tenantId, tier)];
+      return this.transact(
+        [
+          ...tenantCheck,
+          { Put: { TableName: this.props.credentialsTable, Item: { pk: hashItemKey(hash), hash, ...record, ...(tier === undefined ? {} : { [TIER_HINT]: tier }) }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          { Put: { TableName: this.props.credentialsTable, Item: { pk: keyItemKey(keyId), entity: 'key', sk: `${tenantId}#${keyId}`, hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        ],
+        options.audit,
+        (failed) => {
+          // The tenant's tier changed since it was read, or the tenant is gone: read again.
+          if (tenantCheck.length > 0 && failed(0)) return;
+          throw new CredentialStoreError('concurrent-change', `Key "${keyId}" already exists; retry.`);
+        },
+      );
+    };
+    if (role === 'tenant') await this.atTenantTier(tenantId, write);
+    else await write(undefined);
     return { ...record, apiKey };
   }
 
-  /** The key a secret belongs to, if any: one lookup by hash, then a constant-time comparison. */
-  public async findKey(apiKey: string): Promise<ApiKeyRecord | undefined> {
+  /**
+   * The key a secret belongs to, if any: one lookup by hash, then a constant-time comparison. The
+   * record carries its tenant's tier as a hint ({@link FoundApiKey.tierHint}).
+   */
+  public async findKey(apiKey: string): Promise<FoundApiKey | undefined> {
     if (!looksLikeApiKey(apiKey)) return undefined;
     const hash = hashApiKey(apiKey);
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: hashItemKey(hash) } }));
     if (!Item || typeof Item.hash !== 'string' || !sameDigest(Item.hash, hash)) return undefined;
-    return toKey(Item);
+    const tierHint: unknown = Item[TIER_HINT];
+    return { ...toKey(Item), ...(isTierName(tierHint) ? { tierHint } : {}) };
   }
 
   public async getKey(keyId: string): Promise<ApiKeyRecord | undefined> {
@@ -294,6 +341,10 @@ export class CredentialStore {
    * Maps an external identity (issuer and subject, or issuer and app client) to an existing
    * tenant. A mapping is never overwritten: moving an identity to another tenant is a deliberate
    * second step, so a typo cannot silently hand one tenant's users to another.
+   *
+   * The tenant must exist when the mapping is written (a ConditionCheck in the same transaction),
+   * and tenants are never deleted, so the authorizer trusts a mapping without reading its tenant.
+   * The mapping carries the tenant's tier as a hint, as a key record does (see {@link createKey}).
    */
   public async mapExternalIdentity(input: ExternalIdentityInput, audit?: AuditWrite): Promise<ExternalIdentityMapping> {
     const [by, value] = input.subject !== undefined ? (['subject', input.subject] as const) : (['client', input.clientId] as const);
@@ -303,34 +354,35 @@ export class CredentialStore {
       tenantId: input.tenantId,
       createdAt: this.now(),
     };
-    await this.transact(
-      [
-        { ConditionCheck: { TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(input.tenantId) }, ConditionExpression: 'attribute_exists(pk)' } },
-        {
-          Put: {
-            TableName: this.props.credentialsTable,
-            Item: { pk: externalItemKey(input.issuer, by, value), entity: 'external-identity', sk: `${input.tenantId}#${by}#${value}`, ...mapping },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+    const item = { pk: externalItemKey(input.issuer, by, value), entity: 'external-identity', sk: `${input.tenantId}#${by}#${value}`, ...mapping };
+    await this.atTenantTier(input.tenantId, (tier) =>
+      this.transact(
+        [this.tenantTierCheck(input.tenantId, tier), { Put: { TableName: this.props.credentialsTable, Item: { ...item, [TIER_HINT]: tier }, ConditionExpression: 'attribute_not_exists(pk)' } }],
+        audit,
+        (failed) => {
+          // The tenant's tier changed since it was read, or the tenant is gone: read again.
+          if (failed(0)) return;
+          throw new CredentialStoreError('external-identity-mapped', `This ${by} of ${input.issuer} is already mapped to a tenant.`);
         },
-      ],
-      audit,
-      (failed) => {
-        if (failed(0)) throw this.tenantNotFound(input.tenantId);
-        throw new CredentialStoreError('external-identity-mapped', `This ${by} of ${input.issuer} is already mapped to a tenant.`);
-      },
+      ),
     );
     return mapping;
   }
 
   /**
    * The tenant an external identity acts for: the subject's own mapping first, else its app
-   * client's. Undefined when neither is mapped; the caller cannot tell that from an unknown tenant.
+   * client's. Undefined when neither is mapped. Both mappings are fetched in one BatchGetItem (one
+   * request, one read unit: two eventually consistent reads of items under 4 KB). DynamoDB may
+   * leave keys unprocessed (throttling, an internal failure) and asks for a retry of those with
+   * exponential backoff (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
    */
-  public async findExternalTenant(identity: { issuer: string; subject: string; clientId: string }): Promise<string | undefined> {
-    for (const [by, value] of [['subject', identity.subject], ['client', identity.clientId]] as const) {
-      const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: externalItemKey(identity.issuer, by, value) } }));
-      if (Item && typeof Item.tenantId === 'string') return Item.tenantId;
+  public async findExternalTenant(identity: { issuer: string; subject: string; clientId: string }): Promise<ExternalTenant | undefined> {
+    const keys = [externalItemKey(identity.issuer, 'subject', identity.subject), externalItemKey(identity.issuer, 'client', identity.clientId)];
+    const items = await this.credentialItems(keys);
+    for (const pk of keys) {
+      const item = items.get(pk);
+      const tierHint: unknown = item?.[TIER_HINT];
+      if (item && typeof item.tenantId === 'string') return { tenantId: item.tenantId, ...(isTierName(tierHint) ? { tierHint } : {}) };
     }
     return undefined;
   }
@@ -382,6 +434,115 @@ export class CredentialStore {
     if (status === 'revoked') return this.limiterItem.addKey(tenantId, 'revokedKeys', keyId);
     if (status === 'blocked') return this.limiterItem.addKey(tenantId, 'blockedKeys', keyId);
     return this.limiterItem.removeKey(tenantId, 'blockedKeys', keyId);
+  }
+
+  /** Credential items by key, in BatchGetItem requests until none is left unprocessed (at most 3, backing off 50 then 100 ms). */
+  private async credentialItems(pks: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const table = this.props.credentialsTable;
+    const found = new Map<string, Record<string, unknown>>();
+    let pending: Record<string, unknown>[] = pks.map((pk) => ({ pk }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === 3) throw new Error(`BatchGetItem left ${String(pending.length)} of ${String(pks.length)} keys unprocessed after ${String(attempt)} attempts.`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      const { Responses, UnprocessedKeys } = await this.documents.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      for (const item of Responses?.[table] ?? []) found.set(String(item.pk), item);
+      pending = UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  /** The tenant's tier, read consistently; the tenant must exist. */
+  private async currentTier(tenantId: string): Promise<TierName> {
+    return (await this.consistentTenant(tenantId)).tier;
+  }
+
+  /**
+   * Runs a write that records the tenant's tier with the tier read now, and again (up to
+   * {@link TIER_ROUNDS} times) while it reports that the tier changed in between (false).
+   */
+  private async atTenantTier(tenantId: string, write: (tier: TierName) => Promise<boolean>): Promise<void> {
+    for (let round = 1; round <= TIER_ROUNDS; round++) {
+      if (await write(await this.currentTier(tenantId))) return;
+    }
+    throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being recorded; retry.`);
+  }
+
+  /** A transaction's check that the tenant exists and still has the tier read. */
+  private tenantTierCheck(tenantId: string, tier: TierName): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.props.credentialsTable,
+        Key: { pk: tenantItemKey(tenantId) },
+        ConditionExpression: 'attribute_exists(pk) AND #tier = :tier',
+        ExpressionAttributeNames: { '#tier': 'tier' },
+        ExpressionAttributeValues: { ':tier': tier },
+      },
+    };
+  }
+
+  /**
+   * The records that carry a tenant's tier hint: the by-hash record of each key that is not
+   * revoked (the authorizer refuses revoked keys), and each external identity mapping; listed from
+   * the byEntity index, whose reads are eventually consistent.
+   */
+  private async tierHintRecords(tenantId: string): Promise<string[]> {
+    const keys = await this.entityItems('key', `${tenantId}#`);
+    const mappings = await this.entityItems('external-identity', `${tenantId}#`);
+    return [
+      ...keys.filter((item) => item.status !== 'revoked' && typeof item.hash === 'string').map((item) => hashItemKey(String(item.hash))),
+      ...mappings.filter((item) => typeof item.pk === 'string').map((item) => String(item.pk)),
+    ];
+  }
+
+  /** A record's tier hint: an update of a record that exists. */
+  private tierHint(pk: string, tier: TierName) {
+    return {
+      TableName: this.props.credentialsTable,
+      Key: { pk },
+      UpdateExpression: 'SET #tier = :tier',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#tier': TIER_HINT },
+      ExpressionAttributeValues: { ':tier': tier },
+    };
+  }
+
+  private tierHintUpdate(pk: string, tier: TierName): TransactItem {
+    return { Update: this.tierHint(pk, tier) };
+  }
+
+  /**
+   * The tier hints beyond a tier change's transaction, one UpdateItem each, after the change has
+   * landed: a failure leaves that hint stale, which costs a write, never a decision, so it neither
+   * stops the others nor fails the change.
+   */
+  private async setTierHints(pks: readonly string[], tier: TierName): Promise<void> {
+    for (const pk of pks) {
+      try {
+        await this.documents.send(new UpdateCommand(this.tierHint(pk, tier)));
+      } catch {
+        // Stale: the limiter's condition on the item's tier still decides.
+      }
+    }
+  }
+
+  /** Items of one entity in the byEntity index whose sort key starts with `prefix`, every page. */
+  private async entityItems(entity: string, prefix?: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.props.credentialsTable,
+          IndexName: 'byEntity',
+          KeyConditionExpression: prefix === undefined ? 'entity = :entity' : 'entity = :entity AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':entity': entity, ...(prefix === undefined ? {} : { ':prefix': prefix }) },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      cursor = page.LastEvaluatedKey;
+    } while (cursor);
+    return items;
   }
 
   private tenantUpdate(tenantId: string, expression: string, values: Record<string, unknown>): TransactItem {

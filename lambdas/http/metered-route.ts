@@ -32,6 +32,17 @@ export interface RouteResponse {
 
 export type RouteLogic = (request: RouteRequest) => Promise<RouteResponse>;
 
+/**
+ * API Gateway's own answer when a Lambda authorizer says `isAuthorized: false` (a 403 with this
+ * body and a JSON content type; https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
+ * A route answers a credential that leads to no tenant with exactly these bytes, so that a caller
+ * cannot tell a credential mapped to a tenant that does not exist from one the authorizer refused.
+ */
+export const GATEWAY_FORBIDDEN: JsonResult = { statusCode: 403, headers: { 'content-type': 'application/json' }, body: '{"message":"Forbidden"}' };
+
+/** The limiter found no tenant for the credential: answered as {@link GATEWAY_FORBIDDEN}. */
+class NoSuchTenant extends Error {}
+
 export interface MeteredRouteOptions {
   readonly access: RouteAccess;
   /** Whether calls consume the caller's rate limit. */
@@ -88,6 +99,7 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
       const response = await logic({ event, principal, decision: admitted });
       return json(response.statusCode, response.body, { ...headers, ...response.headers });
     } catch (error) {
+      if (error instanceof NoSuchTenant) return { ...GATEWAY_FORBIDDEN, headers: { ...GATEWAY_FORBIDDEN.headers } };
       if (error instanceof HttpError) {
         if (error.statusCode === 429) metrics.addMetric('throttled', MetricUnit.Count, 1);
         return errorResult(error, requestId);
@@ -127,6 +139,11 @@ function refuseUnlessAdmitted(decision: LimitDecision, principal: Principal, hea
     case 'rate-limited':
       throw new HttpError(429, 'rate-limited', `Rate limit of the ${decision.tier} tier (${decision.policy.requestsPerMinute}/min, burst ${decision.policy.burst}) exceeded; retry after ${decision.retryAfterSeconds} s.`, headers);
     case 'refused':
+      if (decision.reason === 'unknown-tenant') {
+        // A dangling credential (a mapping or key of a tenant removed behind the API's back) is an operator's matter.
+        logger.warn('credential names a tenant without a limiter item; answered as the gateway refuses', { tenantId: principal.kind === 'tenant' ? principal.tenantId : undefined });
+        throw new NoSuchTenant('no limiter item for the tenant');
+      }
       throw new HttpError(403, decision.reason, refusalMessage(decision.reason));
     case 'store-throttled':
       // DynamoDB throttled the tenant's own item, which the tenant's traffic can cause: never an admission.

@@ -10,7 +10,12 @@ export type { FailMode, TierPolicy } from '../../contracts/tiers';
 export interface LimitSubject {
   readonly tenantId: string;
   readonly keyId?: string;
-  /** The tier the caller's credential claimed; the stored tier wins when they differ. */
+  /**
+   * The tier the caller's credential names (a token's claim, or the hint an API key's record or an
+   * external identity's mapping carries); the stored tier wins when they differ, at the cost of a
+   * second write. Without it, and before this instance has decided for the tenant, the first write
+   * names `free`.
+   */
   readonly tierHint?: TierName;
 }
 
@@ -190,9 +195,10 @@ class Update {
  * DynamoDB has no `max`, so the two cases are two conditional writes: "idle" (`TAT ≤ now`, set
  * `TAT = now + T`) and "busy" (`now < TAT ≤ now + τ`, add `T`). A decision makes the write its
  * hint predicts and, only if the condition fails for the other case (or another tier), the other
- * one: at most two `UpdateItem` calls (three on an instance's first request for a tenant when the
- * caller's credential names no tier, as an API key does: the first only learns the tier), no read,
- * no retry loop. Each condition is evaluated
+ * one: at most two `UpdateItem` calls, no read, no retry loop. The tier a write names is the one
+ * this instance last saw on the item, else the one the caller's credential names (its hint), else
+ * `free`; a wrong one fails the condition like a wrong case, and the second write uses the stored
+ * tier the failed condition's old item shows. Each condition is evaluated
  * atomically by DynamoDB, so no interleaving admits more than the bucket allows. The failed
  * condition's old item (`ReturnValuesOnConditionCheckFailure`) says why and when to retry. Tier
  * and blocks live on the same item, so a change applies to the very next request.
@@ -238,10 +244,7 @@ export class TokenBucketLimiter {
     const now = this.clock();
     const hint = this.hints.get(subject.tenantId);
     let tier: TierName = hint?.tier ?? subject.tierHint ?? 'free';
-    // No tier known (an API key's first request on this instance: the authorizer reads no tenant):
-    // a first write that only learns the tier does not count among the two.
-    let guessedTier = !hint && subject.tierHint === undefined;
-    let attempts = 2;
+    const attempts = 2;
     let predicted: Case = hint && hint.tat > now ? 'busy' : 'idle';
     let tidying: Tidying = { stale: likelyStale(now, hint?.day), expiredRevoked: [], expiredBlocked: [] };
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -280,8 +283,6 @@ export class TokenBucketLimiter {
           retryAfterSeconds: Math.max(1, Math.ceil((tat - toleranceMs - now) / 1000)),
         };
       }
-      if (guessedTier && storedTier !== tier) attempts++;
-      guessedTier = false;
       if (attempt === attempts) break;
       // Wrong case or wrong tier: the second (and last) write uses what the old item showed, and tidies what it showed.
       tier = storedTier;

@@ -37,6 +37,22 @@ describe('Class: Authenticator', () => {
       expect(await withKey(key.apiKey)).toMatchObject({ ok: true, principal: { standing: 'key-blocked' } });
     });
 
+    it('hands on the tier hint of the key record, current after a tier change, in the authorizer context (issue 13, item 3)', async () => {
+      // Prepare
+      const tenant = await store.createTenant({ name: 'hinted', tier: 'basic' });
+      const key = await store.createKey(tenant.tenantId);
+      const contextTier = async () => {
+        const outcome = await withKey(key.apiKey);
+        return outcome.ok ? toAuthorizerContext(outcome.principal).tier : outcome.reason;
+      };
+      // Act
+      const before = await contextTier();
+      await store.setTier(tenant.tenantId, 'enterprise');
+      const after = await contextTier();
+      // Assess
+      expect([before, after]).toEqual(['basic', 'enterprise']);
+    });
+
     it('refuses a revoked key: revocation is final, so a cached refusal is never wrong', async () => {
       const tenant = await store.createTenant({ name: 'revoked', tier: 'basic' });
       const key = await store.createKey(tenant.tenantId);

@@ -55,6 +55,16 @@ describe('Function: meteredRoute', () => {
     expect(caller).toEqual({ tenantId: 'acme', apiKeyId: 'key_1', tier: 'premium' });
   });
 
+  it('answers a credential whose tenant has no limiter item with exactly the gateway\'s own 403, as the authorizer\'s refusal reads', async () => {
+    // Prepare: the item does not exist (the failed condition shows no old item), as for a mapping to a tenant removed behind the API's back.
+    ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {} }));
+    // Act
+    const { answer, caller } = await run(tenantContext({ via: 'token', apiKeyId: '', standing: '', subject: 'https://issuer.example|orphan' }));
+    // Assess
+    expect(answer).toEqual({ statusCode: 403, headers: { 'content-type': 'application/json' }, body: '{"message":"Forbidden"}' });
+    expect(caller).toEqual({ tenantId: 'acme' });
+  });
+
   it('records the stored tier with a refusal too', async () => {
     ddbMock.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'failed', $metadata: {}, Item: { pk: { S: 'TENANT#acme' }, tier: { S: 'basic' }, blocked: { BOOL: true } } }));
     const { answer, body, caller } = await run(tenantContext({ tier: 'free' }));

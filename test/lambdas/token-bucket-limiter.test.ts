@@ -185,6 +185,21 @@ describe('Class: TokenBucketLimiter', () => {
       expect(namesIn(ddbMock.commandCalls(UpdateItemCommand)[1].args[0].input, 'REMOVE')).toEqual(['d2026-10-01']);
     });
 
+    it('makes at most two writes without a tier hint too: a first write that names the wrong tier counts, and a lost race then refuses (issue 13, item 3)', async () => {
+      // Prepare: the caller names no tier (a key record without its hint); the item says premium, and another write lands between ours.
+      ddbMock
+        .on(UpdateItemCommand)
+        .rejectsOnce(conditionFailed({ tier: { S: 'premium' } }))
+        .rejectsOnce(conditionFailed({ tier: { S: 'premium' }, tat: { N: String(NOW + 600) } }))
+        .resolves({ Attributes: { tat: { N: String(NOW + 1200) } } });
+      const bucket = limiter();
+      // Act
+      const decision = await bucket.decide({ tenantId: 'acme', keyId: 'key_1' });
+      // Assess: refusing never over-admits; the next request knows the tier.
+      expect(decision).toMatchObject({ outcome: 'rate-limited', tier: 'premium', retryAfterSeconds: 1 });
+      expect([bucket.writes, bucket.reads, ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.ExpressionAttributeValues?.[':tier'].S)]).toEqual([2, 0, ['free', 'premium']]);
+    });
+
     it('notes revoked keys, and deletes them (from blocked keys too) only once the retention has passed', async () => {
       const item = (extra: Record<string, unknown>) => ({ Attributes: { tat: { N: String(NOW + 12_000) }, revokedKeys: { SS: ['key_a', 'key_b'] }, blockedKeys: { SS: ['key_a', 'key_c'] }, ...extra } });
       // Not noted yet: noted now.

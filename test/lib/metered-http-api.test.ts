@@ -126,11 +126,13 @@ describe('Construct: MeteredHttpApi', () => {
     });
   });
 
-  it('lets the authorizer only read credentials by key', () => {
+  it('lets the authorizer only read credentials by key (GetItem, and BatchGetItem for an external identity\'s two mappings), on the credentials table only', () => {
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('AuthorizerFunction') } });
     const statements = (Object.values(policies) as CfnResource[]).flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement);
     const dynamo = statements.filter((s: { Action: string | string[] }) => JSON.stringify(s.Action).includes('dynamodb'));
-    expect(dynamo).toEqual([expect.objectContaining({ Action: 'dynamodb:GetItem' })]);
+    expect(dynamo).toEqual([
+      expect.objectContaining({ Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MeteredApiCredentialsTable/), 'Arn'] } }),
+    ]);
   });
 
   it('puts users own routes behind the same authorizer, limiter and tracking', () => {

@@ -175,7 +175,11 @@ describe('Security: a status change and its audit entry land together or not at 
   it.each<[string, (admin: AdminService, key: Key) => Promise<unknown>, (key: Key, hash: string) => SentAction[]]>([
     ['a key revocation', (admin, key) => admin.setKeyStatus('operator-arn', key.keyId, 'revoked'), (key, hash) => [...keyRecords('Update', key, hash), limiterItem('Update', key), auditEntry()]],
     ['a tenant block', (admin, key) => admin.setTenantBlocked('operator-arn', key.tenantId, true), (key) => [limiterItem('Update', key), tenantRecord('Update', key), auditEntry()]],
-    ['a tier change', (admin, key) => admin.setTier('operator-arn', key.tenantId, { tier: 'premium' }), (key) => [limiterItem('Update', key), tenantRecord('Update', key), auditEntry()]],
+    [
+      'a tier change (with the tier hint of the key record the authorizer reads)',
+      (admin, key) => admin.setTier('operator-arn', key.tenantId, { tier: 'premium' }),
+      (key, hash) => [limiterItem('Update', key), tenantRecord('Update', key), { kind: 'Update', table: dynamo.tables.credentials, pk: `KEYHASH#${hash}` }, auditEntry()],
+    ],
     ['a key creation', (admin, key) => admin.createKey('operator-arn', key.tenantId), (key) => [tenantRecord('ConditionCheck', key), ...keyRecords('Put', key, /^KEYHASH#/), auditEntry()]],
     [
       'an external identity mapping',
@@ -258,8 +262,9 @@ describe('Security: a status change and its audit entry land together or not at 
     await expect(admin.setTenantBlocked('operator-arn', 'no-such-tenant', true)).rejects.toMatchObject({ code: 'tenant-not-found' });
     await expect(admin.createKey('operator-arn', 'no-such-tenant')).rejects.toMatchObject({ code: 'tenant-not-found' });
     await expect(admin.createTenant('operator-arn', { tenantId: key.tenantId, name: 'again' })).rejects.toMatchObject({ code: 'tenant-exists' });
-    // Assess: the last two reached DynamoDB, as cancelled transactions; nothing else was sent.
-    expect(writes.writes.map((write) => write.target)).toEqual(['TransactWriteItems', 'TransactWriteItems']);
+    // Assess: the last one reached DynamoDB, as a cancelled transaction (the key creation reads its
+    // tenant's tier first, and stops there); nothing else was sent.
+    expect(writes.writes.map((write) => write.target)).toEqual(['TransactWriteItems']);
     expect(await entriesFor(audit, 'no-such-tenant', 'key.create')).toEqual([]);
     expect(await entriesFor(audit, key.tenantId, 'tenant.create')).toEqual([]);
     expect(await entriesFor(audit, key.keyId, 'key.unblock')).toEqual([]);
