@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CURATED_COLUMNS } from '../contracts/curated-columns';
-import { LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
+import { CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
 import { sqlString } from '../local/lake/curation-sql';
 import { CompactionResult, LocalLake, listFiles } from '../local/lake/local-lake';
 import { CompactionRuns, HeldRawObjects, compactInRuns, curatedCounts, holdRawObjects } from './support/incremental-lake';
@@ -29,6 +29,8 @@ const ROUNDS = Math.max(6, Number(process.env.BENCH_LAKE_ROUNDS ?? 6));
 /** Runs that build the 10 M event month (one a day by default). */
 const LAKE_RUNS = Number(process.env.BENCH_LAKE_RUNS ?? 30);
 const HOURLY_RUNS = 24;
+/** Sections to run (`incremental`, `scattered`, `month`; all by default), to keep development runs short. */
+const SECTIONS = new Set((process.env.BENCH_LAKE_SECTIONS ?? 'incremental,scattered,month').split(',').map((s) => s.trim()));
 const QUERY_RUNS = 5;
 const SCATTERED_RUNS = 3;
 const MONTH = '2026-09';
@@ -73,6 +75,28 @@ function curatedFilesOfMonth(dataDir: string, files: readonly string[], month: s
   return files.filter((file) => folders.has(`${path.relative(dataDir, path.dirname(file)).split(path.sep).join('/')}/`));
 }
 
+/** The curated folders' layout, from the contract (`year=YYYY/month=MM/day=DD/`): the layout the Glue job writes. */
+function curatedLayout(): string {
+  return CURATED_PARTITION_KEYS.map((key) => `${key}=${CURATED_PARTITION_LAYOUT[key].datePart[0].toUpperCase().repeat(CURATED_PARTITION_LAYOUT[key].digits)}/`).join('');
+}
+
+/**
+ * Checks that every curated file lies in the partition folder the contract gives its events' time
+ * (`curatedPartitionPrefix`, the Glue job's layout), so the figures are those of that layout.
+ */
+async function assertCuratedLayout(lake: LocalLake): Promise<void> {
+  const curated = path.join(lake.dataDir, LAKE_PREFIXES.curated);
+  const files = (
+    await lake.query(`SELECT filename, min(occurred_at) AS first, max(occurred_at) AS last FROM read_parquet(${sqlString(path.join(curated, '**', '*.parquet'))}, filename = true) GROUP BY filename`)
+  ).rows;
+  for (const file of files) {
+    const folder = `${path.relative(lake.dataDir, path.dirname(String(file.filename))).split(path.sep).join('/')}/`;
+    const expected = [file.first, file.last].map((at) => curatedPartitionPrefix(new Date(String(at))));
+    if (expected.some((prefix) => prefix !== folder)) throw new Error(`${String(file.filename)}: events of ${expected.join(' to ')} in ${folder}`);
+  }
+  if (files.length === 0) throw new Error(`${lake.dataDir}: no curated files`);
+}
+
 /** Min/median/max seconds of a named query over `QUERY_RUNS` runs, and its rows. */
 async function timeQuery(lake: LocalLake, name: string, parameters: Record<string, string>): Promise<{ seconds: Spread; rows: number }> {
   const times: number[] = [];
@@ -108,6 +132,7 @@ async function incrementalAgainstOneShot(root: string, held: HeldRawObjects): Pr
   const oneShotDir = path.join(root, 'one-shot');
   const side = (dir: string, runs: number) => async (): Promise<CompactionRuns> => {
     const { lake, figures } = await compactInRuns(held, dir, runs);
+    await assertCuratedLayout(lake);
     const counts = await curatedCounts(lake);
     await lake.close();
     // Billing stays exact: every copy dropped, every event kept, whichever way the day was compacted.
@@ -119,7 +144,7 @@ async function incrementalAgainstOneShot(root: string, held: HeldRawObjects): Pr
   const cpu = (r: CompactionRuns) => r.cpuSeconds;
   const growth = spread(paired.a.map((r) => mean(r.runSeconds.slice(-4)) / mean(r.runSeconds.slice(0, 4))));
   printTable(
-    `Compaction of one day, ${fmt(RAW_EVENTS, 0)} events + 2% retries in ${held.files.length} hourly objects: ${HOURLY_RUNS} hourly runs against one run (${paired.rounds.length} paired rounds, A-B then B-A; min / median / max)`,
+    `Compaction of one day, ${fmt(RAW_EVENTS, 0)} events + 2% retries in ${held.files.length} hourly objects, curated as the Glue job lays it out (${LAKE_PREFIXES.curated}${curatedLayout()}, index segments per file): ${HOURLY_RUNS} hourly runs against one run (${paired.rounds.length} paired rounds, A-B then B-A; min / median / max)`,
     ['', 'wall s', 'CPU s', 'target'],
     [
       [`${HOURLY_RUNS} hourly runs (A)`, fmtSpread(paired.spreadOf('a', wall), 2), fmtSpread(paired.spreadOf('a', cpu), 2), ''],
@@ -190,7 +215,7 @@ async function namedQueriesOverMonth(root: string, connection: Parameters<typeof
     const billingTimes = await timeQuery(big, 'billing_by_tenant', { month: MONTH });
     const latencyTimes = await timeQuery(big, 'latency_by_operation', { start_date: `${MONTH}-01`, end_date: `${MONTH}-30` });
     printTable(
-      `Named queries over ${fmt(Number(n), 0)} events in ${MONTH}, compacted in ${LAKE_RUNS} runs of ${fmtSpread(runs, 1)} s (DuckDB, 2 threads; ${QUERY_RUNS} runs; min / median / max)`,
+      `Named queries over ${fmt(Number(n), 0)} events in ${MONTH}, compacted in ${LAKE_RUNS} runs, ${fmt(figures.seconds, 0)} s in all, ${fmtSpread(runs, 1)} s each (DuckDB, 2 threads; ${QUERY_RUNS} runs; min / median / max)`,
       ['query', 'seconds', 'rows', 'target'],
       [
         ['billing_by_tenant', fmtSpread(billingTimes.seconds, 3), String(billingTimes.rows), '<= 2 s'],
@@ -209,13 +234,15 @@ export async function lakeBenchmark(): Promise<void> {
   await connection.run(`SET TimeZone = 'UTC'`);
   console.log(`machine: ${machine()}`);
   try {
-    console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events in ${HOURLY_RUNS} hourly objects ...`);
-    const day = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: HOURLY_RUNS, start: `${MONTH}-01`, days: 1 });
-    const oneShotDir = await incrementalAgainstOneShot(root, day);
-    await billedBytes(oneShotDir, day);
-    rmSync(day.dir, { recursive: true, force: true });
-    await scatteredRate(root, connection);
-    await namedQueriesOverMonth(root, connection);
+    if (SECTIONS.has('incremental')) {
+      console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events in ${HOURLY_RUNS} hourly objects ...`);
+      const day = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: HOURLY_RUNS, start: `${MONTH}-01`, days: 1 });
+      const oneShotDir = await incrementalAgainstOneShot(root, day);
+      await billedBytes(oneShotDir, day);
+      rmSync(day.dir, { recursive: true, force: true });
+    }
+    if (SECTIONS.has('scattered')) await scatteredRate(root, connection);
+    if (SECTIONS.has('month')) await namedQueriesOverMonth(root, connection);
   } finally {
     connection.closeSync();
     generator.closeSync();

@@ -413,6 +413,15 @@ def index_segment_key(spec, curated_key):
     return "%s%s/%s=%s/" % (prefixes["curatedIndex"], folder, INDEX_FILE_PARTITION, name)
 
 
+def segment_write_order(spec):
+    """How the index is written: the columns that name a segment's folder (the partitions, then
+    ``file``), by which the rows are repartitioned so each segment is one task's one file, and the
+    order within a task (those columns, then the key), which begins with the order Spark's
+    partitioned write requires."""
+    folder = [p["name"] for p in spec["partitions"]] + [INDEX_FILE_PARTITION]
+    return folder, folder + [spec["eventIdIndex"]["column"]]
+
+
 def plan_index(spec, curated_keys, index_keys):
     """Which segments a run may trust and which curated files need one.
 
@@ -556,7 +565,14 @@ def main():  # pragma: no cover - runs on AWS Glue only
 
     new_rows = unique.values().map(lambda row: row_values(row, columns, partitions))
     frame = spark.createDataFrame(new_rows, curated_ddl_schema(columns, partitions))
-    frame.write.mode("append").partitionBy(*partition_names).option("compression", "snappy").parquet(curated_path)
+    # One file per day partition per run, as the local twin writes: Spark writes a file for each
+    # task and partition value it holds, so rows of one day spread over many tasks make many small
+    # files, each with its own index segment for the next runs to open
+    # (https://github.com/awslabs/aws-glue-samples/blob/master/FAQ_and_How_to.md,
+    # https://repost.aws/knowledge-center/glue-job-output-large-files). Repartitioning by the
+    # partition columns puts every row of a day in one task
+    # (https://spark.apache.org/docs/latest/api/python/reference/pyspark.sql/api/pyspark.sql.DataFrame.repartition.html).
+    frame.repartition(*partition_names).write.mode("append").partitionBy(*partition_names).option("compression", "snappy").parquet(curated_path)
     # The new files' segments, read back from what the commit protocol put in place, after the
     # data and before job.commit(): a crash in between leaves files the next run indexes.
     index.ensure()
@@ -630,13 +646,19 @@ class CuratedIndex:  # pragma: no cover - runs on AWS Glue only
         from pyspark.sql import functions as F
 
         key, names = self.spec["eventIdIndex"]["column"], [p["name"] for p in self.spec["partitions"]]
+        segment_columns, order = segment_write_order(self.spec)
         frame = self.spark.read.parquet(*[self.base + k for k in curated_keys]).select(F.input_file_name().alias("source"), self.key_column("event_id").alias(key))
         for name in names:
             frame = frame.withColumn(name, F.regexp_extract("source", "/%s=([^/]+)/" % re.escape(name), 1))
-        frame = frame.withColumn(INDEX_FILE_PARTITION, F.regexp_extract("source", "([^/]+)$", 1)).drop("source").distinct()
-        frame.sortWithinPartitions(key).write.mode("append").partitionBy(*(names + [INDEX_FILE_PARTITION])).option("compression", "snappy").parquet(
-            self.base + self.spec["prefixes"]["curatedIndex"]
-        )
+        frame = frame.withColumn(INDEX_FILE_PARTITION, F.regexp_extract("source", "([^/]+)$", 1)).drop("source")
+        # One task per segment, so one file in it rather than one per task of the distinct's
+        # shuffle (DataFrame.repartition by the folder columns, as the curated write above). Keys
+        # sorted after the folder columns, the order the partitioned write requires: Spark adds no
+        # sort of its own when the plan's order starts with it (V1Writes,
+        # https://github.com/apache/spark/blob/master/sql/core/src/main/scala/org/apache/spark/sql/execution/datasources/V1Writes.scala).
+        # The order only helps compression; the lookup reads a segment whole either way.
+        frame = frame.repartition(*segment_columns).dropDuplicates().sortWithinPartitions(*order)
+        frame.write.mode("append").partitionBy(*segment_columns).option("compression", "snappy").parquet(self.base + self.spec["prefixes"]["curatedIndex"])
         for curated in curated_keys:
             self.fs.create(self.Path(self.base + index_segment_key(self.spec, curated) + INDEX_SEGMENT_COMPLETE), True).close()
 

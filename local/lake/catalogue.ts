@@ -2,13 +2,14 @@ import * as path from 'node:path';
 import { CATALOG, CURATED_PARTITION_KEYS, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
 import { NamedQuery } from '../../contracts/named-queries';
 import { curatedColumnList, curationErrorsView, duckdbType, emptyCuratedRelation, sqlString } from './curation-sql';
-import { listFiles } from './lake-files';
+import { hasFileUnder, listFiles } from './lake-files';
 import { statementViews } from './statement-views';
 
 /**
  * The crawler's twin: the DuckDB views that stand for the Glue tables over a data folder, as its
- * files are now. A view lists its files when it is created, so the catalogue is registered again
- * whenever files were written.
+ * files are now. `usage_events` reads a glob, which DuckDB expands at each query; the other
+ * tables list their files, so their statements change when files were written, and registering
+ * the catalogue again runs only the statements that changed (see `query-engine.ts`).
  */
 
 /** The statements that (re)create every table of the catalogue, in the order they must run. */
@@ -27,7 +28,7 @@ export async function catalogueStatements(dataDir: string, queries: readonly Nam
 /** `usage_events` over the curated Parquet, with the hive partitions as strings (as the crawler infers them). */
 async function curatedTableView(dataDir: string): Promise<string> {
   const curated = path.join(dataDir, LAKE_PREFIXES.curated);
-  const hasParquet = (await listFiles(curated, '.parquet')).length > 0;
+  const hasParquet = await hasFileUnder(curated, '.parquet');
   const hiveTypes = CURATED_PARTITION_KEYS.map((key) => `'${key}': VARCHAR`).join(', ');
   const relation = hasParquet
     ? `SELECT ${curatedColumnList()} FROM read_parquet(${sqlString(path.join(curated, '**', '*.parquet'))}, hive_partitioning = true, hive_types = {${hiveTypes}}, union_by_name = true)`

@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CurationSpec } from '../../contracts/curation-spec';
-import { CURATED_PARTITION_KEYS, EVENT_ID_INDEX, LAKE_PREFIXES, curatedPartitionPrefix, curationErrorsPartitionPrefix } from '../../contracts/lake-layout';
+import { CURATED_PARTITION_KEYS, EVENT_ID_INDEX, curatedPartitionPrefix, curationErrorsPartitionPrefix } from '../../contracts/lake-layout';
 import { DataDirLayout } from '../data-dir';
 import { CompactionResult, bookmarkKey, pendingRawObjects, readBookmark, writeBookmark, writeLastCompaction } from './compaction-state';
-import { curatedColumnList, curationSelect, parsedRelation, partitionProjection, sqlString } from './curation-sql';
-import { curatedIdsAmong, ensureIndexed, eventIdKeySql } from './event-id-index';
-import { moveTree } from './lake-files';
+import { curatedFileColumnList, curationSelect, parsedRelation, partitionProjection, sqlString } from './curation-sql';
+import { curatedIdsAmong, ensureIndexed, eventIdKeySql, indexNewFile } from './event-id-index';
 import { LakeSession } from './query-engine';
 
 /**
  * The Glue job's twin: curates the raw objects not yet processed (the bookmark), drops duplicate
  * eventIds within the run and against the curated days it touches (looked up in the index of
  * curated event ids, see `event-id-index.ts`), writes Snappy Parquet partitioned by event time
- * with the new files' index segments, and malformed lines with their reason to `errors/glue/`.
+ * (one file per day touched) with the new files' index segments, and malformed lines with their
+ * reason to `errors/glue/`.
  */
 
 /** Thrown when another process is compacting the same data folder. */
@@ -177,22 +177,33 @@ interface RunOutput {
 async function writeRunOutput(session: LakeSession, layout: DataDirLayout, output: RunOutput): Promise<number> {
   await fs.rm(layout.compactionStaging, { recursive: true, force: true });
   await fs.mkdir(layout.compactionStaging, { recursive: true });
-  const rows = output.staged.valid > 0 ? await writeCuratedRows(session, layout, output.kept) : 0;
-  // The new curated files' index segments, after the files (a crash in between: the next run builds them).
-  if (rows > 0) await ensureIndexed(session, layout.root, output.staged.partitions.map((day) => curatedDayFolder(layout, day)), indexStaging(layout));
+  let rows = 0;
+  if (output.staged.valid > 0) for (const day of output.staged.partitions) rows += await writeCuratedDay(session, layout, output.kept, day);
   if (output.staged.malformed > 0) await writeRefusedLines(session, layout, output);
   await fs.rm(layout.compactionStaging, { recursive: true, force: true });
   return rows;
 }
 
-/** Writes the kept rows as Snappy Parquet partitioned by event time into curated/; returns how many. */
-async function writeCuratedRows(session: LakeSession, layout: DataDirLayout, kept: string): Promise<number> {
-  const staged = path.join(layout.compactionStaging, 'curated');
-  const copied = await session.firstValue(
-    `COPY (SELECT ${curatedColumnList()} FROM ${STAGED} WHERE ${kept}) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${PARTITION_COLUMNS}), FILENAME_PATTERN 'part-{uuid}')`,
+/**
+ * Writes a day's kept rows as one Snappy Parquet file in its partition folder, then the file's
+ * index segment from the same rows (after the file: a crash in between, and the next run builds
+ * it from the file). One plain COPY a day: DuckDB's PARTITION_BY costs more CPU than the whole
+ * write of the file (measured: 1 M rows of one day, 2.2–3.1 s against 1.3 s). Returns the rows written.
+ */
+async function writeCuratedDay(session: LakeSession, layout: DataDirLayout, kept: string, day: string): Promise<number> {
+  const values = day.split('-');
+  const rowsOfDay = `${kept} AND ${CURATED_PARTITION_KEYS.map((key, i) => `${key} = ${sqlString(values[i] ?? '')}`).join(' AND ')}`;
+  const name = `part-${randomUUID()}.parquet`;
+  const aside = path.join(layout.compactionStaging, name);
+  const copied = Number(
+    (await session.firstValue(`COPY (SELECT ${curatedFileColumnList()} FROM ${STAGED} WHERE ${rowsOfDay}) TO ${sqlString(aside)} (FORMAT parquet, COMPRESSION snappy)`)) ?? 0,
   );
-  await moveTree(staged, path.join(layout.root, LAKE_PREFIXES.curated));
-  return Number(copied ?? 0);
+  if (copied === 0) return 0;
+  const data = path.join(curatedDayFolder(layout, day), name);
+  await fs.mkdir(path.dirname(data), { recursive: true });
+  await fs.rename(aside, data);
+  await indexNewFile(session, layout.root, data, `(SELECT event_id FROM ${STAGED} WHERE ${rowsOfDay})`, indexStaging(layout));
+  return copied;
 }
 
 /** Writes the refused lines with their reason to the run day's partition of the rejects table, shared by that day's runs (as the Glue job's). */

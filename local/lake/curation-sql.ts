@@ -387,6 +387,11 @@ export function curatedColumnList(): string {
   return [...CURATED_COLUMNS, ...CURATED_PARTITION_COLUMNS].map((column) => identifier(column.name)).join(', ');
 }
 
+/** The columns a curated Parquet file holds: the curated columns in table order (the partitions are its folders). */
+export function curatedFileColumnList(): string {
+  return CURATED_COLUMNS.map((column) => identifier(column.name)).join(', ');
+}
+
 /** An empty relation with the curated table's columns (for a lake that has no Parquet yet). */
 export function emptyCuratedRelation(): string {
   const columns = [

@@ -13,13 +13,13 @@ export async function listFiles(dir: string, suffix: string): Promise<string[]> 
   return entries.filter((e) => e.isFile() && e.name.endsWith(suffix)).map((e) => path.join(e.parentPath, e.name));
 }
 
-/** Moves every file under `from` to the same relative place under `to` (renames: atomic per file). */
-export async function moveTree(from: string, to: string): Promise<void> {
-  for (const file of await listFiles(from, '')) {
-    const target = path.join(to, path.relative(from, file));
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    await fs.rename(file, target);
+/** Whether a folder holds (recursively) a file with a suffix; stops at the first one, so it costs little however many there are. */
+export async function hasFileUnder(dir: string, suffix: string): Promise<boolean> {
+  if (!existsSync(dir)) return false;
+  for await (const entry of await fs.opendir(dir, { recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(suffix)) return true;
   }
+  return false;
 }
 
 /** Writes JSON through a temporary file and a rename, so a reader never sees half of it. */

@@ -30,6 +30,8 @@ export interface LakeSession {
 export class LakeQueryEngine {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly session: LakeSession;
+  /** The catalogue statements run last, by position: one that has not changed since is not run again. */
+  private readonly registered: string[] = [];
 
   private constructor(
     private readonly dataDir: string,
@@ -89,8 +91,19 @@ export class LakeQueryEngine {
     this.instance.closeSync();
   }
 
+  /**
+   * Runs the catalogue statements that differ from those run last. A view re-binds its SQL at
+   * each query, so `usage_events` (a glob over curated/) sees new files without being created
+   * again, and a view over another view needs no new statement when that one changes; a view
+   * that lists its files changes its statement when they change.
+   */
   private async registerCatalogue(): Promise<void> {
-    for (const statement of await catalogueStatements(this.dataDir, this.queries)) await this.connection.run(statement);
+    const statements = await catalogueStatements(this.dataDir, this.queries);
+    for (const [position, statement] of statements.entries()) {
+      if (this.registered[position] === statement) continue;
+      await this.connection.run(statement);
+      this.registered[position] = statement;
+    }
   }
 }
 

@@ -72,6 +72,25 @@ class IndexPlanTest(unittest.TestCase):
         self.assertEqual(job.curated_parquet_keys(keys), [FILE_A])
 
 
+class OneFilePerSegmentAndDayTest(unittest.TestCase):
+    """What the job writes per run: one curated file per day touched and one file per segment, as
+    the local twin does, so a run opens as many segments as the runs before it wrote days."""
+
+    def test_segment_rows_are_grouped_by_their_folder_and_sorted_by_key_after_it(self):
+        folder, order = job.segment_write_order(SPEC)
+        self.assertEqual(folder, [p["name"] for p in SPEC["partitions"]] + [job.INDEX_FILE_PARTITION])
+        # Spark's partitioned write requires the folder columns first; the key sorts within a segment.
+        self.assertEqual(order, folder + [SPEC["eventIdIndex"]["column"]])
+
+    def test_writes_repartition_by_the_folder_columns(self):
+        import inspect
+
+        self.assertIn("frame.repartition(*partition_names).write.mode(\"append\").partitionBy(*partition_names)", inspect.getsource(job.main))
+        build = inspect.getsource(job.CuratedIndex.build)
+        self.assertIn("repartition(*segment_columns)", build)
+        self.assertIn("partitionBy(*segment_columns)", build)
+
+
 class DuplicatesAcrossRunsTest(unittest.TestCase):
     """The lookup's semantics, run on plain Python: keys narrow the search, ids decide."""
 

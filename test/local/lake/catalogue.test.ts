@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PRICE_LIST } from '../../../contracts/lake-layout';
+import { CATALOG, PRICE_LIST } from '../../../contracts/lake-layout';
 import { LocalLake } from '../../../local/lake/local-lake';
 import { generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
 
@@ -26,6 +26,27 @@ describe('the catalogue: the Glue tables as DuckDB views over the data folder', 
       expect((await lake.query(`SELECT count(*) AS n FROM ${PRICE_LIST.table}`)).rows).toEqual([{ n: 0 }]);
       await lake.refreshCatalogue();
       expect((await lake.query(`SELECT count(*) AS n FROM ${PRICE_LIST.table}`)).rows).toEqual([{ n: dataset.prices.length }]);
+    } finally {
+      await lake.close();
+    }
+  });
+
+  it('a refresh re-creates only the views whose files changed; usage_events sees new curated files without one', async () => {
+    const lake = await LocalLake.open(dataDir);
+    const prices = async () => (await lake.query(`SELECT count(*) AS n FROM ${PRICE_LIST.table}`)).rows;
+    try {
+      // A view replaced behind the catalogue's back shows whether a refresh ran its statement again.
+      await lake.query(`CREATE OR REPLACE VIEW ${PRICE_LIST.table} AS SELECT 42 AS n`);
+      await lake.refreshCatalogue();
+      expect(await prices()).toEqual([{ n: 1 }]);
+      // A compaction refreshes the catalogue: usage_events (a glob, expanded at each query) sees the rows, the price list's view is left alone.
+      const { rows } = await lake.compact();
+      expect(rows).toBeGreaterThan(0);
+      expect((await lake.query(`SELECT count(*) AS n FROM ${CATALOG.table}`)).rows).toEqual([{ n: rows }]);
+      expect(await prices()).toEqual([{ n: 1 }]);
+      writePriceList(dataDir, dataset.prices);
+      await lake.refreshCatalogue();
+      expect(await prices()).toEqual([{ n: dataset.prices.length }]);
     } finally {
       await lake.close();
     }

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { LAKE_PREFIXES, curatedIndexSegmentKey } from '../../../contracts/lake-layout';
+import { EVENT_ID_INDEX, LAKE_PREFIXES, curatedIndexSegmentKey } from '../../../contracts/lake-layout';
+import { sqlString } from '../../../local/lake/curation-sql';
 import { eventIdKeySql } from '../../../local/lake/event-id-index';
 import { LocalLake, listFiles } from '../../../local/lake/local-lake';
 import { deduplicate } from '../../support/expected-answers';
@@ -53,6 +54,15 @@ describe('the index of curated event ids: runs drop copies of ids curated before
     expect(first.partitions.length).toBeGreaterThan(1);
     const files = await curatedFiles();
     expect((await segments()).sort()).toEqual(files.map(segmentOf).sort());
+    // One file a day touched, and its segment (written from the run's rows) holds exactly the keys of its event ids.
+    expect(files.length).toBe(first.partitions.length);
+    for (const file of files) {
+      const key = EVENT_ID_INDEX.column;
+      const fromFile = await lake.query(`SELECT list(DISTINCT ${eventIdKeySql('event_id')} ORDER BY ${eventIdKeySql('event_id')}) AS k FROM read_parquet(${sqlString(file)})`);
+      const segment = await lake.query(`SELECT list(${key} ORDER BY ${key}) AS k, count(*) AS n, count(DISTINCT ${key}) AS d FROM read_parquet(${sqlString(segmentOf(file))})`);
+      expect(segment.rows[0].k).toEqual(fromFile.rows[0].k);
+      expect(segment.rows[0].n).toBe(segment.rows[0].d);
+    }
 
     writeRawObjects(dataDir, [...dataset.secondBatch, ...redelivered(dataset.firstBatch)]);
     const second = await lake.compact();
