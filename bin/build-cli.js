@@ -12,7 +12,9 @@ const fs = require('node:fs');
 const esbuild = require('esbuild');
 
 const root = path.join(__dirname, '..');
-const outfile = path.join(root, 'dist', 'cli', 'main.js');
+// `node bin/build-cli.js [outfile]`: dist/cli/main.js unless another file is named (the start-up
+// benchmark builds its own copy, so that what it measures is the sources as they are).
+const outfile = path.resolve(process.argv[2] ?? path.join(root, 'dist', 'cli', 'main.js'));
 const EXTERNAL = ['@duckdb/node-api', 'dynalite', 'tsx', 'esbuild', 'aws-cdk-lib', 'constructs'];
 
 /** `__dirname`/`__filename` of a source file, as expressions valid in the bundle. */
@@ -51,10 +53,25 @@ esbuild
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',
+    // Written below, each file through a rename: a `usage-tracker` starting meanwhile reads the
+    // old bundle or the new one, never half of one.
+    write: false,
   })
-  .then(({ metafile }) => {
+  .then(({ metafile, outputFiles }) => {
+    fs.mkdirSync(path.dirname(outfile), { recursive: true });
+    for (const file of outputFiles) {
+      fs.writeFileSync(`${file.path}.tmp`, file.contents);
+      fs.renameSync(`${file.path}.tmp`, file.path);
+    }
+    // V8's code cache of the previous bundle (bin/usage-tracker.js): named after that bundle, so
+    // never read for this one, but no longer of use.
+    fs.rmSync(path.join(path.dirname(outfile), 'v8-cache'), { recursive: true, force: true });
     // The sources it was built from, which bin/usage-tracker.js checks: an edited source means tsx.
     const inputs = Object.keys(metafile.inputs).filter((input) => !input.startsWith('node_modules/'));
     fs.writeFileSync(path.join(path.dirname(outfile), 'inputs.json'), JSON.stringify(inputs));
   })
-  .catch(() => process.exit(1));
+  .catch((error) => {
+    // esbuild has printed its own errors; anything else (writing the files) is printed here.
+    if (!error?.errors) console.error(error);
+    process.exit(1);
+  });

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, KeySchemaElement, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, KeySchemaElement, ListTablesCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import {
   ADMIN_TOKEN_ROUTE,
   BUILT_IN_ROUTES,
@@ -15,15 +15,41 @@ import type { MeteredApiDependencies } from '../lambdas/runtime/dependencies';
 import { GatewayAuthorizer, GatewayRoute } from './http-api-gateway';
 import { IamSignedRequest, LocalIamAuthorizer } from './iam-authorizer';
 
-/** Creates the metered API's tables from the same definitions as the stack (existing ones are kept). */
+/**
+ * Every table name the endpoint has: ListTables answers at most 100 per page and names the last
+ * one (`LastEvaluatedTableName`) while more remain
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ListTables.html).
+ */
+async function existingTables(client: DynamoDBClient): Promise<Set<string>> {
+  const names = new Set<string>();
+  let start: string | undefined;
+  do {
+    const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    for (const name of page.TableNames ?? []) names.add(name);
+    start = page.LastEvaluatedTableName;
+  } while (start !== undefined);
+  return names;
+}
+
+/**
+ * Creates the metered API's tables from the same definitions as the stack; existing ones are kept.
+ * One ListTables call finds those already there (every start after the first: no CreateTable at
+ * all); the missing ones are created side by side. CreateTable on a table that exists fails with
+ * ResourceInUseException (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html),
+ * which still means "there", should another process have created it meanwhile.
+ */
 export async function createMeteredApiTables(client: DynamoDBClient, names: Readonly<Record<MeteredApiTable, string>>): Promise<void> {
-  for (const [table, definition] of Object.entries(METERED_API_TABLES) as [MeteredApiTable, TableDefinition][]) {
-    try {
-      await client.send(new CreateTableCommand(createTableInput(names[table], definition)));
-    } catch (error) {
-      if (!(error instanceof ResourceInUseException)) throw error;
-    }
-  }
+  const existing = await existingTables(client);
+  const missing = (Object.entries(METERED_API_TABLES) as [MeteredApiTable, TableDefinition][]).filter(([table]) => !existing.has(names[table]));
+  await Promise.all(
+    missing.map(async ([table, definition]) => {
+      try {
+        await client.send(new CreateTableCommand(createTableInput(names[table], definition)));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }),
+  );
 }
 
 function createTableInput(tableName: string, definition: TableDefinition) {

@@ -17,10 +17,11 @@ import type * as BillingCommand from './billing-command';
 import type * as GlueWorkflow from './glue-workflow';
 import type * as LocalCommand from './local-command';
 import type * as PipelineStatus from './pipeline-status';
+import type * as StackOutputsModule from './stack-outputs';
+import type { StackOutputs } from './stack-outputs';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
 import { runRejectsCommand } from './rejects-command';
-import { StackOutputs, readStackOutputs } from './stack-outputs';
 
 export type { CliContext } from './cli-context';
 
@@ -44,6 +45,7 @@ const load = {
   glueWorkflow: () => require('./glue-workflow') as typeof GlueWorkflow,
   localCommand: () => require('./local-command') as typeof LocalCommand,
   pipelineStatus: () => require('./pipeline-status') as typeof PipelineStatus,
+  stackOutputs: () => require('./stack-outputs') as typeof StackOutputsModule,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -176,7 +178,7 @@ async function stackOutputsFor(values: { stack?: string; region?: string }, need
   const { CloudFormationClient } = load.cloudFormation();
   const client = new CloudFormationClient({ region: values.region });
   try {
-    return await readStackOutputs(client, values.stack ?? DEFAULT_STACK_NAME);
+    return await load.stackOutputs().readStackOutputs(client, values.stack ?? DEFAULT_STACK_NAME);
   } finally {
     client.destroy();
   }

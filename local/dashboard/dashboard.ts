@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { QueryParameterError, TIME_WINDOWS, TimeWindow, validateQueryParameters } from '../../contracts/named-queries';
-import { LocalLake } from '../lake/local-lake';
+import type { LocalLake } from '../lake/local-lake';
+import type { LakeState } from '../stack/background-lake';
 
 export interface DashboardData {
   readonly generatedAt: string;
@@ -81,17 +82,18 @@ const SECURITY_HEADERS = {
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 /**
  * Serves `/dashboard` (page, script, style) and `/dashboard/data?window=…` (JSON). Returns false
- * for any other path, so the caller can route it elsewhere.
+ * for any other path, so the caller can route it elsewhere. The data needs the lake: while it is
+ * opening (or if it failed to open) the data endpoint answers 503 with a JSON body at once.
  */
-export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createDashboardHandler(lake: () => LakeState): (req: IncomingMessage, res: ServerResponse) => boolean {
   const assets = new Map(Object.entries(ASSETS).map(([route, asset]) => [route, { ...asset, body: readFileSync(path.join(PUBLIC_DIR, asset.file)) }]));
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -106,10 +108,17 @@ export function createDashboardHandler(lake: LocalLake): (req: IncomingMessage, 
       res.end(req.method === 'HEAD' ? undefined : asset.body);
       return true;
     }
-    if (url.pathname === '/dashboard/data') serveData(lake, url.searchParams, res);
+    if (url.pathname === '/dashboard/data') serveDataOf(lake(), url.searchParams, res);
     else sendJson(res, 404, { message: `No dashboard resource ${url.pathname}.` });
     return true;
   };
+}
+
+/** `/dashboard/data` on the lake as it is: its data when open, 503 "starting" (retry in a second) or "lake unavailable" otherwise. */
+function serveDataOf(lake: LakeState, search: URLSearchParams, res: ServerResponse): void {
+  if (lake.state === 'ready') serveData(lake.lake, search, res);
+  else if (lake.state === 'opening') sendJson(res, 503, { error: 'starting', message: 'The lake is opening (DuckDB and its catalogue); try again in a moment.' }, { 'retry-after': '1' });
+  else sendJson(res, 503, { error: 'lake unavailable', message: `The lake could not be opened: ${lake.message}` });
 }
 
 /** `/dashboard/data`: 400 for parameters the named query refuses, else the data (or 500). */

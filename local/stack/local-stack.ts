@@ -23,9 +23,14 @@ import { LocalEventBus } from '../events/local-event-bus';
 import { LocalUsageLogSubscription } from '../events/usage-log-subscription';
 import { LocalHttpApiGateway } from '../http-api-gateway';
 import { LocalIamAuthorizer } from '../iam-authorizer';
-import { CompactionBusyError, CompactionResult, LocalLake, listFiles } from '../lake/local-lake';
+import { listFiles } from '../lake/lake-files';
+// The lake (DuckDB) is loaded when it is opened, after /health answers: see BackgroundLake.
+import type * as LakeModule from '../lake/local-lake';
+import type { CompactionResult, LocalLake } from '../lake/local-lake';
 import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
+import { BackgroundLake, LakeState } from './background-lake';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
+import { StartupPhase, StartupTimeline, nodeBootstrapMs } from './startup-timeline';
 
 /** Who the local operator is, as API Gateway would name an IAM user, and the region its signatures name. */
 const LOCAL_OPERATOR_ARN = 'arn:aws:iam::000000000000:user/local-operator';
@@ -74,10 +79,15 @@ export interface LocalStack {
   /** True when this start created the admin credential (first start). */
   readonly adminKeyCreated: boolean;
   readonly demoTenants: readonly DemoTenant[];
-  readonly lake: LocalLake;
+  /** Milliseconds from the process's start to the first healthy `/health`. */
+  readonly readyMs: number;
+  /** When each step of the start ended (ms since the process started); the lake's steps are added when they end. */
+  startupPhases(): readonly StartupPhase[];
+  /** The lake, once open: it opens in the background after `/health` is healthy. Rejects when it cannot be opened. */
+  lake(): Promise<LocalLake>;
   /** Sends the API's pending usage events to the bus, then writes what the buffer holds to raw/. */
   flush(): Promise<void>;
-  /** Runs the ETL now (also what `usage-tracker etl --local` does). */
+  /** Runs the ETL now (also what `usage-tracker etl --local` does), once the lake is open. */
   runEtl(): Promise<CompactionResult>;
   /** Flushes every buffer to raw/ and stops; nothing accepted is lost. */
   stop(): Promise<void>;
@@ -110,15 +120,18 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 /** What a start has started, stopped in reverse order; a failing step is logged and the rest still run. */
 class Cleanups {
   private readonly steps: (() => Promise<void> | void)[] = [];
+  private readonly firstSteps: (() => Promise<void> | void)[] = [];
 
   constructor(private readonly log: (line: string) => void) {}
 
-  public add(step: () => Promise<void> | void): void {
-    this.steps.push(step);
+  /** A step to run on stop, before those added earlier; `stopFirst` ones run before all others. */
+  public add(step: () => Promise<void> | void, { stopFirst = false } = {}): void {
+    (stopFirst ? this.firstSteps : this.steps).push(step);
   }
 
   public async run(): Promise<void> {
-    for (const step of this.steps.reverse()) {
+    const steps = [...this.firstSteps.splice(0).reverse(), ...this.steps.splice(0).reverse()];
+    for (const step of steps) {
       try {
         await step();
       } catch (error) {
@@ -138,6 +151,7 @@ interface StartContext {
   readonly source: string;
   readonly log: (line: string) => void;
   readonly cleanups: Cleanups;
+  readonly timeline: StartupTimeline;
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -151,19 +165,27 @@ function quietLambdaTelemetry(): void {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 }
 
-/** DynamoDB: dynalite persisted under the data folder, tables from the stack's definitions. */
-async function startDynamoDb({ layout, cleanups }: StartContext): Promise<DynamoDBClient> {
+/** DynamoDB: dynalite persisted under the data folder, tables from the stack's definitions (only those missing are created). */
+async function startDynamoDb({ layout, cleanups, timeline }: StartContext): Promise<DynamoDBClient> {
   const dynalite = createDynaliteServer({ path: layout.dynamodb });
   const dynamoPort = await listen(dynalite, 0);
   cleanups.add(() => closeGracefully(dynalite));
   const dynamodb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynamoPort}`, region: LOCAL_IAM_REGION, credentials: LOCAL_CREDENTIALS });
   cleanups.add(() => { dynamodb.destroy(); });
+  timeline.mark('dynalite listening');
   await createMeteredApiTables(dynamodb, TABLES);
+  timeline.mark('dynamodb tables');
   return dynamodb;
 }
 
 /** The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/. */
-async function startEventBus({ options, layout, busName, sources, log, cleanups }: StartContext): Promise<{ buffer: FirehoseBuffer; bus: LocalEventBus; eventsUrl: string }> {
+interface EventBusParts {
+  readonly buffer: FirehoseBuffer;
+  readonly bus: LocalEventBus;
+  readonly eventsUrl: string;
+}
+
+async function startEventBus({ options, layout, busName, sources, log, cleanups, timeline }: StartContext): Promise<EventBusParts> {
   const buffer = new FirehoseBuffer({
     dataDir: layout.root,
     intervalMs: options.bufferIntervalSeconds * 1000,
@@ -176,6 +198,7 @@ async function startEventBus({ options, layout, busName, sources, log, cleanups 
   const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources), target: buffer } });
   const eventsUrl = await bus.listen(options.eventsPort);
   cleanups.add(() => bus.close());
+  timeline.mark('event bus');
   return { buffer, bus, eventsUrl };
 }
 
@@ -201,18 +224,32 @@ function startPublisher({ layout, busName, source, log, cleanups }: StartContext
   return { publisher, usageLogs };
 }
 
-async function openLake({ options, layout, cleanups }: StartContext): Promise<LocalLake> {
-  const lake = await LocalLake.open(layout.root, { lateEventWindowDays: options.lateEventWindowDays });
-  cleanups.add(() => lake.close());
-  return lake;
+/** What answers the API server's requests: "starting" until `serveApi` wires the stack in. */
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
 }
 
-/** The API's server, listening (its requests are answered once `serveApi` wires it). */
-async function listenApi({ options, cleanups }: StartContext): Promise<{ server: Server; url: string }> {
-  const server = createServer();
+/** Every request before the stack is wired: 503 with a JSON body, never left waiting. */
+const answerStarting: RequestHandler = (_req, res) => {
+  sendJson(res, 503, { status: 'starting', error: 'starting', message: 'The local stack is starting; try again in a moment.' }, { 'retry-after': '1' });
+};
+
+/**
+ * The API's server, listening from its first moment with a handler: until the stack is wired
+ * (`setHandler`), every request gets 503 "starting" rather than waiting on a server with no listener.
+ */
+async function listenApi({ options, cleanups }: StartContext): Promise<{ server: Server; url: string; setHandler: (handler: RequestHandler) => void }> {
+  let handler = answerStarting;
+  const server = createServer((req, res) => {
+    if (!refuseForeignHost(req, res)) handler(req, res);
+  });
   const port = await listen(server, options.apiPort);
   cleanups.add(() => closeGracefully(server));
-  return { server, url: `http://127.0.0.1:${port}` };
+  return { server, url: `http://127.0.0.1:${port}`, setHandler: (next) => { handler = next; } };
 }
 
 /** The Lambda handlers' configuration, as the stack's environment would give it. */
@@ -253,64 +290,111 @@ interface ApiParts {
   readonly deps: MeteredApiDependencies;
   readonly iam: LocalIamAuthorizer;
   readonly publisher: UsagePublisher;
-  readonly lake: LocalLake;
+  readonly lake: BackgroundLake;
   readonly buffer: FirehoseBuffer;
   readonly bus: LocalEventBus;
+  readonly timeline: StartupTimeline;
+}
+
+/** What `/health` says of the lake: "ready", "opening", or why it failed to open. */
+function lakeHealth(state: LakeState): string {
+  return state.state === 'failed' ? `failed: ${state.message}` : state.state;
+}
+
+/**
+ * `/health`: 200 once the API, the bus and the buffer serve (the lake opens after, and is reported
+ * as it is: "opening" is healthy, a lake that failed to open is not); 503 with the reason otherwise.
+ */
+function health({ buffer, bus, lake, timeline }: ApiParts): { status: number; body: Record<string, unknown> } {
+  const lakeState = lake.state;
+  const problem = !buffer.healthy ? 'buffer write-ahead log failing' : lakeState.state === 'failed' ? `lake failed to open: ${lakeState.message}` : undefined;
+  const body = { status: problem ?? 'ok', lake: lakeHealth(lakeState), bus: bus.stats(), buffer: buffer.stats(), startup: { readyMs: timeline.at('healthy'), phases: timeline.phases } };
+  return { status: problem ? 503 : 200, body };
 }
 
 /**
  * Answers the API's requests: /health, the dashboard, and the metered API's routes behind the
  * local HTTP API gateway, whose access log records the gateway's own answers as usage.
- * /health says "starting" until the returned function marks the stack ready.
  */
-function serveApi(server: Server, { deps, iam, publisher, lake, buffer, bus }: ApiParts): () => void {
+function serveApi(parts: ApiParts): RequestHandler {
   const gateway = new LocalHttpApiGateway({
-    routes: meteredApiRoutes(deps, [], iam),
+    routes: meteredApiRoutes(parts.deps, [], parts.iam),
     onAccessLog: (record) => {
       const usage = usageOfGatewayAnswer(record);
-      if (usage) publisher.record(usage);
+      if (usage) parts.publisher.record(usage);
     },
   });
-  const dashboard = createDashboardHandler(lake);
-  let ready = false;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (refuseForeignHost(req, res)) return;
+  const dashboard = createDashboardHandler(() => parts.lake.demand());
+  return (req, res) => {
     if (req.url === '/health' && req.method === 'GET') {
-      const healthy = ready && buffer.healthy;
-      const body = JSON.stringify({ status: !ready ? 'starting' : healthy ? 'ok' : 'buffer write-ahead log failing', bus: bus.stats(), buffer: buffer.stats() });
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(body);
+      const { status, body } = health(parts);
+      sendJson(res, status, body);
       return;
     }
     if (dashboard(req, res)) return;
     void gateway.handle(req, res);
-  });
-  return () => { ready = true; };
+  };
 }
 
-/** A starter price list for billing, written once; edit it (the ETL reads it on every query). */
-async function ensureStarterPriceList({ layout }: StartContext, lake: LocalLake): Promise<void> {
+/** A starter price list for billing, written once (before the lake opens, so its catalogue has it); edit it (the ETL reads it on every query). */
+async function ensureStarterPriceList({ layout }: StartContext): Promise<void> {
   const priceDir = path.join(layout.root, PRICE_LIST.prefix);
   if ((await listFiles(priceDir, '.csv')).length > 0) return;
   await fs.mkdir(priceDir, { recursive: true });
   await fs.writeFile(path.join(priceDir, 'prices.csv'), STARTER_PRICE_LIST);
-  await lake.refreshCatalogue();
 }
 
-/** The ETL: the Glue job's and crawler's twins on an interval. Returns the ETL, to run it now too. */
-function scheduleEtl({ options, log, cleanups }: StartContext, lake: LocalLake): () => Promise<CompactionResult> {
-  const runEtl = async () => {
-    const result = await lake.compact();
-    if (result.files > 0) log(`etl: ${result.files} raw objects -> ${result.rows} rows (${result.duplicates} duplicates dropped, ${result.malformed} malformed) in ${result.seconds.toFixed(1)} s`);
-    return result;
-  };
+/** The lake's module, loaded when the lake is opened: DuckDB's native engine is not loaded before /health answers. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use; `require` for tsx's CommonJS hook (see cli/usage-tracker.ts)
+const lakeModule = () => require('../lake/local-lake') as typeof LakeModule;
+
+/** The ETL: the Glue job's and crawler's twins on an interval, from when the lake is open. */
+function scheduleEtl({ options, log, cleanups }: StartContext, lake: LocalLake): void {
+  const { CompactionBusyError } = lakeModule();
   const onError = (error: unknown) => {
     log(error instanceof CompactionBusyError ? `etl skipped: ${error.message}` : `etl failed (retried next interval): ${messageOf(error)}`);
   };
-  const etlTimer = setInterval(() => void runEtl().catch(onError), options.etlIntervalSeconds * 1000);
+  const etlTimer = setInterval(() => void runEtlOn(lake, log).catch(onError), options.etlIntervalSeconds * 1000);
   etlTimer.unref();
   cleanups.add(() => { clearInterval(etlTimer); });
-  return runEtl;
+}
+
+async function runEtlOn(lake: LocalLake, log: (line: string) => void): Promise<CompactionResult> {
+  const result = await lake.compact();
+  if (result.files > 0) log(`etl: ${result.files} raw objects -> ${result.rows} rows (${result.duplicates} duplicates dropped, ${result.malformed} malformed) in ${result.seconds.toFixed(1)} s`);
+  return result;
+}
+
+/**
+ * The lake, set up to open in the background (`start()`), closed on stop after whatever uses it:
+ * the price list is written first, the ETL is scheduled once it is open.
+ */
+function backgroundLake(start: StartContext): BackgroundLake {
+  const { options, layout, cleanups, timeline } = start;
+  const lake = new BackgroundLake(
+    async () => {
+      await ensureStarterPriceList(start);
+      const opened = await lakeModule().LocalLake.open(layout.root, { lateEventWindowDays: options.lateEventWindowDays });
+      timeline.mark('lake open');
+      return opened;
+    },
+    (opened) => { scheduleEtl(start, opened); },
+  );
+  cleanups.add(() => lake.close());
+  return lake;
+}
+
+/**
+ * How long after `/health` turns healthy the lake starts opening. Loading DuckDB's native library
+ * holds the event loop for 100-200 ms; the requests of the first moment (a readiness check that
+ * polls `/health`, the demo's first calls) are answered first. Anything that needs the lake
+ * sooner (the dashboard's data, `runEtl`) opens it at once.
+ */
+const LAKE_OPEN_DELAY_MS = 100;
+
+function openLakeSoon(lake: BackgroundLake, cleanups: Cleanups): void {
+  const timer = setTimeout(() => { lake.start(); }, LAKE_OPEN_DELAY_MS);
+  cleanups.add(() => { clearTimeout(timer); });
 }
 
 /** Demo tenants (one per tier, kept across restarts) and their traffic. */
@@ -322,33 +406,53 @@ async function startDemo({ layout, busName, source, log, cleanups }: StartContex
   return tenants;
 }
 
+/** The context of one start: the data folder made, the timeline begun. */
+async function startContext(options: LocalStackOptions): Promise<StartContext> {
+  const timeline = new StartupTimeline();
+  // Node's own start-up, then loading this project's code (the CLI and the stack's modules).
+  timeline.record('node ready', nodeBootstrapMs());
+  timeline.mark('code loaded');
+  const log = options.log ?? (() => undefined);
+  const layout = dataDirLayout(path.resolve(options.dataDir));
+  await fs.mkdir(layout.root, { recursive: true, mode: 0o700 });
+  const sources = options.sources ?? DEFAULT_EVENT_SOURCES;
+  return { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups: new Cleanups(log), timeline };
+}
+
+/** Runs start steps side by side; once all have ended (so that cleanups cover whatever did start), the first failure is thrown. */
+async function allStarted<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /**
  * The whole system on one machine, with the same code paths as in AWS: dynalite (persisted) for
  * DynamoDB, a PutEvents endpoint matching the stack's own rule pattern into a Firehose-like
  * buffer writing `raw/`, the Glue job's and crawler's twins on DuckDB on an interval, and the
  * metered API's authorizer and handlers behind a local HTTP API with a dashboard.
+ *
+ * Resolves once `/health` answers healthy: the servers, dynalite and the bus start side by side;
+ * the lake (DuckDB and its catalogue) opens after, in the background (see BackgroundLake).
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const log = options.log ?? (() => undefined);
-  const layout = dataDirLayout(path.resolve(options.dataDir));
-  await fs.mkdir(layout.root, { recursive: true, mode: 0o700 });
-  const sources = options.sources ?? DEFAULT_EVENT_SOURCES;
-  const start: StartContext = { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups: new Cleanups(log) };
+  const start = await startContext(options);
+  const { layout, cleanups, timeline } = start;
   quietLambdaTelemetry();
   try {
-    const dynamodb = await startDynamoDb(start);
-    const { buffer, bus, eventsUrl } = await startEventBus(start);
+    const [api, dynamodb, { buffer, bus, eventsUrl }] = await allStarted([listenApi(start), startDynamoDb(start), startEventBus(start)] as const);
     const { publisher, usageLogs } = startPublisher(start, eventsUrl);
-    const lake = await openLake(start);
-    const api = await listenApi(start);
+    const lake = backgroundLake(start);
     const deps = createDependencies(await runtimeConfig(start, api.url), { dynamodb, usageLog: usageLogs.sink });
-    const adminKeyCreated = await ensureAdminKey(layout.adminKey, deps.store);
-    const iam = await operatorAuthorizer(layout.operatorCredentials);
-    const markReady = serveApi(api.server, { deps, iam, publisher, lake, buffer, bus });
-    await ensureStarterPriceList(start, lake);
-    const runEtl = scheduleEtl(start, lake);
+    const [adminKeyCreated, iam] = await Promise.all([ensureAdminKey(layout.adminKey, deps.store), operatorAuthorizer(layout.operatorCredentials)]);
+    api.setHandler(serveApi({ deps, iam, publisher, lake, buffer, bus, timeline }));
+    // Stopped first: no request is taken once the rest begins to stop.
+    cleanups.add(() => closeGracefully(api.server), { stopFirst: true });
+    const readyMs = timeline.mark('healthy');
+    openLakeSoon(lake, cleanups);
     const demoTenants = options.demo ? await startDemo(start, deps.store, api.url, eventsUrl) : [];
-    markReady();
+    if (options.demo) timeline.mark('demo traffic');
     let stopping: Promise<void> | undefined;
     return {
       apiUrl: api.url,
@@ -361,16 +465,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       operatorCredentialsFile: layout.operatorCredentials,
       adminKeyCreated,
       demoTenants,
-      lake,
+      readyMs,
+      startupPhases: () => timeline.phases,
+      lake: () => lake.lake(),
       flush: async () => {
         await usageLogs.flush();
         await buffer.flush();
       },
-      runEtl,
-      stop: () => (stopping ??= start.cleanups.run()),
+      runEtl: async () => runEtlOn(await lake.lake(), start.log),
+      stop: () => (stopping ??= cleanups.run()),
     };
   } catch (error) {
-    await start.cleanups.run();
+    await cleanups.run();
     throw error;
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createDashboardHandler } from '../../../local/dashboard/dashboard';
 import { LocalLake } from '../../../local/lake/local-lake';
+import type { LakeState } from '../../../local/stack/background-lake';
 
 interface Answer {
   readonly status: number;
@@ -23,7 +24,7 @@ interface RunningDashboard {
 async function withDashboard(test: (dashboard: RunningDashboard) => Promise<void>): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'dashboard-'));
   const lake = await LocalLake.open(dataDir);
-  const dashboard = createDashboardHandler(lake);
+  const dashboard = createDashboardHandler(() => ({ state: 'ready', lake }));
   const server = createServer((req, res) => {
     if (!dashboard(req, res)) res.writeHead(404).end();
   });
@@ -68,4 +69,34 @@ describe('Dashboard: the data endpoint checks its parameters as the CLI does', (
       expect(ran).toHaveBeenCalledWith('traffic_timeline', { window });
     }),
   );
+});
+
+describe('Dashboard: while the lake is not open, the data endpoint answers at once', () => {
+  /** GETs a dashboard path from a handler whose lake is in the given state. */
+  async function get(state: LakeState, route: string): Promise<{ status: number; retryAfter: string | null; body: string }> {
+    const dashboard = createDashboardHandler(() => state);
+    const server = createServer((req, res) => {
+      if (!dashboard(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${route}`, { signal: AbortSignal.timeout(5000) });
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
+  it('503 "starting" with Retry-After while the lake opens; the page itself is served', async () => {
+    const data = await get({ state: 'opening' }, '/dashboard/data?window=all');
+    expect({ status: data.status, retryAfter: data.retryAfter }).toEqual({ status: 503, retryAfter: '1' });
+    expect(JSON.parse(data.body)).toEqual({ error: 'starting', message: 'The lake is opening (DuckDB and its catalogue); try again in a moment.' });
+    expect((await get({ state: 'opening' }, '/dashboard')).status).toBe(200);
+  });
+
+  it('503 "lake unavailable" with the reason when the lake failed to open', async () => {
+    const data = await get({ state: 'failed', message: 'DuckDB could not start' }, '/dashboard/data');
+    expect(data.status).toBe(503);
+    expect(JSON.parse(data.body)).toEqual({ error: 'lake unavailable', message: 'The lake could not be opened: DuckDB could not start' });
+  });
 });

@@ -163,21 +163,21 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
   it('the ETL curates what was accepted, and billing_by_tenant counts exactly that', async () => {
     expect(etl).toMatchObject({ malformed: 2, duplicates: 5 });
     const today = new Date().toISOString().slice(0, 10);
-    const rejects = await stack.lake.runNamedQuery('rejected_records', { start_date: today, end_date: today });
+    const rejects = await (await stack.lake()).runNamedQuery('rejected_records', { start_date: today, end_date: today });
     expect(rejects.rows.map((r) => [r.reason, r.service, r.records]).sort()).toEqual([
       ['detail.billableUnits: below the minimum of 0', 'orders-service', 1],
       ['detail.statusCode: above the maximum of 599', 'orders-service', 1],
     ]);
 
-    const billing = await stack.lake.runNamedQuery('billing_by_tenant', { month: month() });
+    const billing = await (await stack.lake()).runNamedQuery('billing_by_tenant', { month: month() });
     const calls = new Map(billing.rows.map((row) => [row.tenant_id, row.calls]));
     for (const [tenant, expected] of Object.entries(BILLABLE_CALLS)) expect([tenant, calls.get(tenant)]).toEqual([tenant, expected]);
     // Refused calls are tracked but never billed.
     // Dates are real calendar dates: the month's own last day, not a 31st it may not have.
     const lastDay = new Date(Date.UTC(Number(month().slice(0, 4)), Number(month().slice(5, 7)), 0)).toISOString().slice(0, 10);
-    const limited = await stack.lake.runNamedQuery('rate_limited_by_tenant', { start_date: `${month()}-01`, end_date: lastDay });
+    const limited = await (await stack.lake()).runNamedQuery('rate_limited_by_tenant', { start_date: `${month()}-01`, end_date: lastDay });
     expect(limited.rows.find((r) => r.tenant_id === 'acme-free')).toMatchObject({ rate_limited: 3, tier: 'free' });
-    const all = await stack.lake.query(`SELECT count(*) AS n FROM usage_events WHERE status_code IN (401, 403)`);
+    const all = await (await stack.lake()).query(`SELECT count(*) AS n FROM usage_events WHERE status_code IN (401, 403)`);
     expect(all.rows[0].n).toBe(3);
   });
 
