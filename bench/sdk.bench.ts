@@ -1,7 +1,9 @@
 /**
  * Producer SDK benchmark, both into the same loopback PutEvents server running in its own process,
  * side by side in paired, interleaved rounds (A-B, then B-A; BENCH_SDK_ROUNDS, at least 6), every
- * figure min / median / max over the rounds and every ratio taken within a round.
+ * figure min / median / max over the rounds and every ratio taken within a round. The outage
+ * phase (memory while the bus hangs) is paired the same way, over BENCH_SDK_OUTAGE_ROUNDS (at least
+ * 6) rounds of BENCH_SDK_OUTAGE_SECONDS (at least 24) a side.
  *
  * Two modes, as the SDK is used:
  * - long-running server: requests record and move on; the publisher sends in the background;
@@ -28,7 +30,7 @@ import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../contracts/usag
 import { createEventBridgeClient } from '../sdk/eventbridge-client';
 import { buildUsageEventDetail } from '../sdk/usage-event-builder';
 import { UsagePublisher } from '../sdk/usage-publisher';
-import { PairedResult, collectGarbage, fmt, fmtSpread, heapSampler, pairedRounds, percentile, printTable, sleep, yieldToLoop } from './support/measure';
+import { PairedResult, collectGarbage, fmtSpread, heapSampler, pairedRounds, percentile, printTable, sleep, yieldToLoop } from './support/measure';
 import { PutEventsServerProcess, ServerCounts } from './support/server-handle';
 
 /** Events per round through the publisher and the batched peer (long-running server mode). */
@@ -41,8 +43,11 @@ const ROUNDS = Math.max(6, Number(process.env.BENCH_SDK_ROUNDS ?? 6));
 const NAIVE_CONCURRENCY = 64;
 /** Requests in flight at once for the publisher (its default) and the batched peer. */
 const MAX_IN_FLIGHT = 64;
-// Long enough for the default 10,000-event queue to fill (10 s at 1,000/s) and stay full.
-const OUTAGE_SECONDS = Number(process.env.BENCH_SDK_OUTAGE_SECONDS ?? 40);
+// Long enough for the default 10,000-event queue to fill (10 s at 1,000/s) before the half-way
+// heap reading, and stay full to the end.
+const OUTAGE_SECONDS = Math.max(24, Number(process.env.BENCH_SDK_OUTAGE_SECONDS ?? 24));
+/** Paired outage rounds (at least 6): each round is two outages of OUTAGE_SECONDS, so about 50 s. */
+const OUTAGE_ROUNDS = Math.max(6, Number(process.env.BENCH_SDK_OUTAGE_ROUNDS ?? 6));
 const OUTAGE_RATE = 1000; // events per second during the outage phase
 
 const fields = (i: number) => ({
@@ -339,6 +344,26 @@ function printLambdaMode(batched: PairedResult<LambdaResult>, naive: PairedResul
   console.log('In Lambda mode no batch forms across invocations: every producer makes one PutEvents call per event, and the invocation waits for its round trip.');
 }
 
+/** Memory during an outage: the publisher (A) against the naive peer (B), min / median / max over paired rounds. */
+function printOutage(outage: PairedResult<OutageResult>): void {
+  const both = (m: (r: OutageResult) => number, digits = 1) => [fmtSpread(outage.spreadOf('a', m), digits), fmtSpread(outage.spreadOf('b', m), digits)];
+  const growth = (r: OutageResult) => r.liveHeapMiB[3] - r.liveHeapMiB[1];
+  const quarter = (q: number) => (r: OutageResult) => r.liveHeapMiB[q];
+  const total = (side: 'a' | 'b', m: (r: OutageResult) => number) => String(outage[side].reduce((n, r) => n + m(r), 0));
+  printTable(
+    `Memory during an outage: UsagePublisher (A, spool) against the naive peer (B, await PutEvents); ${String(outage.rounds.length)} paired rounds, min / median / max`,
+    ['metric', 'UsagePublisher', 'naive', 'B / A, per round', 'target'],
+    [
+      ['heap before (MiB)', ...both((r) => r.heapBeforeMiB), '', ''],
+      ['peak heap during outage (MiB)', ...both((r) => r.heapPeakMiB), `${fmtSpread(outage.ratio((r) => 1 / r.heapPeakMiB), 2)}×`, ''],
+      ...[0, 1, 2, 3].map((q) => [`live heap at ${['¼', '½', '¾', 'the end'][q]} (MiB)`, ...both(quarter(q)), '', '']),
+      ['live heap growth, ½ → end (MiB)', ...both(growth), '', `bounded (< 2 MiB every round) ${met(outage.spreadOf('a', growth).max < 2)}`],
+      ['events recorded (all rounds)', total('a', (r) => r.recorded), total('b', (r) => r.recorded), '', ''],
+      ['events lost (all rounds)', total('a', (r) => r.lost), total('b', (r) => r.lost), '', `publisher 0 ${met(outage.a.every((r) => r.lost === 0))}`],
+    ],
+  );
+}
+
 export async function sdkBenchmark(): Promise<void> {
   const server = await PutEventsServerProcess.start();
   process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = server.url;
@@ -366,22 +391,8 @@ export async function sdkBenchmark(): Promise<void> {
     naiveClient.destroy();
     printLambdaMode(lambdaVsBatched, lambdaVsNaive);
 
-    console.log(`\nOutage: the bus hangs (accepts, never answers) for ${OUTAGE_SECONDS} s while requests arrive at ${OUTAGE_RATE}/s`);
-    const publisherOutage = await runOutage(server, 'publisher');
-    const naiveOutage = await runOutage(server, 'naive');
-    printTable('Memory during an outage', ['metric', 'UsagePublisher (spool)', 'naive (await PutEvents)', 'target'], [
-      ['heap before (MiB)', fmt(publisherOutage.heapBeforeMiB), fmt(naiveOutage.heapBeforeMiB), ''],
-      ['peak heap during outage (MiB)', fmt(publisherOutage.heapPeakMiB), fmt(naiveOutage.heapPeakMiB), ''],
-      ['live heap at ¼ ½ ¾ end (MiB)', publisherOutage.liveHeapMiB.map((v) => fmt(v)).join(' '), naiveOutage.liveHeapMiB.map((v) => fmt(v)).join(' '), ''],
-      [
-        'live heap growth, ½ → end (MiB)',
-        fmt(publisherOutage.liveHeapMiB[3] - publisherOutage.liveHeapMiB[1]),
-        fmt(naiveOutage.liveHeapMiB[3] - naiveOutage.liveHeapMiB[1]),
-        `bounded ${publisherOutage.liveHeapMiB[3] - publisherOutage.liveHeapMiB[1] < 2 ? 'met' : 'MISSED'}`,
-      ],
-      ['events recorded', String(publisherOutage.recorded), String(naiveOutage.recorded), ''],
-      ['events lost', String(publisherOutage.lost), String(naiveOutage.lost), 'publisher 0'],
-    ]);
+    console.log(`\nOutage: the bus hangs (accepts, never answers) for ${String(OUTAGE_SECONDS)} s while requests arrive at ${String(OUTAGE_RATE)}/s; ${String(OUTAGE_ROUNDS)} paired rounds`);
+    printOutage(await pairedRounds({ rounds: OUTAGE_ROUNDS, warmUp: false, a: () => runOutage(server, 'publisher'), b: () => runOutage(server, 'naive') }));
   } finally {
     server.stop();
   }

@@ -49,6 +49,7 @@ export class ApiUsageTrackerStack extends Stack {
       rejectedRecordsAlarmThreshold: config.rejectedRecordsAlarmThreshold,
     });
     this.meteredApi = this.createMeteredApi(config);
+    this.monitoring.watchUsageLogForwarder(this.meteredApi.usageLogForwarder, this.meteredApi.usageLogDeadLetterQueue);
     if (config.edge) this.originDomain = this.createEdgeOrigin(config.edge);
     this.addOutputs(config);
   }

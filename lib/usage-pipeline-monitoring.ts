@@ -5,9 +5,11 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
@@ -18,6 +20,9 @@ export const GLUE_JOB_FAILURE_STATES = ['FAILED', 'TIMEOUT', 'ERROR'] as const;
 
 /** The alarms every deployment has. */
 export type PipelineAlarm = 'deadLetterQueue' | 'failedInvocations' | 'dataFreshness' | 'deliveryFailures' | 'rejectedRecords';
+
+/** The alarms on the usage-log forwarder (see {@link UsagePipelineMonitoring.watchUsageLogForwarder}). */
+export type UsageLogForwarderAlarm = 'errors' | 'deadLetterMessages' | 'destinationDeliveryFailures';
 
 /** Records the Glue job may refuse in one hour before the rejected-records alarm fires, unless configured. */
 export const DEFAULT_REJECTED_RECORDS_ALARM_THRESHOLD = 100;
@@ -67,6 +72,10 @@ export class UsagePipelineMonitoring extends Construct {
   public readonly dataFreshnessThresholdSeconds: number;
   /** Records refused in an hour above which the rejected-records alarm fires. */
   public readonly rejectedRecordsThreshold: number;
+  /** The usage-log forwarder's alarms, once {@link watchUsageLogForwarder} has been called. */
+  public usageLogForwarderAlarms?: Readonly<Record<UsageLogForwarderAlarm, cloudwatch.Alarm>>;
+  private readonly alarmAction: cwActions.SnsAction;
+  private readonly period = Duration.minutes(5);
 
   constructor(scope: Construct, id: string, props: UsagePipelineMonitoringProps) {
     super(scope, id);
@@ -76,18 +85,54 @@ export class UsagePipelineMonitoring extends Construct {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     const { ingestion, lake } = props;
-    const period = Duration.minutes(5);
+    const period = this.period;
     this.dataFreshnessThresholdSeconds = Math.max(2 * ingestion.bufferInterval.toSeconds(), 300);
 
     this.alarms = this.createAlarms(props, period);
-    const action = new cwActions.SnsAction(this.alarmTopic);
-    for (const alarm of Object.values(this.alarms)) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
+    this.alarmAction = new cwActions.SnsAction(this.alarmTopic);
+    this.notify(Object.values(this.alarms));
     this.jobFailureRule = this.createJobFailureRule(lake);
     this.crawlerFailureRule = this.createCrawlerFailureRule(lake);
     this.dashboard = this.createDashboard(ingestion, lake, period);
+  }
+
+  /**
+   * Watches the function that puts the metered API's usage log lines on the bus
+   * (lambdas/usage-log/usage-log-forwarder.ts) and its on-failure queue: alarms to the topic, and a
+   * row on the dashboard. CloudWatch Logs invokes the forwarder asynchronously; on a function error
+   * Lambda runs it twice more, keeps throttled or failed deliveries queued for up to the event's
+   * maximum age, then sends the invocation record, with the delivery in it, to the on-failure
+   * destination (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html). So an error
+   * is an early warning, a message in the queue is usage not billed until it is replayed, and a
+   * failed write to the queue (DestinationDeliveryFailures, "Lambda attempts to send an event to a
+   * destination but fails", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html)
+   * is usage lost but for the function's own log lines.
+   */
+  public watchUsageLogForwarder(forwarder: lambda.IFunction, deadLetterQueue: sqs.IQueue): Readonly<Record<UsageLogForwarderAlarm, cloudwatch.Alarm>> {
+    if (this.usageLogForwarderAlarms) throw new Error('watchUsageLogForwarder was already called: the stack has one usage-log forwarder.');
+    const period = this.period;
+    const metrics = usageLogForwarderMetrics(forwarder, deadLetterQueue, period);
+    const alarms = {
+      errors: this.alarm('UsageLogForwarderErrorsAlarm', metrics.errors, 0, false,
+        'The usage-log forwarder failed an invocation (see its log group). Lambda runs a failed delivery twice more before it goes to the forwarder\'s on-failure queue; nothing is lost yet.'),
+      deadLetterMessages: this.alarm('UsageLogForwarderDeadLetterAlarm', metrics.deadLetterMessages, 0, false,
+        'Usage log lines the forwarder could not put on the bus after Lambda\'s retries are in its on-failure queue: those requests are not billed until replayed. Fix the cause, then put each message\'s requestPayload (a CloudWatch Logs delivery) through the forwarder again.'),
+      destinationDeliveryFailures: this.alarm('UsageLogForwarderDestinationFailuresAlarm', metrics.destinationDeliveryFailures, 0, false,
+        'Lambda could not write a failed usage-log delivery to the forwarder\'s on-failure queue (permissions, size, or the queue itself): those usage events are only in the route functions\' log groups now.'),
+    };
+    this.notify(Object.values(alarms));
+    this.usageLogForwarderAlarms = alarms;
+    this.dashboard.addWidgets(...usageLogForwarderWidgets(metrics, Object.values(alarms)));
+    return alarms;
+  }
+
+  /** Alarm and OK notifications of some alarms go to the topic. */
+  private notify(alarms: readonly cloudwatch.Alarm[]): void {
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(this.alarmAction);
+      alarm.addOkAction(this.alarmAction);
+    }
   }
 
   /** One alarm; no data means no traffic, not a fault. */
@@ -277,6 +322,43 @@ export class UsagePipelineMonitoring extends Construct {
       }),
     ];
   }
+}
+
+/** What the usage-log forwarder's alarms and dashboard row watch (unlabelled: an alarm on a labelled metric becomes metric math). */
+interface UsageLogForwarderMetrics {
+  readonly invocations: cloudwatch.Metric;
+  readonly errors: cloudwatch.Metric;
+  readonly throttles: cloudwatch.Metric;
+  readonly deadLetterMessages: cloudwatch.Metric;
+  readonly destinationDeliveryFailures: cloudwatch.Metric;
+}
+
+function usageLogForwarderMetrics(forwarder: lambda.IFunction, queue: sqs.IQueue, period: Duration): UsageLogForwarderMetrics {
+  return {
+    invocations: forwarder.metricInvocations({ period, statistic: 'Sum' }),
+    errors: forwarder.metricErrors({ period, statistic: 'Sum' }),
+    throttles: forwarder.metricThrottles({ period, statistic: 'Sum' }),
+    deadLetterMessages: queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+    destinationDeliveryFailures: forwarder.metric('DestinationDeliveryFailures', { period, statistic: 'Sum' }),
+  };
+}
+
+/** The dashboard's usage-log forwarder row: its work, what failed, and its alarms. */
+function usageLogForwarderWidgets(metrics: UsageLogForwarderMetrics, alarms: readonly cloudwatch.Alarm[]): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Usage-log forwarder: invocations, errors, throttles',
+      left: [metrics.invocations.with({ label: 'invocations' }), metrics.errors.with({ label: 'errors' }), metrics.throttles.with({ label: 'throttles' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Usage-log forwarder: undelivered (on-failure queue)',
+      left: [metrics.deadLetterMessages.with({ label: 'on-failure queue messages' })],
+      right: [metrics.destinationDeliveryFailures.with({ label: 'on-failure queue write failures' })],
+      width: 8,
+    }),
+    new cloudwatch.AlarmStatusWidget({ title: 'Usage-log forwarder alarms', alarms: [...alarms], width: 8 }),
+  ];
 }
 
 /** Checks the props; returns the rejected-records threshold, defaulted. */

@@ -5,13 +5,16 @@
  */
 export const TRINO_COMPAT_MACROS: readonly string[] = [
   // approx_percentile(x, p) and approx_percentile(x, ARRAY[p1, p2, ...]): one pass per group for
-  // all the percentages, returning [same as x] or array<[same as x]> (1-based in Trino, as DuckDB's
-  // lists are). Athena approximates; locally the answer is exact, the nearest-rank value, which any
-  // approximation's tolerance admits. It buffers a group's values (8 bytes each: 80 MB for a 10 M-
-  // event month) and costs less than DuckDB's t-digest (approx_quantile), whose per-value inserts
-  // make latency_by_operation about 5x a plain GROUP BY count (3.5x this way); `npm run bench --
-  // queries` prints both. A uniform sample (reservoir_quantile) is cheaper still, but on small
-  // groups it returns a rank below the nearest one (p99 of 10 values: the 9th).
+  // all the percentages, returning [same as x] or array<[same as x]>
+  // (https://trino.io/docs/current/functions/aggregate.html#approx_percentile; 1-based arrays, as
+  // DuckDB's lists are). Athena approximates; locally the answer is exact, the nearest-rank value,
+  // which any approximation's tolerance admits. It buffers a group's values (8 bytes each: 80 MB for
+  // a 10 M-event month). DuckDB's own approximations are no faster or not sound here
+  // (https://duckdb.org/docs/stable/sql/functions/aggregates#approximate-aggregates): its t-digest,
+  // approx_quantile, inserts every value into a digest and costs more than this (`npm run bench --
+  // queries` prints both), and reservoir_quantile, although cheap, keeps the first 8192 values of a
+  // group rather than a uniform sample of them in DuckDB 1.5 (the median of range(1000000) comes out
+  // as 4095), so it answers for the start of the scan only (test/queries/approx-percentile.test.ts).
   'CREATE OR REPLACE MACRO approx_percentile(x, p) AS quantile_disc(x, p)',
   'CREATE OR REPLACE MACRO approx_distinct(x) AS approx_count_distinct(x)',
   'CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)',
