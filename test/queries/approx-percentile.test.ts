@@ -26,14 +26,26 @@ describe('approx_percentile on DuckDB (the local twin of Athena\'s)', () => {
     instance.closeSync();
   });
 
-  it('takes one percentage or an ARRAY of them, and keeps the type of x (bigint stays bigint, double stays double)', async () => {
-    const [[one, many, double]] = await rows(
-      'SELECT approx_percentile(x, 0.5), approx_percentile(x, ARRAY[0.5, 0.95]), approx_percentile(CAST(x AS DOUBLE) / 2, ARRAY[0.5]) FROM range(1, 101) t(x)',
+  it('takes one percentage or an ARRAY of them, and answers in DECIMAL(18, 3): the nearest-rank value to the microsecond, read as plain numbers', async () => {
+    const [[one, many, double, type]] = await rows(
+      `SELECT approx_percentile(x, 0.5), approx_percentile(x, ARRAY[0.5, 0.95]), approx_percentile(CAST(x AS DOUBLE) / 2, ARRAY[0.5]),
+              typeof(approx_percentile(CAST(x AS DOUBLE) / 2, 0.5)) FROM range(1, 101) t(x)`,
     );
     // The nearest ranks of 1..100: the 50th and the 95th.
-    expect(one).toBe(50n);
-    expect(many).toEqual([50n, 95n]);
+    expect(one).toBe(50);
+    expect(many).toEqual([50, 95]);
     expect(double).toEqual([25]);
+    expect(type).toBe('DECIMAL(18,3)');
+  });
+
+  it('keeps three decimals of a millisecond figure and rounds what lies beyond them', async () => {
+    const [[median, p99]] = await rows('SELECT approx_percentile(x, 0.5), approx_percentile(x, 0.99) FROM (VALUES (1.0004), (12.3456), (250.25)) t(x)');
+    expect(median).toBe(12.346);
+    expect(p99).toBe(250.25);
+  });
+
+  it('refuses a value DECIMAL(18, 3) cannot hold rather than answering wrong', async () => {
+    await expect(rows('SELECT approx_percentile(x, 0.5) FROM (VALUES (1e16)) t(x)')).rejects.toThrow(/out of range|Could not cast|Conversion/i);
   });
 
   it('answers small groups with the nearest rank or the one just above it, never below (p99 of 10 values: the 10th)', async () => {
@@ -41,7 +53,7 @@ describe('approx_percentile on DuckDB (the local twin of Athena\'s)', () => {
     const [[answers]] = await rows(
       `SELECT list(p ORDER BY n) FROM (SELECT n, approx_percentile(x, ARRAY[${percentages.join(', ')}]) AS p FROM (SELECT n, x FROM range(1, 61) a(n), range(n) b(x)) GROUP BY n)`,
     );
-    const byGroup = (answers as bigint[][]).map((list) => list.map(Number));
+    const byGroup = (answers as number[][]).map((list) => list.map(Number));
     expect(byGroup).toHaveLength(60);
     byGroup.forEach((values, index) => {
       const n = index + 1;
@@ -55,7 +67,7 @@ describe('approx_percentile on DuckDB (the local twin of Athena\'s)', () => {
 
   it('stays within half a percentage point of rank on a large group in scan order (1 M values; DuckDB 1.5 reservoir_quantile gives 4095 for the median)', async () => {
     const [[answer]] = await rows('SELECT approx_percentile(x, ARRAY[0.5, 0.95, 0.99]) FROM range(1000000) t(x)');
-    const values = (answer as bigint[]).map(Number);
+    const values = (answer as number[]).map(Number);
     [0.5, 0.95, 0.99].forEach((p, i) => {
       expect(Math.abs(values[i] / 1_000_000 - p)).toBeLessThan(0.005);
     });
