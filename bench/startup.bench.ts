@@ -18,9 +18,9 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { freeLoopbackPort } from '../local/loopback-server';
 import { PairedResult, fmtSpread, pairedRounds, printTable, spread } from './support/measure';
 
 const ROOT = path.join(__dirname, '..');
@@ -45,17 +45,6 @@ interface StartFigures {
 interface Health {
   readonly lake?: string;
   readonly startup?: { readonly phases?: readonly { readonly phase: string; readonly atMs: number }[] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => { resolve(port); });
-    });
-  });
 }
 
 /**
@@ -97,7 +86,7 @@ async function pollUntil(url: string, child: ChildProcess, started: number, stde
 
 /** One start of `usage-tracker local` on `dataDir`, by npm or by node, measured and stopped. */
 async function startOnce(command: Command, dataDir: string): Promise<StartFigures> {
-  const [apiPort, eventsPort] = [await freePort(), await freePort()];
+  const [apiPort, eventsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
   const args = ['local', '--data-dir', dataDir, '--api-port', String(apiPort), '--events-port', String(eventsPort), ...(DEMO ? [] : ['--no-demo'])];
   const [file, argv] = command === 'npm' ? ['npm', ['start', '--', ...args.slice(1)]] : [process.execPath, [path.join(ROOT, 'bin', 'usage-tracker.js'), ...args]];
   const started = performance.now();

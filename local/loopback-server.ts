@@ -1,4 +1,5 @@
 import { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo, createServer as createNetServer } from 'node:net';
 
 /**
  * The local servers listen on 127.0.0.1 only; a page elsewhere could still reach them through a
@@ -30,5 +31,20 @@ export function closeGracefully(server: Server, graceMs = 1000): Promise<void> {
       resolve();
     });
     server.closeIdleConnections();
+  });
+}
+
+/**
+ * A loopback port free right now, for callers that must name a port before another process
+ * listens on it (the start-up benchmark and test spawn `npm start` with `--api-port`).
+ */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => { resolve(port); });
+    });
   });
 }

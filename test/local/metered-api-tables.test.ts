@@ -1,19 +1,11 @@
-import { AddressInfo } from 'node:net';
-import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { METERED_API_TABLES } from '../../contracts/metered-api';
-import { createDynaliteServer } from '../../local/dynalite-server';
 import { createMeteredApiTables } from '../../local/metered-api';
+import { startEmptyDynalite } from '../support/dynalite';
 
 /** A dynalite in memory, and a client that records the name of every command it sends. */
 async function dynaliteWithCallLog() {
-  const server = createDynaliteServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve(); }));
-  const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const { client, stop } = await startEmptyDynalite();
   const calls: string[] = [];
   client.middlewareStack.add(
     (next, context) => (args) => {
@@ -22,10 +14,6 @@ async function dynaliteWithCallLog() {
     },
     { step: 'initialize', name: 'recordCommand' },
   );
-  const stop = async () => {
-    client.destroy();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  };
   return { client, calls, stop };
 }
 

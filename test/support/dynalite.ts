@@ -4,8 +4,8 @@ import { MeteredApiTable } from '../../contracts/metered-api';
 import { createDynaliteServer } from '../../local/dynalite-server';
 import { createMeteredApiTables } from '../../local/metered-api';
 
-/** An in-memory dynalite on a loopback port, with the metered API's tables. */
-export async function startDynalite(): Promise<{ client: DynamoDBClient; tables: Record<MeteredApiTable, string>; stop: () => Promise<void> }> {
+/** An in-memory dynalite on a loopback port, without tables, and a client of it. */
+export async function startEmptyDynalite(): Promise<{ client: DynamoDBClient; stop: () => Promise<void> }> {
   const server = createDynaliteServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => { resolve(); }));
   const client = new DynamoDBClient({
@@ -14,14 +14,19 @@ export async function startDynalite(): Promise<{ client: DynamoDBClient; tables:
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const tables = { credentials: 'credentials', limiter: 'limiter', audit: 'audit' };
-  await createMeteredApiTables(client, tables);
   return {
     client,
-    tables,
     stop: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
+}
+
+/** An in-memory dynalite on a loopback port, with the metered API's tables. */
+export async function startDynalite(): Promise<{ client: DynamoDBClient; tables: Record<MeteredApiTable, string>; stop: () => Promise<void> }> {
+  const { client, stop } = await startEmptyDynalite();
+  const tables = { credentials: 'credentials', limiter: 'limiter', audit: 'audit' };
+  await createMeteredApiTables(client, tables);
+  return { client, tables, stop };
 }

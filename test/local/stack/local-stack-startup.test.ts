@@ -1,21 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { freeLoopbackPort } from '../../../local/loopback-server';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'usage-tracker.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => { resolve(port); });
-    });
-  });
-}
 
 /** What one GET answered: refused at connect, an HTTP status with its JSON body, or no answer in time (a hang). */
 type Outcome = { kind: 'refused' } | { kind: 'answered'; status: number; body: Record<string, unknown> } | { kind: 'hung'; error: string };
@@ -44,7 +33,7 @@ describe('npm start, from its first millisecond', () => {
   });
 
   it('answers every /health poll (refused, 503 "starting" as JSON, or healthy) and never leaves one waiting; "ready in" counts from the process start', async () => {
-    const [apiPort, eventsPort] = [await freePort(), await freePort()];
+    const [apiPort, eventsPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
     const spawned = performance.now();
     child = spawn(process.execPath, [BIN, 'local', '--no-demo', '--data-dir', dataDir, '--api-port', String(apiPort), '--events-port', String(eventsPort), '--etl-seconds', '3600'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
