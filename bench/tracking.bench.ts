@@ -6,6 +6,10 @@
  * Paired, interleaved rounds (A-B, then B-A); p50 and p99 per round, min/median/max over rounds.
  * The bus is a loopback PutEvents server in its own process; `BENCH_TRACKING_BUS_MS` (default 0
  * and 20) adds that round trip to every PutEvents, as a regional EventBridge endpoint would.
+ * Each delay runs with 16 concurrent callers, which keep both cores busy (so latency there is mostly
+ * queueing), and with one caller, whose p50 shows what the awaited round trip adds to a request
+ * (`BENCH_TRACKING_CONCURRENCY`, default "16,1"; one caller makes `BENCH_TRACKING_SINGLE_REQUESTS`,
+ * default 200, requests per side and round).
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,11 +29,15 @@ import { createMeteredApiTables, meteredApiRoutes } from '../local/metered-api';
 import { createEventBridgeClient } from '../sdk/eventbridge-client';
 import { withUsageTracking } from '../sdk/lambda-wrapper';
 import { UsagePublisher } from '../sdk/usage-publisher';
-import { fmt, fmtSpread, pairedRounds, percentile, printTable, sleep } from './support/measure';
+import { fmtSpread, pairedRounds, percentile, printTable, sleep } from './support/measure';
 import { PutEventsServerProcess } from './support/server-handle';
 
-const CONCURRENCY = 16;
+const CONCURRENCIES = (process.env.BENCH_TRACKING_CONCURRENCY ?? '16,1').split(',').map(Number);
+const CONCURRENCY = Math.max(...CONCURRENCIES);
 const REQUESTS = Number(process.env.BENCH_TRACKING_REQUESTS ?? 800);
+const SINGLE_CALLER_REQUESTS = Number(process.env.BENCH_TRACKING_SINGLE_REQUESTS ?? 200);
+/** Requests per side and round for a number of concurrent callers. */
+const requestsFor = (callers: number): number => (callers === 1 ? SINGLE_CALLER_REQUESTS : REQUESTS);
 const ROUNDS = Number(process.env.BENCH_TRACKING_ROUNDS ?? 6);
 const BUS_DELAYS_MS = (process.env.BENCH_TRACKING_BUS_MS ?? '0,20').split(',').map(Number);
 const ROUTE = '/v1/products';
@@ -70,9 +78,9 @@ interface Side {
   readonly settle: () => Promise<void>;
 }
 
-/** `REQUESTS` GETs of the route, `CONCURRENCY` at a time over keep-alive connections, one tenant per worker. */
-async function load(url: string, keys: readonly string[], agent: Agent): Promise<{ latencies: Float64Array; non200: number }> {
-  const latencies = new Float64Array(REQUESTS);
+/** `requests` GETs of the route, one worker per key at a time over keep-alive connections, one tenant per worker. */
+async function load(url: string, keys: readonly string[], agent: Agent, requests: number): Promise<{ latencies: Float64Array; non200: number }> {
+  const latencies = new Float64Array(requests);
   let next = 0;
   let non200 = 0;
   const once = (apiKey: string) =>
@@ -86,7 +94,7 @@ async function load(url: string, keys: readonly string[], agent: Agent): Promise
     });
   await Promise.all(
     keys.map(async (apiKey) => {
-      while (next < REQUESTS) {
+      while (next < requests) {
         const i = next++;
         const started = performance.now();
         const status = await once(apiKey);
@@ -99,17 +107,18 @@ async function load(url: string, keys: readonly string[], agent: Agent): Promise
 }
 
 async function measure(side: Side, keys: readonly string[], agent: Agent, bus: PutEventsServerProcess): Promise<Figures> {
+  const requests = requestsFor(keys.length);
   await side.settle();
   await bus.command('reset');
   const callsBefore = side.calls();
-  const { latencies, non200 } = await load(side.url, keys, agent);
+  const { latencies, non200 } = await load(side.url, keys, agent, requests);
   await side.settle();
   const { accepted } = await bus.command('stats');
   return {
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
-    putEventsPerRequest: (side.calls() - callsBefore) / REQUESTS,
-    deliveredPerRequest: accepted / REQUESTS,
+    putEventsPerRequest: (side.calls() - callsBefore) / requests,
+    deliveredPerRequest: accepted / requests,
     non200,
   };
 }
@@ -135,7 +144,12 @@ async function gatewayOf(deps: MeteredApiDependencies, products?: GatewayRoute['
   return { gateway, url: await gateway.listen(0) };
 }
 
-async function scenario(delayMs: number, dynamodb: DynamoDBClient, bus: PutEventsServerProcess, keysOf: (deps: MeteredApiDependencies) => Promise<string[]>): Promise<void> {
+async function scenario(
+  { delayMs, callers }: { readonly delayMs: number; readonly callers: number },
+  dynamodb: DynamoDBClient,
+  bus: PutEventsServerProcess,
+  keysOf: (deps: MeteredApiDependencies) => Promise<string[]>,
+): Promise<void> {
   const config = benchConfig(mkdtempSync(path.join(tmpdir(), 'tracking-bench-')));
   const publisherOf = (client: EventBridgeClient) =>
     new UsagePublisher({ eventBusName: 'bench', source: 'my-applications', client, flushOnExitSignals: false, sendFrom: 'event-loop', defaults: { service: 'metered-api' } });
@@ -150,8 +164,8 @@ async function scenario(delayMs: number, dynamodb: DynamoDBClient, bus: PutEvent
   const publisherA = publisherOf(busA.client);
   const awaited = withUsageTracking(publisherA, meteredRoute(demoRoute('products', config.demo), deps.routeOptions('demo-products')), { service: 'metered-api' });
   const sideA = await gatewayOf(deps, awaited);
-  const keys = await keysOf(deps);
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const keys = (await keysOf(deps)).slice(0, callers);
+  const agent = new Agent({ keepAlive: true, maxSockets: callers });
   const result = await pairedRounds<Figures>({
     rounds: ROUNDS,
     a: () => measure({ url: sideA.url, calls: busA.calls, settle: () => publisherA.flush() }, keys, agent, bus),
@@ -167,7 +181,7 @@ async function scenario(delayMs: number, dynamodb: DynamoDBClient, bus: PutEvent
     String(result[side].reduce((sum, f) => sum + f.non200, 0)),
   ];
   printTable(
-    `GET ${ROUTE} through the local gateway, ${CONCURRENCY} concurrent, ${REQUESTS} requests per side and round, PutEvents round trip +${delayMs} ms (${result.rounds.length} paired rounds, min / median / max)`,
+    `GET ${ROUTE} through the local gateway, ${String(callers)} concurrent, ${String(requestsFor(callers))} requests per side and round, PutEvents round trip +${delayMs} ms (${result.rounds.length} paired rounds, min / median / max)`,
     ['design', 'p50 ms', 'p99 ms', 'PutEvents / request', 'events on bus / request', 'non-200'],
     [row('A: awaited PutEvents (today)', 'a'), row('B: usage log line + forwarder', 'b')],
   );
@@ -195,8 +209,10 @@ export async function trackingBenchmark(): Promise<void> {
       );
       return keys;
     };
-    for (const delayMs of BUS_DELAYS_MS) await scenario(delayMs, dynamodb, bus, keysOf);
-    console.log(`  (${fmt(REQUESTS, 0)} requests per side and round; B's PutEvents are sent by its publisher after the answers, batched by 10)`);
+    for (const callers of CONCURRENCIES) {
+      for (const delayMs of BUS_DELAYS_MS) await scenario({ delayMs, callers }, dynamodb, bus, keysOf);
+    }
+    console.log("  (B's PutEvents are sent by its publisher after the answers, batched by 10)");
   } finally {
     dynamodb.destroy();
     bus.stop();
