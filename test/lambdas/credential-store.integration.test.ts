@@ -3,19 +3,13 @@ import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { TierName, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
 import { CredentialStore, CredentialStoreError } from '../../lambdas/credentials/credential-store';
 import { LimitDecision, TokenBucketLimiter, limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
-import { startDynalite } from '../support/dynalite';
+import { anotherClientOf, startDynalite } from '../support/dynalite';
 
 const tiers = resolveTierPolicies();
 
 /** A client on the same dynalite whose first TransactWriteItems is lost, as on a dropped connection. */
 async function faultyClient(endpointClient: DynamoDBClient): Promise<DynamoDBClient> {
-  const endpoint = await endpointClient.config.endpoint!();
-  const client = new DynamoDBClient({
-    endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = await anotherClientOf(endpointClient);
   let failed = false;
   client.middlewareStack.add(
     (next, context) => async (args) => {

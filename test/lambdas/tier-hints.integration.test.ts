@@ -3,17 +3,11 @@ import { resolveTierPolicies } from '../../contracts/tiers';
 import { CredentialStore } from '../../lambdas/credentials/credential-store';
 import { hashApiKey } from '../../lambdas/credentials/api-key';
 import { TokenBucketLimiter } from '../../lambdas/limiter/token-bucket-limiter';
-import { startDynalite } from '../support/dynalite';
+import { anotherClientOf, startDynalite } from '../support/dynalite';
 
 /** A client of its own on the same dynalite, which counts its commands by name and can run a change just before its next TransactWriteItems. */
 async function countingClient(endpointClient: DynamoDBClient) {
-  const endpoint = await endpointClient.config.endpoint!();
-  const client = new DynamoDBClient({
-    endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = await anotherClientOf(endpointClient);
   const state: { commands: string[]; beforeTransaction?: () => Promise<unknown> } = { commands: [] };
   client.middlewareStack.add(
     (next, context) => async (args) => {

@@ -3,7 +3,7 @@ import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts
 import { resolveTierPolicies } from '../../contracts/tiers';
 import { CredentialStore } from '../../lambdas/credentials/credential-store';
 import { LimitDecision, TokenBucketLimiter, limiterKey } from '../../lambdas/limiter/token-bucket-limiter';
-import { startDynalite } from '../support/dynalite';
+import { anotherClientOf, startDynalite } from '../support/dynalite';
 
 const tiers = resolveTierPolicies();
 /** An item's attribute, which may be absent (the item's type says it is always there). */
@@ -43,13 +43,7 @@ async function recordingClient(endpointClient: DynamoDBClient): Promise<{ client
   const commands: string[] = [];
   const capacity: number[] = [];
   const expressions: string[] = [];
-  const endpoint = await endpointClient.config.endpoint!();
-  const client = new DynamoDBClient({
-    endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = await anotherClientOf(endpointClient);
   client.middlewareStack.add(
     (next, context) => async (args) => {
       commands.push(context.commandName ?? 'unknown');

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as jose from 'jose';
 import { EXTERNAL, LOCAL_OPERATOR, MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
 
 /**
@@ -42,15 +41,7 @@ describe('Security: DynamoDB reads per authorizer cache miss and per admitted re
     };
   };
 
-  const externalToken = (subject: string) =>
-    new jose.SignJWT({ token_use: 'access', client_id: EXTERNAL.clientId })
-      .setProtectedHeader({ alg: 'ES256', kid: EXTERNAL.kid })
-      .setIssuer(EXTERNAL.issuer)
-      .setSubject(subject)
-      .setJti(randomUUID())
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(api.externalKeys.privateKey);
+  const externalToken = (subject: string) => api.externalToken(subject);
 
   beforeAll(async () => {
     api = await startMeteredApi();

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as jose from 'jose';
 import { TIER_NAMES, TierName } from '../../contracts/tiers';
 import { STANDING_MEMORY_MS } from '../../lambdas/limiter/token-bucket-limiter';
 import { createDependencies } from '../../lambdas/runtime/dependencies';
@@ -53,14 +52,7 @@ describe('Security: no store failure admits a caller whose block or revocation s
       const subject = `user-${randomUUID()}`;
       const mapped = await api.admin('POST', `/v1/admin/tenants/${tenant.tenantId}/external-identities`, { issuer: EXTERNAL.issuer, subject });
       if (mapped.status >= 300) throw new Error(`external identity not mapped: ${mapped.text}`);
-      const token = await new jose.SignJWT({ token_use: 'access', client_id: EXTERNAL.clientId })
-        .setProtectedHeader({ alg: 'ES256', kid: EXTERNAL.kid })
-        .setIssuer(EXTERNAL.issuer)
-        .setSubject(subject)
-        .setJti(randomUUID())
-        .setIssuedAt()
-        .setExpirationTime('10m')
-        .sign(api.externalKeys.privateKey);
+      const token = await api.externalToken(subject);
       headers = { authorization: `Bearer ${token}` };
     }
     return { ...tenant, headers };

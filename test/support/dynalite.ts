@@ -30,3 +30,14 @@ export async function startDynalite(): Promise<{ client: DynamoDBClient; tables:
   await createMeteredApiTables(client, tables);
   return { client, tables, stop };
 }
+
+/** Another client of the same dynalite as `client`, with one attempt per request (so a test can wrap its commands). */
+export async function anotherClientOf(client: DynamoDBClient): Promise<DynamoDBClient> {
+  const endpoint = await client.config.endpoint!();
+  return new DynamoDBClient({
+    endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}${endpoint.path}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -111,6 +112,16 @@ export async function startMeteredApi(
     flushUsage: () => usageLogs.flush(),
     adminKey,
     externalKeys,
+    /** An access token of the external issuer for `subject`, signed with its key (valid 10 minutes). */
+    externalToken: (subject: string) =>
+      new jose.SignJWT({ token_use: 'access', client_id: EXTERNAL.clientId })
+        .setProtectedHeader({ alg: 'ES256', kid: EXTERNAL.kid })
+        .setIssuer(EXTERNAL.issuer)
+        .setSubject(subject)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(externalKeys.privateKey),
     call,
     admin,
     tenantWithKey,
