@@ -24,6 +24,19 @@ export const LAKE_PREFIXES = {
   statements: 'statements/',
 } as const;
 
+/**
+ * Firehose's buffering hints: its limits, and the stack's defaults (its maximums). The first
+ * condition met delivers an object, so with the default interval a stream writes at least
+ * 3600 / 900 = 4 objects an hour to `raw/` (AWS::KinesisFirehose::DeliveryStream BufferingHints,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-kinesisfirehose-deliverystream-bufferinghints.html).
+ */
+export const FIREHOSE_BUFFERING = {
+  maxIntervalSeconds: 900,
+  maxSizeMiB: 128,
+  defaultIntervalSeconds: 900,
+  defaultSizeMiB: 128,
+} as const;
+
 /** Glue/Athena database defaults and object names. */
 export const CATALOG = {
   /** The curated table the crawler maintains; its name is the curated folder's name. */

@@ -1,7 +1,7 @@
 import { Duration, Size } from 'aws-cdk-lib';
 import { Node } from 'constructs';
 import { DEFAULT_EVENT_SOURCES, EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE } from '../contracts/usage-event';
-import { CATALOG } from '../contracts/lake-layout';
+import { CATALOG, FIREHOSE_BUFFERING } from '../contracts/lake-layout';
 import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
 import { externalIssuerProblems } from '../contracts/external-issuer';
@@ -56,8 +56,12 @@ export interface ContextParameter {
 
 export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'eventSources', description: 'Comma-separated allow-list of event `source` values the rule accepts', defaultValue: DEFAULT_EVENT_SOURCES.join(',') },
-  { key: 'bufferIntervalSeconds', description: 'Firehose buffering interval, 0-900 s', defaultValue: '900' },
-  { key: 'bufferSizeMiB', description: 'Firehose buffering size, 1-128 MiB', defaultValue: '128' },
+  {
+    key: 'bufferIntervalSeconds',
+    description: `Firehose buffering interval, 0-${FIREHOSE_BUFFERING.maxIntervalSeconds} s`,
+    defaultValue: String(FIREHOSE_BUFFERING.defaultIntervalSeconds),
+  },
+  { key: 'bufferSizeMiB', description: `Firehose buffering size, 1-${FIREHOSE_BUFFERING.maxSizeMiB} MiB`, defaultValue: String(FIREHOSE_BUFFERING.defaultSizeMiB) },
   { key: 'archiveRetentionDays', description: 'Days the bus archive keeps usage events for replay', defaultValue: '30' },
   { key: 'rawRetentionDays', description: 'Days raw Firehose objects are kept in `raw/`', defaultValue: '90' },
   { key: 'glueSchedule', description: 'Glue workflow schedule (Glue cron)', defaultValue: DEFAULT_GLUE_SCHEDULE },
@@ -181,8 +185,8 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     demo: { latencyMs: context.number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: context.decimal('demoErrorRate', 1) },
     externalIssuer,
     eventSources: context.list('eventSources'),
-    bufferInterval: Duration.seconds(context.number('bufferIntervalSeconds', 0, 900)),
-    bufferSize: Size.mebibytes(context.number('bufferSizeMiB', 1, 128)),
+    bufferInterval: Duration.seconds(context.number('bufferIntervalSeconds', 0, FIREHOSE_BUFFERING.maxIntervalSeconds)),
+    bufferSize: Size.mebibytes(context.number('bufferSizeMiB', 1, FIREHOSE_BUFFERING.maxSizeMiB)),
     archiveRetention: Duration.days(context.number('archiveRetentionDays', 1, 3650)),
     rawRetention: Duration.days(context.number('rawRetentionDays', 1, 3650)),
     glueSchedule: context.text('glueSchedule'),

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
+import { FIREHOSE_BUFFERING } from '../../contracts/lake-layout';
 import { DEFAULT_DATA_DIR } from '../data-dir';
 import { LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
@@ -37,8 +38,8 @@ const LOCAL_OPTIONS = {
 type LocalValues = ReturnType<typeof parseLocalArgs>;
 
 /** Firehose's own limits on its buffering hints. */
-const FIREHOSE_MAX_BUFFER_MIB = 128;
-const FIREHOSE_MAX_BUFFER_SECONDS = 900;
+const FIREHOSE_MAX_BUFFER_MIB = FIREHOSE_BUFFERING.maxSizeMiB;
+const FIREHOSE_MAX_BUFFER_SECONDS = FIREHOSE_BUFFERING.maxIntervalSeconds;
 
 function positiveNumber(name: string, value: string | undefined, fallback: number, { allowZero = false } = {}): number {
   if (value === undefined) return fallback;
