@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { CURATED_COLUMNS } from '../contracts/curated-columns';
-import { CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
+import { CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, FIREHOSE_BUFFERING, LAKE_PREFIXES, curatedPartitionPrefix } from '../contracts/lake-layout';
 import { sqlString } from '../local/lake/curation-sql';
 import { CompactionResult, LocalLake, listFiles } from '../local/lake/local-lake';
 import { CompactionRuns, HeldRawObjects, compactInRuns, curatedCounts, holdRawObjects } from './support/incremental-lake';
@@ -29,9 +29,17 @@ const ROUNDS = Math.max(6, Number(process.env.BENCH_LAKE_ROUNDS ?? 6));
 /** Runs that build the 10 M event month (one a day by default). */
 const LAKE_RUNS = Number(process.env.BENCH_LAKE_RUNS ?? 30);
 const HOURLY_RUNS = 24;
+/**
+ * Raw objects Firehose delivers in an hour at the stack's default buffering (the interval is met
+ * long before 128 MiB at 1 M events a day): 4, see FIREHOSE_BUFFERING. BENCH_LAKE_OBJECTS_PER_HOUR
+ * sets another (1 shows a run over fewer objects than DuckDB has threads).
+ */
+const OBJECTS_PER_HOUR = Number(process.env.BENCH_LAKE_OBJECTS_PER_HOUR ?? 3600 / FIREHOSE_BUFFERING.defaultIntervalSeconds);
 /** Sections to run (`incremental`, `scattered`, `month`; all by default), to keep development runs short. */
 const SECTIONS = new Set((process.env.BENCH_LAKE_SECTIONS ?? 'incremental,scattered,month').split(',').map((s) => s.trim()));
 const QUERY_RUNS = 5;
+/** Runs over a 3-event object that show a run's fixed cost. */
+const FLOOR_RUNS = 13;
 const SCATTERED_RUNS = 3;
 const MONTH = '2026-09';
 const MIB = 1_048_576;
@@ -126,8 +134,22 @@ function machine(): string {
 /** Mean of some runs' seconds. */
 const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 
+/**
+ * What a run costs whatever it reads: the wall seconds of runs over one raw object of 3 events
+ * each, one after another on a lake of its own (DuckDB planning the curation, the statements and
+ * files of a run).
+ */
+async function perRunFloor(root: string, connection: Parameters<typeof holdRawObjects>[0]): Promise<Spread> {
+  const held = await holdRawObjects(connection, root, { count: 3 * FLOOR_RUNS, objects: FLOOR_RUNS, start: `${MONTH}-01`, days: 1 });
+  const { lake, figures } = await compactInRuns(held, path.join(root, 'floor'), FLOOR_RUNS);
+  await lake.close();
+  rmSync(held.dir, { recursive: true, force: true });
+  // The first run opens the files and views the others find ready.
+  return spread(figures.runSeconds.slice(1));
+}
+
 /** 1. A day compacted in 24 hourly runs against one run: paired rounds, on fresh lakes each time. */
-async function incrementalAgainstOneShot(root: string, held: HeldRawObjects): Promise<string> {
+async function incrementalAgainstOneShot(root: string, held: HeldRawObjects, connection: Parameters<typeof holdRawObjects>[0]): Promise<string> {
   const hourlyDir = path.join(root, 'hourly');
   const oneShotDir = path.join(root, 'one-shot');
   const side = (dir: string, runs: number) => async (): Promise<CompactionRuns> => {
@@ -143,14 +165,18 @@ async function incrementalAgainstOneShot(root: string, held: HeldRawObjects): Pr
   const wall = (r: CompactionRuns) => r.seconds;
   const cpu = (r: CompactionRuns) => r.cpuSeconds;
   const growth = spread(paired.a.map((r) => mean(r.runSeconds.slice(-4)) / mean(r.runSeconds.slice(0, 4))));
+  const floor = await perRunFloor(root, connection);
+  const floorShare = (HOURLY_RUNS * floor.median) / paired.spreadOf('b', wall).median;
+  const defaultObjects = OBJECTS_PER_HOUR === 3600 / FIREHOSE_BUFFERING.defaultIntervalSeconds;
   printTable(
-    `Compaction of one day, ${fmt(RAW_EVENTS, 0)} events + 2% retries in ${held.files.length} hourly objects, curated as the Glue job lays it out (${LAKE_PREFIXES.curated}${curatedLayout()}, index segments per file): ${HOURLY_RUNS} hourly runs against one run (${paired.rounds.length} paired rounds, A-B then B-A; min / median / max)`,
+    `Compaction of one day, ${fmt(RAW_EVENTS, 0)} events + 2% retries in ${held.files.length} raw objects (${OBJECTS_PER_HOUR} an hour${defaultObjects ? `, as Firehose delivers them at the default ${FIREHOSE_BUFFERING.defaultIntervalSeconds} s interval` : ''}), curated as the Glue job lays it out (${LAKE_PREFIXES.curated}${curatedLayout()}, index segments per file): ${HOURLY_RUNS} hourly runs against one run (${paired.rounds.length} paired rounds, A-B then B-A; min / median / max)`,
     ['', 'wall s', 'CPU s', 'target'],
     [
       [`${HOURLY_RUNS} hourly runs (A)`, fmtSpread(paired.spreadOf('a', wall), 2), fmtSpread(paired.spreadOf('a', cpu), 2), ''],
       ['one run over the same objects (B)', fmtSpread(paired.spreadOf('b', wall), 2), fmtSpread(paired.spreadOf('b', cpu), 2), ''],
       ['ratio A / B, within each round', fmtSpread(paired.ratio(wall), 2), fmtSpread(paired.ratio(cpu), 2), '<= 1.3'],
       ['last 4 hourly runs / first 4 (mean s)', fmtSpread(growth, 2), '', '~ 1: no slower as the day grows'],
+      [`per-run floor: a run over one object of 3 events (${FLOOR_RUNS - 1} runs)`, fmtSpread(floor, 3), '', `x ${HOURLY_RUNS} = ${fmt(floorShare, 2)} of B (median)`],
       ['events/s of the one run', fmtSpread(spread(paired.b.map((r) => r.results.reduce((sum, x) => sum + x.lines, 0) / r.seconds)), 0), '', '>= 300,000'],
     ],
   );
@@ -235,9 +261,9 @@ export async function lakeBenchmark(): Promise<void> {
   console.log(`machine: ${machine()}`);
   try {
     if (SECTIONS.has('incremental')) {
-      console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events in ${HOURLY_RUNS} hourly objects ...`);
-      const day = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: HOURLY_RUNS, start: `${MONTH}-01`, days: 1 });
-      const oneShotDir = await incrementalAgainstOneShot(root, day);
+      console.log(`generating ${fmt(RAW_EVENTS, 0)} raw events in ${HOURLY_RUNS * OBJECTS_PER_HOUR} objects, ${OBJECTS_PER_HOUR} an hour ...`);
+      const day = await holdRawObjects(connection, root, { count: RAW_EVENTS, objects: HOURLY_RUNS * OBJECTS_PER_HOUR, start: `${MONTH}-01`, days: 1 });
+      const oneShotDir = await incrementalAgainstOneShot(root, day, connection);
       await billedBytes(oneShotDir, day);
       rmSync(day.dir, { recursive: true, force: true });
     }

@@ -83,7 +83,9 @@ export async function writeSyntheticRawObjects(
   for (let i = 0; i < objects; i++) {
     const n = Math.min(perObject, count - i * perObject);
     if (n <= 0) break;
-    const file = path.join(rawDir, 'year=2026', 'month=09', 'day=01', `hour=${String(i % 24).padStart(2, '0')}`, `usage-${i}.gz`);
+    // In arrival order, object i holds the i-th slice of the stream, so the i-th slice of the day's hours.
+    const hour = ordered ? Math.floor((i * 24) / objects) % 24 : i % 24;
+    const file = path.join(rawDir, 'year=2026', 'month=09', 'day=01', `hour=${String(hour).padStart(2, '0')}`, `usage-${i}.gz`);
     mkdirSync(path.dirname(file), { recursive: true });
     const order = ordered ? { total: count } : undefined;
     await connection.run(`COPY (${syntheticRawEnvelopesSql(n, start, days, i * perObject, 50, order)}) TO ${sqlString(file)} (FORMAT json, COMPRESSION gzip)`);

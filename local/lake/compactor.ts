@@ -8,6 +8,7 @@ import { CompactionResult, bookmarkKey, pendingRawObjects, readBookmark, writeBo
 import { curatedFileColumnList, curationSelect, parsedRelation, partitionProjection, sqlString } from './curation-sql';
 import { curatedIdsAmong, ensureIndexed, eventIdKeySql, indexNewFile } from './event-id-index';
 import { LakeSession } from './query-engine';
+import { rawSources } from './raw-object-pieces';
 
 /**
  * The Glue job's twin: curates the raw objects not yet processed (the bookmark), drops duplicate
@@ -60,7 +61,7 @@ export async function compactLocked(session: LakeSession, target: CompactionTarg
   const files = await pendingRawObjects(layout, bookmark);
   if (files.length === 0) return { runId, files: 0, lines: 0, rows: 0, duplicates: 0, malformed: 0, partitions: [], seconds: 0 };
 
-  const staged = await stageRawLines(session, files, target.curation);
+  const staged = await stageRawLines(session, layout, files, target.curation);
   const kept = await keptRowsCondition(session, layout, staged.partitions);
   const rows = await writeRunOutput(session, layout, { runId, now, kept, staged });
   await writeBookmark(layout, new Set([...bookmark, ...files.map((file) => bookmarkKey(layout, file))]));
@@ -89,31 +90,25 @@ function compactionRunId(now: Date): string {
  * Curates the raw objects' lines into the staged table: each line's refusal reason (NULL when it
  * is a valid usage event), its curated columns and its partition.
  */
-async function stageRawLines(session: LakeSession, files: readonly string[], curation: CurationSpec): Promise<StagedLines> {
+async function stageRawLines(session: LakeSession, layout: DataDirLayout, files: readonly string[], curation: CurationSpec): Promise<StagedLines> {
   // Each line is parsed on its own, so a line that is not JSON is refused alone and errors/
   // keeps its raw text; the curation spec decides every other refusal, as in the Glue job.
   // A gzip object is read by one thread: with fewer objects than threads (an hourly run reads
-  // one), the idle threads only burn CPU (measured: twice the CPU for the same wall time).
-  await withThreadsAtMost(session, files.length, () =>
-    session.run(`CREATE OR REPLACE TEMP TABLE ${STAGED} AS SELECT *, ${partitionProjection()} FROM (${curationSelect(parsedRelation(files, curation), curation)})`),
-  );
-  const [counts] = await session.rows(`SELECT count(*) AS lines, count(reason) AS malformed FROM ${STAGED}`);
-  const days = await session.rows(`SELECT DISTINCT ${PARTITION_COLUMNS} FROM ${STAGED} WHERE reason IS NULL ORDER BY ${PARTITION_COLUMNS}`);
-  const lines = Number(counts.lines);
-  const malformed = Number(counts.malformed);
-  return { lines, malformed, valid: lines - malformed, partitions: days.map((day) => CURATED_PARTITION_KEYS.map((key) => String(day[key])).join('-')) };
-}
-
-/** Runs work with DuckDB's threads lowered to `threads` when it has more, then sets them back. */
-async function withThreadsAtMost(session: LakeSession, threads: number, work: () => Promise<void>): Promise<void> {
-  const configured = Number(await session.firstValue(`SELECT current_setting('threads')`));
-  if (threads >= configured) return work();
-  await session.run(`SET threads = ${Math.max(1, Math.floor(threads))}`);
+  // one), they are read from plain pieces instead, so every thread curates (raw-object-pieces.ts).
+  const piecesDir = path.join(layout.compactionStaging, 'raw');
   try {
-    await work();
+    const sources = await rawSources(files, session.threads, piecesDir);
+    // Each row's index key too, worked out here on every thread, for the lookup and the new segments.
+    const curated = curationSelect(parsedRelation(sources, curation), curation);
+    await session.run(`CREATE OR REPLACE TEMP TABLE ${STAGED} AS SELECT *, ${partitionProjection()}, ${eventIdKeySql('event_id')} AS ${EVENT_ID_INDEX.column} FROM (${curated})`);
   } finally {
-    await session.run(`SET threads = ${configured}`);
+    await fs.rm(piecesDir, { recursive: true, force: true });
   }
+  const groups = await session.rows(`SELECT reason IS NULL AS valid, ${PARTITION_COLUMNS}, count(*) AS n FROM ${STAGED} GROUP BY ALL`);
+  const count = (rows: typeof groups) => rows.reduce((sum, row) => sum + Number(row.n), 0);
+  const valid = groups.filter((row) => row.valid === true);
+  const partitions = valid.map((day) => CURATED_PARTITION_KEYS.map((key) => String(day[key])).join('-')).sort();
+  return { lines: count(groups), malformed: count(groups) - count(valid), valid: count(valid), partitions };
 }
 
 /** The condition a staged row meets to be written: valid, the first copy within the run, and not curated before. */
@@ -146,7 +141,7 @@ async function dropCopiesWithinRun(session: LakeSession): Promise<number> {
 async function findCuratedBefore(session: LakeSession, layout: DataDirLayout, partitions: readonly string[]): Promise<boolean> {
   const indexed = await ensureIndexed(session, layout.root, partitions.map((day) => curatedDayFolder(layout, day)), indexStaging(layout));
   if (indexed.length === 0) return false;
-  const candidates = `(SELECT event_id, ${eventIdKeySql('event_id')} AS ${EVENT_ID_INDEX.column} FROM ${STAGED} WHERE reason IS NULL)`;
+  const candidates = `(SELECT event_id, ${EVENT_ID_INDEX.column} FROM ${STAGED} WHERE reason IS NULL)`;
   return (await curatedIdsAmong(session, indexed, candidates, EXISTING)) > 0;
 }
 
@@ -202,7 +197,7 @@ async function writeCuratedDay(session: LakeSession, layout: DataDirLayout, kept
   const data = path.join(curatedDayFolder(layout, day), name);
   await fs.mkdir(path.dirname(data), { recursive: true });
   await fs.rename(aside, data);
-  await indexNewFile(session, layout.root, data, `(SELECT event_id FROM ${STAGED} WHERE ${rowsOfDay})`, indexStaging(layout));
+  await indexNewFile(session, layout.root, data, `(SELECT ${EVENT_ID_INDEX.column} FROM ${STAGED} WHERE ${rowsOfDay})`, indexStaging(layout));
   return copied;
 }
 

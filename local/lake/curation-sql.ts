@@ -35,15 +35,24 @@ function envelopeStructure(spec: CurationSpec): string {
   return JSON.stringify({ ...top, detail });
 }
 
+/** A file DuckDB reads raw lines from (a gzip object, or a plain piece of one), and the raw object those lines come from. */
+export interface RawLinesSource {
+  readonly path: string;
+  readonly object: string;
+}
+
 /**
  * Raw lines, each parsed on its own (a line that is not JSON is refused alone, and errors/ keeps
- * its text): `line`, `filename`, `e` (the envelope fields the curation reads, the detail's as a
- * struct of JSON texts; NULL when DuckDB cannot parse the line) and `detail_keys` (the detail's
- * keys in document order, repeats included; empty when the detail is not an object).
+ * its text): `line`, `filename` (the raw object it comes from), `e` (the envelope fields the
+ * curation reads, the detail's as a struct of JSON texts; NULL when DuckDB cannot parse the line)
+ * and `detail_keys` (the detail's keys in document order, repeats included; empty when the detail
+ * is not an object). A `.gz` file is read as gzip, any other as plain text.
  */
-export function parsedRelation(files: readonly string[], spec: CurationSpec): string {
-  return `(SELECT line, filename, try(from_json(line, ${quote(envelopeStructure(spec))})) AS e, try(json_keys(line, '$.detail')) AS detail_keys
-    FROM read_csv(${fileList(files)}, columns = {'line': 'VARCHAR'}, delim = E'\\x01', quote = '', escape = '', header = false, compression = 'gzip', filename = true, auto_detect = false, null_padding = true, max_line_size = 16777216, strict_mode = false)
+export function parsedRelation(sources: readonly RawLinesSource[], spec: CurationSpec): string {
+  const pieces = sources.filter((source) => source.path !== source.object);
+  const object = pieces.length === 0 ? 'filename' : `CASE filename ${pieces.map((p) => `WHEN ${quote(p.path)} THEN ${quote(p.object)}`).join(' ')} ELSE filename END`;
+  return `(SELECT line, ${object} AS filename, try(from_json(line, ${quote(envelopeStructure(spec))})) AS e, try(json_keys(line, '$.detail')) AS detail_keys
+    FROM read_csv(${fileList(sources.map((source) => source.path))}, columns = {'line': 'VARCHAR'}, delim = E'\\x01', quote = '', escape = '', header = false, compression = 'auto', filename = true, auto_detect = false, null_padding = true, max_line_size = 16777216, strict_mode = false)
     -- Blank lines hold no record: JSON whitespace only, as the Glue job's is_blank.
     WHERE regexp_matches(line, '[^ \\t\\n\\r]'))`;
 }

@@ -49,7 +49,7 @@ export async function ensureIndexed(session: LakeSession, root: string, dayFolde
     const present = new Set(await listFiles(segmentOf(root, folder), '.parquet'));
     for (const data of await listFiles(folder, '.parquet')) {
       const segment = segmentOf(root, data);
-      if (!present.has(segment)) await writeSegment(session, `read_parquet(${sqlString(data)})`, data, segment, staging);
+      if (!present.has(segment)) await writeSegment(session, `(SELECT ${eventIdKeySql('event_id')} AS ${EVENT_ID_INDEX.column} FROM read_parquet(${sqlString(data)}))`, data, segment, staging);
       indexed.push({ data, segment });
     }
   }
@@ -57,20 +57,20 @@ export async function ensureIndexed(session: LakeSession, root: string, dayFolde
 }
 
 /**
- * Writes the segment of a curated file that has just been renamed into place, from `ids` (a
- * relation whose `event_id`s are exactly the file's: the rows the file was written from), so the
- * file is not read back.
+ * Writes the segment of a curated file that has just been renamed into place, from `keys` (a
+ * relation of the keys, in the {@link EVENT_ID_INDEX} column, of exactly the file's event ids: the
+ * rows the file was written from), so the file is not read back.
  */
-export async function indexNewFile(session: LakeSession, root: string, data: string, ids: string, staging: string): Promise<void> {
-  await writeSegment(session, ids, data, segmentOf(root, data), staging);
+export async function indexNewFile(session: LakeSession, root: string, data: string, keys: string, staging: string): Promise<void> {
+  await writeSegment(session, keys, data, segmentOf(root, data), staging);
 }
 
-/** Writes the segment of a curated file (`data`) from a relation of its event ids, aside, then renames it into place. */
-async function writeSegment(session: LakeSession, ids: string, data: string, segment: string, staging: string): Promise<void> {
+/** Writes the segment of a curated file (`data`) from a relation of its event ids' keys, aside, then renames it into place. */
+async function writeSegment(session: LakeSession, keys: string, data: string, segment: string, staging: string): Promise<void> {
   await fs.mkdir(staging, { recursive: true });
   const aside = path.join(staging, `segment-${path.basename(data)}`);
   const key = EVENT_ID_INDEX.column;
-  await session.run(`COPY (SELECT DISTINCT ${eventIdKeySql('event_id')} AS ${key} FROM ${ids} ORDER BY ${key}) TO ${sqlString(aside)} (FORMAT parquet, COMPRESSION snappy)`);
+  await session.run(`COPY (SELECT DISTINCT ${key} FROM ${keys} ORDER BY ${key}) TO ${sqlString(aside)} (FORMAT parquet, COMPRESSION snappy)`);
   await fs.mkdir(path.dirname(segment), { recursive: true });
   await fs.rename(aside, segment);
 }

@@ -23,6 +23,8 @@ export interface LakeSession {
   rows(sql: string): Promise<readonly Record<string, unknown>[]>;
   /** The first value of the first row (as DuckDB gives it), or `undefined` when there is no row. */
   firstValue(sql: string): Promise<unknown>;
+  /** The threads DuckDB runs a query on. */
+  readonly threads: number;
   /** Registers the catalogue again over the data folder's files as they are now. */
   registerCatalogue(): Promise<void>;
 }
@@ -38,8 +40,10 @@ export class LakeQueryEngine {
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly queries: readonly NamedQuery[],
+    threads: number,
   ) {
     this.session = {
+      threads,
       run: async (sql) => {
         await this.connection.run(sql);
       },
@@ -59,7 +63,7 @@ export class LakeQueryEngine {
     const connection = await instance.connect();
     await connection.run(`SET TimeZone = 'UTC'`);
     for (const macro of TRINO_COMPAT_MACROS) await connection.run(macro);
-    const engine = new LakeQueryEngine(dataDir, instance, connection, queries);
+    const engine = new LakeQueryEngine(dataDir, instance, connection, queries, threads);
     await engine.refreshCatalogue();
     return engine;
   }
