@@ -21,6 +21,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   lake: lakeBenchmark,
   lambda: lambdaBenchmark,
   queries: queriesBenchmark,
+  wal: async () => { await (await import('./wal.bench')).walBenchmark(); },
   startup: async () => { await (await import('./startup.bench')).startupBenchmark(); },
 };
 

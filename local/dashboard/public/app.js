@@ -71,23 +71,41 @@ function lineChart(name, rows, series, { percent = false } = {}) {
   section.dataset.points = String(rows.length);
 }
 
-/** Horizontal bars, largest first. */
+/** A chart's label, ellipsized to its column: the whole text is its content (read by screen readers), its `title` (shown on hover), and shown wrapped on hover or keyboard focus. */
+function barLabel(full) {
+  const node = document.createElement('span');
+  node.className = 'bar-label';
+  node.textContent = full;
+  node.title = full;
+  return node;
+}
+
+/** Horizontal bars, largest first: one row each (label, bar, figure), so a long label never runs into the bars or out of the card. */
 function barChart(name, rows, label, value, { unit = '', className = 'bar', limit = 10 } = {}) {
   const shown = rows.filter((row) => value(row) > 0).slice(0, limit);
   if (shown.length === 0) return empty(name, 'Nothing to show in this window yet.');
   const { section, holder } = chartOf(name);
-  const width = Math.max(320, Math.round(holder.getBoundingClientRect().width) || 600), row = 26, left = Math.min(220, width * 0.4), right = 70;
-  const svg = el('svg', { viewBox: `0 0 ${width} ${shown.length * row + 4}`, role: 'img', 'aria-label': section.querySelector('h2').textContent }, holder);
+  const list = document.createElement('ol');
+  list.className = 'bars';
+  list.setAttribute('aria-label', section.querySelector('h2').textContent);
+  holder.appendChild(list);
   const max = Math.max(...shown.map(value));
-  shown.forEach((item, i) => {
-    const y = i * row + 2;
-    const name = String(label(item));
-    text(svg, left - 8, y + 16, name.length > 28 ? `${name.slice(0, 27)}…` : name, 'end');
-    const w = Math.max(2, ((width - left - right) * value(item)) / max);
-    const bar = el('rect', { class: className, x: left, y: y + 3, width: w.toFixed(1), height: row - 8, rx: 2 }, svg);
-    el('title', {}, bar).textContent = `${name}: ${format(value(item), unit ? 1 : 0)}${unit}`;
-    text(svg, left + w + 6, y + 16, `${format(value(item), unit ? 1 : 0)}${unit}`);
-  });
+  for (const item of shown) {
+    const full = String(label(item));
+    const figure = `${format(value(item), unit ? 1 : 0)}${unit}`;
+    const row = document.createElement('li');
+    const track = el('svg', { class: 'bar-track', viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': 'true' });
+    const bar = el('rect', { class: className, x: 0, y: 0, width: Math.max(0.5, (100 * value(item)) / max).toFixed(2), height: 10 }, track);
+    el('title', {}, bar).textContent = `${full}: ${figure}`;
+    const amount = document.createElement('span');
+    amount.className = 'bar-value';
+    amount.textContent = figure;
+    const labelNode = barLabel(full);
+    row.append(labelNode, track, amount);
+    list.appendChild(row);
+    // Clipped: reachable by keyboard, so focus shows it whole as hover does.
+    if (labelNode.scrollWidth > labelNode.clientWidth) labelNode.tabIndex = 0;
+  }
   section.dataset.points = String(shown.length);
 }
 
