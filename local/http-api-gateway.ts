@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { IncomingMessage, RequestListener, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { parseAuthorizerContext } from '../contracts/authorizer-context';
 import { AccessLogRecord, CredentialSource } from '../contracts/metered-api';
+import { ParserRefusalStatus, answerParserRefusalsWithJson } from './http-parser-refusals';
 
 /** A Lambda handler as the gateway calls it. */
 export type LambdaHandler<E, R> = (event: E, context: LambdaContextLike) => Promise<R>;
@@ -48,17 +49,56 @@ export interface LocalHttpApiGatewayOptions {
   readonly clock?: () => number;
 }
 
-/** HTTP API's own answers, exactly as it sends them. */
+/**
+ * HTTP API's own answers, as `{"message": ...}` bodies. 400, 408 and 431 are refusals before any
+ * route is matched (a request Node's parser cannot read, one too slow to arrive, headers over the
+ * quota): HTTP API's documentation states the header quota (below) but not its answer, so they take
+ * its shape with the status's reason; 431 is RFC 6585's status for headers over a limit.
+ */
 const GATEWAY_ANSWERS = {
+  400: '{"message":"Bad Request"}',
   401: '{"message":"Unauthorized"}',
   403: '{"message":"Forbidden"}',
   404: '{"message":"Not Found"}',
+  408: '{"message":"Request Timeout"}',
   413: '{"message":"Request Entity Too Large"}',
+  431: '{"message":"Request Header Fields Too Large"}',
   500: '{"message":"Internal Server Error"}',
 } as const;
 
-/** HTTP API's payload limit. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/**
+ * HTTP API's quotas (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html):
+ * "Payload size: 10 MB" and "Total combined size of request line and header values: 10240 bytes",
+ * neither of which can be increased.
+ */
+export const HTTP_API_LIMITS = { payloadBytes: 10 * 1024 * 1024, requestLineAndHeaderValuesBytes: 10_240 } as const;
+
+/**
+ * Node's own header limit on the gateway's server, above HTTP API's 10240 bytes (Node counts header
+ * names too, HTTP API only the values), so that {@link LocalHttpApiGateway.handle} measures HTTP
+ * API's quota itself; a header block over this is refused by Node's parser, with the same answer.
+ */
+export const GATEWAY_MAX_HEADER_SIZE = 16 * 1024;
+
+/**
+ * Makes a server that hands requests to {@link LocalHttpApiGateway.handle} answer what Node's
+ * parser refuses (a malformed request line 400, headers over `maxHeaderSize` 431, a request too
+ * slow 408) as the gateway answers its own refusals: `{"message": ...}` JSON, not Node's empty body.
+ */
+export function answerParserRefusalsAsGateway(server: Server): void {
+  answerParserRefusalsWithJson(server, (status: ParserRefusalStatus) => JSON.parse(GATEWAY_ANSWERS[status]) as unknown);
+}
+
+/**
+ * A server for requests the gateway handles (alone, or beside other routes such as the local
+ * stack's `/health`): Node's header limit at {@link GATEWAY_MAX_HEADER_SIZE}, and what its parser
+ * refuses answered as the gateway answers ({@link answerParserRefusalsAsGateway}).
+ */
+export function createGatewayServer(listener: RequestListener): Server {
+  const server = createServer({ maxHeaderSize: GATEWAY_MAX_HEADER_SIZE }, listener);
+  answerParserRefusalsAsGateway(server);
+  return server;
+}
 
 type MutableAccessLogRecord = { -readonly [K in keyof AccessLogRecord]: AccessLogRecord[K] };
 
@@ -98,7 +138,7 @@ export class LocalHttpApiGateway {
   }
 
   public async listen(port: number, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = createGatewayServer((req, res) => void this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -120,15 +160,21 @@ export class LocalHttpApiGateway {
   }
 
   /**
-   * One request, as API Gateway takes it: read the body (413 over the payload limit), match a
-   * route (404), authorize it (IAM or the Lambda authorizer), call the integration, answer, and
-   * write the access log record.
+   * One request, as API Gateway takes it: refuse a request line and header values over HTTP API's
+   * quota (431), read the body (413 over the payload limit), match a route (404), authorize it (IAM
+   * or the Lambda authorizer), call the integration, answer, and write the access log record.
+   * A request refused before it is read (431) has no access log record, as one Node's parser refuses.
    */
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (requestLineAndHeaderValuesBytes(req) > HTTP_API_LIMITS.requestLineAndHeaderValuesBytes) {
+      refuseBeforeReading(req, res, 431);
+      return;
+    }
     const exchange = this.startExchange(req, res);
     try {
-      const body = await readBody(req);
-      if (body === undefined) { exchange.gatewayAnswer(413); return; }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      const body = declared > HTTP_API_LIMITS.payloadBytes ? undefined : await readBody(req);
+      if (body === undefined) { exchange.gatewayAnswer(413, { connection: 'close' }); return; }
       const match = this.match(exchange.method, exchange.url.pathname);
       if (!match) { exchange.gatewayAnswer(404); return; }
       exchange.log.routeKey = match.route.routeKey;
@@ -333,12 +379,30 @@ function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/**
+ * What HTTP API's header quota counts: the request line (method, target, version) and every
+ * header value, in bytes (header names are not counted).
+ */
+function requestLineAndHeaderValuesBytes(req: IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}`);
+  for (let i = 1; i < req.rawHeaders.length; i += 2) bytes += Buffer.byteLength(req.rawHeaders[i]);
+  return bytes;
+}
+
+/** A gateway refusal before the body is read: the connection closes, so the unread body goes with it. */
+function refuseBeforeReading(req: IncomingMessage, res: ServerResponse, status: 431): void {
+  const body = GATEWAY_ANSWERS[status];
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' });
+  res.end(body);
+  req.resume();
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).byteLength;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > HTTP_API_LIMITS.payloadBytes) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

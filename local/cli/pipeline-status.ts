@@ -188,11 +188,11 @@ function jobRunCheck(glue: GlueClient, jobName: string, runs: number): Promise<S
     component,
     glue.send(new GetJobRunsCommand({ JobName: jobName, MaxResults: runs })).then(({ JobRuns = [] }): StatusCheck[] => {
       const last = [...JobRuns].sort((a, b) => (b.StartedOn?.getTime() ?? 0) - (a.StartedOn?.getTime() ?? 0)).at(0);
-      if (!last) return [{ component, state: 'NO RUNS', healthy: true, detail: 'not run yet (the schedule starts it; `usage-tracker etl` starts it now)' }];
+      if (!last) return [{ component, state: 'NO RUNS', healthy: true, detail: 'not run yet (the schedule starts it; `usage-tracker etl --aws` starts it now)' }];
       const state = last.JobRunState ?? 'UNKNOWN';
       const run = `run ${last.Id ?? ''}`;
       if (UNHEALTHY_JOB_STATES.has(state)) {
-        const detail = `${last.ErrorMessage ?? 'no error message'} (${run}, started ${iso(last.StartedOn)}): fix the cause, then \`usage-tracker etl\`; the bookmark has not advanced, so the next run re-reads the same raw objects`;
+        const detail = `${last.ErrorMessage ?? 'no error message'} (${run}, started ${iso(last.StartedOn)}): fix the cause, then \`usage-tracker etl --aws\`; the bookmark has not advanced, so the next run re-reads the same raw objects`;
         return [{ component, state, healthy: false, detail }];
       }
       const detail =
@@ -239,7 +239,7 @@ function tableCheck(databaseName: string, tableName: string, table: Promise<Tabl
       const lastCrawl = crawler ? await crawler.then((c) => c?.LastCrawl?.Status, () => undefined) : undefined;
       if (lastCrawl !== 'SUCCEEDED') return [{ component, state: 'NOT CREATED', healthy: true, detail: 'not created yet: created by the first crawl after the first job run' }];
       const detail =
-        'the last crawl succeeded but created no table: curated/usage_events/ holds no Parquet yet; send usage events and run `usage-tracker etl` (job, then crawler); if the job did write curated data, read the crawler\u2019s log';
+        'the last crawl succeeded but created no table: curated/usage_events/ holds no Parquet yet; send usage events and run `usage-tracker etl --aws` (job, then crawler); if the job did write curated data, read the crawler\u2019s log';
       return [{ component, state: 'NOT CREATED', healthy: false, detail }];
     }),
   );

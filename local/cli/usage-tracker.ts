@@ -19,6 +19,7 @@ import type * as LocalCommand from './local-command';
 import type * as PipelineStatus from './pipeline-status';
 import type * as StackOutputsModule from './stack-outputs';
 import type { StackOutputs } from './stack-outputs';
+import type { StatusCheck } from '../status-check';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
 import { runRejectsCommand } from './rejects-command';
@@ -51,20 +52,28 @@ const load = {
 
 const USAGE = `usage-tracker <command> [options]
 
+Every command that reads data runs on the local lake (--local, the default: the data folder
+"npm start" writes, --data-dir D) or in AWS (--aws, or any AWS name: --stack, --region, ...);
+naming both is a usage error.
+
 Commands
   queries                               List the named queries and their parameters.
   query <name> [--param k=v]...         Run a named query; each parameter once, in its type's form
                                         (YYYY-MM, YYYY-MM-DD, ...: see "queries").
-        [--format table|csv|json]
+        [--format table|csv|json]       (table: fractions rounded for reading; csv and json: exact)
         [--local [--data-dir D]]        ... on the local lake (DuckDB; the default), or
-        [--workgroup W --database DB]   ... in Athena (names default to the stack's outputs:
-        [--stack S] [--region R]            --aws or --stack alone selects Athena).
-  etl [--local [--data-dir D]]          Local: compact raw/ to curated Parquet and refresh the catalogue.
-      [--workflow W | --stack S]        AWS: start the Glue workflow and follow it to the end.
-  status [--stack S] [--region R]       Pipeline health in AWS, one line per step: Firehose, data
-         [--format table|csv|json]      freshness, DLQ, workflow runs, job, crawler, table, views,
-                                        alarm subscription. Exit code 1 when any step is unhealthy.
-  status --local [--data-dir D]         The local lake: pending raw objects, curated rows, rejects.
+        [--aws | --stack S] [--region R]    ... in Athena (names default to the stack's outputs,
+        [--workgroup W --database DB]       or are given).
+  etl [--local [--data-dir D]]          The local lake (the default): compact raw/ to curated Parquet
+                                        and refresh the catalogue.
+  etl --aws [--workflow W | --stack S]  AWS: start the Glue workflow and follow it to the end.
+      [--region R]
+  status [--local [--data-dir D]]       Health, one line per part; exit code 1 when any is unhealthy.
+         [--format table|csv|json]      The local lake (the default): pending raw objects, curated rows,
+                                        rejects, the last ETL run.
+  status --aws [--stack S]              The deployed pipeline (--stack or --region alone selects it too):
+         [--region R]                   Firehose, data freshness, DLQ, workflow runs, job, crawler, table,
+         [--format table|csv|json]      views, alarm subscription.
   rejects --start YYYY-MM-DD            Records the curation refused between two days it ran (UTC),
           --end YYYY-MM-DD              by reason and producing service (named query rejected_records;
           [--format ...] [--local ... | --aws ...]   the options of "query").
@@ -95,10 +104,14 @@ function parse<O extends ParseArgsConfig['options']>(argv: readonly string[], op
   }
 }
 
-/** Local unless AWS names or `--aws` are given; both at once is a mistake. */
+/**
+ * Local (the default, or `--local`, or `--data-dir`) unless `--aws` or an AWS name is given; both
+ * at once is a mistake: a `--data-dir` beside `--aws` would otherwise be ignored without a word.
+ */
 function wantsAws(values: Record<string, unknown>, awsOptions: readonly string[]): boolean {
   const aws = values.aws === true || awsOptions.some((name) => values[name] !== undefined);
-  if (aws && values.local === true) throw new UsageError(`--local cannot be combined with ${['--aws', ...awsOptions.map((o) => `--${o}`)].join('/')}.`);
+  const local = values.local === true ? '--local' : values['data-dir'] !== undefined ? '--data-dir' : undefined;
+  if (aws && local) throw new UsageError(`${local} cannot be combined with ${['--aws', ...awsOptions.map((o) => `--${o}`)].join('/')}: the local lake or AWS, not both.`);
   return aws;
 }
 
@@ -274,49 +287,45 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
   }
 }
 
+/** The deployed pipeline's health, one line per step, named by the stack's outputs. */
+async function awsPipelineStatus(values: { stack?: string; region?: string }): Promise<StatusCheck[]> {
+  const outputs = await stackOutputsFor(values, true);
+  const region = values.region;
+  const [{ FirehoseClient }, { GlueClient }, { SQSClient }, { CloudWatchClient }, { SNSClient }] = [load.firehose(), load.glue(), load.sqs(), load.cloudWatch(), load.sns()];
+  const clients = {
+    firehose: new FirehoseClient({ region }),
+    glue: new GlueClient({ region }),
+    sqs: new SQSClient({ region }),
+    cloudwatch: new CloudWatchClient({ region }),
+    sns: new SNSClient({ region }),
+  };
+  const threshold = outputs.dataFreshnessThresholdSeconds === undefined ? undefined : Number(outputs.dataFreshnessThresholdSeconds);
+  try {
+    return await load.pipelineStatus().pipelineStatus(clients, {
+      deliveryStreamName: outputs.deliveryStreamName,
+      dataFreshnessThresholdSeconds: threshold !== undefined && Number.isFinite(threshold) ? threshold : undefined,
+      deadLetterQueueUrl: outputs.deadLetterQueueUrl,
+      workflowName: outputs.glueWorkflowName,
+      jobName: outputs.glueJobName,
+      crawlerName: outputs.glueCrawlerName,
+      databaseName: outputs.glueDatabaseName,
+      tableName: outputs.glueTableName,
+      viewNames: loadNamedQueries()
+        .filter((query) => query.isView)
+        .map((query) => query.name),
+      alarmTopicArn: outputs.alarmTopicArn,
+    });
+  } finally {
+    Object.values(clients).forEach((client) => { client.destroy(); });
+  }
+}
+
+/** `status`: the local lake by default, as every command; the deployed pipeline with --aws, --stack or --region. */
 async function commandStatus(argv: readonly string[], context: CliContext): Promise<number> {
   const { values, positionals } = parse(argv, { format: { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`status takes no arguments; got ${positionals.join(' ')}.`);
   const format = outputFormat(values.format);
-  // Local when asked (or given a data folder); AWS otherwise, as the pipeline's health is there.
-  const local = values.local === true || values['data-dir'] !== undefined;
-  if (local && (values.aws || values.stack !== undefined || values.region !== undefined)) {
-    throw new UsageError('status reports on the local lake (--local, --data-dir) or on AWS (--aws, --stack, --region), not both.');
-  }
-  let checks;
-  if (local) {
-    checks = await withLocalLake(values, (lake) => lake.status());
-  } else {
-    const outputs = await stackOutputsFor(values, true);
-    const region = values.region;
-    const [{ FirehoseClient }, { GlueClient }, { SQSClient }, { CloudWatchClient }, { SNSClient }] = [load.firehose(), load.glue(), load.sqs(), load.cloudWatch(), load.sns()];
-    const clients = {
-      firehose: new FirehoseClient({ region }),
-      glue: new GlueClient({ region }),
-      sqs: new SQSClient({ region }),
-      cloudwatch: new CloudWatchClient({ region }),
-      sns: new SNSClient({ region }),
-    };
-    const threshold = outputs.dataFreshnessThresholdSeconds === undefined ? undefined : Number(outputs.dataFreshnessThresholdSeconds);
-    try {
-      checks = await load.pipelineStatus().pipelineStatus(clients, {
-        deliveryStreamName: outputs.deliveryStreamName,
-        dataFreshnessThresholdSeconds: threshold !== undefined && Number.isFinite(threshold) ? threshold : undefined,
-        deadLetterQueueUrl: outputs.deadLetterQueueUrl,
-        workflowName: outputs.glueWorkflowName,
-        jobName: outputs.glueJobName,
-        crawlerName: outputs.glueCrawlerName,
-        databaseName: outputs.glueDatabaseName,
-        tableName: outputs.glueTableName,
-        viewNames: loadNamedQueries()
-          .filter((query) => query.isView)
-          .map((query) => query.name),
-        alarmTopicArn: outputs.alarmTopicArn,
-      });
-    } finally {
-      Object.values(clients).forEach((client) => { client.destroy(); });
-    }
-  }
+  const checks = wantsAws(values, ['stack', 'region']) ? await awsPipelineStatus(values) : await withLocalLake(values, (lake) => lake.status());
   context.stdout(formatResult({ columns: ['component', 'state', 'healthy', 'detail'], rows: checks.map((c) => ({ ...c })) }, format));
   return checks.every((c) => c.healthy) ? 0 : 1;
 }

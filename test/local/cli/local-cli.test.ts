@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../../local/cli/usage-tracker';
@@ -69,6 +69,63 @@ describe('usage-tracker CLI on the local lake', () => {
       ['errors/glue/', String(dataset.malformed.length)],
       ['last ETL run', expect.stringMatching(/^\d{4}-/)],
     ]);
+  });
+
+  /** The rows of a table as `formatResult` prints them: cells by column name (columns split on two spaces or more). */
+  const tableRows = (out: string) => {
+    const lines = out.trimEnd().split('\n');
+    const header = lines[0].split(/\s{2,}/);
+    return lines.slice(2, -1).map((line) => Object.fromEntries(line.trim().split(/\s{2,}/).map((cell, i) => [header[i], cell])));
+  };
+
+  it('query prints fractions rounded in a table, and exact with --format json', async () => {
+    const args = ['query', 'latency_by_operation', '--data-dir', dataDir, '--param', 'start_date=2026-10-01', '--param', 'end_date=2026-11-30'];
+    const json = context();
+    expect(await runCli([...args, '--format', 'json'], json)).toBe(0);
+    const exact = JSON.parse(json.out) as Record<string, number>[];
+    const table = context();
+    expect(await runCli(args, table)).toBe(0);
+    const shown = tableRows(table.out);
+    expect(shown).toHaveLength(exact.length);
+    // The dataset's percentiles have more than 2 decimals: JSON keeps them, the table shows 2.
+    const fractional = exact.filter((row) => (String(row.p95_ms).split('.')[1] ?? '').length > 2);
+    expect(fractional.length).toBeGreaterThan(0);
+    for (const [i, row] of exact.entries()) {
+      expect(shown[i].p95_ms).toMatch(/^\d+\.\d{2}$/);
+      expect(Math.abs(Number(shown[i].p95_ms) - row.p95_ms)).toBeLessThanOrEqual(0.005 + 1e-9);
+      expect(shown[i].calls).toBe(String(row.calls));
+    }
+    expect(json.out).toContain(`"p95_ms": ${fractional[0].p95_ms}`);
+  });
+
+  it('query shows amounts of money in a table with every decimal they have', async () => {
+    const args = ['query', 'billing_by_tenant', '--data-dir', dataDir, '--param', 'month=2026-11'];
+    const json = context();
+    expect(await runCli([...args, '--format', 'json'], json)).toBe(0);
+    const table = context();
+    expect(await runCli(args, table)).toBe(0);
+    const exact = JSON.parse(json.out) as { amount: number }[];
+    expect(tableRows(table.out).map((row) => Number(row.amount))).toEqual(exact.map((row) => row.amount));
+  });
+
+  it('status with no flag reports on the local lake (the default data folder), as the other commands do', async () => {
+    // A working folder whose default data folder (.usage-tracker) is this lake.
+    const workingDir = mkdtempSync(path.join(tmpdir(), 'usage-cli-cwd-'));
+    symlinkSync(dataDir, path.join(workingDir, DEFAULT_DATA_DIR));
+    const before = process.cwd();
+    process.chdir(workingDir);
+    try {
+      const byDefault = context();
+      expect(await runCli(['status', '--format', 'json'], byDefault)).toBe(0);
+      const explicit = context();
+      expect(await runCli(['status', '--local', '--data-dir', dataDir, '--format', 'json'], explicit)).toBe(0);
+      const components = (out: string) => (JSON.parse(out) as { component: string }[]).map((check) => check.component);
+      expect(components(byDefault.out)).toEqual(['raw/', 'curated/usage_events/', 'errors/glue/', 'last ETL run']);
+      expect(byDefault.out).toBe(explicit.out);
+    } finally {
+      process.chdir(before);
+      rmSync(workingDir, { recursive: true, force: true });
+    }
   });
 
   it('runs as the installed bin: lists the queries (exit 0), refuses a missing or malformed parameter (exit 2)', () => {

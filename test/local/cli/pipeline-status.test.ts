@@ -4,11 +4,15 @@ import { DescribeDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-f
 import { EntityNotFoundException, GetCrawlerCommand, GetJobRunsCommand, GetTableCommand, GetWorkflowRunsCommand, GlueClient } from '@aws-sdk/client-glue';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadNamedQueries } from '../../../contracts/named-queries';
-import { STACK_OUTPUTS, StackOutputKey } from '../../../contracts/stack-outputs';
+import { DEFAULT_STACK_NAME, STACK_OUTPUTS, StackOutputKey } from '../../../contracts/stack-outputs';
 import { PipelineNames, StatusCheck, pipelineStatus } from '../../../local/cli/pipeline-status';
 import { runCli } from '../../../local/cli/usage-tracker';
+import { DEFAULT_DATA_DIR } from '../../../local/data-dir';
 import { capturingCliContext } from '../../support/cli-context';
 
 const cloudformation = mockClient(CloudFormationClient);
@@ -147,7 +151,7 @@ describe('pipelineStatus', () => {
         component: 'job usage-job',
         state,
         healthy: false,
-        detail: `${message} (run jr-9, started 2026-11-23T11:30:00.000Z): fix the cause, then \`usage-tracker etl\`; the bookmark has not advanced, so the next run re-reads the same raw objects`,
+        detail: `${message} (run jr-9, started 2026-11-23T11:30:00.000Z): fix the cause, then \`usage-tracker etl --aws\`; the bookmark has not advanced, so the next run re-reads the same raw objects`,
       });
     });
 
@@ -157,7 +161,7 @@ describe('pipelineStatus', () => {
         component: 'job usage-job',
         state: 'NO RUNS',
         healthy: true,
-        detail: 'not run yet (the schedule starts it; `usage-tracker etl` starts it now)',
+        detail: 'not run yet (the schedule starts it; `usage-tracker etl --aws` starts it now)',
       });
     });
   });
@@ -184,7 +188,7 @@ describe('pipelineStatus', () => {
       glue.on(GetTableCommand).rejects(notFound('usage_events'));
       const table = byComponent(await status(), 'table api_usage.usage_events');
       expect(table).toMatchObject({ state: 'NOT CREATED', healthy: false });
-      expect(table.detail).toMatch(/^the last crawl succeeded but created no table: curated\/usage_events\/ holds no Parquet yet; send usage events and run `usage-tracker etl`/);
+      expect(table.detail).toMatch(/^the last crawl succeeded but created no table: curated\/usage_events\/ holds no Parquet yet; send usage events and run `usage-tracker etl --aws`/);
     });
   });
 
@@ -362,5 +366,45 @@ describe('usage-tracker status against AWS (mocked clients)', () => {
     expect(lines.find((l) => l.startsWith('table'))).toMatch(/^table api_usage\.usage_events\s+EXISTS\s+true/);
     expect(c.out).toContain(`(${8 + VIEWS.length} rows)`);
     expect(c.err).toBe('');
+  });
+
+  it.each([
+    [['--aws'], DEFAULT_STACK_NAME],
+    [['--aws', '--stack', 'UsageStack'], 'UsageStack'],
+  ])('status %j reports on AWS, reading the stack %s', async (flags, stackName) => {
+    cloudformation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: stackName, Outputs: outputs() } as never] });
+    const c = capturingCliContext();
+    expect(await runCli(['status', ...flags, '--format', 'json'], c)).toBe(0);
+    expect(cloudformation.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({ StackName: stackName });
+    expect((JSON.parse(c.out) as StatusCheck[]).map((r) => r.component)).toContain('firehose usage-stream');
+  });
+
+  it.each([
+    [['status', '--local', '--aws']],
+    [['status', '--local', '--stack', 'UsageStack']],
+    [['status', '--data-dir', 'some-folder', '--region', region]],
+    [['status', '--data-dir', 'some-folder', '--aws']],
+  ])('refuses %j, the local lake and AWS at once, with exit code 2 and asks nothing of AWS', async (argv) => {
+    const c = capturingCliContext();
+    expect(await runCli(argv, c)).toBe(2);
+    expect(c.err).toMatch(/^usage-tracker: --(local|data-dir) cannot be combined with --aws\/--stack\/--region: the local lake or AWS, not both\.\n/);
+    expect(c.out).toBe('');
+    expect(cloudformation.calls()).toHaveLength(0);
+  });
+
+  it('no flag is the local lake: it asks nothing of AWS, and names the default data folder when there is none', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'status-default-'));
+    const before = process.cwd();
+    process.chdir(empty);
+    try {
+      const c = capturingCliContext();
+      expect(await runCli(['status'], c)).toBe(2);
+      expect(c.err).toContain(`usage-tracker: the default data folder "${DEFAULT_DATA_DIR}" (--data-dir) does not exist.`);
+    } finally {
+      process.chdir(before);
+      rmSync(empty, { recursive: true, force: true });
+    }
+    expect(cloudformation.calls()).toHaveLength(0);
+    expect(firehose.calls()).toHaveLength(0);
   });
 });
