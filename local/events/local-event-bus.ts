@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { IncomingMessage, Server, ServerResponse, createServer, maxHeaderSize } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { PUT_EVENTS_LIMITS, putEventsEntrySize } from '../../contracts/put-events-limits';
+import { dataDirLayout } from '../data-dir';
+import { ParserRefusalStatus, answerParserRefusalsWithJson } from '../http-parser-refusals';
 import { closeGracefully, refuseForeignHost } from '../loopback-server';
+import { checkLoopbackEndpoint, connectionRequestParts, targetRequestParts } from './event-bus-api-destinations';
+import { ApiDestinationDelivery, DeliveryOptions, DeliveryRequest, DeliveryStats } from './event-bus-delivery';
+import { AwsJsonError, RequestBody, isRecord } from './event-bus-requests';
+import { EventBusRules, MatchedTarget } from './event-bus-rules';
 import { EventPattern, matchesEventPattern } from './event-pattern';
 
 /** Where matched events go: the Firehose buffer in the local stack. */
@@ -18,14 +24,28 @@ export interface LocalEventBusOptions {
   readonly region?: string;
   readonly account?: string;
   readonly clock?: () => number;
+  /**
+   * The local data directory: users' rules, targets, connections and API destinations are kept
+   * in its state folder and survive a restart.
+   * @default - kept in memory only
+   */
+  readonly dataDir?: string;
+  /** Limits of the deliveries to API destinations. @default - see {@link DeliveryOptions} */
+  readonly delivery?: DeliveryOptions;
 }
 
 export interface LocalEventBusStats {
   readonly requests: number;
   readonly accepted: number;
   readonly failed: number;
+  /** Events the stack's own rule matched. */
   readonly matched: number;
+  /** Events users' rules sent to API destinations, and how those deliveries went. */
+  readonly deliveries: DeliveryStats;
 }
+
+/** Where the bus keeps users' rules in a data directory. */
+export const eventBusRulesFile = (dataDir: string): string => dataDirLayout(dataDir).eventBusRules;
 
 /** A request entry as the JSON body holds it: any field may be missing or of another type. */
 interface PutEventsRequestEntry {
@@ -58,28 +78,54 @@ interface EntryError {
 
 type ResultEntry = { EventId: string } | EntryError;
 
-/** A whole request the service refuses: an HTTP 400 with the AWS JSON error shape. */
-class RequestError extends Error {
-  constructor(
-    public readonly type: string,
-    message: string,
-    public readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 /** Largest request body read (the service's limit on PutEvents is 256 KB of entries). */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Retries of a delivery to an API destination, unless the target's RetryPolicy asks for fewer (the service's default is 185 over 24 hours). */
+const LOCAL_DELIVERY_RETRIES = 3;
+
+type Operation = (rules: EventBusRules, body: RequestBody) => unknown;
+
+/** The operations besides PutEvents, by the name `X-Amz-Target` gives them (`AWSEvents.<name>`). */
+const RULE_OPERATIONS: Readonly<Record<string, Operation>> = {
+  PutRule: (rules, body) => rules.putRule(body),
+  DescribeRule: (rules, body) => rules.describeRule(body),
+  ListRules: (rules, body) => rules.listRules(body),
+  DeleteRule: (rules, body) => rules.deleteRule(body),
+  EnableRule: (rules, body) => rules.setRuleState(body, 'ENABLED'),
+  DisableRule: (rules, body) => rules.setRuleState(body, 'DISABLED'),
+  TestEventPattern: (rules, body) => rules.testEventPattern(body),
+  PutTargets: (rules, body) => rules.putTargets(body),
+  RemoveTargets: (rules, body) => rules.removeTargets(body),
+  ListTargetsByRule: (rules, body) => rules.listTargetsByRule(body),
+  CreateConnection: (rules, body) => rules.createConnection(body),
+  DescribeConnection: (rules, body) => rules.describeConnection(body),
+  DeleteConnection: (rules, body) => rules.deleteConnection(body),
+  CreateApiDestination: (rules, body) => rules.createApiDestination(body),
+  DescribeApiDestination: (rules, body) => rules.describeApiDestination(body),
+  DeleteApiDestination: (rules, body) => rules.deleteApiDestination(body),
+};
+
+const SERVED_OPERATIONS = ['PutEvents', ...Object.keys(RULE_OPERATIONS)];
+
+/** What a request Node's HTTP parser refuses is answered with: the AWS JSON error shape. */
+const PARSER_REFUSALS: Readonly<Record<ParserRefusalStatus, { readonly __type: string; readonly message: string }>> = {
+  400: { __type: 'BadRequestException', message: 'The request is not valid HTTP.' },
+  408: { __type: 'RequestTimeoutException', message: 'The request took too long to arrive.' },
+  413: { __type: 'RequestEntityTooLargeException', message: 'The request is too large.' },
+  431: { __type: 'RequestHeaderFieldsTooLargeException', message: `The request's headers are larger than the ${maxHeaderSize} bytes the local bus reads.` },
+};
+
 /**
- * An EventBridge endpoint for `PutEvents`, in the AWS JSON 1.1 protocol the real SDK speaks
- * (`POST /`, `X-Amz-Target: AWSEvents.PutEvents`), with the service's validation: more than 10
+ * An EventBridge endpoint in the AWS JSON 1.1 protocol the real SDK speaks (`POST /`,
+ * `X-Amz-Target: AWSEvents.<operation>`). `PutEvents` validates as the service does: more than 10
  * entries, or more than 256 KB of entries, refuse the whole request (ValidationException); a
  * missing Source, DetailType or Detail (InvalidArgument), a Detail that is not a JSON object
  * (MalformedDetail) or an `aws.` source (NotAuthorizedForSourceException) fail that entry alone.
- * Accepted events become envelopes; those the rule's pattern matches go to its target. Requests
- * are not signature-checked: it listens on loopback only.
+ * Accepted events become envelopes; those the stack's rule matches go to its target before the
+ * answer, and those users' rules match (see `event-bus-rules.ts`) to their API destinations
+ * after it. Every refusal is a JSON body, those of Node's HTTP parser included (431, 413, …).
+ * Requests are not signature-checked: it listens on loopback only.
  */
 export class LocalEventBus {
   private server?: Server;
@@ -88,13 +134,21 @@ export class LocalEventBus {
   private failed = 0;
   private matched = 0;
   private readonly clock: () => number;
+  private readonly rules: EventBusRules;
+  private readonly delivery: ApiDestinationDelivery;
 
   constructor(private readonly options: LocalEventBusOptions) {
     this.clock = options.clock ?? Date.now;
+    const scope = { region: options.region ?? 'us-east-1', account: options.account ?? '000000000000' };
+    this.rules = new EventBusRules({ busName: options.busName, scope, ...(options.dataDir === undefined ? {} : { file: eventBusRulesFile(options.dataDir) }) });
+    this.delivery = new ApiDestinationDelivery(options.delivery);
   }
 
+  /** Reads the rules a previous run kept, then listens. */
   public async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    await this.rules.load();
     const server = createServer((req, res) => void this.handle(req, res));
+    answerParserRefusalsWithJson(server, (status) => PARSER_REFUSALS[status]);
     this.server = server;
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -105,58 +159,60 @@ export class LocalEventBus {
     return `http://${host}:${address.port}`;
   }
 
-  /** Stops accepting; requests in flight finish first. */
+  /** Stops accepting; requests in flight finish first; deliveries still waiting are dropped (and counted). */
   public async close(): Promise<void> {
     const server = this.server;
-    if (!server) return;
-    await closeGracefully(server);
+    if (server) await closeGracefully(server);
     this.server = undefined;
+    await this.delivery.close();
+  }
+
+  /** Resolves once every delivery to an API destination so far is done: delivered, or given up. */
+  public deliveriesSettled(): Promise<void> {
+    return this.delivery.idle();
   }
 
   public stats(): LocalEventBusStats {
-    return { requests: this.requests, accepted: this.accepted, failed: this.failed, matched: this.matched };
+    return { requests: this.requests, accepted: this.accepted, failed: this.failed, matched: this.matched, deliveries: this.delivery.stats() };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (refuseForeignHost(req, res, 'application/x-amz-json-1.1')) return;
       if (req.method === 'GET' && (req.url === '/' || req.url === '/health')) { send(res, 200, { status: 'ok', bus: this.options.busName }); return; }
-      if (req.method !== 'POST') throw new RequestError('UnknownOperationException', 'Only POST requests of the AWS JSON protocol are served.', 404);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      if (target !== 'AWSEvents.PutEvents') {
-        throw new RequestError('UnknownOperationException', `Operation ${target || '(none)'} is not served by the local bus; it serves AWSEvents.PutEvents.`);
-      }
-      const body = await readBody(req);
-      let request: { Entries?: unknown; EndpointId?: unknown };
-      try {
-        request = JSON.parse(body) as typeof request;
-      } catch {
-        throw new RequestError('SerializationException', 'Request body is not valid JSON.');
-      }
-      this.requests++;
-      send(res, 200, await this.putEvents(request));
+      if (req.method !== 'POST') throw new AwsJsonError('UnknownOperationException', 'Only POST requests of the AWS JSON protocol are served.', 404);
+      const operation = operationOf(req);
+      const body = await readJsonBody(req);
+      send(res, 200, await this.perform(operation, body));
     } catch (error) {
-      if (error instanceof RequestError) {
-        // An oversized body is not read to its end: answer, then drop the connection.
-        if (error.status === 413) res.on('finish', () => req.destroy());
+      if (error instanceof AwsJsonError) {
+        // An oversized body is not kept: the rest is read and dropped so that the client sees the answer, for at most a few seconds.
+        if (error.status === 413) res.on('finish', () => { dropUnreadBody(req); });
         send(res, error.status, { __type: error.type, message: error.message }); return;
       }
       send(res, 500, { __type: 'InternalException', message: error instanceof Error ? error.message : String(error) });
     }
   }
 
-  private async putEvents(request: { Entries?: unknown }): Promise<{ FailedEntryCount: number; Entries: ResultEntry[] }> {
+  private perform(operation: string, body: RequestBody): unknown {
+    if (operation !== 'PutEvents') return RULE_OPERATIONS[operation](this.rules, body);
+    this.requests++;
+    return this.putEvents(body);
+  }
+
+  private async putEvents(request: RequestBody): Promise<{ FailedEntryCount: number; Entries: ResultEntry[] }> {
     const entries = request.Entries;
     if (!Array.isArray(entries) || entries.length < 1) {
-      throw new RequestError('ValidationException', "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null and must have length greater than or equal to 1");
+      throw new AwsJsonError('ValidationException', "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null and must have length greater than or equal to 1");
     }
     if (entries.length > PUT_EVENTS_LIMITS.maxEntries) {
-      throw new RequestError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${PUT_EVENTS_LIMITS.maxEntries}`);
+      throw new AwsJsonError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${PUT_EVENTS_LIMITS.maxEntries}`);
     }
     this.checkRequest(entries as PutEventsRequestEntry[]);
 
     const results: ResultEntry[] = [];
     const matched: string[] = [];
+    const deliveries: DeliveryRequest[] = [];
     for (const entry of entries as PutEventsRequestEntry[]) {
       const outcome = this.envelope(entry);
       if ('ErrorCode' in outcome) {
@@ -164,15 +220,25 @@ export class LocalEventBus {
         continue;
       }
       results.push({ EventId: outcome.id });
-      if (matchesEventPattern(this.options.rule.pattern, outcome)) matched.push(JSON.stringify(outcome));
+      const bus = this.busOfEntry(entry);
+      if (bus === this.options.busName && matchesEventPattern(this.options.rule.pattern, outcome)) matched.push(JSON.stringify(outcome));
+      deliveries.push(...this.rules.matchingTargets(bus, outcome).map((m) => invocationOf(m, JSON.stringify(outcome))));
     }
     // Matched events are in the target's log before the caller hears they were accepted.
     await this.options.rule.target.put(matched);
+    // Users' targets are called after the answer, never holding it up.
+    for (const delivery of deliveries) this.delivery.enqueue(delivery);
     const failed = results.filter((r) => 'ErrorCode' in r).length;
     this.accepted += results.length - failed;
     this.failed += failed;
     this.matched += matched.length;
     return { FailedEntryCount: failed, Entries: results };
+  }
+
+  /** The bus an entry names: `default` (by name or ARN), or this bus (by name, ARN, or nothing, as the stack's producers have always sent). */
+  private busOfEntry(entry: PutEventsRequestEntry): string {
+    const bus = str(entry.EventBusName);
+    return bus === 'default' || bus?.endsWith(':event-bus/default') ? 'default' : this.options.busName;
   }
 
   /** Refuses the whole request when its entries are too large together or name another bus. */
@@ -181,11 +247,12 @@ export class LocalEventBus {
       (sum, e) => sum + putEventsEntrySize({ Time: entryTime(e.Time), Source: str(e.Source), DetailType: str(e.DetailType), Detail: str(e.Detail), Resources: resourcesOf(e) }),
       0,
     );
-    if (size > PUT_EVENTS_LIMITS.maxRequestBytes) throw new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    if (size > PUT_EVENTS_LIMITS.maxRequestBytes) throw new AwsJsonError('ValidationException', 'Total size of the entries in the request is over the limit.');
     for (const entry of entries) {
       const bus = str(entry.EventBusName);
-      if (bus && bus !== this.options.busName && !bus.endsWith(`:event-bus/${this.options.busName}`)) {
-        throw new RequestError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+      const known = [this.options.busName, 'default'];
+      if (bus && !known.includes(bus) && !known.some((name) => bus.endsWith(`:event-bus/${name}`))) {
+        throw new AwsJsonError('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
       }
     }
   }
@@ -251,21 +318,96 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** The operation an `X-Amz-Target` header names, when the bus serves it. */
+function operationOf(req: IncomingMessage): string {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const operation = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : '';
+  if (!SERVED_OPERATIONS.includes(operation)) {
+    throw new AwsJsonError('UnknownOperationException', `Operation ${target || '(none)'} is not served by the local bus; it serves ${SERVED_OPERATIONS.map((o) => `AWSEvents.${o}`).join(', ')}.`);
+  }
+  return operation;
+}
+
+const tooLarge = () => new AwsJsonError('ValidationException', `The request body is larger than the ${MAX_BODY_BYTES} bytes the local bus reads.`, 413);
+
+/** The request's body as a JSON object; a body over the limit is refused (413) as soon as it is known to be. */
+async function readJsonBody(req: IncomingMessage): Promise<RequestBody> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) throw tooLarge();
+  const text = await readBody(req);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AwsJsonError('SerializationException', 'Request body is not valid JSON.');
+  }
+  if (!isRecord(body)) throw new AwsJsonError('SerializationException', 'Request body must be a JSON object.');
+  return body;
+}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length > MAX_BODY_BYTES) {
-        reject(new RequestError('ValidationException', 'Total size of the entries in the request is over the limit.', 413));
-        req.pause();
-        req.removeAllListeners('data');
+        req.off('data', onData);
+        reject(tooLarge());
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
+}
+
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const DROP_BODY_GRACE_MS = 2000;
+
+/** Reads and drops the rest of a request body, so the client can finish sending and read the answer; cuts the connection after a grace period. */
+function dropUnreadBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), DROP_BODY_GRACE_MS);
+  timer.unref();
+  req.on('end', () => { clearTimeout(timer); });
+  req.on('close', () => { clearTimeout(timer); });
+  req.resume();
+}
+
+/** The fixed headers EventBridge sends to an API destination ("Headers included in requests to API destinations", eb-api-destinations.html). */
+const API_DESTINATION_HEADERS = {
+  'user-agent': 'Amazon/EventBridge/ApiDestinations',
+  'content-type': 'application/json; charset=utf-8',
+  range: 'bytes=0-1048575',
+  'accept-encoding': 'gzip,deflate',
+  connection: 'close',
+} as const;
+
+/**
+ * The HTTP request for a matched target: the destination's method and endpoint (its `*` path
+ * wildcards filled from the target's PathParameterValues), the target's then the connection's
+ * header and query parameters, the connection's auth, and as body the event envelope (or the
+ * target's `Input`). GET and HEAD carry no body.
+ */
+function invocationOf({ target, destination, connection }: MatchedTarget, envelope: string): DeliveryRequest {
+  const fromConnection = connectionRequestParts(connection);
+  const fromTarget = targetRequestParts(target.HttpParameters);
+  let endpoint = destination.invocationEndpoint;
+  for (const value of fromTarget.pathValues) endpoint = endpoint.replace('*', encodeURIComponent(value));
+  const url = new URL(endpoint);
+  for (const [key, value] of [...fromTarget.query, ...fromConnection.query]) url.searchParams.append(key, value);
+  checkLoopbackEndpoint(url.href);
+  const body = typeof target.Input === 'string' ? target.Input : envelope;
+  const withBody = destination.httpMethod !== 'GET' && destination.httpMethod !== 'HEAD';
+  const retryPolicy = isRecord(target.RetryPolicy) ? target.RetryPolicy : {};
+  const maxRetries = typeof retryPolicy.MaximumRetryAttempts === 'number' ? Math.min(LOCAL_DELIVERY_RETRIES, retryPolicy.MaximumRetryAttempts) : LOCAL_DELIVERY_RETRIES;
+  return {
+    url: url.href,
+    method: destination.httpMethod,
+    headers: { ...fromTarget.headers, ...fromConnection.headers, ...API_DESTINATION_HEADERS, ...(withBody ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+    ...(withBody ? { body } : {}),
+    maxRetries,
+  };
 }
