@@ -58,7 +58,19 @@ async function stop(child: ChildProcess): Promise<void> {
   process.kill(group, 'SIGTERM');
   const timer = setTimeout(() => { process.kill(group, 'SIGKILL'); }, 10_000);
   await exited;
+  // npm may exit before what it started: the data folder is free once the whole group is gone.
+  for (const began = Date.now(); groupAlive(group) && Date.now() - began < 10_000; ) await new Promise((resolve) => setTimeout(resolve, 20));
   clearTimeout(timer);
+}
+
+/** Whether any process of a group (`-pgid`) is still alive. */
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(group, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** /health's status and body; undefined while nothing answers. */

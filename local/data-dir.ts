@@ -15,6 +15,8 @@ export function dataDirLayout(dataDir: string) {
     root: dataDir,
     /** Work in progress and bookkeeping: locks, staging folders, write-ahead logs, spools. */
     state,
+    /** The running stack's lock (its pid and start time): one stack per data folder. */
+    stackLock: path.join(state, 'stack.lock'),
     compactionLock: path.join(state, 'compaction.lock'),
     compactionStaging: path.join(state, 'compaction-staging'),
     compactionBookmark: path.join(state, 'compaction-bookmark.json'),
@@ -22,6 +24,8 @@ export function dataDirLayout(dataDir: string) {
     billingStaging: path.join(state, 'billing-staging'),
     firehoseWal: path.join(state, 'firehose-wal'),
     meteredApiSpool: path.join(state, 'metered-api-spool'),
+    /** Users' rules, targets, connections and API destinations on the local bus (0600: connections hold secrets). */
+    eventBusRules: path.join(state, 'event-bus-rules.json'),
     /** dynalite's tables. */
     dynamodb: path.join(dataDir, 'dynamodb'),
     secrets,

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
 import { FIREHOSE_BUFFERING } from '../../contracts/lake-layout';
 import { DEFAULT_DATA_DIR } from '../data-dir';
+import { DataDirInUseError } from '../stack/data-dir-lock';
 import { LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
+import { watchLauncher } from '../stack/parent-watch';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
 
 const LOCAL_USAGE = `usage-tracker local [options]     (npm start)
@@ -20,7 +22,10 @@ Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboa
   --etl-seconds N       how often raw/ is curated into Parquet (default 15)
   --sources a,b         the rule's event source allow-list (default ${DEFAULT_EVENT_SOURCE})
 
-Ctrl-C (or SIGTERM) flushes every buffer to raw/ and stops; the next start carries on.`;
+Ctrl-C, SIGTERM or SIGHUP (to npm, its process group or node) flushes every buffer to raw/ and
+stops; so does the end of the process that started it (npm). A second signal, a second or more
+after the first, quits at once; the write-ahead log delivers what it held at the next start.
+One stack per data folder: a second start on a folder in use says which process holds it.`;
 
 const LOCAL_OPTIONS = {
   'data-dir': { type: 'string' },
@@ -102,15 +107,45 @@ function localStackOptions(values: LocalValues, context: CliContext): LocalStack
   };
 }
 
-/** Starts the stack; undefined (with the reason on stderr) when a port is taken. */
+/** Starts the stack; undefined (with the reason on stderr) when a port is taken or another stack holds the data folder. */
 async function startOrExplain(options: LocalStackOptions, context: CliContext): Promise<LocalStack | undefined> {
   try {
     return await startLocalStack(options);
   } catch (error) {
+    if (error instanceof DataDirInUseError) {
+      context.stderr(`usage-tracker: ${error.message}\n`);
+      return undefined;
+    }
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port and --events-port.\n`);
     return undefined;
   }
+}
+
+/**
+ * How long a stop may take: the flush of a full buffer takes well under a second; a stop that has
+ * not ended by then (a disk that does not answer) exits anyway, and the write-ahead log delivers
+ * what the buffer held at the next start. With the CLI's exit grace, under the 10 s a process
+ * manager usually allows before SIGKILL.
+ */
+const STOP_DEADLINE_MS = 8000;
+
+/** Stops the stack within STOP_DEADLINE_MS; the exit code. */
+async function stopWithin(stack: LocalStack, context: CliContext): Promise<number> {
+  context.stderr('flushing buffers to raw/ ...\n');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => { resolve('late'); }, STOP_DEADLINE_MS);
+    timer.unref();
+  });
+  const outcome = await Promise.race([stack.stop().then(() => 'stopped' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    context.stderr(`did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting (the write-ahead log delivers what was not written at the next start).\n`);
+    return 1;
+  }
+  context.stderr('stopped; the next start carries on from here.\n');
+  return 0;
 }
 
 /**
@@ -150,7 +185,10 @@ function aborted(signal: AbortSignal): Promise<void> {
   });
 }
 
-/** `usage-tracker local`: starts the stack, prints its endpoints, runs until Ctrl-C or SIGTERM. */
+/**
+ * `usage-tracker local`: starts the stack, prints its endpoints, runs until a stop signal (see
+ * main.ts) or until the process that started it ends (see parent-watch.ts), then flushes and stops.
+ */
 export async function runLocalCommand(argv: readonly string[], context: CliContext): Promise<number> {
   const values = parseLocalArgs(argv);
   if (values.help) {
@@ -158,12 +196,18 @@ export async function runLocalCommand(argv: readonly string[], context: CliConte
     return 0;
   }
   const options = localStackOptions(values, context);
-  const stack = await startOrExplain(options, context);
-  if (!stack) return 1;
-  context.stdout(banner(stack, options));
-  await aborted(context.signal);
-  context.stderr('flushing buffers to raw/ ...\n');
-  await stack.stop();
-  context.stderr('stopped; the next start carries on from here.\n');
-  return 0;
+  const launcherGone = new AbortController();
+  const stopWatching = watchLauncher((description) => {
+    context.stderr(`\n${description}: stopping.\n`);
+    launcherGone.abort();
+  });
+  try {
+    const stack = await startOrExplain(options, context);
+    if (!stack) return 1;
+    context.stdout(banner(stack, options));
+    await aborted(AbortSignal.any([context.signal, launcherGone.signal]));
+    return await stopWithin(stack, context);
+  } finally {
+    stopWatching();
+  }
 }

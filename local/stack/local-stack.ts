@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -21,7 +21,7 @@ import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
 import { LocalEventBus } from '../events/local-event-bus';
 import { LocalUsageLogSubscription } from '../events/usage-log-subscription';
-import { LocalHttpApiGateway } from '../http-api-gateway';
+import { LocalHttpApiGateway, createGatewayServer } from '../http-api-gateway';
 import { LocalIamAuthorizer } from '../iam-authorizer';
 import { listFiles } from '../lake/lake-files';
 // The lake (DuckDB) is loaded when it is opened, after /health answers: see BackgroundLake.
@@ -29,6 +29,7 @@ import type * as LakeModule from '../lake/local-lake';
 import type { CompactionResult, LocalLake } from '../lake/local-lake';
 import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
 import { BackgroundLake, LakeState } from './background-lake';
+import { acquireStackLock } from './data-dir-lock';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
 import { StartupPhase, StartupTimeline, nodeBootstrapMs } from './startup-timeline';
 
@@ -195,7 +196,7 @@ async function startEventBus({ options, layout, busName, sources, log, cleanups,
   const { recovered } = await buffer.start();
   if (recovered > 0) log(`firehose: delivered ${recovered} events a previous run had accepted but not written`);
   cleanups.add(() => buffer.stop());
-  const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources), target: buffer } });
+  const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources), target: buffer }, dataDir: layout.root });
   const eventsUrl = await bus.listen(options.eventsPort);
   cleanups.add(() => bus.close());
   timeline.mark('event bus');
@@ -244,7 +245,8 @@ const answerStarting: RequestHandler = (_req, res) => {
  */
 async function listenApi({ options, cleanups }: StartContext): Promise<{ server: Server; url: string; setHandler: (handler: RequestHandler) => void }> {
   let handler = answerStarting;
-  const server = createServer((req, res) => {
+  // API Gateway's quotas and JSON refusals, even for what Node's parser refuses (431 and the like).
+  const server = createGatewayServer((req, res) => {
     if (!refuseForeignHost(req, res)) handler(req, res);
   });
   const port = await listen(server, options.apiPort);
@@ -406,7 +408,7 @@ async function startDemo({ layout, busName, source, log, cleanups }: StartContex
   return tenants;
 }
 
-/** The context of one start: the data folder made, the timeline begun. */
+/** The context of one start: the data folder made and locked for this stack, the timeline begun. */
 async function startContext(options: LocalStackOptions): Promise<StartContext> {
   const timeline = new StartupTimeline();
   // Node's own start-up, then loading this project's code (the CLI and the stack's modules).
@@ -415,8 +417,11 @@ async function startContext(options: LocalStackOptions): Promise<StartContext> {
   const log = options.log ?? (() => undefined);
   const layout = dataDirLayout(path.resolve(options.dataDir));
   await fs.mkdir(layout.root, { recursive: true, mode: 0o700 });
+  // Before anything opens the folder (dynalite's tables): a second stack on it is refused here (DataDirInUseError).
+  const cleanups = new Cleanups(log);
+  cleanups.add(await acquireStackLock(layout.root, layout.stackLock)); // added first: given back last
   const sources = options.sources ?? DEFAULT_EVENT_SOURCES;
-  return { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups: new Cleanups(log), timeline };
+  return { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups, timeline };
 }
 
 /** Runs start steps side by side; once all have ended (so that cleanups cover whatever did start), the first failure is thrown. */
