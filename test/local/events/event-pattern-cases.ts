@@ -36,7 +36,7 @@ export interface RefusalCase {
 }
 
 /** The EC2 event of "Creating event patterns". */
-const ec2Event = {
+export const ec2Event = {
   version: '0',
   id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
   'detail-type': 'EC2 Instance State-change Notification',

@@ -2,22 +2,14 @@ import { usageEventPattern } from '../../../contracts/event-pattern';
 import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
 import { InvalidEventPatternError, matchesEventPattern, parseEventPattern, validateEventPattern } from '../../../local/events/event-pattern';
 import { MAX_OR_COMBINATIONS } from '../../../local/events/event-pattern-compiler';
-import { FILTERING_PAGE, matchCases, refusalCases } from './event-pattern-cases';
+import { FILTERING_PAGE, ec2Event as caseEvent, matchCases, refusalCases } from './event-pattern-cases';
 
 // The example event of the EventBridge user guide ("Event patterns"), with the fields its
 // content-filtering examples refer to.
 const ec2Event = {
-  version: '0',
-  id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-  'detail-type': 'EC2 Instance State-change Notification',
-  source: 'aws.ec2',
-  account: '111122223333',
-  time: '2017-12-22T18:43:48Z',
-  region: 'us-west-1',
-  resources: ['arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0'],
+  ...caseEvent,
   detail: {
-    'instance-id': 'i-1234567890abcdef0',
-    state: 'terminated',
+    ...caseEvent.detail,
     'c-count': 5,
     'd-count': 12,
     'x-limit': 301.8,
