@@ -201,7 +201,7 @@ export async function closeMonth(ledger: BillingLedger, options: CloseMonthOptio
 /** Reads one tenant's statement of a closed month. */
 export async function readStatement(objects: StatementObjects, month: string, tenantId: string): Promise<{ closing: MonthClosing; statement: Statement }> {
   const closing = await findClosing(objects, month);
-  if (!closing) throw new StatementNotFoundError(`${month} is not closed, so it has no statements yet. Close it with "usage-tracker billing close --month ${month}".`);
+  if (!closing) throw new StatementNotFoundError(`${month} is not closed, so it has no statements yet. Close it with "usage-tracker billing close --month ${month}" (with --aws for the statements in AWS).`);
   const statement = await loadStatement(objects, month, tenantId);
   if (!statement) {
     const tenants = await statementTenants(objects, month);

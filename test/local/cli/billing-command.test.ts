@@ -236,7 +236,7 @@ describe('usage-tracker billing on the local lake (DuckDB), across month boundar
 
     it.each([
       [['--tenant', 'nobody', '--month', '2026-11'], 'No statement for tenant "nobody" in 2026-11: 2026-11 has statements for acme, globex, hooli, initech.'],
-      [['--tenant', 'acme', '--month', '2027-01'], '2027-01 is not closed, so it has no statements yet. Close it with "usage-tracker billing close --month 2027-01".'],
+      [['--tenant', 'acme', '--month', '2027-01'], '2027-01 is not closed, so it has no statements yet. Close it with "usage-tracker billing close --month 2027-01" (with --aws for the statements in AWS).'],
     ])('answers %j with exit 1 and what is known', async (args, message) => {
       const run = await usageTracker(['billing', 'statement', ...args, '--data-dir', dataDir]);
       expect(run).toEqual({ code: 1, out: '', err: `usage-tracker: ${message}\n` });
