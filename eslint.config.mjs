@@ -28,7 +28,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   {
-    files: ['bin/**/*.ts', 'lib/**/*.ts', 'lambdas/**/*.ts', 'local/**/*.ts', 'sdk/**/*.ts', 'contracts/**/*.ts', 'scripts/**/*.ts'],
+    files: ['bin/**/*.ts', 'lib/**/*.ts', 'lambdas/**/*.ts', 'local/**/*.ts', 'sdk/**/*.ts', 'client/**/*.ts', 'contracts/**/*.ts', 'scripts/**/*.ts'],
     rules: { 'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }] },
   },
 );

@@ -14,6 +14,7 @@ import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtim
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
+import { createClientBundleHandler } from '../client-bundle';
 import { createDashboardHandler } from '../dashboard/dashboard';
 import { DataDirLayout, dataDirLayout } from '../data-dir';
 import { createDynaliteServer } from '../dynalite-server';
@@ -327,13 +328,14 @@ function serveApi(parts: ApiParts): RequestHandler {
     },
   });
   const dashboard = createDashboardHandler(() => parts.lake.demand());
+  const clientBundle = createClientBundleHandler();
   return (req, res) => {
     if (req.url === '/health' && req.method === 'GET') {
       const { status, body } = health(parts);
       sendJson(res, status, body);
       return;
     }
-    if (dashboard(req, res)) return;
+    if (dashboard(req, res) || clientBundle(req, res)) return;
     void gateway.handle(req, res);
   };
 }
