@@ -1,4 +1,5 @@
 import { authorizerContextVariable } from './authorizer-context';
+import { SOURCE_IP_ATTRIBUTES } from './source-ip-limits';
 
 /**
  * Facts of the metered API shared by the stack, the Lambda handlers and the local runtime: table
@@ -60,7 +61,8 @@ export const METERED_API_TABLES = {
     globalSecondaryIndexes: [{ indexName: 'byEntity', partitionKey: { name: 'entity', type: 'S' }, sortKey: { name: 'sk', type: 'S' } }],
   },
   /** One item per tenant: the GCRA theoretical arrival time, tier, blocks and daily/monthly counts. */
-  limiter: { partitionKey: { name: 'pk', type: 'S' } },
+  /** Tenants' limiter items, and the source IP guard's `IP#…` items, which expire when idle (their `expiresAt`). */
+  limiter: { partitionKey: { name: 'pk', type: 'S' }, timeToLiveAttribute: SOURCE_IP_ATTRIBUTES.expiresAt },
   /** Admin actions by month (`AUDIT#YYYY-MM`), newest last by `sk` = time#id. */
   audit: { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
 } as const satisfies Record<string, TableDefinition>;
@@ -137,6 +139,21 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
  * caller's IAM principal is proven by API Gateway. Its handler module is `admin-token`.
  */
 export const ADMIN_TOKEN_ROUTE = { routeKey: 'POST /v1/admin/token', handler: 'admin-token' } as const;
+
+/** A route anyone may call: no authorizer, no limiter (API Gateway's route throttle bounds it). */
+export interface PublicRoute {
+  readonly routeKey: string;
+  readonly handler: 'api-docs';
+}
+
+/**
+ * The API's reference, served without authentication: the OpenAPI 3.1 document and the page that
+ * renders it (handler module `api-docs`; contracts/openapi.ts builds the document).
+ */
+export const PUBLIC_ROUTES: readonly PublicRoute[] = [
+  { routeKey: 'GET /openapi.json', handler: 'api-docs' },
+  { routeKey: 'GET /docs', handler: 'api-docs' },
+];
 
 /** The `service` of usage events the metered API emits. */
 export const METERED_API_SERVICE = 'metered-api';

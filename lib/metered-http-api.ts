@@ -32,11 +32,13 @@ import {
   MAX_DEMO_LATENCY_MS,
   METERED_API_TABLES,
   MeteredApiTable,
+  PUBLIC_ROUTES,
   RouteAccess,
   TableDefinition,
   authorizerNameOf,
 } from '../contracts/metered-api';
-import { LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
+import { LIMITER_ATTRIBUTES, LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
+import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
 import { TierName, TierOverride, tierOverridesOf } from '../contracts/tiers';
 import { lambdaEnvironment } from '../contracts/lambda-environment';
 import { DEFAULT_EVENT_SOURCE } from '../contracts/usage-event';
@@ -125,7 +127,8 @@ export interface MeteredHttpApiProps {
    * defaults: tighter than the stage for routes a flood can reach without a token, so that they
    * cannot use up the stage's rate for every tenant
    * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
-   * @default DEFAULT_ROUTE_THROTTLES: POST /v1/auth/token 20/s burst 40; each admin route 10/s burst 20
+   * @default DEFAULT_ROUTE_THROTTLES: POST /v1/auth/token 20/s burst 40; each admin route 10/s burst 20;
+   * GET /openapi.json and GET /docs 10/s burst 20
    */
   readonly routeThrottles?: Readonly<Record<string, RouteThrottle>>;
   /**
@@ -169,15 +172,17 @@ export interface RouteThrottle {
 /**
  * Route throttles unless `routeThrottles` overrides them: the token exchange is the route a caller
  * reaches with nothing but a guessed API key (tokens last 15 minutes, so a client needs few), and
- * operators do not script more than a few admin calls per second.
+ * operators do not script more than a few admin calls per second. The reference routes need no
+ * credential at all, and a reader loads the page and the document once.
  */
-export const DEFAULT_ROUTE_THROTTLES: Readonly<Record<string, RouteThrottle>> = Object.fromEntries(
-  BUILT_IN_ROUTES.flatMap((route) => {
+export const DEFAULT_ROUTE_THROTTLES: Readonly<Record<string, RouteThrottle>> = Object.fromEntries([
+  ...BUILT_IN_ROUTES.flatMap((route): [string, RouteThrottle][] => {
     if (route.routeKey === 'POST /v1/auth/token') return [[route.routeKey, { rateLimit: 20, burstLimit: 40 }]];
     if (route.access === 'admin') return [[route.routeKey, { rateLimit: 10, burstLimit: 20 }]];
     return [];
   }),
-);
+  ...PUBLIC_ROUTES.map((route): [string, RouteThrottle] => [route.routeKey, { rateLimit: 10, burstLimit: 20 }]),
+]);
 
 /** What a route added with {@link MeteredHttpApi.addMeteredRoute} gets. */
 export interface MeteredRouteProps {
@@ -208,6 +213,8 @@ export class MeteredHttpApi extends Construct {
   public readonly adminTokenKey: kms.Key;
   /** POST /v1/admin/token (IAM authorization); see {@link grantMintAdminTokens}. */
   public readonly adminTokenRoute: apigwv2.HttpRoute;
+  /** Serves the API's reference (GET /openapi.json, GET /docs) without authorization; it makes no AWS call. */
+  public readonly apiDocsFunction: lambdaNodejs.NodejsFunction;
   public readonly authorizerFunction: lambdaNodejs.NodejsFunction;
   public readonly accessLogGroup: logs.LogGroup;
   /** Puts the usage lines the route functions log on the bus (see {@link forwardUsageLines}). */
@@ -247,6 +254,7 @@ export class MeteredHttpApi extends Construct {
     [this.usageLogForwarder, this.usageLogDeadLetterQueue] = this.createUsageLogForwarder();
     for (const route of BUILT_IN_ROUTES) this.addBuiltInRoute(route);
     this.adminTokenRoute = this.addAdminTokenRoute();
+    this.apiDocsFunction = this.addPublicRoutes();
     this.node.addValidation({ validate: () => this.throttlesOfMissingRoutes() });
     this.trackGatewayAnswers();
   }
@@ -418,6 +426,7 @@ export class MeteredHttpApi extends Construct {
     if (!fn) {
       fn = this.handlerFunction(route.handler, `Metered API ${route.handler} routes`);
       this.grantRouteAccess(fn, route.access);
+      if (route.handler === 'token') this.grantSourceIpDecisions(fn);
       this.forwardUsageLines(fn, pascal(route.handler));
       if (route.handler === 'token') this.tenantTokenSecret.grantRead(fn);
       this.functions.set(route.handler, fn);
@@ -426,6 +435,29 @@ export class MeteredHttpApi extends Construct {
   }
 
   private route(routeKey: string, fn: lambda.IFunction, access: RouteAccess, credential: CredentialSource): apigwv2.HttpRoute[] {
+    return this.addRoute(routeKey, fn, this.authorizer(access, credential));
+  }
+
+  /**
+   * GET /openapi.json and GET /docs (PUBLIC_ROUTES): routes without an authorizer
+   * (`HttpNoneAuthorizer`, AuthorizationType NONE: https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_apigatewayv2.HttpNoneAuthorizer.html),
+   * throttled per route, in front of a function with no permission beyond its own log and traces.
+   * Its answers are recorded as anonymous usage (never billed), through its log as every route's.
+   */
+  private addPublicRoutes(): lambdaNodejs.NodejsFunction {
+    const fn = this.handlerFunction('api-docs', 'Serves the metered API reference: the OpenAPI document and its page');
+    this.forwardUsageLines(fn, pascal('api-docs'));
+    this.functions.set('api-docs', fn);
+    for (const route of PUBLIC_ROUTES) {
+      const routes = this.addRoute(route.routeKey, fn, new apigwv2.HttpNoneAuthorizer());
+      acknowledgeNagFindings(routes[0], [
+        { id: 'AwsSolutions-APIG4', reason: 'The API reference (OpenAPI document and its page) is public by design; it holds no data, and the route is throttled.' },
+      ]);
+    }
+    return fn;
+  }
+
+  private addRoute(routeKey: string, fn: lambda.IFunction, authorizer: apigwv2.IHttpRouteAuthorizer): apigwv2.HttpRoute[] {
     const [method, routePath] = routeKey.split(' ') as [string, string | undefined];
     const httpMethod = httpMethodOf(method);
     if (!routePath || !httpMethod) {
@@ -435,7 +467,7 @@ export class MeteredHttpApi extends Construct {
       path: routePath,
       methods: [httpMethod],
       integration: new HttpLambdaIntegration(`${routeKey.replace(/[^A-Za-z0-9]/g, '')}Integration`, fn),
-      authorizer: this.authorizer(access, credential),
+      authorizer,
     });
     const limit = Object.hasOwn(this.routeThrottles, routeKey) ? this.routeThrottles[routeKey] : undefined;
     if (limit) {
@@ -509,6 +541,24 @@ export class MeteredHttpApi extends Construct {
       actions: [...LIMITER_DECISION_ACTIONS],
       resourceArns: [this.tables.limiter.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:Attributes': [...LIMITER_ATTRIBUTE_PATTERNS] } },
+    });
+  }
+
+  /**
+   * The token exchange's source IP guard (lambdas/limiter/source-ip-guard.ts): conditional
+   * UpdateItems on `IP#…` items of the limiter table, with their own attributes only (GCRA `tat`,
+   * offences, bans, the TTL). `dynamodb:LeadingKeys` keeps the grant off tenant items, whose
+   * attributes the limiter's grant covers. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+   */
+  private grantSourceIpDecisions(fn: lambda.IFunction): void {
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.tables.limiter.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [sourceIpItemKey('*')] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [LIMITER_ATTRIBUTES.pk, LIMITER_ATTRIBUTES.tat, ...Object.values(SOURCE_IP_ATTRIBUTES)] },
+      },
     });
   }
 

@@ -23,7 +23,8 @@ import {
 import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { STATEMENT_TABLES, billedEventsPrefix, closingRecordKey, monthOf, statementKey, statementPartitionPrefix } from '../contracts/billing-statements';
 import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../contracts/limiter-item';
-import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES } from '../contracts/metered-api';
+import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
+import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES, PUBLIC_ROUTES } from '../contracts/metered-api';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
 import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
 
@@ -94,10 +95,10 @@ export const CONTRACT_COMPONENTS = {
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
-export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'access-log-usage', 'usage-log-forwarder'] as const;
+export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'api-docs', 'access-log-usage', 'usage-log-forwarder'] as const;
 
 /** The functions that answer requests: each writes its usage events as log lines, which the forwarder puts on the bus. */
-const USAGE_LINE_FUNCTIONS = ['token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token'] as const satisfies readonly MeteredApiFunction[];
+const USAGE_LINE_FUNCTIONS = ['token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'api-docs'] as const satisfies readonly MeteredApiFunction[];
 export type MeteredApiFunction = (typeof METERED_API_FUNCTIONS)[number];
 
 /** The component name of a metered API Lambda. */
@@ -485,6 +486,7 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   authorizerCalls(b, stack, functions);
   adminTokenCalls(b, stack, functions);
   limiterCalls(b, stack, functions);
+  sourceIpCalls(b, stack, functions);
   b.add(lambdaComponent('token'), functionRole(functions.token), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
   adminCalls(b, stack, functions);
   apiInvocations(b, stack, functions);
@@ -567,6 +569,26 @@ function limiterCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions
   }
 }
 
+/**
+ * The token exchange's source IP guard (lambdas/limiter/source-ip-guard.ts): one conditional
+ * UpdateItem per decision on the caller's `IP#…` item, naming only that item's attributes.
+ */
+function sourceIpCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const { pk, tat } = LIMITER_ATTRIBUTES;
+  const { offences, offencesSince, bannedUntil, bans, banHistoryEnds, expiresAt } = SOURCE_IP_ATTRIBUTES;
+  const calls = [
+    [[pk, tat, bannedUntil, banHistoryEnds, expiresAt], 'the source IP guard admits a request: GCRA on the address\'s item, unless it is banned'],
+    [[pk, tat, bannedUntil, offences, offencesSince], 'the source IP guard counts a request the rate refused as an offence'],
+    [[pk, tat, offences, offencesSince, bannedUntil, bans, banHistoryEnds, expiresAt], 'the source IP guard bans an address after repeated offences, for longer each time'],
+  ] as const;
+  for (const [attributes, why] of calls) {
+    b.add(lambdaComponent('token'), functionRole(functions.token), 'dynamodb:UpdateItem', stack.meteredApi.tables.limiter.tableArn, why, {
+      'dynamodb:Attributes': [...attributes],
+      'dynamodb:LeadingKeys': [sourceIpItemKey('203.0.113.7')],
+    });
+  }
+}
+
 function adminCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const { tables } = stack.meteredApi;
   const admin = functionRole(functions.admin);
@@ -592,7 +614,8 @@ function adminCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: 
 function apiInvocations(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
   const api = stack.meteredApi;
   const apiId = api.httpApi.apiId;
-  for (const route of BUILT_IN_ROUTES) {
+  // The reference routes (no authorizer) invoke the api-docs function, which makes no AWS call of its own.
+  for (const route of [...BUILT_IN_ROUTES, ...PUBLIC_ROUTES]) {
     const [method, routePath] = route.routeKey.split(' ');
     b.add(CONTRACT_COMPONENTS.apiGatewayInvoke, service('apigateway.amazonaws.com'), 'lambda:InvokeFunction', functions[route.handler].functionArn, `API Gateway invokes ${route.routeKey}`, {
       'aws:SourceArn': b.executeApiArn(apiId, `$default/${method}${routePath}`),

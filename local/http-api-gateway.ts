@@ -179,7 +179,7 @@ export class LocalHttpApiGateway {
       if (!match) { exchange.gatewayAnswer(404); return; }
       exchange.log.routeKey = match.route.routeKey;
       const headers = lowerCaseHeaders(req);
-      const event = this.proxyEvent(match.route, exchange.method, exchange.url, headers, body, match.pathParameters, exchange.requestId, exchange.started);
+      const event = this.proxyEvent(match.route, exchange, headers, body, match.pathParameters);
       if (!(await this.authorizeRequest(match.route, exchange, event, headers, body))) return;
       await this.integrate(match.route, exchange, event);
     } catch {
@@ -198,7 +198,7 @@ export class LocalHttpApiGateway {
       httpMethod: method,
       routeKey: '-',
       integrationStatus: '-',
-      sourceIp: req.socket.remoteAddress ?? '-',
+      sourceIp: sourceIpOf(req),
     };
     const answer = (status: number, headers: Record<string, string>, body: Buffer | string) => {
       const payload = typeof body === 'string' ? Buffer.from(body) : body;
@@ -305,16 +305,15 @@ export class LocalHttpApiGateway {
     return answer;
   }
 
+  /** The payload format 2.0 event of a request; `requestContext.http.sourceIp` is the socket's peer, as API Gateway's is the TCP connection's. */
   private proxyEvent(
     route: CompiledRoute,
-    method: string,
-    url: URL,
+    exchange: Exchange,
     headers: Readonly<Partial<Record<string, string>>>,
     body: Buffer,
     pathParameters: Record<string, string>,
-    requestId: string,
-    at: number,
   ): APIGatewayProxyEventV2 {
+    const { method, url, requestId, started: at } = exchange;
     const query: Record<string, string> = {};
     for (const [name, value] of url.searchParams) query[name] = Object.hasOwn(query, name) ? `${query[name]},${value}` : value;
     const textual = /json|text|xml|x-www-form-urlencoded/.test(headers['content-type'] ?? 'application/json');
@@ -333,7 +332,7 @@ export class LocalHttpApiGateway {
         apiId: 'local',
         domainName: headers.host ?? 'localhost',
         domainPrefix: 'local',
-        http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: String(exchange.log.sourceIp), userAgent: headers['user-agent'] ?? '' },
         requestId,
         routeKey: route.routeKey,
         stage: '$default',
@@ -342,6 +341,19 @@ export class LocalHttpApiGateway {
       },
     };
   }
+}
+
+/**
+ * The request's source IP as API Gateway states it in `requestContext.http.sourceIp`
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html):
+ * the TCP peer's address ("the source IP address of the TCP connection making the request to API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html),
+ * an IPv4 peer of a dual-stack socket without its IPv4-mapped form (`::ffff:`); `-` once the socket is gone.
+ */
+function sourceIpOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress;
+  if (address === undefined) return '-';
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice('::ffff:'.length) : address;
 }
 
 function isSimpleAuthorizerResult(value: unknown): value is SimpleAuthorizerResult {

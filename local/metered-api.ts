@@ -5,12 +5,14 @@ import {
   CredentialSource,
   METERED_API_TABLES,
   MeteredApiTable,
+  PUBLIC_ROUTES,
   RouteAccess,
   TableDefinition,
   authorizerConfigOf,
   authorizerNameOf,
 } from '../contracts/metered-api';
-import { ROUTE_HANDLERS, createAdminTokenHandler, createAuthorizerHandler } from '../lambdas/handlers/registry';
+import { buildOpenApiDocument } from '../contracts/openapi';
+import { ROUTE_HANDLERS, createAdminTokenHandler, createApiDocsHandler, createAuthorizerHandler } from '../lambdas/handlers/registry';
 import type { MeteredApiDependencies } from '../lambdas/runtime/dependencies';
 import { GatewayAuthorizer, GatewayRoute } from './http-api-gateway';
 import { IamSignedRequest, LocalIamAuthorizer } from './iam-authorizer';
@@ -81,8 +83,8 @@ export interface LocalMeteredRoute {
 }
 
 /**
- * The built-in routes, and any of your own, with their authorizers, composed exactly as the Lambda
- * entry files compose them: one authorizer per (access, credential source), each with the
+ * The built-in routes, the public reference routes and any of your own, with their authorizers,
+ * composed exactly as the Lambda entry files compose them: one authorizer per (access, credential source), each with the
  * configuration its alias gives it in AWS and the cache TTL the stack sets.
  */
 export function meteredApiRoutes(deps: MeteredApiDependencies, customRoutes: readonly LocalMeteredRoute[] = [], iam?: LocalIamAuthorizer): GatewayRoute[] {
@@ -97,9 +99,12 @@ export function meteredApiRoutes(deps: MeteredApiDependencies, customRoutes: rea
     }
     return authorizer;
   };
+  const apiDocs = createApiDocsHandler(deps, buildOpenApiDocument()) as unknown as GatewayRoute['handler'];
   return [
     ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps), authorizer: authorizerOf(route) })),
     ...customRoutes.map((route) => ({ routeKey: route.routeKey, handler: route.handler, authorizer: authorizerOf({ access: route.access ?? 'tenant', credential: 'authorization' }) })),
+    // The API's reference: no authorizer, as in AWS.
+    ...PUBLIC_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: apiDocs })),
     // POST /v1/admin/token exists only where callers can prove an IAM identity, as in AWS.
     ...(iam ? [{ routeKey: ADMIN_TOKEN_ROUTE.routeKey, handler: createAdminTokenHandler(deps) as unknown as GatewayRoute['handler'], iam: (request: IamSignedRequest) => iam.verify(request) }] : []),
   ];

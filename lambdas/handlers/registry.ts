@@ -9,7 +9,7 @@ import { meteredRoute } from '../http/metered-route';
 import { adminRoute } from '../routes/admin-route';
 import { authorizeRequest } from '../routes/authorize-route';
 import { demoRoute } from '../routes/demo-route';
-import { tokenRoute } from '../routes/token-route';
+import { tokenExchange } from '../routes/token-route';
 import { usageRoute } from '../routes/usage-route';
 import type { MeteredApiDependencies } from '../runtime/dependencies';
 
@@ -25,7 +25,8 @@ export type RouteDependencies = Pick<MeteredApiDependencies, 'config' | 'routeOp
  * entry files and the local runtime both use. Keys are the `handler` names of BUILT_IN_ROUTES.
  */
 export const ROUTE_HANDLERS = {
-  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens'>) => deps.track(meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token'))),
+  // The token exchange answers only what the source IP guard admits (lambdas/limiter/source-ip-guard.ts).
+  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'>) => deps.track(tokenExchange(deps.tokens, deps.routeOptions('token'), deps.sourceIpGuard)),
   usage: (deps: RouteDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage'))),
   'demo-users': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users'))),
   'demo-products': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products'))),
@@ -41,6 +42,9 @@ export const createAdminTokenHandler = (deps: Pick<MeteredApiDependencies, 'usag
     service: METERED_API_SERVICE,
     resolveCaller: () => ({ tenantId: RESERVED_TENANT_IDS.operator }),
   });
+
+/** GET /openapi.json and GET /docs (PUBLIC_ROUTES): composed where its route is, so that its bundle holds nothing of the other routes. */
+export { createApiDocsHandler } from '../routes/api-docs-route';
 
 /** An authorizer, composed for the access and credential source its configuration names. */
 export const createAuthorizerHandler = (

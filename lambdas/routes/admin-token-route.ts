@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { AdminTokenResponse } from '../../contracts/api-schemas';
 import { AuditLog } from '../admin/audit-log';
 import { HttpError, JsonResult, errorResult, json } from '../http/responses';
 import { TokenService } from '../tokens/token-service';
@@ -30,6 +31,6 @@ export function adminTokenRoute(tokens: TokenService, audit: AuditLog): (event: 
     const { token, tokenId, expiresIn, expiresAt } = await tokens.mintAdminToken(principalArn);
     // Audited before it is handed out: no admin token exists that the log does not name.
     await audit.append({ actor: principalArn, action: 'admin-token.mint', target: tokenId, details: { expiresAt: new Date(expiresAt * 1000).toISOString() } });
-    return json(200, { access_token: token, token_type: 'Bearer', expires_in: expiresIn, token_id: tokenId, subject: principalArn });
+    return json(200, { access_token: token, token_type: 'Bearer', expires_in: expiresIn, token_id: tokenId, subject: principalArn } satisfies AdminTokenResponse);
   };
 }

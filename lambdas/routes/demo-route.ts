@@ -1,3 +1,4 @@
+import type { ProductsResponse, UsersResponse } from '../../contracts/api-schemas';
 import { DEMO_LATENCY_SPREAD } from '../../contracts/metered-api';
 import { RouteLogic } from '../http/metered-route';
 import { HttpError } from '../http/responses';
@@ -25,6 +26,6 @@ export function demoRoute(resource: 'users' | 'products', options: DemoRouteOpti
     if (options.errorRate && random() < options.errorRate) {
       throw new HttpError(500, 'upstream-failure', `The ${resource} service failed (demo error rate ${options.errorRate}).`);
     }
-    return { statusCode: 200, body: { items: resource === 'users' ? USERS : PRODUCTS } };
+    return { statusCode: 200, body: (resource === 'users' ? { items: USERS } : { items: PRODUCTS }) satisfies UsersResponse | ProductsResponse };
   };
 }

@@ -1,3 +1,4 @@
+import type { UsageResponse } from '../../contracts/api-schemas';
 import { RouteLogic } from '../http/metered-route';
 import { HttpError } from '../http/responses';
 
@@ -14,7 +15,7 @@ export function usageRoute(): RouteLogic {
         remaining: decision.remaining,
         resetSeconds: decision.resetSeconds,
         counts: { today: decision.countToday, thisMonth: decision.countThisMonth },
-      },
+      } satisfies UsageResponse,
     });
   };
 }

@@ -8,6 +8,7 @@ import { Authenticator } from '../auth/authenticator';
 import { CredentialStore } from '../credentials/credential-store';
 import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '../http/metered-route';
 import { JsonResult } from '../http/responses';
+import { SourceIpGuard, SourceIpPolicy } from '../limiter/source-ip-guard';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { TokenService } from '../tokens/token-service';
 import { adminTokenSignerOf, routeWiring, secretSource } from './lambda-wiring';
@@ -20,6 +21,8 @@ export interface MeteredApiDependencies {
   readonly dynamodb: DynamoDBClient;
   readonly store: CredentialStore;
   readonly limiter: TokenBucketLimiter;
+  /** Per-source-IP limits and bans of the routes a caller reaches without a token (the token exchange). */
+  readonly sourceIpGuard: SourceIpGuard;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
   readonly admin: AdminService;
@@ -46,6 +49,8 @@ export interface DependencyOverrides {
    */
   readonly usageLog?: UsageLogSink;
   readonly clock?: () => number;
+  /** The token exchange's per-source-IP limits and bans (tests that exchange many tokens from one address raise them). */
+  readonly sourceIpPolicy?: Partial<SourceIpPolicy>;
 }
 
 /** Builds the dependencies from a configuration (tests and the local runtime pass their own clients). */
@@ -68,6 +73,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     dynamodb,
     store,
     limiter: wiring.limiter,
+    sourceIpGuard: new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter, clock, ...(overrides.sourceIpPolicy ? { policy: overrides.sourceIpPolicy } : {}) }),
     tokens,
     authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),

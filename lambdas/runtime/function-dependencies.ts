@@ -1,4 +1,5 @@
 import { Authenticator } from '../auth/authenticator';
+import { SourceIpGuard } from '../limiter/source-ip-guard';
 import type { MeteredApiDependencies } from './dependencies';
 import {
   NO_ADMIN_TOKEN_SIGNER,
@@ -27,10 +28,15 @@ export function routeFunctionDependencies(): RouteWiring {
   return routeWiring(readRuntimeConfig(), requestPathDynamoDb());
 }
 
-/** The `token` function: mints tenant tokens (the tenant secret); it never signs or verifies admin tokens. */
-export function tokenFunctionDependencies(): RouteWiring & Pick<MeteredApiDependencies, 'tokens'> {
+/** The `token` function: mints tenant tokens (the tenant secret) behind the source IP guard; it never signs or verifies admin tokens. */
+export function tokenFunctionDependencies(): RouteWiring & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'> {
   const config = readRuntimeConfig();
-  return { ...routeWiring(config, requestPathDynamoDb()), tokens: tokenServiceOf(config, NO_ADMIN_TOKEN_SIGNER, secretSource(config.tenantSecret)) };
+  const dynamodb = requestPathDynamoDb();
+  return {
+    ...routeWiring(config, dynamodb),
+    tokens: tokenServiceOf(config, NO_ADMIN_TOKEN_SIGNER, secretSource(config.tenantSecret)),
+    sourceIpGuard: new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
+  };
 }
 
 /** The authorizer: credentials by key, tenant and admin tokens; no limiter, no usage tracking. */

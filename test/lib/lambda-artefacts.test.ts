@@ -95,7 +95,7 @@ describe('Artefacts: bundled Lambda handlers', () => {
         version: '2.0',
         routeKey: 'POST /v1/auth/token',
         headers: {},
-        requestContext: { http: { method: 'POST' }, requestId: 'r1', authorizer: { lambda: allowed.context } },
+        requestContext: { http: { method: 'POST', sourceIp: '203.0.113.7' }, requestId: 'r1', authorizer: { lambda: allowed.context } },
       });
       // Assess
       // One read per API key: the tier comes from the limiter item, on the route (RateLimit-Policy below).

@@ -4,12 +4,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   ACCESS_LOG_FORMAT,
   BUILT_IN_ROUTES,
+  PUBLIC_ROUTES,
   HANDLER_TIMEOUT_SECONDS,
   MAX_DEMO_LATENCY_MS,
   TOKEN_CLOCK_TOLERANCE_SECONDS,
   CREDENTIALS_TTL_ATTRIBUTE,
 } from '../../contracts/metered-api';
 import { LAMBDA_ENV } from '../../contracts/lambda-environment';
+import { SOURCE_IP_ATTRIBUTES } from '../../contracts/source-ip-limits';
 import { USAGE_LOG_FILTER_PATTERN } from '../../contracts/usage-log-line';
 import { LIMITER_DECISION_ACTIONS, MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { testApp } from './fixtures';
@@ -32,8 +34,8 @@ const synth = (props: Partial<MeteredHttpApiProps> = {}, extra?: (api: MeteredHt
   return Template.fromStack(stack);
 };
 
-/** The functions that answer requests and log usage lines: one per built-in handler, and the admin token mint. */
-const USAGE_LINE_FUNCTION_COUNT = new Set(BUILT_IN_ROUTES.map((route) => route.handler)).size + 1;
+/** The functions that answer requests and log usage lines: one per built-in handler, the admin token mint, and the public routes' one. */
+const USAGE_LINE_FUNCTION_COUNT = new Set(BUILT_IN_ROUTES.map((route) => route.handler)).size + 1 + new Set(PUBLIC_ROUTES.map((route) => route.handler)).size;
 
 describe('Construct: MeteredHttpApi', () => {
   const template = synth();
@@ -69,18 +71,19 @@ describe('Construct: MeteredHttpApi', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] });
   });
 
-  it('lets DynamoDB delete revoked admin tokens once they would have expired (TTL on the credentials table only)', () => {
+  it('lets DynamoDB delete revoked admin tokens once they would have expired, and idle source IP items (TTL on the credentials and limiter tables, not the audit log)', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byEntity' })],
       TimeToLiveSpecification: { AttributeName: CREDENTIALS_TTL_ATTRIBUTE, Enabled: true },
     });
-    const withTtl = resourcesOf(template, 'AWS::DynamoDB::GlobalTable').filter((table) => table.Properties.TimeToLiveSpecification);
-    expect(withTtl).toHaveLength(1);
+    const ttl = resourcesOf(template, 'AWS::DynamoDB::GlobalTable').map((table) => table.Properties.TimeToLiveSpecification as { AttributeName: string } | undefined);
+    // Three tables: credentials and limiter expire items by their TTL attribute; the audit log keeps every entry.
+    expect(ttl.map((spec) => spec?.AttributeName).sort()).toEqual([CREDENTIALS_TTL_ATTRIBUTE, SOURCE_IP_ATTRIBUTES.expiresAt, undefined].sort());
   });
 
   it('attaches every built-in route to a simple-response Lambda authorizer', () => {
     // The built-in routes, and POST /v1/admin/token with IAM authorization.
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', BUILT_IN_ROUTES.length + 1);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', BUILT_IN_ROUTES.length + 1 + PUBLIC_ROUTES.length);
     for (const route of BUILT_IN_ROUTES) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: route.routeKey, AuthorizationType: 'CUSTOM', AuthorizerId: Match.anyValue() });
     }

@@ -124,6 +124,14 @@ describe('Runtime permission contracts are not vacuous', () => {
     expect(publishers.map((call) => call.context['aws:SourceArn']).sort()).toEqual(alarmArns.sort());
   });
 
+  it('declares no AWS call of the api-docs function beyond its log and traces, and API Gateway invokes it for both reference routes', () => {
+    // The reference routes (GET /openapi.json, GET /docs) answer a document built at init: nothing to read anywhere.
+    const apiDocs = [...(byComponent.get(lambdaComponent('api-docs'))?.values() ?? [])];
+    expect([...new Set(apiDocs.map((call) => call.action))].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    const invocations = [...(byComponent.get(CONTRACT_COMPONENTS.apiGatewayInvoke)?.values() ?? [])].map((call) => call.why);
+    expect(invocations).toEqual(expect.arrayContaining(['API Gateway invokes GET /openapi.json', 'API Gateway invokes GET /docs']));
+  });
+
   it('evaluates against the roles of the template: every contract role is one of them', () => {
     const roleArns = new Set(policies.roleArns());
     const unknown = calls.filter((call) => call.principal.kind === 'role' && !roleArns.has(call.principal.arn));

@@ -58,11 +58,14 @@ describe('Security: no store failure admits a caller whose block or revocation s
     return { ...tenant, headers };
   };
 
+  // Every caller here exchanges its token from this one address, faster than the per-address limit allows.
+  const sourceIpPolicy = { limit: { requestsPerMinute: 10_000, burst: 10_000 } };
+
   beforeAll(async () => {
-    api = await startMeteredApi();
+    api = await startMeteredApi({ sourceIpPolicy });
     hole = new BlackHole();
     faults = await faultyClient(api.deps.dynamodb, FAST_SDK, await hole.start());
-    const deps = createDependencies(api.deps.config, { dynamodb: faults.client, usageLog: api.usageLogs.sink, clock });
+    const deps = createDependencies(api.deps.config, { dynamodb: faults.client, usageLog: api.usageLogs.sink, clock, sourceIpPolicy });
     gateway = new LocalHttpApiGateway({ routes: meteredApiRoutes(deps), clock });
     url = await gateway.listen(0);
   });

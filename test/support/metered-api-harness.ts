@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as jose from 'jose';
 import { TierName, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
+import type { SourceIpPolicy } from '../../lambdas/limiter/source-ip-guard';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { LocalUsageLogSubscription } from '../../local/events/usage-log-subscription';
@@ -32,6 +33,8 @@ export async function startMeteredApi(
     tiers?: Partial<Record<TierName, Partial<TierPolicy>>>;
     clock?: () => number;
     demoErrorRate?: number;
+    /** The token exchange's per-source-IP limits: every request of a test comes from 127.0.0.1. */
+    sourceIpPolicy?: Partial<SourceIpPolicy>;
     /** Routes of your own, as `addMeteredRoute` adds them in AWS. */
     customRoutes?: (deps: MeteredApiDependencies) => readonly LocalMeteredRoute[];
   } = {},
@@ -63,7 +66,12 @@ export async function startMeteredApi(
   });
   // The functions' usage lines reach the bus as in AWS: log subscription → forwarder → publisher.
   const usageLogs = new LocalUsageLogSubscription({ publisher });
-  const deps: MeteredApiDependencies = createDependencies(config, { dynamodb: dynamo.client, usageLog: usageLogs.sink, clock: options.clock });
+  const deps: MeteredApiDependencies = createDependencies(config, {
+    dynamodb: dynamo.client,
+    usageLog: usageLogs.sink,
+    clock: options.clock,
+    ...(options.sourceIpPolicy ? { sourceIpPolicy: options.sourceIpPolicy } : {}),
+  });
   const gateway = new LocalHttpApiGateway({
     routes: meteredApiRoutes(deps, options.customRoutes?.(deps), new LocalIamAuthorizer([LOCAL_OPERATOR], LOCAL_REGION, options.clock)),
     clock: options.clock,

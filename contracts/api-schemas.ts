@@ -1,0 +1,151 @@
+import * as z from 'zod/mini';
+import { createTenantBody, externalIdentityBody, setTierBody, TOKEN_ID_PATTERN } from '../lambdas/admin/admin-request-schemas';
+import { API_KEY_PATTERN } from './metered-api';
+import { TENANT_ID_PATTERN } from './tenants';
+import { TIER_NAMES } from './tiers';
+
+/**
+ * The metered API's requests and answers as zod schemas (zod/mini, as the admin request schemas):
+ * the one description the OpenAPI document (contracts/openapi.ts) is generated from, and the types
+ * the routes' JSON bodies are checked against. Request bodies are the admin function's own
+ * schemas (lambdas/admin/admin-request-schemas.ts), never retyped here.
+ */
+
+const wholeNumber = () => z.int();
+const nonNegative = () => z.int().check(z.gte(0));
+const timestamp = () => z.iso.datetime();
+
+/** Every refusal a route answers itself: `{ error, message, requestId? }` (lambdas/http/responses.ts `errorResult`). */
+export const errorBody = z.object({
+  error: z.string(),
+  message: z.string(),
+  requestId: z.optional(z.string()),
+});
+
+/**
+ * API Gateway's own answers (`{"message":"Forbidden"}`, `Unauthorized`, `Not Found`, `Too Many
+ * Requests`, `Request Entity Too Large`, `Internal Server Error`): a credential the authorizer
+ * refused, a throttled stage or route, a body over the payload quota, an authorizer that failed.
+ */
+export const gatewayMessage = z.object({ message: z.string() });
+
+/** What a refusal's body is: the route's `{ error, message }`, or API Gateway's `{ message }`. */
+export const refusalBody = z.union([errorBody, gatewayMessage]);
+
+/** POST /v1/auth/token: a Bearer token for the API key (client-credentials style). */
+export const tokenResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: wholeNumber(),
+  scope: z.string(),
+});
+
+/** GET /v1/usage: the caller's tier, limit, what is left, when it resets, and counts today and this month. */
+export const usageResponse = z.object({
+  tenantId: z.optional(z.string()),
+  tier: z.enum(TIER_NAMES),
+  limit: z.object({ requestsPerMinute: wholeNumber(), burst: wholeNumber() }),
+  remaining: nonNegative(),
+  resetSeconds: z.number().check(z.gte(0)),
+  counts: z.object({ today: nonNegative(), thisMonth: nonNegative() }),
+});
+
+/** GET /v1/users (demo data). */
+export const usersResponse = z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), plan: z.string() })) });
+
+/** GET /v1/products (demo data). */
+export const productsResponse = z.object({ items: z.array(z.object({ id: z.string(), name: z.string(), priceCents: wholeNumber() })) });
+
+/** A tenant as the admin API answers it. */
+export const tenantResponse = z.object({
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
+  name: z.string(),
+  tier: z.enum(TIER_NAMES),
+  blocked: z.boolean(),
+  createdAt: timestamp(),
+});
+
+export const tenantListResponse = z.object({ items: z.array(tenantResponse) });
+
+/** An API key's record (never its secret). */
+export const apiKeyResponse = z.object({
+  keyId: z.string(),
+  tenantId: z.string(),
+  role: z.enum(['tenant', 'admin']),
+  status: z.enum(['active', 'blocked', 'revoked']),
+  createdAt: timestamp(),
+});
+
+/** A new key: its record and its secret, shown this once. */
+export const createdApiKeyResponse = z.object({
+  ...apiKeyResponse.shape,
+  apiKey: z.string().check(z.regex(API_KEY_PATTERN)),
+  note: z.string(),
+});
+
+const mappingFields = { issuer: z.string(), tenantId: z.string(), createdAt: timestamp() };
+
+/** An external identity mapped to a tenant: one subject, or one app client, of an issuer. */
+export const externalIdentityResponse = z.union([
+  z.object({ ...mappingFields, subject: z.string() }),
+  z.object({ ...mappingFields, clientId: z.string() }),
+]);
+
+export const revokedAdminTokenResponse = z.object({ tokenId: z.string().check(z.regex(TOKEN_ID_PATTERN)), revoked: z.literal(true) });
+
+/** One admin action in the audit log. */
+export const auditEntryResponse = z.object({
+  at: timestamp(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+});
+
+export const auditListResponse = z.object({ items: z.array(auditEntryResponse) });
+
+/** POST /v1/admin/token: an admin token for the IAM principal API Gateway verified. */
+export const adminTokenResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: wholeNumber(),
+  token_id: z.string().check(z.regex(TOKEN_ID_PATTERN)),
+  subject: z.string(),
+});
+
+/** Path parameters of the admin routes. */
+export const tenantIdParameter = z.string().check(z.regex(TENANT_ID_PATTERN));
+export const keyIdParameter = z.string().check(z.minLength(1));
+export const tokenIdParameter = z.string().check(z.regex(TOKEN_ID_PATTERN));
+
+/** GET /v1/admin/audit?limit=: 1 to 500 entries, 50 when not given. */
+export const auditLimitParameter = z._default(z.int().check(z.gte(1), z.lte(500)), 50);
+
+/** The request bodies, by the admin function's own schemas. */
+export const REQUEST_BODIES = { createTenantBody, setTierBody, externalIdentityBody } as const;
+
+/** The answers' named schemas: the OpenAPI document's `components.schemas`, by these names. */
+export const RESPONSE_SCHEMAS = {
+  Error: errorBody,
+  GatewayMessage: gatewayMessage,
+  Token: tokenResponse,
+  Usage: usageResponse,
+  Users: usersResponse,
+  Products: productsResponse,
+  Tenant: tenantResponse,
+  TenantList: tenantListResponse,
+  ApiKey: apiKeyResponse,
+  CreatedApiKey: createdApiKeyResponse,
+  ExternalIdentity: externalIdentityResponse,
+  RevokedAdminToken: revokedAdminTokenResponse,
+  AuditList: auditListResponse,
+  AdminToken: adminTokenResponse,
+} as const;
+
+export type ResponseSchemaName = keyof typeof RESPONSE_SCHEMAS;
+
+export type TokenResponse = z.infer<typeof tokenResponse>;
+export type UsageResponse = z.infer<typeof usageResponse>;
+export type UsersResponse = z.infer<typeof usersResponse>;
+export type ProductsResponse = z.infer<typeof productsResponse>;
+export type AdminTokenResponse = z.infer<typeof adminTokenResponse>;
