@@ -14,6 +14,7 @@ import {
   sourceIpItemKey,
 } from '../../contracts/source-ip-limits';
 import type { TierLimit } from '../../contracts/tiers';
+import LRUCache from '../runtime/lru-cache';
 import { gcra } from './token-bucket-limiter';
 
 /** What the guard decided for one request of a source IP. */
@@ -121,15 +122,14 @@ export class SourceIpGuard {
   public readonly clock: () => number;
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
-  private readonly hints = new Map<string, IpState>();
-  private readonly hintCapacity: number;
+  private readonly hints: LRUCache<string, IpState>;
 
   constructor(props: SourceIpGuardProps) {
     this.client = props.client;
     this.tableName = props.tableName;
     this.policy = { ...DEFAULT_SOURCE_IP_POLICY, ...props.policy };
     this.clock = props.clock ?? Date.now;
-    this.hintCapacity = props.hintCapacity ?? 10_000;
+    this.hints = new LRUCache(props.hintCapacity ?? 10_000);
   }
 
   /** Decides one request of `ip` at `now` (ms since the epoch). Throws {@link InvalidSourceIpError} for a value that is no IP. */
@@ -187,11 +187,6 @@ export class SourceIpGuard {
   }
 
   private remember(key: string, state: IpState): void {
-    this.hints.delete(key);
-    if (this.hints.size >= this.hintCapacity) {
-      const oldest = this.hints.keys().next();
-      if (!oldest.done) this.hints.delete(oldest.value);
-    }
     this.hints.set(key, state);
   }
 }

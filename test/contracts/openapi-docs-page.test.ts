@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { operationsOf } from '../../contracts/openapi';
 import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
 
-/** Debian's chromium (`.ci/run` installs it), driven by playwright-core, as the dashboard's browser tests do. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
  * Issue 15, item 4: GET /docs renders the reference from GET /openapi.json in a real browser,
@@ -19,11 +16,7 @@ describe('Page: GET /docs (in chromium)', () => {
   afterAll(() => api.stop());
 
   it('renders every operation with its parameters, schemas and authentication, offline, and nothing is blocked by its CSP', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`The browser test needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it) or CHROMIUM_PATH.`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       // Prepare
       const page = await browser.newPage();

@@ -1,16 +1,14 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../support/chromium';
 import { FIREHOSE_RAW_PREFIX, renderFirehosePrefix } from '../../../contracts/lake-layout';
 import { createDashboardHandler } from '../../../local/dashboard/dashboard';
 import { LocalLake } from '../../../local/lake/local-lake';
 import { DatasetEvent, envelopeLine, writeRawObjects } from '../../support/usage-dataset';
 
-/** Debian's chromium (`.ci/run` installs it), driven by playwright-core, as in the local stack's end-to-end test. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** An operation label of 120 characters, as a deeply nested REST route makes them. */
 const LONG_OPERATION = 'GET /v1/organisations/{organisationId}/projects/{projectId}/environments/{environmentId}/deployments/{deploymentId}/logs'.padEnd(120, 'x');
@@ -103,11 +101,7 @@ describe('Dashboard: long labels are shown whole, or ellipsized with the whole t
     ['a wide window', 1280],
     ['a narrow window', 480],
   ])('in %s (%i px): every clipped label is ellipsized with its whole text in title, focusable, and nothing runs over', async (_name, width) => {
-    if (!existsSync(CHROMIUM)) throw new Error(`The browser test needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it) or CHROMIUM_PATH.`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width, height: 900 } });
       const errors: string[] = [];

@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../support/chromium';
 import { USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
 import { LAKE_PREFIXES } from '../../../contracts/lake-layout';
 import { CompactionResult, listFiles } from '../../../local/lake/local-lake';
 import { LocalStack, startLocalStack } from '../../../local/stack/local-stack';
 
-/** Debian's chromium (`.ci/run` installs it), driven by playwright-core. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const month = () => new Date().toISOString().slice(0, 7);
 
@@ -182,11 +180,7 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
   });
 
   it('the dashboard draws every chart from the named queries, in a real browser', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`The browser test needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it) or CHROMIUM_PATH.`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
