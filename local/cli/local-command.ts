@@ -159,6 +159,8 @@ function banner(stack: LocalStack, options: LocalStackOptions): string {
     '',
     `  Metered API      ${stack.apiUrl}          (health: ${stack.apiUrl}/health)`,
     `  Dashboard        ${stack.dashboardUrl}`,
+    `  API reference    ${stack.apiUrl}/docs          (OpenAPI: ${stack.apiUrl}/openapi.json)`,
+    `  Client for pages ${stack.apiUrl}/sdk.js        (ES module: ${stack.apiUrl}/sdk.mjs)`,
     `  EventBridge      ${stack.eventsUrl}          (bus "${stack.busName}", source "${stack.source}")`,
     `  Admin API key    in ${stack.adminKeyFile}${stack.adminKeyCreated ? ' (created now)' : ''}`,
     `  Admin token      env $(cat ${stack.operatorCredentialsFile}) npx tsx scripts/mint-admin-token.ts --api-url ${stack.apiUrl} --region us-east-1`,

@@ -63,6 +63,14 @@ describe('npm start stops cleanly and carries on', () => {
     let second: Running | undefined;
     try {
       expect(first.stdout()).toContain('(created now)');
+      // The banner's portal URLs answer: the API reference, its OpenAPI document, and the client for pages.
+      const banner = (label: string) => new RegExp(`${label}\\s+(http://127\\.0\\.0\\.1:\\d+\\S*)`).exec(first.stdout())![1];
+      expect(banner('API reference')).toBe(`${first.apiUrl}/docs`);
+      expect((await fetch(banner('API reference'))).headers.get('content-type')).toMatch(/^text\/html/);
+      expect(((await (await fetch(`${first.apiUrl}/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\.1\./);
+      const pageClient = await fetch(banner('Client for pages'));
+      // Built by npm ci (prepare); a checkout without the build answers 503 with a JSON body naming the command.
+      expect([200, 503]).toContain(pageClient.status);
       const adminKey = readFileSync(dataDirLayout(dataDir).adminKey, 'utf8').trim();
       const admin = (method: string, route: string, body?: unknown) =>
         fetch(`${first.apiUrl}${route}`, { method, headers: { authorization: `ApiKey ${adminKey}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, string> }));
