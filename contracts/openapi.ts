@@ -10,6 +10,7 @@ import {
   tokenIdParameter,
 } from './api-schemas';
 import { ADMIN_TOKEN_ROUTE, API_KEY_HEADER, BUILT_IN_ROUTES, CredentialSource, PUBLIC_ROUTES, TOKEN_TTL_SECONDS } from './metered-api';
+import { SOURCE_IP_LIMIT } from './source-ip-limits';
 
 /**
  * The OpenAPI 3.1 document of the metered API, generated from the zod schemas of
@@ -43,7 +44,11 @@ const keyPath = { keyId: keyIdParameter };
 
 const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   // 400 and 429 also come from the per-source-IP guard of the unauthenticated routes (issue 15, item 3).
-  'POST /v1/auth/token': { summary: `Exchanges an API key for a Bearer token valid ${TOKEN_TTL_SECONDS} s`, tag: 'Tokens', success: { status: 200, schema: 'Token' }, refusals: [...METERED, 400] },
+  'POST /v1/auth/token': {
+    summary: `Exchanges an API key for a Bearer token valid ${TOKEN_TTL_SECONDS} s; at most ${SOURCE_IP_LIMIT.requestsPerMinute} a minute from one source address (429 with Retry-After, then growing bans)`, tag: 'Tokens',
+    success: { status: 200, schema: 'Token' },
+    refusals: [...METERED, 400],
+  },
   'GET /v1/usage': { summary: "The caller's tier, limit, remaining requests, reset and counts", tag: 'Usage', success: { status: 200, schema: 'Usage' }, refusals: METERED },
   'GET /v1/users': { summary: 'Demo users', tag: 'Demo', success: { status: 200, schema: 'Users' }, refusals: METERED },
   'GET /v1/products': { summary: 'Demo products', tag: 'Demo', success: { status: 200, schema: 'Products' }, refusals: METERED },

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { TokenResponse } from '../../contracts/api-schemas';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { currentUsageContext } from '../../sdk/usage-context';
 import { HttpError, JsonResult, errorResult } from '../http/responses';
@@ -13,7 +14,7 @@ export function tokenRoute(tokens: TokenService): RouteLogic {
       throw new HttpError(403, 'forbidden', 'Tokens are issued for API keys only.');
     }
     const { token, expiresIn } = await tokens.mintTenantToken({ tenantId: principal.tenantId, keyId: principal.keyId, tier: decision?.tier ?? principal.tier ?? 'free' });
-    return { statusCode: 200, body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: principal.scopes.join(' ') } };
+    return { statusCode: 200, body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: principal.scopes.join(' ') } satisfies TokenResponse };
   };
 }
 
