@@ -67,6 +67,7 @@ function lambdaLikeEnvironment(outDir: string): NodeJS.ProcessEnv {
       tables: { credentials: 'bench-credentials', limiter: 'bench-limiter', audit: 'bench-audit' },
       tokenIssuer: 'urn:api-usage-tracker:bench',
       tokenAudience: DEFAULT_TOKEN_AUDIENCE,
+      sourceIpGuard: true,
       tenantTokenSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-AbCdEf',
       adminTokenKeyId: 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000',
       tiers: tierOverridesOf({}),

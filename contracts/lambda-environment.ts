@@ -36,6 +36,8 @@ export const LAMBDA_ENV = {
   externalClientIds: 'EXTERNAL_CLIENT_IDS',
   externalJwksUrl: 'EXTERNAL_JWKS_URL',
   externalAlgorithms: 'EXTERNAL_ALGORITHMS',
+  /** `off` when the API sits behind CloudFront: the token exchange's per-source-IP guard is then left to the edge. */
+  sourceIpGuard: 'SOURCE_IP_GUARD',
   /** Node.js options (source maps) and the Powertools metrics namespace. */
   nodeOptions: 'NODE_OPTIONS',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -63,6 +65,11 @@ export interface LambdaEnvironmentSettings {
    * Off unless asked: it slows every cold start, and every `error.stack`, for readable traces.
    */
   readonly sourceMapsAtRuntime?: boolean;
+  /**
+   * Whether the token exchange runs the per-source-IP guard (lambdas/limiter/source-ip-guard.ts).
+   * Off behind CloudFront, where API Gateway's `sourceIp` is the CloudFront host, not the viewer.
+   */
+  readonly sourceIpGuard: boolean;
 }
 
 /** The functions' environment variables for these settings. */
@@ -81,6 +88,7 @@ export function lambdaEnvironment(settings: LambdaEnvironmentSettings): Record<s
     [LAMBDA_ENV.usageEventSource]: settings.usageBus.source,
     [LAMBDA_ENV.demoLatencyMs]: String(settings.demo.latencyMs),
     [LAMBDA_ENV.demoErrorRate]: String(settings.demo.errorRate),
+    [LAMBDA_ENV.sourceIpGuard]: settings.sourceIpGuard ? 'on' : 'off',
     ...(settings.sourceMapsAtRuntime ? { [LAMBDA_ENV.nodeOptions]: '--enable-source-maps' } : {}),
     [LAMBDA_ENV.metricsNamespace]: METRICS_NAMESPACE,
     ...(external

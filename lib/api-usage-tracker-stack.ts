@@ -96,6 +96,8 @@ export class ApiUsageTrackerStack extends Stack {
       externalIssuer: config.externalIssuer,
       authorizerReservedConcurrency: config.authorizerReservedConcurrency,
       disableExecuteApiEndpoint: config.edge !== undefined,
+      // Behind CloudFront the function sees CloudFront's address; the edge's WAF limits the token exchange per viewer.
+      sourceIpGuard: config.edge === undefined,
     });
   }
 

@@ -146,6 +146,14 @@ export interface MeteredHttpApiProps {
    */
   readonly disableExecuteApiEndpoint?: boolean;
   /**
+   * Whether the token exchange limits and bans by source address in its function. Turn it off when
+   * the API sits behind CloudFront: the origin then sees the CloudFront host's address, not the
+   * viewer's (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/example-function-add-true-client-ip-header.html),
+   * and the edge's WAF rule limits the token exchange per viewer address instead.
+   * @default true
+   */
+  readonly sourceIpGuard?: boolean;
+  /**
    * The HTTP API's name, as the console and `aws apigatewayv2 get-apis` show it.
    * @default `<stack name>-<construct id>`, e.g. `ApiUsageTracker-MeteredApi`
    */
@@ -226,6 +234,8 @@ export class MeteredHttpApi extends Construct {
   private readonly functions = new Map<string, lambdaNodejs.NodejsFunction>();
   private readonly usageEventBus: events.IEventBus;
   private readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
+  /** Whether the token exchange runs the per-source-IP guard (off behind CloudFront). */
+  private readonly sourceIpGuard: boolean;
 
   constructor(scope: Construct, id: string, props: MeteredHttpApiProps) {
     super(scope, id);
@@ -246,7 +256,9 @@ export class MeteredHttpApi extends Construct {
       demo: settings.demo,
       external: props.externalIssuer,
       sourceMapsAtRuntime: props.sourceMapsAtRuntime ?? false,
+      sourceIpGuard: props.sourceIpGuard ?? true,
     });
+    this.sourceIpGuard = props.sourceIpGuard ?? true;
     this.authorizerFunction = this.createAuthorizerFunction(settings.authorizerReservedConcurrency);
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: settings.removalPolicy });
     this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false);
@@ -426,7 +438,7 @@ export class MeteredHttpApi extends Construct {
     if (!fn) {
       fn = this.handlerFunction(route.handler, `Metered API ${route.handler} routes`);
       this.grantRouteAccess(fn, route.access);
-      if (route.handler === 'token') this.grantSourceIpDecisions(fn);
+      if (route.handler === 'token' && this.sourceIpGuard) this.grantSourceIpDecisions(fn);
       this.forwardUsageLines(fn, pascal(route.handler));
       if (route.handler === 'token') this.tenantTokenSecret.grantRead(fn);
       this.functions.set(route.handler, fn);

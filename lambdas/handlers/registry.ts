@@ -9,7 +9,7 @@ import { meteredRoute } from '../http/metered-route';
 import { adminRoute } from '../routes/admin-route';
 import { authorizeRequest } from '../routes/authorize-route';
 import { demoRoute } from '../routes/demo-route';
-import { tokenExchange } from '../routes/token-route';
+import { tokenExchange, tokenRoute } from '../routes/token-route';
 import { usageRoute } from '../routes/usage-route';
 import type { MeteredApiDependencies } from '../runtime/dependencies';
 
@@ -25,8 +25,10 @@ export type RouteDependencies = Pick<MeteredApiDependencies, 'config' | 'routeOp
  * entry files and the local runtime both use. Keys are the `handler` names of BUILT_IN_ROUTES.
  */
 export const ROUTE_HANDLERS = {
-  // The token exchange answers only what the source IP guard admits (lambdas/limiter/source-ip-guard.ts).
-  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'>) => deps.track(tokenExchange(deps.tokens, deps.routeOptions('token'), deps.sourceIpGuard)),
+  // The token exchange answers only what the source IP guard admits (lambdas/limiter/source-ip-guard.ts);
+  // behind CloudFront there is no guard here, the edge's WAF limits it per viewer address.
+  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'>) =>
+    deps.track(deps.sourceIpGuard ? tokenExchange(deps.tokens, deps.routeOptions('token'), deps.sourceIpGuard) : meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token'))),
   usage: (deps: RouteDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage'))),
   'demo-users': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users'))),
   'demo-products': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products'))),

@@ -21,8 +21,8 @@ export interface MeteredApiDependencies {
   readonly dynamodb: DynamoDBClient;
   readonly store: CredentialStore;
   readonly limiter: TokenBucketLimiter;
-  /** Per-source-IP limits and bans of the routes a caller reaches without a token (the token exchange). */
-  readonly sourceIpGuard: SourceIpGuard;
+  /** Per-source-IP limits and bans of the routes a caller reaches without a token (the token exchange); none behind CloudFront. */
+  readonly sourceIpGuard: SourceIpGuard | undefined;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
   readonly admin: AdminService;
@@ -73,7 +73,10 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     dynamodb,
     store,
     limiter: wiring.limiter,
-    sourceIpGuard: new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter, clock, ...(overrides.sourceIpPolicy ? { policy: overrides.sourceIpPolicy } : {}) }),
+    sourceIpGuard:
+      config.sourceIpGuard === false
+        ? undefined
+        : new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter, clock, ...(overrides.sourceIpPolicy ? { policy: overrides.sourceIpPolicy } : {}) }),
     tokens,
     authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),

@@ -35,7 +35,7 @@ export function tokenFunctionDependencies(): RouteWiring & Pick<MeteredApiDepend
   return {
     ...routeWiring(config, dynamodb),
     tokens: tokenServiceOf(config, NO_ADMIN_TOKEN_SIGNER, secretSource(config.tenantSecret)),
-    sourceIpGuard: new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
+    sourceIpGuard: config.sourceIpGuard === false ? undefined : new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
   };
 }
 

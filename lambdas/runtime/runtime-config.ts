@@ -55,6 +55,8 @@ export interface RuntimeConfig {
   readonly tiers: Readonly<Record<TierName, TierPolicy>>;
   readonly usageBus?: UsageBusConfig;
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
+  /** Whether the token exchange runs the per-source-IP guard (on unless the environment says `off`). */
+  readonly sourceIpGuard?: boolean;
 }
 
 /** Thrown at start-up when the environment is incomplete: the handler must not half-work. */
@@ -92,6 +94,7 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     external: readExternalIssuer(env, problems),
     usageBus: readUsageBus(env),
     demo: readDemo(env, problems),
+    sourceIpGuard: env[LAMBDA_ENV.sourceIpGuard] !== 'off',
   };
   if (problems.length > 0) throw new RuntimeConfigError(problems);
   return config;

@@ -36,6 +36,7 @@ describe('Function: readRuntimeConfig', () => {
       usageBus: { eventBusName: 'usage', source: 'billing-service' },
       demo: { latencyMs: 250, errorRate: 0.5 },
       external: { issuer: 'https://idp.test', clientIds: ['a', 'b'], jwksUrl: 'https://idp.test/jwks.json' },
+      sourceIpGuard: false,
     });
     // Act
     const config = readRuntimeConfig(written);
@@ -55,6 +56,7 @@ describe('Function: readRuntimeConfig', () => {
       external: { issuer: 'https://idp.test', clientIds: ['a', 'b'], jwks: new URL('https://idp.test/jwks.json'), algorithms: ['RS256'] },
       usageBus: { eventBusName: 'usage', source: 'billing-service' },
       demo: { latencyMs: 250, errorRate: 0.5 },
+      sourceIpGuard: false,
     });
   });
 

@@ -1,3 +1,4 @@
+import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -205,5 +206,21 @@ describe('App: edgeProtection', () => {
     for (const plugin of report.pluginReports) {
       expect({ plugin: plugin.pluginName, violations: plugin.violations }).toEqual({ plugin: plugin.pluginName, violations: [] });
     }
+  });
+
+  // Behind CloudFront, API Gateway's sourceIp is the CloudFront host, not the viewer
+  // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/example-function-add-true-client-ip-header.html):
+  // a per-source-IP guard there would count every viewer of an edge host as one caller.
+  it.each([
+    ['without the edge', {}, 'on', 1],
+    ['behind the edge (the WAF limits the token exchange per viewer instead)', EDGE_CONTEXT, 'off', 0],
+  ] as const)('runs the token exchange\'s source IP guard %s', (_where, context, guard, ipGrants) => {
+    const api = Template.fromStack(newApp(context).stack);
+    const functions = Object.values(api.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    const flags = functions.map((fn) => fn.Properties.Environment?.Variables?.[LAMBDA_ENV.sourceIpGuard]).filter((value) => value !== undefined);
+    expect(flags.length).toBeGreaterThan(0);
+    expect(new Set(flags)).toEqual(new Set([guard]));
+    const leadingKeyGrants = JSON.stringify(api.findResources('AWS::IAM::Policy')).split('"dynamodb:LeadingKeys":["IP#*"]').length - 1;
+    expect(leadingKeyGrants).toBe(ipGrants);
   });
 });
