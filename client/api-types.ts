@@ -35,3 +35,16 @@ export interface DemoProduct {
 export interface ItemList<T> {
   readonly items: readonly T[];
 }
+
+/** The account and key routes' bodies, as the API's zod schemas (contracts/api-schemas.ts) define them: types only, nothing of zod in the bundle. */
+export type {
+  AccountResponse,
+  AccountTokensResponse,
+  ConfirmResponse,
+  CreatedOwnApiKeyResponse,
+  LogoutResponse,
+  OwnApiKeyListResponse,
+  OwnApiKeyResponse,
+  RegisterResponse,
+  RotatedApiKeyResponse,
+} from '../contracts/api-schemas';

@@ -4,8 +4,24 @@
  * ES module and as the global `UsageTrackerClient`.
  */
 export { ApiClient } from './api-client';
-export type { ApiClientClock, ApiClientOptions, ApiClientSettings, ApiKeyCredentials, FetchFunction, QueryValue, RateLimitMode, RequestOptions } from './api-client';
-export type { DemoProduct, DemoUser, ItemList, TokenResponse, UsageReport } from './api-types';
+export type { ApiClientOptions, ApiKeyCredentials, PasswordCredentials } from './api-client';
+export type { ApiClientClock, ApiClientSettings, CallOptions, FetchFunction, QueryValue, RateLimitMode, RequestOptions } from './transport';
+export type {
+  AccountResponse,
+  AccountTokensResponse,
+  ConfirmResponse,
+  CreatedOwnApiKeyResponse,
+  DemoProduct,
+  DemoUser,
+  ItemList,
+  LogoutResponse,
+  OwnApiKeyListResponse,
+  OwnApiKeyResponse,
+  RegisterResponse,
+  RotatedApiKeyResponse,
+  TokenResponse,
+  UsageReport,
+} from './api-types';
 export { ApiClientError, ApiError, NetworkError, RateLimitedError, RequestAbortedError, TimeoutError, UnexpectedResponseError } from './errors';
 export { quotaOf, retryAfterMsOf } from './rate-limit-headers';
 export type { HeaderReader, Quota } from './rate-limit-headers';

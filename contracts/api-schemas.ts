@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { createTenantBody, externalIdentityBody, setTierBody, TOKEN_ID_PATTERN } from '../lambdas/admin/admin-request-schemas';
+import { confirmBody, createKeyBody, loginBody, refreshBody, registerBody, rotateKeyBody } from './account-request-schemas';
 import { API_KEY_PATTERN } from './metered-api';
 import { TENANT_ID_PATTERN } from './tenants';
 import { TIER_NAMES } from './tiers';
@@ -63,6 +64,8 @@ export const tenantResponse = z.object({
   tier: z.enum(TIER_NAMES),
   blocked: z.boolean(),
   createdAt: timestamp(),
+  /** The account that registered a self-service tenant. */
+  owner: z.optional(z.object({ subject: z.string(), email: z.string() })),
 });
 
 export const tenantListResponse = z.object({ items: z.array(tenantResponse) });
@@ -74,6 +77,12 @@ export const apiKeyResponse = z.object({
   role: z.enum(['tenant', 'admin']),
   status: z.enum(['active', 'blocked', 'revoked']),
   createdAt: timestamp(),
+  /** Set on keys made since self-service keys (issue 15): the owner's name for it and its first characters. */
+  name: z.optional(z.string()),
+  prefix: z.optional(z.string()),
+  /** When the key was last used (to the hour), and when a rotated key stops working. */
+  lastUsedAt: z.optional(timestamp()),
+  expiresAt: z.optional(timestamp()),
 });
 
 /** A new key: its record and its secret, shown this once. */
@@ -113,6 +122,60 @@ export const adminTokenResponse = z.object({
   subject: z.string(),
 });
 
+/* Accounts and their keys (issue 15): the request bodies are in contracts/account-request-schemas.ts. */
+export { confirmBody, createKeyBody, loginBody, refreshBody, registerBody, rotateKeyBody };
+
+/**
+ * POST /v1/auth/register: the same answer whether or not the address already has an account, so
+ * that the route tells no one which addresses do.
+ */
+export const registerResponse = z.object({ status: z.literal('verification-sent'), message: z.string() });
+
+/** POST /v1/auth/confirm. */
+export const confirmResponse = z.object({ status: z.literal('confirmed') });
+
+/** POST /v1/auth/login and POST /v1/auth/refresh: the pool's access token (and, on login, a refresh token). */
+export const accountTokensResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: wholeNumber(),
+  refresh_token: z.optional(z.string()),
+});
+
+/** POST /v1/auth/logout: answered alike for any refresh token, valid or not. */
+export const logoutResponse = z.object({ status: z.literal('signed-out') });
+
+/** GET /v1/auth/me: who is signed in, and their tenant. */
+export const accountResponse = z.object({
+  email: z.string(),
+  tenantId: z.string().check(z.regex(TENANT_ID_PATTERN)),
+  tier: z.enum(TIER_NAMES),
+  blocked: z.boolean(),
+  createdAt: timestamp(),
+});
+
+/** A key of one's own tenant as GET /v1/keys lists it: never its secret. */
+export const ownApiKeyResponse = z.object({
+  keyId: z.string(),
+  name: z.string(),
+  /** The key's first characters (`aut_` and 4 more), to recognise it. */
+  prefix: z.string(),
+  status: z.enum(['active', 'blocked', 'revoked']),
+  createdAt: timestamp(),
+  /** When it was last used, to the hour; absent if never. */
+  lastUsedAt: z.optional(timestamp()),
+  /** When a rotated key stops working; absent for a key that was not rotated. */
+  expiresAt: z.optional(timestamp()),
+});
+
+export const ownApiKeyListResponse = z.object({ items: z.array(ownApiKeyResponse) });
+
+/** POST /v1/keys: a new key of one's own, its secret shown this once. */
+export const createdOwnApiKeyResponse = z.object({ ...ownApiKeyResponse.shape, apiKey: z.string().check(z.regex(API_KEY_PATTERN)), note: z.string() });
+
+/** POST /v1/keys/{keyId}/rotate: the new key (secret shown once) and the old one, with when it stops working. */
+export const rotatedApiKeyResponse = z.object({ key: createdOwnApiKeyResponse, previous: ownApiKeyResponse });
+
 /** Path parameters of the admin routes. */
 export const tenantIdParameter = z.string().check(z.regex(TENANT_ID_PATTERN));
 export const keyIdParameter = z.string().check(z.minLength(1));
@@ -122,7 +185,7 @@ export const tokenIdParameter = z.string().check(z.regex(TOKEN_ID_PATTERN));
 export const auditLimitParameter = z._default(z.int().check(z.gte(1), z.lte(500)), 50);
 
 /** The request bodies, by the admin function's own schemas. */
-export const REQUEST_BODIES = { createTenantBody, setTierBody, externalIdentityBody } as const;
+export const REQUEST_BODIES = { createTenantBody, setTierBody, externalIdentityBody, registerBody, confirmBody, loginBody, refreshBody, createKeyBody, rotateKeyBody } as const;
 
 /** The answers' named schemas: the OpenAPI document's `components.schemas`, by these names. */
 export const RESPONSE_SCHEMAS = {
@@ -140,6 +203,15 @@ export const RESPONSE_SCHEMAS = {
   RevokedAdminToken: revokedAdminTokenResponse,
   AuditList: auditListResponse,
   AdminToken: adminTokenResponse,
+  Registered: registerResponse,
+  Confirmed: confirmResponse,
+  AccountTokens: accountTokensResponse,
+  SignedOut: logoutResponse,
+  Account: accountResponse,
+  OwnApiKey: ownApiKeyResponse,
+  OwnApiKeyList: ownApiKeyListResponse,
+  CreatedOwnApiKey: createdOwnApiKeyResponse,
+  RotatedApiKey: rotatedApiKeyResponse,
 } as const;
 
 export type ResponseSchemaName = keyof typeof RESPONSE_SCHEMAS;
@@ -149,3 +221,12 @@ export type UsageResponse = z.infer<typeof usageResponse>;
 export type UsersResponse = z.infer<typeof usersResponse>;
 export type ProductsResponse = z.infer<typeof productsResponse>;
 export type AdminTokenResponse = z.infer<typeof adminTokenResponse>;
+export type RegisterResponse = z.infer<typeof registerResponse>;
+export type ConfirmResponse = z.infer<typeof confirmResponse>;
+export type AccountTokensResponse = z.infer<typeof accountTokensResponse>;
+export type LogoutResponse = z.infer<typeof logoutResponse>;
+export type AccountResponse = z.infer<typeof accountResponse>;
+export type OwnApiKeyResponse = z.infer<typeof ownApiKeyResponse>;
+export type OwnApiKeyListResponse = z.infer<typeof ownApiKeyListResponse>;
+export type CreatedOwnApiKeyResponse = z.infer<typeof createdOwnApiKeyResponse>;
+export type RotatedApiKeyResponse = z.infer<typeof rotatedApiKeyResponse>;

@@ -15,8 +15,16 @@ export function externalIssuerProblems(issuer: { readonly issuer: string; readon
     } catch {
       url = undefined;
     }
-    // Keys fetched over plain HTTP could be swapped on the way, and with them any tenant's identity.
-    if (url?.protocol !== 'https:') problems.push(`the external JWKS URL must be an https URL; got ${JSON.stringify(issuer.jwksUrl)}`);
+    // Keys fetched over plain HTTP could be swapped on the way, and with them any tenant's identity;
+    // only a loopback address (the local Cognito emulator, npm start) cannot be reached by others.
+    if (url?.protocol !== 'https:' && !(url?.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      problems.push(`the external JWKS URL must be an https URL (http only on a loopback address); got ${JSON.stringify(issuer.jwksUrl)}`);
+    }
   }
   return problems;
+}
+
+/** Whether a URL's hostname is this machine's loopback (`127.0.0.0/8`, `::1`, `localhost`). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -36,6 +36,14 @@ export const LAMBDA_ENV = {
   externalClientIds: 'EXTERNAL_CLIENT_IDS',
   externalJwksUrl: 'EXTERNAL_JWKS_URL',
   externalAlgorithms: 'EXTERNAL_ALGORITHMS',
+  /**
+   * The consumer accounts' user pool (issue 15): its id, the app client the account routes sign
+   * in with, and its issuer (`https://cognito-idp.<region>.amazonaws.com/<poolId>` in AWS), whose
+   * `/.well-known/jwks.json` verifies account tokens. Locally the issuer is the emulator's.
+   */
+  accountsUserPoolId: 'ACCOUNTS_USER_POOL_ID',
+  accountsClientId: 'ACCOUNTS_CLIENT_ID',
+  accountsIssuer: 'ACCOUNTS_ISSUER',
   /** `off` when the API sits behind CloudFront: the token exchange's per-source-IP guard is then left to the edge. */
   sourceIpGuard: 'SOURCE_IP_GUARD',
   /** Node.js options (source maps) and the Powertools metrics namespace. */
@@ -60,6 +68,8 @@ export interface LambdaEnvironmentSettings {
   readonly usageBus: { readonly eventBusName: string; readonly source: string };
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
   readonly external?: { readonly issuer: string; readonly clientIds: readonly string[]; readonly jwksUrl: string; readonly algorithms?: readonly string[] };
+  /** The consumer accounts' user pool (issue 15), when the stack has one. */
+  readonly accounts?: AccountsPoolSettings;
   /**
    * Whether Node maps stack traces through the bundles' source maps (`NODE_OPTIONS=--enable-source-maps`).
    * Off unless asked: it slows every cold start, and every `error.stack`, for readable traces.
@@ -72,9 +82,20 @@ export interface LambdaEnvironmentSettings {
   readonly sourceIpGuard: boolean;
 }
 
+/** The consumer accounts' user pool as the functions see it. */
+export interface AccountsPoolSettings {
+  readonly userPoolId: string;
+  readonly clientId: string;
+  /** `iss` of its tokens; its keys are at `<issuer>/.well-known/jwks.json`. */
+  readonly issuer: string;
+}
+
+/** Where an issuer's signing keys are: Cognito's JWKS URL (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html). */
+export const jwksUrlOf = (issuer: string): string => `${issuer}/.well-known/jwks.json`;
+
 /** The functions' environment variables for these settings. */
 export function lambdaEnvironment(settings: LambdaEnvironmentSettings): Record<string, string> {
-  const { external } = settings;
+  const { external, accounts } = settings;
   return {
     [LAMBDA_ENV.tables.credentials]: settings.tables.credentials,
     [LAMBDA_ENV.tables.limiter]: settings.tables.limiter,
@@ -98,6 +119,9 @@ export function lambdaEnvironment(settings: LambdaEnvironmentSettings): Record<s
           [LAMBDA_ENV.externalJwksUrl]: external.jwksUrl,
           [LAMBDA_ENV.externalAlgorithms]: (external.algorithms ?? DEFAULT_EXTERNAL_ALGORITHMS).join(','),
         }
+      : {}),
+    ...(accounts
+      ? { [LAMBDA_ENV.accountsUserPoolId]: accounts.userPoolId, [LAMBDA_ENV.accountsClientId]: accounts.clientId, [LAMBDA_ENV.accountsIssuer]: accounts.issuer }
       : {}),
   };
 }

@@ -83,9 +83,14 @@ export const SCOPES = {
   usage: 'usage:read',
   /** Administer tenants and keys. Only admin credentials carry it. */
   admin: 'admin',
+  /** Manage one's own tenant's keys and read one's account: only a signed-in account's token carries it, never a key's. */
+  account: 'account:manage',
 } as const;
 
 export const TENANT_SCOPES: readonly string[] = [SCOPES.call, SCOPES.usage];
+
+/** What a signed-in account's access token may do: what its tenant's keys may, and manage them. */
+export const ACCOUNT_SCOPES: readonly string[] = [...TENANT_SCOPES, SCOPES.account];
 
 /** API keys: a recognisable prefix, then 32 random bytes in base64url. */
 export const API_KEY_PREFIX = 'aut_';
@@ -102,13 +107,16 @@ export const IDENTITY_SOURCES: Readonly<Record<CredentialSource, string>> = {
   'x-api-key': `$request.header.${API_KEY_HEADER}`,
 };
 
-/** What a route needs from the caller. */
-export type RouteAccess = 'tenant' | 'admin';
+/**
+ * What a route needs from the caller: a tenant's credential (a key, a token, an account), an
+ * admin's, or a signed-in account's access token (its own keys, `GET /v1/auth/me`).
+ */
+export type RouteAccess = 'tenant' | 'admin' | 'account';
 
 /** A built-in route: its key, the handler module under `lambdas/handlers/`, and who may call it. */
 export interface BuiltInRoute {
   readonly routeKey: string;
-  readonly handler: 'token' | 'usage' | 'demo-users' | 'demo-products' | 'admin';
+  readonly handler: 'token' | 'usage' | 'demo-users' | 'demo-products' | 'admin' | 'account';
   readonly access: RouteAccess;
   readonly credential: CredentialSource;
   /** Whether the route consumes the caller's rate limit. */
@@ -132,6 +140,12 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
   { routeKey: 'POST /v1/admin/tenants/{tenantId}/external-identities', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
   { routeKey: 'POST /v1/admin/tokens/{tokenId}/revoke', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
   { routeKey: 'GET /v1/admin/audit', handler: 'admin', access: 'admin', credential: 'authorization', metered: false },
+  // A signed-in account's own tenant (issue 15): its user and its keys (lambdas/accounts/).
+  { routeKey: 'GET /v1/auth/me', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/keys', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  { routeKey: 'GET /v1/keys', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/keys/{keyId}/rotate', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  { routeKey: 'POST /v1/keys/{keyId}/revoke', handler: 'account', access: 'account', credential: 'authorization', metered: false },
 ];
 
 /**
@@ -140,19 +154,34 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
  */
 export const ADMIN_TOKEN_ROUTE = { routeKey: 'POST /v1/admin/token', handler: 'admin-token' } as const;
 
-/** A route anyone may call: no authorizer, no limiter (API Gateway's route throttle bounds it). */
+/**
+ * A route anyone may call: no authorizer, no tenant limiter (API Gateway's route throttle bounds
+ * it). `guarded` routes answer only what the per-source-IP guard admits
+ * (lambdas/limiter/source-ip-guard.ts), before they look at the request.
+ */
 export interface PublicRoute {
   readonly routeKey: string;
-  readonly handler: 'api-docs';
+  readonly handler: 'api-docs' | 'auth';
+  readonly guarded: boolean;
 }
 
 /**
  * The API's reference, served without authentication: the OpenAPI 3.1 document and the page that
- * renders it (handler module `api-docs`; contracts/openapi.ts builds the document).
+ * renders it (handler module `api-docs`; contracts/openapi.ts builds the document), the consumer
+ * client for pages and its demo page; and the account routes a caller reaches before it has a
+ * credential (handler module `auth`, lambdas/accounts/), behind the source IP guard.
  */
 export const PUBLIC_ROUTES: readonly PublicRoute[] = [
-  { routeKey: 'GET /openapi.json', handler: 'api-docs' },
-  { routeKey: 'GET /docs', handler: 'api-docs' },
+  { routeKey: 'GET /openapi.json', handler: 'api-docs', guarded: false },
+  { routeKey: 'GET /docs', handler: 'api-docs', guarded: false },
+  { routeKey: 'GET /sdk', handler: 'api-docs', guarded: false },
+  { routeKey: 'GET /sdk.js', handler: 'api-docs', guarded: false },
+  { routeKey: 'GET /sdk.mjs', handler: 'api-docs', guarded: false },
+  { routeKey: 'POST /v1/auth/register', handler: 'auth', guarded: true },
+  { routeKey: 'POST /v1/auth/confirm', handler: 'auth', guarded: true },
+  { routeKey: 'POST /v1/auth/login', handler: 'auth', guarded: true },
+  { routeKey: 'POST /v1/auth/refresh', handler: 'auth', guarded: true },
+  { routeKey: 'POST /v1/auth/logout', handler: 'auth', guarded: true },
 ];
 
 /** The `service` of usage events the metered API emits. */
@@ -182,7 +211,7 @@ export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
  *   accepted after `exp` + {@link TOKEN_CLOCK_TOLERANCE_SECONDS}; blocks and revocations of tenant
  *   credentials act at once anyway (the limiter checks them on every request).
  */
-export const AUTHORIZER_CACHE_TTL_BY_ACCESS: Readonly<Record<RouteAccess, number>> = { tenant: TOKEN_CLOCK_TOLERANCE_SECONDS, admin: 0 };
+export const AUTHORIZER_CACHE_TTL_BY_ACCESS: Readonly<Record<RouteAccess, number>> = { tenant: TOKEN_CLOCK_TOLERANCE_SECONDS, admin: 0, account: TOKEN_CLOCK_TOLERANCE_SECONDS };
 
 /** The longest any authorizer answer is cached: how long a credential may outlive its revocation at the gateway. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = Math.max(...Object.values(AUTHORIZER_CACHE_TTL_BY_ACCESS));
@@ -229,9 +258,11 @@ export function authorizerConfigOf(route: { readonly access: RouteAccess; readon
   return { access: route.access, credential: route.credential, cacheTtlSeconds: AUTHORIZER_CACHE_TTL_BY_ACCESS[route.access] };
 }
 
-const AUTHORIZERS: readonly AuthorizerConfig[] = (['tenant', 'admin'] as const).flatMap((access) =>
-  (['authorization', 'x-api-key'] as const).map((credential) => authorizerConfigOf({ access, credential })),
-);
+const AUTHORIZERS: readonly AuthorizerConfig[] = [
+  ...(['tenant', 'admin'] as const).flatMap((access) => (['authorization', 'x-api-key'] as const).map((credential) => authorizerConfigOf({ access, credential }))),
+  // An account's access token comes as a Bearer token only.
+  authorizerConfigOf({ access: 'account', credential: 'authorization' }),
+];
 
 /**
  * The configuration of the authorizer a Lambda function was invoked as. Each authorizer invokes

@@ -9,7 +9,8 @@ import {
   tenantIdParameter,
   tokenIdParameter,
 } from './api-schemas';
-import { ADMIN_TOKEN_ROUTE, API_KEY_HEADER, BUILT_IN_ROUTES, CredentialSource, PUBLIC_ROUTES, TOKEN_TTL_SECONDS } from './metered-api';
+import { ACCOUNT_TOKEN_VALIDITY, MAX_ROTATION_GRACE_SECONDS } from './accounts';
+import { ADMIN_TOKEN_ROUTE, API_KEY_HEADER, BUILT_IN_ROUTES, CredentialSource, PUBLIC_ROUTES, RouteAccess, TOKEN_TTL_SECONDS } from './metered-api';
 import { SOURCE_IP_LIMIT } from './source-ip-limits';
 
 /**
@@ -28,17 +29,21 @@ type RefusalStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 /** What the reference says of one route. */
 interface OperationSpec {
   readonly summary: string;
-  readonly tag: 'Tokens' | 'Usage' | 'Demo' | 'Admin' | 'Reference';
+  readonly tag: 'Tokens' | 'Accounts' | 'Keys' | 'Usage' | 'Demo' | 'Admin' | 'Reference';
   readonly pathParameters?: Readonly<Record<string, Schema>>;
   readonly query?: Readonly<Record<string, { readonly schema: Schema; readonly description: string }>>;
   readonly body?: { readonly schema: Schema; readonly name: string };
-  readonly success: { readonly status: 200 | 201; readonly schema: ResponseSchemaName } | { readonly status: 200; readonly content: 'openapi' | 'html' };
+  readonly success: { readonly status: 200 | 201 | 202; readonly schema: ResponseSchemaName } | { readonly status: 200; readonly content: 'openapi' | 'html' | 'javascript' };
   readonly refusals: readonly RefusalStatus[];
 }
 
 /** What API Gateway and the authorizer answer on every route behind the Lambda authorizer. */
 const AUTHORIZED: readonly RefusalStatus[] = [401, 403, 429, 500];
 const METERED: readonly RefusalStatus[] = [...AUTHORIZED, 503];
+/** The unauthenticated account routes: the source IP guard's 429 and 400, and the route's own refusals. */
+const GUARDED: readonly RefusalStatus[] = [400, 413, 429, 500];
+/** Routes of a signed-in account (its access token). */
+const ACCOUNT: readonly RefusalStatus[] = [401, 403, 429, 500];
 const tenantPath = { tenantId: tenantIdParameter };
 const keyPath = { keyId: keyIdParameter };
 
@@ -49,6 +54,59 @@ const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     success: { status: 200, schema: 'Token' },
     refusals: [...METERED, 400],
   },
+  'POST /v1/auth/register': {
+    summary: 'Creates an account (email and password) and its free-tier tenant, and emails a code to confirm the address; answers alike whether or not the address has an account',
+    tag: 'Accounts',
+    body: { schema: REQUEST_BODIES.registerBody, name: 'RegisterRequest' },
+    success: { status: 202, schema: 'Registered' },
+    refusals: [...GUARDED, 503],
+  },
+  'POST /v1/auth/confirm': {
+    summary: 'Confirms an address with the code emailed on registration',
+    tag: 'Accounts',
+    body: { schema: REQUEST_BODIES.confirmBody, name: 'ConfirmRequest' },
+    success: { status: 200, schema: 'Confirmed' },
+    refusals: [...GUARDED, 503],
+  },
+  'POST /v1/auth/login': {
+    summary: `Signs in: an access token valid ${ACCOUNT_TOKEN_VALIDITY.accessMinutes} minutes and a refresh token; a wrong address or password get the same 401`,
+    tag: 'Accounts',
+    body: { schema: REQUEST_BODIES.loginBody, name: 'LoginRequest' },
+    success: { status: 200, schema: 'AccountTokens' },
+    refusals: [...GUARDED, 401, 403, 503],
+  },
+  'POST /v1/auth/refresh': {
+    summary: 'A new access token for a refresh token',
+    tag: 'Accounts',
+    body: { schema: REQUEST_BODIES.refreshBody, name: 'RefreshRequest' },
+    success: { status: 200, schema: 'AccountTokens' },
+    refusals: [...GUARDED, 401, 503],
+  },
+  'POST /v1/auth/logout': {
+    summary: `Revokes a refresh token; access tokens minted from it stay valid until they expire (at most ${ACCOUNT_TOKEN_VALIDITY.accessMinutes} minutes)`,
+    tag: 'Accounts',
+    body: { schema: REQUEST_BODIES.refreshBody, name: 'LogoutRequest' },
+    success: { status: 200, schema: 'SignedOut' },
+    refusals: [...GUARDED, 503],
+  },
+  'GET /v1/auth/me': { summary: 'The signed-in account and its tenant', tag: 'Accounts', success: { status: 200, schema: 'Account' }, refusals: ACCOUNT },
+  'POST /v1/keys': {
+    summary: "Creates an API key of the account's tenant; the key is shown once",
+    tag: 'Keys',
+    body: { schema: REQUEST_BODIES.createKeyBody, name: 'CreateKeyRequest' },
+    success: { status: 201, schema: 'CreatedOwnApiKey' },
+    refusals: [...ACCOUNT, 400, 409, 413],
+  },
+  'GET /v1/keys': { summary: "The account's tenant's keys: prefix, name, status, created and last used", tag: 'Keys', success: { status: 200, schema: 'OwnApiKeyList' }, refusals: ACCOUNT },
+  'POST /v1/keys/{keyId}/rotate': {
+    summary: `Creates a successor of a key (shown once); the old key keeps working for graceSeconds (at most ${MAX_ROTATION_GRACE_SECONDS})`,
+    tag: 'Keys',
+    pathParameters: { keyId: keyIdParameter },
+    body: { schema: REQUEST_BODIES.rotateKeyBody, name: 'RotateKeyRequest' },
+    success: { status: 201, schema: 'RotatedApiKey' },
+    refusals: [...ACCOUNT, 400, 404, 409, 413],
+  },
+  'POST /v1/keys/{keyId}/revoke': { summary: 'Revokes a key of the account\'s tenant for good', tag: 'Keys', pathParameters: { keyId: keyIdParameter }, success: { status: 200, schema: 'OwnApiKey' }, refusals: [...ACCOUNT, 400, 404] },
   'GET /v1/usage': { summary: "The caller's tier, limit, remaining requests, reset and counts", tag: 'Usage', success: { status: 200, schema: 'Usage' }, refusals: METERED },
   'GET /v1/users': { summary: 'Demo users', tag: 'Demo', success: { status: 200, schema: 'Users' }, refusals: METERED },
   'GET /v1/products': { summary: 'Demo products', tag: 'Demo', success: { status: 200, schema: 'Products' }, refusals: METERED },
@@ -110,25 +168,31 @@ const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   },
   'GET /openapi.json': { summary: 'This document', tag: 'Reference', success: { status: 200, content: 'openapi' }, refusals: [429, 500] },
   'GET /docs': { summary: 'The API reference page', tag: 'Reference', success: { status: 200, content: 'html' }, refusals: [429, 500] },
+  'GET /sdk': { summary: 'A demo page of the consumer client: sign up, create a key, call routes, watch the quota', tag: 'Reference', success: { status: 200, content: 'html' }, refusals: [429, 500] },
+  'GET /sdk.js': { summary: 'The consumer client for pages, as a classic script (global `UsageTrackerClient`)', tag: 'Reference', success: { status: 200, content: 'javascript' }, refusals: [429, 500] },
+  'GET /sdk.mjs': { summary: 'The consumer client for pages, as an ES module', tag: 'Reference', success: { status: 200, content: 'javascript' }, refusals: [429, 500] },
 };
 
 /** Each refusal: what it means, and whose body it carries (the route's, API Gateway's, or either). */
 const REFUSALS: Readonly<Record<RefusalStatus, { readonly description: string; readonly body: 'Error' | 'GatewayMessage' | 'Refusal' }>> = {
   400: { description: 'The request is not valid: its body, a path parameter, the query or its source address; `error` says which (`invalid-body`, `invalid-query`, ...).', body: 'Error' },
-  401: { description: 'No credential: API Gateway answers `{"message":"Unauthorized"}` without calling the authorizer.', body: 'Refusal' },
+  401: {
+    description: 'No credential: API Gateway answers `{"message":"Unauthorized"}` without calling the authorizer; or, signing in, a wrong address, password or refresh token (`invalid-credentials`, the same for each).',
+    body: 'Refusal',
+  },
   403: {
     description: 'The credential is refused (API Gateway: `{"message":"Forbidden"}`), or the key or tenant is blocked or revoked, or the route needs other access (`error` names it).',
     body: 'Refusal',
   },
   404: { description: 'The tenant or key named does not exist.', body: 'Error' },
-  409: { description: 'The request clashes with the current state (`tenant-exists`, `key-revoked`, `external-identity-mapped`, `concurrent-change`).', body: 'Error' },
+  409: { description: 'The request clashes with the current state (`tenant-exists`, `key-revoked`, `external-identity-mapped`, `concurrent-change`, `too-many-keys`).', body: 'Error' },
   413: { description: 'The body is over API Gateway\'s 10 MB payload quota: `{"message":"Request Entity Too Large"}`.', body: 'GatewayMessage' },
   429: {
     description: "The tenant's rate limit is used up (`rate-limited`, with `Retry-After` and `RateLimit`), or API Gateway throttled the route (`{\"message\":\"Too Many Requests\"}`).",
     body: 'Refusal',
   },
   500: { description: 'The request failed (`internal`, logged with its requestId), or the authorizer failed (API Gateway: `{"message":"Internal Server Error"}`).', body: 'Refusal' },
-  503: { description: 'Rate limiting is temporarily unavailable (`limiter-unavailable`); retry after `Retry-After` seconds.', body: 'Error' },
+  503: { description: 'Rate limiting (`limiter-unavailable`) or the account service (`accounts-unavailable`) is temporarily unavailable; retry after `Retry-After` seconds.', body: 'Error' },
 };
 
 const RATE_LIMIT_HEADERS = {
@@ -145,6 +209,12 @@ const SECURITY_SCHEMES = {
   BearerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: `\`Authorization: Bearer <token>\`: a token from POST /v1/auth/token (valid ${TOKEN_TTL_SECONDS} s), an admin token, or an accepted external issuer's access token.` },
   ApiKeyAuthorization: { type: 'http', scheme: 'ApiKey', description: '`Authorization: ApiKey <key>`: an API key (`aut_...`) sent directly.' },
   ApiKeyHeader: { type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: 'An API key, exchanged for a Bearer token.' },
+  AccountToken: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: `\`Authorization: Bearer <access_token>\`: a signed-in account's access token from POST /v1/auth/login or /v1/auth/refresh (valid ${ACCOUNT_TOKEN_VALIDITY.accessMinutes} minutes).`,
+  },
   // IAM authorization: API Gateway's documented scheme for SigV4
   // (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-authtype.html).
   AwsSigV4: { type: 'apiKey', in: 'header', name: 'Authorization', 'x-amazon-apigateway-authtype': 'awsSigv4', description: 'A SigV4-signed request of an IAM principal allowed execute-api:Invoke on the route.' },
@@ -164,10 +234,14 @@ export function jsonSchemaOf(schema: Schema, io: 'input' | 'output'): JsonObject
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const jsonContent = (schema: JsonObject) => ({ 'application/json': { schema } });
 
+/** The security of a route behind the Lambda authorizer: an account's routes take its access token only. */
+const securityOf = (route: { readonly access: RouteAccess; readonly credential: CredentialSource }): readonly JsonObject[] =>
+  route.access === 'account' ? [{ AccountToken: [] }] : SECURITY_OF[route.credential];
+
 /** Every route of the API, with the security its authorizer (or none) gives it. */
 function routeTable(): { routeKey: string; security: readonly JsonObject[]; metered: boolean }[] {
   return [
-    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, security: SECURITY_OF[route.credential], metered: route.metered })),
+    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, security: securityOf(route), metered: route.metered })),
     { routeKey: ADMIN_TOKEN_ROUTE.routeKey, security: [{ AwsSigV4: [] }], metered: false },
     ...PUBLIC_ROUTES.map((route) => ({ routeKey: route.routeKey, security: [], metered: false })),
   ];
@@ -180,7 +254,9 @@ function successResponse(spec: OperationSpec, metered: boolean): [string, JsonOb
   const content =
     success.content === 'html'
       ? { 'text/html': { schema: { type: 'string' } } }
-      : jsonContent({ type: 'object', description: 'An OpenAPI 3.1 document.', required: ['openapi', 'info', 'paths'] });
+      : success.content === 'javascript'
+        ? { 'text/javascript': { schema: { type: 'string' } } }
+        : jsonContent({ type: 'object', description: 'An OpenAPI 3.1 document.', required: ['openapi', 'info', 'paths'] });
   return ['200', { description: spec.summary, content }];
 }
 
@@ -243,7 +319,7 @@ export function buildOpenApiDocument(): JsonObject {
       version: '1.0.0',
       description: 'Rate limited per tenant tier; every call is tracked. Metered routes answer with RateLimit headers, and 429 with Retry-After.',
     },
-    tags: [{ name: 'Tokens' }, { name: 'Usage' }, { name: 'Demo' }, { name: 'Admin' }, { name: 'Reference' }],
+    tags: [{ name: 'Accounts' }, { name: 'Keys' }, { name: 'Tokens' }, { name: 'Usage' }, { name: 'Demo' }, { name: 'Admin' }, { name: 'Reference' }],
     paths,
     components: { schemas: componentSchemas(), securitySchemes: SECURITY_SCHEMES },
   };

@@ -22,6 +22,9 @@ export const STACK_OUTPUTS = {
   /** Age in seconds above which the data-freshness alarm fires (twice the Firehose buffer interval, at least 300). */
   dataFreshnessThresholdSeconds: 'DataFreshnessThresholdSeconds',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  /** The consumer accounts' Cognito user pool and its app client (issue 15), unless the stack was deployed with `accounts=false`. */
+  accountsUserPoolId: 'AccountsUserPoolId',
+  accountsClientId: 'AccountsClientId',
 } as const;
 
 export type StackOutputKey = keyof typeof STACK_OUTPUTS;

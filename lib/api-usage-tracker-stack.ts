@@ -2,6 +2,7 @@ import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { STACK_OUTPUTS, StackOutputKey } from '../contracts/stack-outputs';
 import { Construct } from 'constructs';
+import { AccountsUserPool } from './accounts-user-pool';
 import { BillingStatements } from './billing-statements';
 import { LakeBucket } from './lake-bucket';
 import { MeteredApiOriginDomain } from './metered-api-edge';
@@ -11,6 +12,9 @@ import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
 import { UsageLake } from './usage-lake';
 import { UsagePipelineMonitoring } from './usage-pipeline-monitoring';
+
+/** The outputs that exist only with accounts on. */
+type AccountsOutputKey = 'accountsUserPoolId' | 'accountsClientId';
 
 /** Properties of an {@link ApiUsageTrackerStack}. */
 export interface ApiUsageTrackerStackProps extends StackProps {
@@ -31,6 +35,8 @@ export class ApiUsageTrackerStack extends Stack {
   public readonly meteredApi: MeteredHttpApi;
   /** The API's custom domain behind the edge, when `edgeProtection` is on. */
   public readonly originDomain?: MeteredApiOriginDomain;
+  /** The consumer accounts' user pool and app client, unless `accounts` is false. */
+  public readonly accounts?: AccountsUserPool;
 
   constructor(scope: Construct, id: string, props: ApiUsageTrackerStackProps) {
     super(scope, id, props);
@@ -48,6 +54,10 @@ export class ApiUsageTrackerStack extends Stack {
       alarmEmail: config.alarmEmail,
       rejectedRecordsAlarmThreshold: config.rejectedRecordsAlarmThreshold,
     });
+    if (config.accounts) {
+      const { emailFrom } = config.accounts;
+      this.accounts = new AccountsUserPool(this, 'Accounts', emailFrom ? { emailFrom: { fromEmail: emailFrom } } : {});
+    }
     this.meteredApi = this.createMeteredApi(config);
     this.monitoring.watchUsageLogForwarder(this.meteredApi.usageLogForwarder, this.meteredApi.usageLogDeadLetterQueue);
     if (config.edge) this.originDomain = this.createEdgeOrigin(config.edge);
@@ -94,6 +104,8 @@ export class ApiUsageTrackerStack extends Stack {
       tiers: config.tiers,
       demo: config.demo,
       externalIssuer: config.externalIssuer,
+      ...(this.accounts ? { accounts: this.accounts.settings } : {}),
+      corsAllowOrigins: config.corsAllowOrigins,
       authorizerReservedConcurrency: config.authorizerReservedConcurrency,
       disableExecuteApiEndpoint: config.edge !== undefined,
       // Behind CloudFront the function sees CloudFront's address; the edge's WAF limits the token exchange per viewer.
@@ -117,7 +129,7 @@ export class ApiUsageTrackerStack extends Stack {
 
   /** The outputs the CLI and operators read, under the keys of contracts/stack-outputs.ts. */
   private addOutputs(config: UsageTrackerConfig): void {
-    const outputs: Record<StackOutputKey, [string, string]> = {
+    const outputs: Record<Exclude<StackOutputKey, AccountsOutputKey>, [string, string]> & Partial<Record<AccountsOutputKey, [string, string]>> = {
       // With the edge on, the execute-api URL answers nothing; callers use the edge stack's ApiUrl.
       apiUrl: config.edge ? [`https://${config.edge.originDomainName}`, 'Origin of the metered API behind CloudFront (callers use the edge stack\'s ApiUrl)'] : [this.meteredApi.url, 'Base URL of the metered API'],
       adminTokenKeyArn: [this.meteredApi.adminTokenKey.keyArn, 'KMS key that signs admin tokens (only the mint route may sign; mint with scripts/mint-admin-token.ts)'],
@@ -134,6 +146,12 @@ export class ApiUsageTrackerStack extends Stack {
       alarmTopicArn: [this.monitoring.alarmTopic.topicArn, 'Topic receiving pipeline alarms'],
       dataFreshnessThresholdSeconds: [String(this.monitoring.dataFreshnessThresholdSeconds), 'Record age (s) above which the data-freshness alarm fires'],
       deadLetterQueueUrl: [this.ingestion.deadLetterQueue.queueUrl, 'Events EventBridge could not deliver'],
+      ...(this.accounts
+        ? {
+            accountsUserPoolId: [this.accounts.userPool.userPoolId, 'Cognito user pool of the consumer accounts (POST /v1/auth/register)'],
+            accountsClientId: [this.accounts.client.userPoolClientId, 'App client the account routes sign in with (public: no secret)'],
+          }
+        : {}),
     };
     for (const [key, [value, description]] of Object.entries(outputs) as [StackOutputKey, [string, string]][]) {
       new CfnOutput(this, STACK_OUTPUTS[key], { value, description });

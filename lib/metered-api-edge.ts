@@ -6,6 +6,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { PUBLIC_ROUTES } from '../contracts/metered-api';
 import { MeteredHttpApi } from './metered-http-api';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 
@@ -42,8 +43,12 @@ const WAF_MIN_RATE_LIMIT = 10;
 /** The largest rate limit AWS WAF accepts (CloudFormation `RateBasedStatement.Limit`). */
 const WAF_MAX_RATE_LIMIT = 2_000_000_000;
 
-/** The routes a caller reaches without a token, which the stricter per-IP rule covers by default. */
-export const DEFAULT_UNAUTHENTICATED_ROUTES: readonly string[] = ['POST /v1/auth/token'];
+/**
+ * The routes a caller reaches without a token, which the stricter per-IP rule covers by default:
+ * the token exchange and the account routes behind the source IP guard (register, confirm, login,
+ * refresh, logout), whose guard is off behind CloudFront (the origin sees CloudFront's address).
+ */
+export const DEFAULT_UNAUTHENTICATED_ROUTES: readonly string[] = ['POST /v1/auth/token', ...PUBLIC_ROUTES.filter((route) => route.guarded).map((route) => route.routeKey)];
 
 /** The names of the web ACL's rules, as its CloudWatch metrics and sampled requests show them. */
 export const EDGE_RULE_NAMES = {

@@ -33,6 +33,7 @@ import {
   METERED_API_TABLES,
   MeteredApiTable,
   PUBLIC_ROUTES,
+  PublicRoute,
   RouteAccess,
   TableDefinition,
   authorizerNameOf,
@@ -40,7 +41,8 @@ import {
 import { LIMITER_ATTRIBUTES, LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
 import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
 import { TierName, TierOverride, tierOverridesOf } from '../contracts/tiers';
-import { lambdaEnvironment } from '../contracts/lambda-environment';
+import { AccountsPoolSettings, LambdaEnvironmentSettings, lambdaEnvironment } from '../contracts/lambda-environment';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, DEFAULT_CORS_ALLOW_ORIGINS, corsOriginProblems } from '../contracts/cors';
 import { DEFAULT_EVENT_SOURCE } from '../contracts/usage-event';
 import { USAGE_LOG_LINE } from '../contracts/usage-log-line';
 import { externalIssuerProblems } from '../contracts/external-issuer';
@@ -49,6 +51,19 @@ import { HANDLERS_DIR, PROJECT_ROOT, nodejsBundlingOptions } from './lambda-bund
 
 /** What a tenant function may do on the limiter table: decide, and read the item's standing when the write fails. */
 export const LIMITER_DECISION_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:GetItem'] as const;
+
+/**
+ * The credentials table's items by their partition key's prefix (lambdas/credentials/credential-store.ts):
+ * tenants, API keys by id and by hash, external identity mappings. The limiter item of a tenant
+ * has the tenant's key too (`TENANT#<id>`, lambdas/limiter/token-bucket-limiter.ts), in its own table.
+ */
+export const CREDENTIAL_ITEM_PREFIXES = { tenant: 'TENANT#', key: 'KEY#', keyHash: 'KEYHASH#', externalIdentity: 'EXTID#' } as const;
+
+/** The attribute of a key record the authorizer keeps current (at most once per KEY_LAST_USED_RESOLUTION_SECONDS). */
+export const KEY_LAST_USED_ATTRIBUTE = 'lastUsedAt';
+
+/** The credentials table's partition key attribute, which every item request names. */
+const CREDENTIALS_KEY_ATTRIBUTE = METERED_API_TABLES.credentials.partitionKey.name;
 
 /** What the admin functions may do to the audit log: append entries, and read them by month. */
 const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'] as const;
@@ -113,6 +128,22 @@ export interface MeteredHttpApiProps {
    */
   readonly externalIssuer?: ExternalIssuerProps;
   /**
+   * The consumer accounts' user pool (issue 15; {@link AccountsUserPool} in lib/accounts-user-pool.ts):
+   * the authorizer verifies its access tokens on the account routes (GET /v1/auth/me, /v1/keys),
+   * the `auth` routes (POST /v1/auth/register, confirm, login, refresh, logout) sign up and in with
+   * its app client. The routes exist either way; without a pool the `auth` routes answer 503
+   * accounts-unavailable, and no token gets past the account routes' authorizer.
+   * @default - no accounts
+   */
+  readonly accounts?: AccountsPoolSettings;
+  /**
+   * Origins whose pages may call the API (CORS): `*`, or `https://` origins (`http://` for
+   * localhost only). API Gateway answers the preflight `OPTIONS` itself and adds the CORS headers
+   * to every integration answer (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+   * @default DEFAULT_CORS_ALLOW_ORIGINS (any page: credentials travel in headers, never in cookies)
+   */
+  readonly corsAllowOrigins?: readonly string[];
+  /**
    * Added latency and error rate of the demo routes GET /v1/users and GET /v1/products.
    * @default - no added latency, no errors
    */
@@ -127,8 +158,9 @@ export interface MeteredHttpApiProps {
    * defaults: tighter than the stage for routes a flood can reach without a token, so that they
    * cannot use up the stage's rate for every tenant
    * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
-   * @default DEFAULT_ROUTE_THROTTLES: POST /v1/auth/token 20/s burst 40; each admin route 10/s burst 20;
-   * GET /openapi.json and GET /docs 10/s burst 20
+   * @default DEFAULT_ROUTE_THROTTLES: POST /v1/auth/token and the account sign-up and sign-in routes
+   * (POST /v1/auth/register, confirm, login, refresh, logout) 20/s burst 40; each admin and account
+   * route 10/s burst 20; the reference routes (GET /openapi.json, /docs, /sdk, /sdk.js, /sdk.mjs) 10/s burst 20
    */
   readonly routeThrottles?: Readonly<Record<string, RouteThrottle>>;
   /**
@@ -177,19 +209,27 @@ export interface RouteThrottle {
   readonly burstLimit: number;
 }
 
+/** The throttle of the routes that exchange something a caller holds (an API key, a password, a refresh token) for a credential. */
+const CREDENTIAL_EXCHANGE_THROTTLE: RouteThrottle = { rateLimit: 20, burstLimit: 40 };
+/** The throttle of the routes people call by hand or a few times a session: admin, account, reference. */
+const OCCASIONAL_ROUTE_THROTTLE: RouteThrottle = { rateLimit: 10, burstLimit: 20 };
+
 /**
- * Route throttles unless `routeThrottles` overrides them: the token exchange is the route a caller
- * reaches with nothing but a guessed API key (tokens last 15 minutes, so a client needs few), and
- * operators do not script more than a few admin calls per second. The reference routes need no
- * credential at all, and a reader loads the page and the document once.
+ * Route throttles unless `routeThrottles` overrides them: the token exchange and the account
+ * sign-up and sign-in routes are what a caller reaches with nothing but a guess (tokens last 15
+ * minutes, so a client needs few). Cognito enforces request rates per account and region for each
+ * category of operations (UserCreation, UserAuthentication: https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html);
+ * a flood refused here does not use them up for everyone's sign-in. Operators do not script more
+ * than a few admin calls per second, and an account owner manages a few keys. The reference
+ * routes need no credential at all, and a reader loads the page, the document and the client once.
  */
 export const DEFAULT_ROUTE_THROTTLES: Readonly<Record<string, RouteThrottle>> = Object.fromEntries([
   ...BUILT_IN_ROUTES.flatMap((route): [string, RouteThrottle][] => {
-    if (route.routeKey === 'POST /v1/auth/token') return [[route.routeKey, { rateLimit: 20, burstLimit: 40 }]];
-    if (route.access === 'admin') return [[route.routeKey, { rateLimit: 10, burstLimit: 20 }]];
+    if (route.routeKey === 'POST /v1/auth/token') return [[route.routeKey, CREDENTIAL_EXCHANGE_THROTTLE]];
+    if (route.access === 'admin' || route.access === 'account') return [[route.routeKey, OCCASIONAL_ROUTE_THROTTLE]];
     return [];
   }),
-  ...PUBLIC_ROUTES.map((route): [string, RouteThrottle] => [route.routeKey, { rateLimit: 10, burstLimit: 20 }]),
+  ...PUBLIC_ROUTES.map((route): [string, RouteThrottle] => [route.routeKey, route.guarded ? CREDENTIAL_EXCHANGE_THROTTLE : OCCASIONAL_ROUTE_THROTTLE]),
 ]);
 
 /** What a route added with {@link MeteredHttpApi.addMeteredRoute} gets. */
@@ -221,8 +261,10 @@ export class MeteredHttpApi extends Construct {
   public readonly adminTokenKey: kms.Key;
   /** POST /v1/admin/token (IAM authorization); see {@link grantMintAdminTokens}. */
   public readonly adminTokenRoute: apigwv2.HttpRoute;
-  /** Serves the API's reference (GET /openapi.json, GET /docs) without authorization; it makes no AWS call. */
+  /** Serves the API's reference and the client for pages (GET /openapi.json, /docs, /sdk, /sdk.js, /sdk.mjs) without authorization; it makes no AWS call. */
   public readonly apiDocsFunction: lambdaNodejs.NodejsFunction;
+  /** The account routes a caller reaches before it has a credential (POST /v1/auth/register, confirm, login, refresh, logout), without authorization. */
+  public readonly authFunction: lambdaNodejs.NodejsFunction;
   public readonly authorizerFunction: lambdaNodejs.NodejsFunction;
   public readonly accessLogGroup: logs.LogGroup;
   /** Puts the usage lines the route functions log on the bus (see {@link forwardUsageLines}). */
@@ -230,12 +272,14 @@ export class MeteredHttpApi extends Construct {
   /** What the forwarder could not deliver after Lambda's retries: each message one subscription delivery, to replay. */
   public readonly usageLogDeadLetterQueue: sqs.Queue;
   private readonly environment: Record<string, string>;
+  /** {@link environment} and the accounts' user pool: for the authorizer and the account functions only. */
+  private readonly accountsEnvironment: Record<string, string>;
   private readonly authorizers = new Map<string, HttpLambdaAuthorizer>();
   private readonly functions = new Map<string, lambdaNodejs.NodejsFunction>();
   private readonly usageEventBus: events.IEventBus;
   private readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
-  /** Whether the token exchange runs the per-source-IP guard (off behind CloudFront). */
-  private readonly sourceIpGuard: boolean;
+  /** Whether the token exchange and the account sign-up and sign-in routes run the per-source-IP guard (off behind CloudFront). */
+  public readonly sourceIpGuard: boolean;
 
   constructor(scope: Construct, id: string, props: MeteredHttpApiProps) {
     super(scope, id);
@@ -245,7 +289,7 @@ export class MeteredHttpApi extends Construct {
     this.tables = this.createTables(settings.removalPolicy);
     this.tenantTokenSecret = this.createTenantTokenSecret(settings.removalPolicy);
     this.adminTokenKey = this.createAdminTokenKey(settings.removalPolicy);
-    this.environment = lambdaEnvironment({
+    const environment: LambdaEnvironmentSettings = {
       tables: { credentials: this.tables.credentials.tableName, limiter: this.tables.limiter.tableName, audit: this.tables.audit.tableName },
       tokenIssuer: props.tokenIssuer ?? `urn:api-usage-tracker:${Stack.of(this).stackName}`,
       tokenAudience: DEFAULT_TOKEN_AUDIENCE,
@@ -257,16 +301,18 @@ export class MeteredHttpApi extends Construct {
       external: props.externalIssuer,
       sourceMapsAtRuntime: props.sourceMapsAtRuntime ?? false,
       sourceIpGuard: props.sourceIpGuard ?? true,
-    });
+    };
+    this.environment = lambdaEnvironment(environment);
+    this.accountsEnvironment = lambdaEnvironment({ ...environment, ...(props.accounts ? { accounts: props.accounts } : {}) });
     this.sourceIpGuard = props.sourceIpGuard ?? true;
     this.authorizerFunction = this.createAuthorizerFunction(settings.authorizerReservedConcurrency);
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: settings.removalPolicy });
-    this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false);
+    this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false, settings.corsAllowOrigins);
     this.stage = this.createStage(settings.throttle);
     [this.usageLogForwarder, this.usageLogDeadLetterQueue] = this.createUsageLogForwarder();
     for (const route of BUILT_IN_ROUTES) this.addBuiltInRoute(route);
     this.adminTokenRoute = this.addAdminTokenRoute();
-    this.apiDocsFunction = this.addPublicRoutes();
+    [this.apiDocsFunction, this.authFunction] = this.addPublicRoutes();
     this.node.addValidation({ validate: () => this.throttlesOfMissingRoutes() });
     this.trackGatewayAnswers();
   }
@@ -325,9 +371,13 @@ export class MeteredHttpApi extends Construct {
     return secret;
   }
 
-  /** The authorizer function: reads credentials by key, the tenant token secret, and the admin token key's public half. */
+  /**
+   * The authorizer function: reads credentials by key, the tenant token secret, and the admin token
+   * key's public half; verifies account tokens against the pool's JWKS (public, no permission); and
+   * notes when a key was last used.
+   */
   private createAuthorizerFunction(reservedConcurrency: number): lambdaNodejs.NodejsFunction {
-    const fn = this.handlerFunction('authorizer', 'Authorizer of the metered API: JWT or API key');
+    const fn = this.handlerFunction('authorizer', 'Authorizer of the metered API: JWT or API key', this.accountsEnvironment);
     if (reservedConcurrency > 0) {
       (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = reservedConcurrency;
     }
@@ -335,12 +385,20 @@ export class MeteredHttpApi extends Construct {
     // external identity's two possible mappings in one request (BatchGetItem, its own IAM action:
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [this.tables.credentials.tableArn] }));
+    this.grantTouchKeyLastUsed(fn);
     this.tenantTokenSecret.grantRead(fn);
     this.allowOnAdminTokenKey('VerifyAdminTokens', fn, ADMIN_TOKEN_VERIFY_ACTIONS);
     return fn;
   }
 
-  private createHttpApi(apiName: string, disableExecuteApiEndpoint: boolean): apigwv2.HttpApi {
+  /**
+   * The HTTP API, with CORS for consumers' pages (contracts/cors.ts): API Gateway answers preflight
+   * `OPTIONS` requests itself, with no OPTIONS route, so they reach neither an authorizer nor a
+   * function, and adds the configured headers to the integrations' answers, ignoring any CORS
+   * header a function returns (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html).
+   * No credentials mode: credentials travel in the Authorization and x-api-key headers, never in cookies.
+   */
+  private createHttpApi(apiName: string, disableExecuteApiEndpoint: boolean, corsAllowOrigins: readonly string[]): apigwv2.HttpApi {
     // Without a name the API would be called after its construct id, "Resource".
     if (!/^[\w.-]{1,128}$/.test(apiName)) throw new Error(`apiName must be 1-128 letters, digits, "_", "-" or "."; got "${apiName}".`);
     return new apigwv2.HttpApi(this, 'Resource', {
@@ -348,6 +406,13 @@ export class MeteredHttpApi extends Construct {
       description: 'Metered API: rate limited per tenant tier, every call tracked',
       createDefaultStage: false,
       disableExecuteApiEndpoint,
+      corsPreflight: {
+        allowOrigins: [...corsAllowOrigins],
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        exposeHeaders: [...CORS_EXPOSE_HEADERS],
+        allowMethods: CORS_ALLOW_METHODS.map((method) => apigwv2.CorsHttpMethod[method]),
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+      },
     });
   }
 
@@ -436,7 +501,7 @@ export class MeteredHttpApi extends Construct {
   private addBuiltInRoute(route: BuiltInRoute): void {
     let fn = this.functions.get(route.handler);
     if (!fn) {
-      fn = this.handlerFunction(route.handler, `Metered API ${route.handler} routes`);
+      fn = this.handlerFunction(route.handler, `Metered API ${route.handler} routes`, route.access === 'account' ? this.accountsEnvironment : this.environment);
       this.grantRouteAccess(fn, route.access);
       if (route.handler === 'token' && this.sourceIpGuard) this.grantSourceIpDecisions(fn);
       this.forwardUsageLines(fn, pascal(route.handler));
@@ -451,22 +516,29 @@ export class MeteredHttpApi extends Construct {
   }
 
   /**
-   * GET /openapi.json and GET /docs (PUBLIC_ROUTES): routes without an authorizer
-   * (`HttpNoneAuthorizer`, AuthorizationType NONE: https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_apigatewayv2.HttpNoneAuthorizer.html),
-   * throttled per route, in front of a function with no permission beyond its own log and traces.
-   * Its answers are recorded as anonymous usage (never billed), through its log as every route's.
+   * PUBLIC_ROUTES: routes without an authorizer (`HttpNoneAuthorizer`, AuthorizationType NONE:
+   * https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_apigatewayv2.HttpNoneAuthorizer.html),
+   * each throttled per route. The reference and the client for pages (`api-docs`) are served by a
+   * function with no permission beyond its own log and traces; the account routes a caller reaches
+   * before it has a credential (`auth`) by a function that speaks to Cognito (no IAM needed) and
+   * writes a new account's tenant, behind the per-source-IP guard as the token exchange is.
+   * Their answers are recorded as anonymous usage (never billed), through their logs as every route's.
    */
-  private addPublicRoutes(): lambdaNodejs.NodejsFunction {
-    const fn = this.handlerFunction('api-docs', 'Serves the metered API reference: the OpenAPI document and its page');
-    this.forwardUsageLines(fn, pascal('api-docs'));
-    this.functions.set('api-docs', fn);
-    for (const route of PUBLIC_ROUTES) {
-      const routes = this.addRoute(route.routeKey, fn, new apigwv2.HttpNoneAuthorizer());
-      acknowledgeNagFindings(routes[0], [
-        { id: 'AwsSolutions-APIG4', reason: 'The API reference (OpenAPI document and its page) is public by design; it holds no data, and the route is throttled.' },
-      ]);
+  private addPublicRoutes(): [lambdaNodejs.NodejsFunction, lambdaNodejs.NodejsFunction] {
+    const apiDocs = this.handlerFunction('api-docs', 'Serves the metered API reference (OpenAPI document and page) and the client for pages');
+    const auth = this.handlerFunction('auth', 'Consumer accounts: register, confirm, log in, refresh, log out (Amazon Cognito)', this.accountsEnvironment);
+    this.grantCreateOwnedTenants(auth);
+    if (this.sourceIpGuard) this.grantSourceIpDecisions(auth);
+    const byHandler = { 'api-docs': apiDocs, auth };
+    for (const [handler, fn] of Object.entries(byHandler)) {
+      this.forwardUsageLines(fn, pascal(handler));
+      this.functions.set(handler, fn);
     }
-    return fn;
+    for (const route of PUBLIC_ROUTES) {
+      const routes = this.addRoute(route.routeKey, byHandler[route.handler], new apigwv2.HttpNoneAuthorizer());
+      acknowledgeNagFindings(routes[0], [{ id: 'AwsSolutions-APIG4', reason: PUBLIC_ROUTE_REASONS[route.handler] }]);
+    }
+    return [apiDocs, auth];
   }
 
   private addRoute(routeKey: string, fn: lambda.IFunction, authorizer: apigwv2.IHttpRouteAuthorizer): apigwv2.HttpRoute[] {
@@ -523,7 +595,9 @@ export class MeteredHttpApi extends Construct {
 
   /** A route function's tables; its usage events go through its log ({@link forwardUsageLines}), never PutEvents. */
   private grantRouteAccess(fn: lambda.IFunction, access: RouteAccess): void {
-    if (access === 'admin') {
+    if (access === 'account') {
+      this.grantManageOwnKeys(fn);
+    } else if (access === 'admin') {
       this.tables.credentials.grantReadWriteData(fn);
       this.tables.limiter.grantReadWriteData(fn);
       this.grantAppendAudit(fn);
@@ -583,7 +657,7 @@ export class MeteredHttpApi extends Construct {
    * is ever overwritten by this code
    * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
    */
-  private grantAppendAudit(fn: iam.IGrantable): void {
+  private grantAppendAudit(fn: iam.IGrantable, options: { readonly read: boolean } = { read: true }): void {
     fn.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [...AUDIT_APPEND_ACTIONS],
@@ -595,7 +669,77 @@ export class MeteredHttpApi extends Construct {
         },
       }),
     );
-    this.tables.audit.grant(fn, ...AUDIT_READ_ACTIONS);
+    if (options.read) this.tables.audit.grant(fn, ...AUDIT_READ_ACTIONS);
+  }
+
+  /**
+   * Item-level access to one table: `actions` on the items whose partition key starts with one of
+   * `prefixes` (`dynamodb:LeadingKeys`, which DynamoDB checks for each action of a
+   * TransactWriteItems as for the single-item calls:
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html,
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html),
+   * and, when given, naming only `attributes` (`dynamodb:Attributes`) and returning no item beyond them.
+   */
+  private grantOnItems(fn: iam.IGrantable, table: dynamodb.ITableV2, actions: readonly string[], prefixes: readonly string[], attributes?: readonly string[]): void {
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: [...actions],
+      resourceArns: [table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+        ...(attributes
+          ? {
+              'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...attributes] },
+              StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+            }
+          : {}),
+      },
+    });
+  }
+
+  /**
+   * The authorizer notes when a key was last used (at most once per KEY_LAST_USED_RESOLUTION_SECONDS
+   * per key, CredentialStore.touchLastUsed): a conditional UpdateItem of `lastUsedAt` on the by-hash
+   * record it reads, and nothing else of it.
+   */
+  private grantTouchKeyLastUsed(fn: iam.IGrantable): void {
+    this.grantOnItems(fn, this.tables.credentials, ['dynamodb:UpdateItem'], [CREDENTIAL_ITEM_PREFIXES.keyHash], [CREDENTIALS_KEY_ATTRIBUTE, KEY_LAST_USED_ATTRIBUTE]);
+  }
+
+  /**
+   * The `auth` routes create a new account's own tenant (CredentialStore.createOwnedTenant): one
+   * TransactWriteItems of the tenant record, the mapping of the account's pool subject to it
+   * (EXTID#), the tenant's limiter item and the audit entry; and read the mappings back (one
+   * BatchGetItem, as the authorizer) to find an account's tenant at sign-in. Key records, admin
+   * token revocations and other tables' items are out of reach; the limiter item with its own
+   * attributes only, never a counter.
+   */
+  private grantCreateOwnedTenants(fn: lambda.IFunction): void {
+    const { tenant, externalIdentity } = CREDENTIAL_ITEM_PREFIXES;
+    this.grantOnItems(fn, this.tables.credentials, ['dynamodb:PutItem'], [tenant, externalIdentity]);
+    this.grantOnItems(fn, this.tables.credentials, ['dynamodb:BatchGetItem'], [externalIdentity]);
+    this.grantOnItems(fn, this.tables.limiter, ['dynamodb:PutItem'], [tenant], Object.values(LIMITER_ATTRIBUTES));
+    this.grantAppendAudit(fn, { read: false });
+  }
+
+  /**
+   * The account routes manage the signed-in account's own keys: read its tenant (and check it in
+   * a transaction), create, rotate and revoke keys (both records of a key, by id and by hash),
+   * list the tenant's keys through the byEntity index with their by-hash records (`lastUsedAt`,
+   * BatchGetItem), put a revoked key on the tenant's limiter item (its revoked keys only: owners
+   * revoke, only admins block), and audit each change. The tenant comes from the authorizer's
+   * verified claim; IAM cannot tell tenants apart within an item prefix, the handler does.
+   */
+  private grantManageOwnKeys(fn: lambda.IFunction): void {
+    const { tenant, key, keyHash } = CREDENTIAL_ITEM_PREFIXES;
+    const { credentials, limiter } = this.tables;
+    this.grantOnItems(fn, credentials, ['dynamodb:GetItem', 'dynamodb:ConditionCheckItem'], [tenant, key]);
+    this.grantOnItems(fn, credentials, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], [key, keyHash]);
+    this.grantOnItems(fn, credentials, ['dynamodb:BatchGetItem'], [keyHash]);
+    const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
+    iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:Query'], resourceArns: [`${credentials.tableArn}/index/${byEntity}`] });
+    this.grantOnItems(fn, limiter, ['dynamodb:UpdateItem'], [tenant], [LIMITER_ATTRIBUTES.pk, LIMITER_ATTRIBUTES.revokedKeys]);
+    this.grantAppendAudit(fn, { read: false });
   }
 
   private grantPutUsageEvents(fn: iam.IGrantable): void {
@@ -657,7 +801,7 @@ export class MeteredHttpApi extends Construct {
     });
   }
 
-  private handlerFunction(name: string, description: string): lambdaNodejs.NodejsFunction {
+  private handlerFunction(name: string, description: string, environment: Record<string, string> = this.environment): lambdaNodejs.NodejsFunction {
     const fn = new lambdaNodejs.NodejsFunction(this, `${pascal(name)}Function`, {
       entry: path.join(HANDLERS_DIR, `${name}.ts`),
       handler: 'handler',
@@ -669,7 +813,7 @@ export class MeteredHttpApi extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       // Versions exist only for the authorizer aliases; an old one goes once its alias has moved on.
       currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
-      environment: this.environment,
+      environment,
       logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
@@ -714,6 +858,12 @@ export class MeteredHttpApi extends Construct {
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, letter: string) => letter.toUpperCase());
 
+/** Why each public route may go without an authorizer (cdk-nag AwsSolutions-APIG4). */
+const PUBLIC_ROUTE_REASONS: Readonly<Record<PublicRoute['handler'], string>> = {
+  'api-docs': 'The API reference (OpenAPI document and its page) and the client for pages are public by design; they hold no data, and the route is throttled.',
+  auth: 'Registering, confirming and signing in happen before a caller has a credential: the route takes an email and password or a refresh token, checked by Cognito; it is throttled and limited per source IP, and its answers never reveal whether an account exists.',
+};
+
 /** The props a {@link MeteredHttpApi} is built from, validated, with their defaults. */
 interface MeteredHttpApiSettings {
   readonly removalPolicy: RemovalPolicy;
@@ -722,6 +872,7 @@ interface MeteredHttpApiSettings {
   readonly throttle: RouteThrottle;
   readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
   readonly authorizerReservedConcurrency: number;
+  readonly corsAllowOrigins: readonly string[];
 }
 
 /** Validates the props once, before anything is created; throws naming the prop, what it must be and what it got. */
@@ -748,7 +899,11 @@ function validatedSettings(scope: Construct, props: MeteredHttpApiProps): Metere
     const problems = externalIssuerProblems(props.externalIssuer);
     if (problems.length > 0) throw new Error(`externalIssuer of ${scope.node.path}: ${problems.join('; ')}. Use the issuer's https JWKS URL and list its app client ids in clientIds.`);
   }
+  const corsAllowOrigins = props.corsAllowOrigins ?? DEFAULT_CORS_ALLOW_ORIGINS;
+  const corsProblems = corsOriginProblems(corsAllowOrigins);
+  if (corsProblems.length > 0) throw new Error(`corsAllowOrigins of ${scope.node.path}: ${corsProblems.join('; ')}.`);
   return {
+    corsAllowOrigins,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     tiers,
     demo,

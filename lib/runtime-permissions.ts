@@ -26,6 +26,7 @@ import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../contracts/limit
 import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
 import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES, PUBLIC_ROUTES } from '../contracts/metered-api';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
+import { CREDENTIAL_ITEM_PREFIXES, KEY_LAST_USED_ATTRIBUTE } from './metered-http-api';
 import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
 
 /**
@@ -95,10 +96,23 @@ export const CONTRACT_COMPONENTS = {
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
-export const METERED_API_FUNCTIONS = ['authorizer', 'token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'api-docs', 'access-log-usage', 'usage-log-forwarder'] as const;
+export const METERED_API_FUNCTIONS = [
+  'authorizer',
+  'token',
+  'usage',
+  'demo-users',
+  'demo-products',
+  'admin',
+  'admin-token',
+  'api-docs',
+  'auth',
+  'account',
+  'access-log-usage',
+  'usage-log-forwarder',
+] as const;
 
 /** The functions that answer requests: each writes its usage events as log lines, which the forwarder puts on the bus. */
-const USAGE_LINE_FUNCTIONS = ['token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'api-docs'] as const satisfies readonly MeteredApiFunction[];
+const USAGE_LINE_FUNCTIONS = ['token', 'usage', 'demo-users', 'demo-products', 'admin', 'admin-token', 'api-docs', 'auth', 'account'] as const satisfies readonly MeteredApiFunction[];
 export type MeteredApiFunction = (typeof METERED_API_FUNCTIONS)[number];
 
 /** The component name of a metered API Lambda. */
@@ -111,6 +125,12 @@ const SAMPLE_QUERY_ID = '5f2b7c1d-2e4f-4d7e-9a51-8c1f6e1a0c5f';
 const SPARK_JOB_ATTEMPT = 'attempt_202501150930001234567890_0001_m_000000_1';
 const SPARK_TASK = 'task_202501150930001234567890_0001_m_000000';
 const SPARK_PART = 'part-00000-8c1f6e1a-0c5f-4d7e-9a51-3f2b7c1d2e4f.c000';
+// A tenant, a key and an account's EXTID# mapping, as lambdas/credentials/credential-store.ts names them.
+const SAMPLE_TENANT_ID = 't-0123456789ab';
+const SAMPLE_KEY_ID = 'key_AbCdEfGhIjKl';
+const SAMPLE_KEY_HASH = 'a3f1'.repeat(16);
+const SAMPLE_POOL_ISSUER = 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI';
+const SAMPLE_EXTERNAL_IDENTITY = JSON.stringify([SAMPLE_POOL_ISSUER, 'subject', '8f3c2a1e-0b4d-4c6e-9f7a-1d2e3f4a5b6c']);
 
 /** Builds the list of every runtime call of the stack's components. */
 export function runtimePermissionContracts(stack: ApiUsageTrackerStack, options: RuntimePermissionOptions = {}): PermissionContract[] {
@@ -489,6 +509,8 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   sourceIpCalls(b, stack, functions);
   b.add(lambdaComponent('token'), functionRole(functions.token), 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'mints tenant tokens (HS256)');
   adminCalls(b, stack, functions);
+  authCalls(b, stack, functions);
+  accountCalls(b, stack, functions);
   apiInvocations(b, stack, functions);
 }
 
@@ -525,6 +547,11 @@ function authorizerCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functi
   // Both possible mappings of an external token (its subject's, its app client's) in one request
   // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html: BatchGetItem is its own action).
   b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:BatchGetItem', api.tables.credentials.tableArn, 'looks up an external identity\'s mappings, subject and app client, in one request');
+  b.add(lambdaComponent('authorizer'), authorizer, 'dynamodb:UpdateItem', api.tables.credentials.tableArn, 'notes when a key was last used on the by-hash record, at most once per KEY_LAST_USED_RESOLUTION_SECONDS per key (CredentialStore.touchLastUsed)', {
+    'dynamodb:LeadingKeys': [`${CREDENTIAL_ITEM_PREFIXES.keyHash}${SAMPLE_KEY_HASH}`],
+    'dynamodb:Attributes': ['pk', KEY_LAST_USED_ATTRIBUTE],
+  });
+  // Account tokens are verified against the pool's JWKS, a public URL: no AWS call, no permission.
   b.add(lambdaComponent('authorizer'), authorizer, 'secretsmanager:GetSecretValue', api.tenantTokenSecret.secretArn, 'verifies tenant tokens (HS256)');
   // The key policy names the authorizer for GetPublicKey only: it verifies admin tokens and can never sign one.
   b.add(lambdaComponent('authorizer'), authorizer, 'kms:GetPublicKey', api.adminTokenKey.keyArn, 'verifies admin tokens (ES256) with the admin token key\'s public half');
@@ -581,11 +608,15 @@ function sourceIpCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, function
     [[pk, tat, bannedUntil, offences, offencesSince], 'the source IP guard counts a request the rate refused as an offence'],
     [[pk, tat, offences, offencesSince, bannedUntil, bans, banHistoryEnds, expiresAt], 'the source IP guard bans an address after repeated offences, for longer each time'],
   ] as const;
-  for (const [attributes, why] of calls) {
-    b.add(lambdaComponent('token'), functionRole(functions.token), 'dynamodb:UpdateItem', stack.meteredApi.tables.limiter.tableArn, why, {
-      'dynamodb:Attributes': [...attributes],
-      'dynamodb:LeadingKeys': [sourceIpItemKey('203.0.113.7')],
-    });
+  // Behind CloudFront the guard is off (the edge's WAF limits these routes per viewer) and so is its grant.
+  const guarded = stack.meteredApi.sourceIpGuard ? (['token', 'auth'] as const) : [];
+  for (const name of guarded) {
+    for (const [attributes, why] of calls) {
+      b.add(lambdaComponent(name), functionRole(functions[name]), 'dynamodb:UpdateItem', stack.meteredApi.tables.limiter.tableArn, why, {
+        'dynamodb:Attributes': [...attributes],
+        'dynamodb:LeadingKeys': [sourceIpItemKey('203.0.113.7')],
+      });
+    }
   }
 }
 
@@ -608,6 +639,72 @@ function adminCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: 
     'dynamodb:ReturnValues': 'NONE',
   });
   b.add(adminComponent, admin, 'dynamodb:Query', tables.audit.tableArn, 'reads the audit log by month');
+}
+
+/** An audit entry of the sample month: what the admin, auth and account functions append. */
+const auditAppend = (): Context => ({
+  'dynamodb:LeadingKeys': [`${AUDIT_PARTITION_PREFIX}2025-01`],
+  'dynamodb:Attributes': [...AUDIT_ENTRY_ATTRIBUTES],
+  'dynamodb:ReturnValues': 'NONE',
+});
+
+/**
+ * The `auth` routes (lambdas/handlers/auth.ts): SignUp, ConfirmSignUp, InitiateAuth and
+ * RevokeToken are public Cognito operations, authorized by the app client id and the user's
+ * tokens, not IAM (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html),
+ * so no Cognito call is declared here. A registration creates the account's own tenant in one
+ * TransactWriteItems (CredentialStore.createOwnedTenant): the tenant record and the subject's
+ * EXTID# mapping with their conditions, the limiter item and the audit entry; sign-in reads the
+ * mappings back (BatchGetItem, as the authorizer does) and creates the tenant if registration's write was lost.
+ */
+function authCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const { tables } = stack.meteredApi;
+  const auth = functionRole(functions.auth);
+  const component = lambdaComponent('auth');
+  const tenantKey = [`${CREDENTIAL_ITEM_PREFIXES.tenant}${SAMPLE_TENANT_ID}`];
+  const mappingKey = [`${CREDENTIAL_ITEM_PREFIXES.externalIdentity}${SAMPLE_EXTERNAL_IDENTITY}`];
+  b.add(component, auth, 'dynamodb:PutItem', tables.credentials.tableArn, 'creates the new account\'s tenant record (attribute_not_exists)', { 'dynamodb:LeadingKeys': tenantKey });
+  b.add(component, auth, 'dynamodb:PutItem', tables.credentials.tableArn, 'maps the account\'s pool subject to its tenant (EXTID#, attribute_not_exists)', { 'dynamodb:LeadingKeys': mappingKey });
+  b.add(component, auth, 'dynamodb:BatchGetItem', tables.credentials.tableArn, 'finds the tenant of an account at sign-in: its subject\'s and its app client\'s mappings, as the authorizer looks them up', {
+    'dynamodb:LeadingKeys': [mappingKey[0], `${CREDENTIAL_ITEM_PREFIXES.externalIdentity}${JSON.stringify([SAMPLE_POOL_ISSUER, 'client', 'app-client-id'])}`],
+  });
+  const { pk, tier, blocked } = LIMITER_ATTRIBUTES;
+  b.add(component, auth, 'dynamodb:PutItem', tables.limiter.tableArn, 'creates the new tenant\'s limiter item: its tier, not blocked (LimiterItemWrites.create)', {
+    'dynamodb:LeadingKeys': tenantKey,
+    'dynamodb:Attributes': [pk, tier, blocked],
+  });
+  b.add(component, auth, 'dynamodb:PutItem', tables.audit.tableArn, 'records each registration in the audit log', auditAppend());
+}
+
+/**
+ * The account routes (lambdas/handlers/account.ts): the signed-in account's tenant and its keys.
+ * Creating a key is one TransactWriteItems of a ConditionCheck on the tenant (its tier), the
+ * key's two records (by hash, by id) and the audit entry; rotating adds an Update of the old key's
+ * records (its expiry); revoking updates both records and puts the key on the tenant's limiter
+ * item, with the audit entry; listing reads the tenant's keys through the byEntity index.
+ */
+function accountCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const { tables } = stack.meteredApi;
+  const account = functionRole(functions.account);
+  const component = lambdaComponent('account');
+  const { tenant, key, keyHash } = CREDENTIAL_ITEM_PREFIXES;
+  const tenantKey = [`${tenant}${SAMPLE_TENANT_ID}`];
+  const keyRecords = [`${key}${SAMPLE_KEY_ID}`, `${keyHash}${SAMPLE_KEY_HASH}`];
+  b.add(component, account, 'dynamodb:GetItem', tables.credentials.tableArn, 'reads the account\'s tenant (GET /v1/auth/me, and its tier for a new key)', { 'dynamodb:LeadingKeys': tenantKey });
+  b.add(component, account, 'dynamodb:ConditionCheckItem', tables.credentials.tableArn, 'checks, in the key\'s transaction, that the tenant still has the tier read', { 'dynamodb:LeadingKeys': tenantKey });
+  b.add(component, account, 'dynamodb:GetItem', tables.credentials.tableArn, 'reads a key by id (consistently) before rotating or revoking it', { 'dynamodb:LeadingKeys': [keyRecords[0]] });
+  for (const record of keyRecords) {
+    b.addActions(component, account, ['dynamodb:PutItem', 'dynamodb:UpdateItem'], tables.credentials.tableArn, 'creates a key\'s records, sets a rotated key\'s expiry, revokes a key', { 'dynamodb:LeadingKeys': [record] });
+  }
+  const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
+  b.add(component, account, 'dynamodb:Query', `${tables.credentials.tableArn}/index/${byEntity}`, 'lists the tenant\'s keys (and counts them against MAX_KEYS_PER_TENANT)');
+  b.add(component, account, 'dynamodb:BatchGetItem', tables.credentials.tableArn, 'reads the listed keys\' by-hash records, where the authorizer notes lastUsedAt', { 'dynamodb:LeadingKeys': [keyRecords[1]] });
+  const { pk, revokedKeys } = LIMITER_ATTRIBUTES;
+  b.add(component, account, 'dynamodb:UpdateItem', tables.limiter.tableArn, 'puts a revoked key on the tenant\'s limiter item, which refuses it from the next request on', {
+    'dynamodb:LeadingKeys': tenantKey,
+    'dynamodb:Attributes': [pk, revokedKeys],
+  });
+  b.add(component, account, 'dynamodb:PutItem', tables.audit.tableArn, 'records each key created, rotated or revoked in the audit log', auditAppend());
 }
 
 /** API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function. */

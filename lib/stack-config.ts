@@ -5,6 +5,7 @@ import { CATALOG, FIREHOSE_BUFFERING } from '../contracts/lake-layout';
 import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
 import { externalIssuerProblems } from '../contracts/external-issuer';
+import { DEFAULT_CORS_ALLOW_ORIGINS, corsOriginProblems } from '../contracts/cors';
 import { ExternalIssuerProps, TierSettings } from './metered-http-api';
 import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
 
@@ -33,6 +34,16 @@ export interface UsageTrackerConfig {
   readonly authorizerReservedConcurrency: number;
   /** CloudFront and AWS WAF in front of the API (a us-east-1 stack), the execute-api endpoint off. */
   readonly edge?: EdgeConfig;
+  /** The consumer accounts' Cognito user pool (issue 15); absent when `accounts` is false. */
+  readonly accounts?: AccountsConfig;
+  /** Origins whose pages may call the API (CORS). */
+  readonly corsAllowOrigins: readonly string[];
+}
+
+/** The accounts' settings, from the `accounts*` context parameters. */
+export interface AccountsConfig {
+  /** A verified Amazon SES identity (an address) to send confirmation codes from, instead of Cognito's default email. */
+  readonly emailFrom?: string;
 }
 
 /** The edge's settings, from the `edge*` context parameters. */
@@ -43,7 +54,7 @@ export interface EdgeConfig {
   readonly originCertificateArn: string;
   /** Requests per IP address and 5 minutes, any route. */
   readonly rateLimitPerIp: number;
-  /** Requests per IP address and 5 minutes to POST /v1/auth/token. */
+  /** Requests per IP address and 5 minutes to POST /v1/auth/token and the account sign-up and sign-in routes, together. */
   readonly tokenRateLimitPerIp: number;
 }
 
@@ -93,6 +104,23 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
     defaultValue: '100',
   },
   {
+    key: 'accounts',
+    description:
+      'Self-service accounts for API consumers: an Amazon Cognito user pool behind POST /v1/auth/register, confirm, login, refresh, logout, GET /v1/auth/me and /v1/keys (`true`/`false`; with `false` the sign-up and sign-in routes answer 503 and no account token exists)',
+    defaultValue: 'true',
+  },
+  {
+    key: 'accountsEmailFrom',
+    description:
+      'A verified Amazon SES email address in the stack\'s region that sends the confirmation codes; without it Cognito\'s default email sends them, which allows only a few emails a day per pool',
+    defaultValue: '(none: Cognito\'s default email)',
+  },
+  {
+    key: 'corsAllowOrigins',
+    description: 'Comma-separated origins whose pages may call the API (CORS), e.g. `https://app.example.com`; `*` for any (credentials travel in headers, never cookies)',
+    defaultValue: DEFAULT_CORS_ALLOW_ORIGINS.join(','),
+  },
+  {
     key: 'edgeProtection',
     description: 'Put CloudFront with AWS WAF per-IP rate-based rules in front of the API (a second stack, `<stack>-Edge`, in us-east-1) and turn the default execute-api endpoint off (`true`/`false`); needs `edgeOriginDomainName` and `edgeOriginCertificateArn`',
     defaultValue: 'false',
@@ -100,7 +128,7 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'edgeOriginDomainName', description: 'Custom domain name the API answers on behind CloudFront; point its DNS record at the `EdgeOriginDnsTarget` output', defaultValue: '(none)' },
   { key: 'edgeOriginCertificateArn', description: 'ACM certificate for `edgeOriginDomainName`, in the API\'s region', defaultValue: '(none)' },
   { key: 'edgeRateLimitPerIp', description: 'Requests one IP address may make to any route in 5 minutes before AWS WAF answers 429 (10-2000000000)', defaultValue: '3000' },
-  { key: 'edgeTokenRateLimitPerIp', description: 'Requests one IP address may make to POST /v1/auth/token in 5 minutes before AWS WAF answers 429 (10 up to `edgeRateLimitPerIp`)', defaultValue: '100' },
+  { key: 'edgeTokenRateLimitPerIp', description: 'Requests one IP address may make in 5 minutes, all together, to POST /v1/auth/token and the account routes POST /v1/auth/register, confirm, login, refresh, logout before AWS WAF answers 429 (10 up to `edgeRateLimitPerIp`)', defaultValue: '100' },
 ];
 
 /** Thrown when a context value cannot be used. */
@@ -181,6 +209,8 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
   return {
     authorizerReservedConcurrency: context.number('authorizerReservedConcurrency', 0, 1000),
     edge,
+    accounts: context.bool('accounts') ? readAccounts(context) : undefined,
+    corsAllowOrigins: readCorsAllowOrigins(context),
     tiers,
     demo: { latencyMs: context.number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: context.decimal('demoErrorRate', 1) },
     externalIssuer,
@@ -208,6 +238,24 @@ function readAlarmEmail(context: ContextReader): string | undefined {
     throw new ContextParameterError('alarmEmail', email, 'an e-mail address');
   }
   return email;
+}
+
+/** The accounts' settings, read when `accounts` is true. */
+function readAccounts(context: ContextReader): AccountsConfig {
+  const emailFrom = context.raw('accountsEmailFrom');
+  if (emailFrom === undefined) return {};
+  if (typeof emailFrom !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(emailFrom.trim())) {
+    throw new ContextParameterError('accountsEmailFrom', emailFrom, 'an email address verified in Amazon SES in the stack\'s region');
+  }
+  return { emailFrom: emailFrom.trim() };
+}
+
+/** Allowed CORS origins: `*`, or https origins (http only for localhost), checked as contracts/cors.ts checks them. */
+function readCorsAllowOrigins(context: ContextReader): string[] {
+  const origins = context.list('corsAllowOrigins');
+  const problems = corsOriginProblems(origins);
+  if (problems.length > 0) throw new ContextParameterError('corsAllowOrigins', context.raw('corsAllowOrigins'), `origins without a path: ${problems.join('; ')}`);
+  return origins;
 }
 
 /** Tier overrides: a JSON object from `-c`, or an object from cdk.json. */

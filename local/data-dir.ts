@@ -28,6 +28,8 @@ export function dataDirLayout(dataDir: string) {
     eventBusRules: path.join(state, 'event-bus-rules.json'),
     /** dynalite's tables. */
     dynamodb: path.join(dataDir, 'dynamodb'),
+    /** The Cognito emulator's pool, users and log (local/accounts/; passwords in plain text, so 0700). */
+    cognito: path.join(dataDir, 'cognito'),
     secrets,
     tenantTokenSecret: path.join(secrets, 'tenant-token-secret'),
     adminTokenKey: path.join(secrets, 'admin-token-key.pem'),

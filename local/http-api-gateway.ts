@@ -3,6 +3,7 @@ import { IncomingMessage, RequestListener, Server, ServerResponse, createServer 
 import { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { parseAuthorizerContext } from '../contracts/authorizer-context';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, DEFAULT_CORS_ALLOW_ORIGINS, corsOriginProblems } from '../contracts/cors';
 import { AccessLogRecord, CredentialSource } from '../contracts/metered-api';
 import { ParserRefusalStatus, answerParserRefusalsWithJson } from './http-parser-refusals';
 
@@ -47,6 +48,63 @@ export interface LocalHttpApiGatewayOptions {
   readonly onAccessLog?: (record: AccessLogRecord) => void;
   /** @default Date.now */
   readonly clock?: () => number;
+  /**
+   * The API's CORS configuration (contracts/cors.ts), as the stack sets it on the HTTP API: the
+   * origins whose pages may call it. `false` answers as an API without CORS configuration.
+   * @default { allowOrigins: DEFAULT_CORS_ALLOW_ORIGINS }
+   */
+  readonly cors?: { readonly allowOrigins: readonly string[] } | false;
+}
+
+/**
+ * CORS as an HTTP API configured for it answers (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html):
+ * "API Gateway automatically sends a response to preflight OPTIONS requests, even if there isn't
+ * an OPTIONS route configured" (so neither the authorizer nor an integration is called), "adds the
+ * configured CORS headers to the response from an integration" and "ignores CORS headers returned
+ * from your backend integration"; only a request with an `Origin` header gets CORS headers, and a
+ * preflight is an OPTIONS request with both `Origin` and `Access-Control-Request-Method`. The
+ * preflight's status is not stated there: 204, no body, the status CORS preflights conventionally get.
+ */
+class CorsPolicy {
+  constructor(private readonly allowOrigins: readonly string[]) {
+    const problems = corsOriginProblems(allowOrigins);
+    if (problems.length > 0) throw new Error(`The gateway's CORS configuration is invalid: ${problems.join('; ')}.`);
+  }
+
+  public static isPreflight(method: string, headers: IncomingMessage['headers']): boolean {
+    return method === 'OPTIONS' && typeof headers.origin === 'string' && typeof headers['access-control-request-method'] === 'string';
+  }
+
+  /** The headers of an answer to a request from `origin`: none for a request without one, or from an origin not allowed. */
+  public answerHeaders(origin: string | undefined): Record<string, string> {
+    const allowed = this.allowedOrigin(origin);
+    if (allowed === undefined) return {};
+    return { ...allowed, 'access-control-expose-headers': CORS_EXPOSE_HEADERS.join(',') };
+  }
+
+  /** The headers of the answer to a preflight from `origin`. */
+  public preflightHeaders(origin: string | undefined): Record<string, string> {
+    const allowed = this.allowedOrigin(origin);
+    if (allowed === undefined) return {};
+    return {
+      ...allowed,
+      'access-control-allow-methods': CORS_ALLOW_METHODS.join(','),
+      'access-control-allow-headers': CORS_ALLOW_HEADERS.join(','),
+      'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+    };
+  }
+
+  private allowedOrigin(origin: string | undefined): Record<string, string> | undefined {
+    if (origin === undefined) return undefined;
+    if (this.allowOrigins.includes('*')) return { 'access-control-allow-origin': '*' };
+    // The origin itself, when listed; the answer then varies with it (RFC 9110 section 12.5.5).
+    return this.allowOrigins.includes(origin) ? { 'access-control-allow-origin': origin, vary: 'origin' } : undefined;
+  }
+}
+
+/** The headers of an integration's answer without its CORS headers, which an API configured for CORS ignores. */
+function withoutCorsHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !name.toLowerCase().startsWith('access-control-')));
 }
 
 /**
@@ -109,7 +167,8 @@ interface Exchange {
   readonly method: string;
   readonly url: URL;
   readonly log: MutableAccessLogRecord;
-  answer(status: number, headers: Record<string, string>, body: Buffer | string): void;
+  /** Answers; the CORS headers of the request's origin replace any the headers have (`cors` replaces those, for a preflight). */
+  answer(status: number, headers: Record<string, string>, body: Buffer | string, cors?: Record<string, string>): void;
   gatewayAnswer(status: keyof typeof GATEWAY_ANSWERS, extra?: Record<string, string>): void;
 }
 
@@ -130,11 +189,13 @@ export class LocalHttpApiGateway {
   private readonly routes: CompiledRoute[];
   private readonly cache = new Map<string, { expires: number; result: SimpleAuthorizerResult }>();
   private readonly clock: () => number;
+  private readonly cors?: CorsPolicy;
   private server?: Server;
 
   constructor(private readonly options: LocalHttpApiGatewayOptions) {
     this.clock = options.clock ?? Date.now;
     this.routes = options.routes.map(compileRoute);
+    if (options.cors !== false) this.cors = new CorsPolicy(options.cors?.allowOrigins ?? DEFAULT_CORS_ALLOW_ORIGINS);
   }
 
   public async listen(port: number, host = '127.0.0.1'): Promise<string> {
@@ -164,6 +225,7 @@ export class LocalHttpApiGateway {
    * quota (431), read the body (413 over the payload limit), match a route (404), authorize it (IAM
    * or the Lambda authorizer), call the integration, answer, and write the access log record.
    * A request refused before it is read (431) has no access log record, as one Node's parser refuses.
+   * A CORS preflight is answered at once, with no route, authorizer or integration ({@link CorsPolicy}).
    */
   public async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (requestLineAndHeaderValuesBytes(req) > HTTP_API_LIMITS.requestLineAndHeaderValuesBytes) {
@@ -171,6 +233,11 @@ export class LocalHttpApiGateway {
       return;
     }
     const exchange = this.startExchange(req, res);
+    if (this.cors && CorsPolicy.isPreflight(exchange.method, req.headers)) {
+      req.resume();
+      exchange.answer(204, {}, '', this.cors.preflightHeaders(req.headers.origin));
+      return;
+    }
     try {
       const declared = Number(req.headers['content-length'] ?? 0);
       const body = declared > HTTP_API_LIMITS.payloadBytes ? undefined : await readBody(req);
@@ -200,9 +267,11 @@ export class LocalHttpApiGateway {
       integrationStatus: '-',
       sourceIp: sourceIpOf(req),
     };
-    const answer = (status: number, headers: Record<string, string>, body: Buffer | string) => {
+    const originCors = this.cors?.answerHeaders(req.headers.origin);
+    const answer = (status: number, headers: Record<string, string>, body: Buffer | string, cors = originCors) => {
       const payload = typeof body === 'string' ? Buffer.from(body) : body;
-      res.writeHead(status, { 'apigw-requestid': requestId, 'content-length': String(payload.byteLength), ...headers });
+      const own = cors ? { ...withoutCorsHeaders(headers), ...cors } : headers;
+      res.writeHead(status, { 'apigw-requestid': requestId, 'content-length': String(payload.byteLength), ...own });
       res.end(payload);
       log.status = status;
       log.responseLength = payload.byteLength;

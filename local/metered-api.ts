@@ -6,6 +6,7 @@ import {
   METERED_API_TABLES,
   MeteredApiTable,
   PUBLIC_ROUTES,
+  PublicRoute,
   RouteAccess,
   TableDefinition,
   authorizerConfigOf,
@@ -13,6 +14,8 @@ import {
 } from '../contracts/metered-api';
 import { buildOpenApiDocument } from '../contracts/openapi';
 import { ROUTE_HANDLERS, createAdminTokenHandler, createApiDocsHandler, createAuthorizerHandler } from '../lambdas/handlers/registry';
+import { createAccountHandler } from '../lambdas/routes/account-route';
+import { createAuthHandler } from '../lambdas/routes/auth-route';
 import type { MeteredApiDependencies } from '../lambdas/runtime/dependencies';
 import { GatewayAuthorizer, GatewayRoute } from './http-api-gateway';
 import { IamSignedRequest, LocalIamAuthorizer } from './iam-authorizer';
@@ -74,6 +77,17 @@ function createTableInput(tableName: string, definition: TableDefinition) {
   };
 }
 
+/**
+ * The functions of the public routes, one per handler module as in AWS: the reference (its
+ * document built once) and the account routes, behind the per-source-IP guard they compose themselves.
+ */
+function publicRouteHandlers(deps: MeteredApiDependencies): Record<PublicRoute['handler'], GatewayRoute['handler']> {
+  return {
+    'api-docs': createApiDocsHandler(deps, buildOpenApiDocument()),
+    auth: createAuthHandler(deps),
+  };
+}
+
 /** A route of your own on the local gateway, as `MeteredHttpApi.addMeteredRoute` adds it in AWS. */
 export interface LocalMeteredRoute {
   readonly routeKey: string;
@@ -99,12 +113,16 @@ export function meteredApiRoutes(deps: MeteredApiDependencies, customRoutes: rea
     }
     return authorizer;
   };
-  const apiDocs = createApiDocsHandler(deps, buildOpenApiDocument()) as unknown as GatewayRoute['handler'];
+  const publicHandlers = publicRouteHandlers(deps);
   return [
-    ...BUILT_IN_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: ROUTE_HANDLERS[route.handler](deps), authorizer: authorizerOf(route) })),
+    ...BUILT_IN_ROUTES.map((route) => ({
+      routeKey: route.routeKey,
+      handler: route.handler === 'account' ? createAccountHandler(deps) : ROUTE_HANDLERS[route.handler](deps),
+      authorizer: authorizerOf(route),
+    })),
     ...customRoutes.map((route) => ({ routeKey: route.routeKey, handler: route.handler, authorizer: authorizerOf({ access: route.access ?? 'tenant', credential: 'authorization' }) })),
-    // The API's reference: no authorizer, as in AWS.
-    ...PUBLIC_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: apiDocs })),
+    // The API's reference, the client for pages and the account routes: no authorizer, as in AWS.
+    ...PUBLIC_ROUTES.map((route) => ({ routeKey: route.routeKey, handler: publicHandlers[route.handler] })),
     // POST /v1/admin/token exists only where callers can prove an IAM identity, as in AWS.
     ...(iam ? [{ routeKey: ADMIN_TOKEN_ROUTE.routeKey, handler: createAdminTokenHandler(deps) as unknown as GatewayRoute['handler'], iam: (request: IamSignedRequest) => iam.verify(request) }] : []),
   ];

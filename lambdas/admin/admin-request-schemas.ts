@@ -1,17 +1,17 @@
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
 import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '../../contracts/tenants';
 import { TIER_NAMES } from '../../contracts/tiers';
 import { InvalidAdminInput } from './admin-errors';
+import '../../contracts/zod-locale';
 
 /**
  * The admin API's request bodies, as zod schemas (so that the API description can be generated
  * from them, `z.toJSONSchema`). zod/mini, zod's tree-shakable functional form: the admin function's
  * bundle holds the checks these schemas use, not the whole library (about 440 KB minified).
  * zod/mini answers "Invalid input" for every issue unless a locale is configured: the English
- * messages are those of zod's classic form, which the answers have always carried.
+ * messages are those of zod's classic form, which the answers have always carried
+ * (contracts/zod-locale.ts configures them).
  */
-z.config(en());
 
 const stringOfLength = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 

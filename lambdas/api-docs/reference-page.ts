@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { HtmlPage, htmlPage } from './html-page';
 
 /**
  * GET /docs: the API reference page. One self-contained HTML page (no CDN, no other origin): its
@@ -148,37 +148,15 @@ const SCRIPT = `
 })();
 `;
 
-const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-
 /** The page, and the headers it must be served with. */
-export interface ReferencePage {
-  readonly html: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
+export type ReferencePage = HtmlPage;
 
-/**
- * The reference page and its headers: the Content-Security-Policy allows exactly its inline
- * script and style (by hash) and requests to its own origin, as the dashboard's allows only its
- * own files (local/dashboard/dashboard.ts).
- */
+/** The reference page and its headers (see {@link htmlPage}). */
 export function referencePage(): ReferencePage {
-  const html = [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>API reference</title><style>${STYLE}</style></head>`,
-    '<body><header><h1 id="title">API reference</h1><p id="description"></p><p id="error"></p></header>',
-    '<main><nav id="nav"></nav><div id="reference"></div></main>',
-    `<script>${SCRIPT}</script></body></html>`,
-  ].join('\n');
-  const csp = `default-src 'none'; script-src ${sha256(SCRIPT)}; style-src ${sha256(STYLE)}; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
-  return {
-    html,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': csp,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cache-control': 'public, max-age=300',
-    },
-  };
+  return htmlPage({
+    title: 'API reference',
+    style: STYLE,
+    body: '<header><h1 id="title">API reference</h1><p id="description"></p><p id="error"></p></header>\n<main><nav id="nav"></nav><div id="reference"></div></main>',
+    script: SCRIPT,
+  });
 }

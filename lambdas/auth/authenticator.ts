@@ -1,9 +1,11 @@
 import * as jose from 'jose';
-import { API_KEY_HEADER, CredentialSource, RouteAccess, SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../contracts/metered-api';
+import { ACCOUNT_SCOPES, API_KEY_HEADER, CredentialSource, METERED_API_SERVICE, RouteAccess, SCOPES, TENANT_SCOPES, TOKEN_CLOCK_TOLERANCE_SECONDS } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { AUTHORIZER_CONTEXT_FIELDS, parseAuthorizerContext } from '../../contracts/authorizer-context';
 import { TierName, isTierName } from '../../contracts/tiers';
-import { CredentialStore } from '../credentials/credential-store';
+import { KEY_LAST_USED_RESOLUTION_SECONDS } from '../../contracts/accounts';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CredentialStore, ExternalTenant } from '../credentials/credential-store';
 import { ExternalIdentity, TokenRejectedError, TokenService } from '../tokens/token-service';
 
 /**
@@ -19,7 +21,8 @@ interface PrincipalBase {
   /** The API key, or the key a token was minted from. */
   readonly keyId?: string;
   readonly scopes: readonly string[];
-  readonly via: 'api-key' | 'token';
+  /** `account`: a signed-in account's access token (the project's user pool). */
+  readonly via: 'api-key' | 'token' | 'account';
   /** Who acted, for the audit log: the key id or the token subject. */
   readonly subject: string;
   /** The API key's standing when the authorizer looked it up (absent for tokens, whose key it does not look up). */
@@ -50,6 +53,14 @@ export type AuthOutcome = { readonly ok: true; readonly principal: Principal } |
 
 const refuse = (reason: string): AuthOutcome => ({ ok: false, reason });
 
+let warningLogger: Logger | undefined;
+
+/** The default of {@link Authenticator}'s `warn`: the functions' structured logger, made on first use. */
+function logWarning(message: string, details: Record<string, unknown>): void {
+  warningLogger ??= new Logger({ serviceName: METERED_API_SERVICE });
+  warningLogger.warn(message, details);
+}
+
 /** The one refusal of an external token whose identity leads to no tenant, whatever the cause. */
 export const EXTERNAL_IDENTITY_REFUSAL = 'token rejected: external identity maps to no tenant';
 
@@ -78,6 +89,8 @@ export class Authenticator {
     private readonly store: CredentialStore,
     private readonly tokens: TokenService,
     private readonly clock: () => number = Date.now,
+    /** Where failures that do not decide an authentication are logged (a key's `lastUsedAt` write). */
+    private readonly warn: (message: string, details: Record<string, unknown>) => void = logWarning,
   ) {}
 
   /**
@@ -110,6 +123,7 @@ export class Authenticator {
     // A cached allow must not outlive the token: refused now, the token is refused for the rest of its life anyway.
     if (!this.validUntil(token, answerHeldForSeconds)) return refuse('token rejected: expires before a cached answer would');
     if (verified.kind === 'external') return this.byExternalIdentity(verified.external);
+    if (verified.kind === 'account') return this.byAccount(verified.external);
     if (verified.kind === 'admin') {
       if (await this.store.isAdminTokenRevoked(verified.tokenId)) return refuse('token rejected: admin token revoked');
       return { ok: true, principal: { kind: 'admin', scopes: verified.scopes, via: 'token', subject: verified.subject } };
@@ -134,17 +148,19 @@ export class Authenticator {
   private async byExternalIdentity(identity: ExternalIdentity): Promise<AuthOutcome> {
     const mapped = await this.store.findExternalTenant(identity);
     if (!mapped) return refuse(EXTERNAL_IDENTITY_REFUSAL);
-    return {
-      ok: true,
-      principal: {
-        kind: 'tenant',
-        tenantId: mapped.tenantId,
-        ...(mapped.tierHint === undefined ? {} : { tier: mapped.tierHint }),
-        scopes: [...TENANT_SCOPES],
-        via: 'token',
-        subject: `${identity.issuer}|${identity.subject}`,
-      },
-    };
+    return mappedPrincipal(mapped, { scopes: TENANT_SCOPES, via: 'token', subject: `${identity.issuer}|${identity.subject}` });
+  }
+
+  /**
+   * A signed-in account: its tenant is the one its registration created, found by the pool's
+   * verified `sub` in the credentials table (the mapping registration wrote), never a claim. It
+   * carries the account scope, which lets it manage that tenant's keys; no key, and no token
+   * minted from a key, ever does.
+   */
+  private async byAccount(identity: ExternalIdentity): Promise<AuthOutcome> {
+    const mapped = await this.store.findExternalTenant(identity, { bySubjectOnly: true });
+    if (!mapped) return refuse('token rejected: account has no tenant');
+    return mappedPrincipal(mapped, { scopes: ACCOUNT_SCOPES, via: 'account', subject: identity.subject });
   }
 
   /**
@@ -152,27 +168,57 @@ export class Authenticator {
    * the authorizer's answer per credential, so refusing here would outlast an unblock by up to the
    * cache TTL, and only as `{"message":"Forbidden"}`. The routes refuse it instead, from the state
    * of that very request, with a JSON body saying why. A revoked key is refused here: revocation is
-   * final, so a cached refusal is never wrong.
+   * final, so a cached refusal is never wrong. So is a rotated key from its `expiresAt` on (the end
+   * of the grace its owner chose, issue 15): expiry is final too. API Gateway caches an ALLOW for
+   * the authorizer's TTL (AUTHORIZER_CACHE_TTL_BY_ACCESS, 5 s for tenant routes;
+   * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html#http-api-lambda-authorizer.caching),
+   * so a key allowed just before its `expiresAt` may still pass for up to that long after it.
    *
    * One read, the key's record: its tenant's tier and blocks are on the limiter item, which the
    * limiter's write checks on every metered request. The record's tier hint tells the limiter
    * which tier to name in that write. A tenant key is created only for a tenant that exists, and
-   * tenants are never deleted.
+   * tenants are never deleted. When the record's `lastUsedAt` is missing or older than
+   * KEY_LAST_USED_RESOLUTION_SECONDS, one conditional write records this use ({@link recordUse}).
    */
   private async byApiKey(apiKey: string): Promise<AuthOutcome> {
     const key = await this.store.findKey(apiKey);
     if (!key) return refuse('unknown API key');
     if (key.status === 'revoked') return refuse('API key is revoked');
+    if (key.expiresAt !== undefined && !(Date.parse(key.expiresAt) > this.clock())) return refuse('API key expired after its rotation');
+    if (key.lastUsedAt === undefined || !(Date.parse(key.lastUsedAt) >= this.clock() - KEY_LAST_USED_RESOLUTION_SECONDS * 1000)) await this.recordUse(apiKey, key.keyId);
     const standing: CredentialStanding = key.status === 'blocked' ? 'key-blocked' : 'active';
     const common = { keyId: key.keyId, via: 'api-key', subject: key.keyId, standing } as const;
     if (key.role === 'admin') return { ok: true, principal: { kind: 'admin', scopes: [SCOPES.admin], ...common } };
     return { ok: true, principal: { kind: 'tenant', tenantId: key.tenantId, ...(key.tierHint === undefined ? {} : { tier: key.tierHint }), scopes: [...TENANT_SCOPES], ...common } };
   }
+
+  /**
+   * Records that a key was used now (CredentialStore.touchLastUsed: one conditional UpdateItem of
+   * its by-hash record's `lastUsedAt`, which concurrent authorizers write once). A bookkeeping
+   * write: when it fails, the key is authenticated all the same and the failure is logged.
+   */
+  private async recordUse(apiKey: string, keyId: string): Promise<void> {
+    try {
+      await this.store.touchLastUsed(apiKey);
+    } catch (error) {
+      this.warn('could not record when an API key was last used; authenticated all the same', { keyId, error });
+    }
+  }
 }
 
-/** Whether a principal may call a route: admin routes need the admin scope, tenant routes a tenant. */
+/** The tenant principal of an identity the credentials table maps to a tenant (with the tier hint the mapping carries). */
+function mappedPrincipal(mapped: ExternalTenant, as: { readonly scopes: readonly string[]; readonly via: 'token' | 'account'; readonly subject: string }): AuthOutcome {
+  const tier = mapped.tierHint === undefined ? {} : { tier: mapped.tierHint };
+  return { ok: true, principal: { kind: 'tenant', tenantId: mapped.tenantId, ...tier, scopes: [...as.scopes], via: as.via, subject: as.subject } };
+}
+
+/**
+ * Whether a principal may call a route: admin routes need the admin scope, account routes a
+ * signed-in account (its token, with the account scope), tenant routes a tenant.
+ */
 export function mayAccess(principal: Principal, access: RouteAccess): boolean {
   if (access === 'admin') return principal.kind === 'admin' && principal.scopes.includes(SCOPES.admin);
+  if (access === 'account') return principal.kind === 'tenant' && principal.via === 'account' && principal.scopes.includes(SCOPES.account);
   return principal.kind === 'tenant' && principal.scopes.includes(SCOPES.call);
 }
 
@@ -220,7 +266,7 @@ export function fromAuthorizerContext(context: unknown): Principal | undefined {
   const common = {
     ...(values.apiKeyId !== undefined ? { keyId: values.apiKeyId } : {}),
     scopes: (values.scopes ?? '').split(' ').filter(Boolean),
-    via: values.via === 'token' ? 'token' : 'api-key',
+    via: values.via === 'token' || values.via === 'account' ? values.via : 'api-key',
     subject: values.subject ?? 'unknown',
     ...(isStanding(values.standing) ? { standing: values.standing } : {}),
   } as const;

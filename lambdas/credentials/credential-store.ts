@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditWrite, TransactItem } from '../admin/audit-log';
+import { KEY_LAST_USED_RESOLUTION_SECONDS, KEY_PREFIX_LENGTH } from '../../contracts/accounts';
 import { CREDENTIALS_TTL_ATTRIBUTE } from '../../contracts/metered-api';
 import { RESERVED_TENANT_IDS, TENANT_ID_PATTERN, TENANT_ID_RULE, isReservedTenantId } from '../../contracts/tenants';
 import { DEFAULT_TIERS, TierLimit, TierName, isTierName } from '../../contracts/tiers';
@@ -17,6 +18,14 @@ export interface Tenant {
   readonly tier: TierName;
   readonly blocked: boolean;
   readonly createdAt: string;
+  /** The account that registered the tenant (self-service, issue 15): its pool `sub` and its email; absent for tenants admins created. */
+  readonly owner?: TenantOwner;
+}
+
+/** Who owns a self-service tenant: stored on the tenant record as `ownerSubject` and `ownerEmail`. */
+export interface TenantOwner {
+  readonly subject: string;
+  readonly email: string;
 }
 
 export interface ApiKeyRecord {
@@ -25,6 +34,18 @@ export interface ApiKeyRecord {
   readonly role: KeyRole;
   readonly status: KeyStatus;
   readonly createdAt: string;
+  /** The name its owner gave it (self-service keys, issue 15); absent on keys created without one (by admins). */
+  readonly name?: string;
+  /** The secret's first KEY_PREFIX_LENGTH characters, to recognise it in a list; absent on keys created before prefixes were kept. */
+  readonly prefix?: string;
+  /**
+   * When the authorizer last accepted the key, to KEY_LAST_USED_RESOLUTION_SECONDS: written by the
+   * authorizer on the by-hash record it reads ({@link CredentialStore.touchLastUsed}), so found by
+   * {@link CredentialStore.findKey} and {@link CredentialStore.listKeys} only.
+   */
+  readonly lastUsedAt?: string;
+  /** When a rotated key stops working (the end of its successor's grace); absent for a key never rotated. */
+  readonly expiresAt?: string;
 }
 
 /**
@@ -93,18 +114,18 @@ export interface CredentialStoreProps {
   readonly clock?: () => number;
 }
 
-const tenantItemKey = (tenantId: string) => `TENANT#${tenantId}`;
-const keyItemKey = (keyId: string) => `KEY#${keyId}`;
-const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
+export const tenantItemKey = (tenantId: string) => `TENANT#${tenantId}`;
+export const keyItemKey = (keyId: string) => `KEY#${keyId}`;
+export const hashItemKey = (hash: string) => `KEYHASH#${hash}`;
 // JSON keeps the parts apart whatever characters an issuer or subject holds.
-const externalItemKey = (issuer: string, by: 'subject' | 'client', value: string) => `EXTID#${JSON.stringify([issuer, by, value])}`;
+export const externalItemKey = (issuer: string, by: 'subject' | 'client', value: string) => `EXTID#${JSON.stringify([issuer, by, value])}`;
 const revokedAdminTokenKey = (tokenId: string) => `ADMINTOKEN#${tokenId}`;
 
 /** A new tenant id, when the admin gives none. */
 export const generateTenantId = (): string => `t-${randomBytes(6).toString('hex')}`;
 
 /** Which action of a cancelled transaction failed its condition, by index. */
-type FailedConditions = (index: number) => boolean;
+export type FailedConditions = (index: number) => boolean;
 
 /**
  * TransactWriteItems takes at most 100 actions
@@ -118,7 +139,7 @@ const TIER_HINTS_PER_TRANSACTION = 97;
 const TIER_ROUNDS = 3;
 
 /** The attribute of key records (by hash) and external identity mappings that holds the tenant's tier, a hint for the limiter. */
-const TIER_HINT = 'tier';
+export const TIER_HINT = 'tier';
 
 /**
  * Tenants and API keys in DynamoDB, and the tier and blocks on each tenant's limiter item (the
@@ -134,12 +155,12 @@ const TIER_HINT = 'tier';
  * transaction takes (see {@link setTier}): a hint, never what the limiter enforces.
  */
 export class CredentialStore {
-  private readonly documents: DynamoDBDocumentClient;
-  private readonly clock: () => number;
-  private readonly tiers: Readonly<Record<TierName, TierLimit>>;
-  private readonly limiterItem: LimiterItemWrites;
+  protected readonly documents: DynamoDBDocumentClient;
+  protected readonly clock: () => number;
+  protected readonly tiers: Readonly<Record<TierName, TierLimit>>;
+  protected readonly limiterItem: LimiterItemWrites;
 
-  constructor(private readonly props: CredentialStoreProps) {
+  constructor(protected readonly props: CredentialStoreProps) {
     this.documents = DynamoDBDocumentClient.from(props.client);
     this.clock = props.clock ?? Date.now;
     this.tiers = props.tiers ?? DEFAULT_TIERS;
@@ -244,28 +265,51 @@ export class CredentialStore {
    * tier is read first, and the transaction checks that the tenant still has it (a tier change in
    * between means reading again).
    */
-  public async createKey(tenantId: string, role: KeyRole = 'tenant', options: { readonly key?: NewApiKey; readonly audit?: AuditWrite } = {}): Promise<ApiKeyRecord & { apiKey: string }> {
-    const { apiKey, keyId, hash } = options.key ?? generateApiKey();
-    const record: ApiKeyRecord = { keyId, tenantId, role, status: 'active', createdAt: this.now() };
+  public async createKey(
+    tenantId: string,
+    role: KeyRole = 'tenant',
+    options: { readonly key?: NewApiKey; readonly audit?: AuditWrite; readonly name?: string } = {},
+  ): Promise<ApiKeyRecord & { apiKey: string }> {
+    const key = options.key ?? generateApiKey();
+    const record = newKeyRecord(key, { tenantId, role, createdAt: this.now(), name: options.name });
     const write = async (tier: TierName | undefined): Promise<boolean> => {
       const tenantCheck: TransactItem[] = tier === undefined ? [] : [this.tenantTierCheck(tenantId, tier)];
-      return this.transact(
-        [
-          ...tenantCheck,
-          { Put: { TableName: this.props.credentialsTable, Item: { pk: hashItemKey(hash), hash, ...record, ...(tier === undefined ? {} : { [TIER_HINT]: tier }) }, ConditionExpression: 'attribute_not_exists(pk)' } },
-          { Put: { TableName: this.props.credentialsTable, Item: { pk: keyItemKey(keyId), entity: 'key', sk: `${tenantId}#${keyId}`, hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
-        ],
-        options.audit,
-        (failed) => {
-          // The tenant's tier changed since it was read, or the tenant is gone: read again.
-          if (tenantCheck.length > 0 && failed(0)) return;
-          throw new CredentialStoreError('concurrent-change', `Key "${keyId}" already exists; retry.`);
-        },
-      );
+      return this.transact([...tenantCheck, ...this.newKeyPuts(key.hash, record, tier)], options.audit, (failed) => {
+        // The tenant's tier changed since it was read, or the tenant is gone: read again.
+        if (tenantCheck.length > 0 && failed(0)) return;
+        throw new CredentialStoreError('concurrent-change', `Key "${key.keyId}" already exists; retry.`);
+      });
     };
     if (role === 'tenant') await this.atTenantTier(tenantId, write);
     else await write(undefined);
-    return { ...record, apiKey };
+    return { ...record, apiKey: key.apiKey };
+  }
+
+  /**
+   * Records that the authorizer accepted a key now, on the by-hash record it reads: one
+   * conditional UpdateItem that writes only when the record's `lastUsedAt` is missing or older
+   * than KEY_LAST_USED_RESOLUTION_SECONDS, so that of concurrent authorizers one writes and the
+   * others' conditions fail (false). It never creates a record (`attribute_exists(pk)`).
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
+   */
+  public async touchLastUsed(apiKey: string): Promise<boolean> {
+    const now = this.clock();
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.props.credentialsTable,
+          Key: { pk: hashItemKey(hashApiKey(apiKey)) },
+          UpdateExpression: 'SET #lastUsedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#lastUsedAt) OR #lastUsedAt < :stale)',
+          ExpressionAttributeNames: { '#lastUsedAt': 'lastUsedAt' },
+          ExpressionAttributeValues: { ':now': new Date(now).toISOString(), ':stale': new Date(now - KEY_LAST_USED_RESOLUTION_SECONDS * 1000).toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /**
@@ -281,8 +325,9 @@ export class CredentialStore {
     return { ...toKey(Item), ...(isTierName(tierHint) ? { tierHint } : {}) };
   }
 
-  public async getKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) } }));
+  /** A key by its id (without `lastUsedAt`, which is on its by-hash record); `consistent` for a strongly consistent read. */
+  public async getKey(keyId: string, consistent = false): Promise<ApiKeyRecord | undefined> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: consistent }));
     return Item ? toKey(Item) : undefined;
   }
 
@@ -376,8 +421,17 @@ export class CredentialStore {
    * leave keys unprocessed (throttling, an internal failure) and asks for a retry of those with
    * exponential backoff (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
    */
-  public async findExternalTenant(identity: { issuer: string; subject: string; clientId: string }): Promise<ExternalTenant | undefined> {
-    const keys = [externalItemKey(identity.issuer, 'subject', identity.subject), externalItemKey(identity.issuer, 'client', identity.clientId)];
+  /**
+   * The tenant an external identity acts for: its subject's mapping, else its app client's. With
+   * `bySubjectOnly` (accounts of the project's pool), only the subject's: an app client mapping of
+   * the pool would otherwise hand one tenant, and the right to manage its keys, to every account.
+   */
+  public async findExternalTenant(
+    identity: { issuer: string; subject: string; clientId: string },
+    options: { readonly bySubjectOnly?: boolean } = {},
+  ): Promise<ExternalTenant | undefined> {
+    const bySubject = externalItemKey(identity.issuer, 'subject', identity.subject);
+    const keys = options.bySubjectOnly ? [bySubject] : [bySubject, externalItemKey(identity.issuer, 'client', identity.clientId)];
     const items = await this.credentialItems(keys);
     for (const pk of keys) {
       const item = items.get(pk);
@@ -415,7 +469,7 @@ export class CredentialStore {
    * domain error, or returns for a cancellation the caller handles (false); an audit entry whose
    * condition failed is a clash of random ids, and any other cancellation is rethrown.
    */
-  private async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<boolean> {
+  protected async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<boolean> {
     try {
       await this.documents.send(new TransactWriteCommand({ TransactItems: audit ? [...items, audit.put] : items }));
       return true;
@@ -437,7 +491,7 @@ export class CredentialStore {
   }
 
   /** Credential items by key, in BatchGetItem requests until none is left unprocessed (at most 3, backing off 50 then 100 ms). */
-  private async credentialItems(pks: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  protected async credentialItems(pks: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
     const table = this.props.credentialsTable;
     const found = new Map<string, Record<string, unknown>>();
     let pending: Record<string, unknown>[] = pks.map((pk) => ({ pk }));
@@ -460,15 +514,27 @@ export class CredentialStore {
    * Runs a write that records the tenant's tier with the tier read now, and again (up to
    * {@link TIER_ROUNDS} times) while it reports that the tier changed in between (false).
    */
-  private async atTenantTier(tenantId: string, write: (tier: TierName) => Promise<boolean>): Promise<void> {
+  protected async atTenantTier(tenantId: string, write: (tier: TierName) => Promise<boolean>): Promise<void> {
     for (let round = 1; round <= TIER_ROUNDS; round++) {
       if (await write(await this.currentTier(tenantId))) return;
     }
     throw new CredentialStoreError('concurrent-change', `The tier of tenant "${tenantId}" kept changing while it was being recorded; retry.`);
   }
 
+  /**
+   * A new key's two records, neither over an existing one: by hash (what the authorizer reads,
+   * with the tenant's tier as the limiter's hint) and by id (what lists and changes find).
+   */
+  protected newKeyPuts(hash: string, record: ApiKeyRecord, tier: TierName | undefined): TransactItem[] {
+    const table = this.props.credentialsTable;
+    return [
+      { Put: { TableName: table, Item: { pk: hashItemKey(hash), hash, ...record, ...(tier === undefined ? {} : { [TIER_HINT]: tier }) }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Put: { TableName: table, Item: { pk: keyItemKey(record.keyId), entity: 'key', sk: `${record.tenantId}#${record.keyId}`, hash, ...record }, ConditionExpression: 'attribute_not_exists(pk)' } },
+    ];
+  }
+
   /** A transaction's check that the tenant exists and still has the tier read. */
-  private tenantTierCheck(tenantId: string, tier: TierName): TransactItem {
+  protected tenantTierCheck(tenantId: string, tier: TierName): TransactItem {
     return {
       ConditionCheck: {
         TableName: this.props.credentialsTable,
@@ -526,7 +592,7 @@ export class CredentialStore {
   }
 
   /** Items of one entity in the byEntity index whose sort key starts with `prefix`, every page. */
-  private async entityItems(entity: string, prefix?: string): Promise<Record<string, unknown>[]> {
+  protected async entityItems(entity: string, prefix?: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
@@ -568,15 +634,29 @@ export class CredentialStore {
     return new CredentialStoreError('tenant-not-found', `Tenant "${tenantId}" does not exist.`);
   }
 
-  private now(): string {
+  protected now(): string {
     return new Date(this.clock()).toISOString();
   }
 }
 
 function toTenant(item: Record<string, unknown>): Tenant {
-  return { tenantId: String(item.tenantId), name: String(item.name), tier: item.tier as TierName, blocked: item.blocked === true, createdAt: String(item.createdAt) };
+  const owner = typeof item.ownerSubject === 'string' && typeof item.ownerEmail === 'string' ? { owner: { subject: item.ownerSubject, email: item.ownerEmail } } : {};
+  return { tenantId: String(item.tenantId), name: String(item.name), tier: item.tier as TierName, blocked: item.blocked === true, createdAt: String(item.createdAt), ...owner };
 }
 
-function toKey(item: Record<string, unknown>): ApiKeyRecord {
-  return { keyId: String(item.keyId), tenantId: String(item.tenantId), role: item.role as KeyRole, status: item.status as KeyStatus, createdAt: String(item.createdAt) };
+/** A new active key's record: its name when it has one, and its prefix (KEY_PREFIX_LENGTH characters of the secret). */
+export function newKeyRecord(key: NewApiKey, fields: { tenantId: string; role: KeyRole; createdAt: string; name: string | undefined }): ApiKeyRecord {
+  const { tenantId, role, createdAt, name } = fields;
+  return { keyId: key.keyId, tenantId, role, status: 'active', createdAt, ...(name === undefined ? {} : { name }), prefix: key.apiKey.slice(0, KEY_PREFIX_LENGTH) };
+}
+
+/** The optional string attributes of a key record, when present. */
+const KEY_OPTIONAL_FIELDS = ['name', 'prefix', 'lastUsedAt', 'expiresAt'] as const;
+
+export function toKey(item: Record<string, unknown>): ApiKeyRecord {
+  const optional: Partial<Pick<ApiKeyRecord, (typeof KEY_OPTIONAL_FIELDS)[number]>> = Object.fromEntries(
+    KEY_OPTIONAL_FIELDS.flatMap((field) => (typeof item[field] === 'string' ? [[field, item[field]]] : [])),
+  );
+  const { keyId, tenantId, role, status, createdAt } = item;
+  return { keyId: String(keyId), tenantId: String(tenantId), role: role as KeyRole, status: status as KeyStatus, createdAt: String(createdAt), ...optional };
 }

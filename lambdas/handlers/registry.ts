@@ -36,6 +36,14 @@ export const ROUTE_HANDLERS = {
 } as const;
 
 /**
+ * The built-in handlers composed here. The `account` handler (lambdas/routes/account-route.ts
+ * `createAccountHandler`) and the `auth` public routes (lambdas/routes/auth-route.ts
+ * `createAuthHandler`) are composed where their routes are and never re-exported here: their
+ * modules load zod's schemas and locale, which every function importing the registry would carry.
+ */
+export type RegistryHandler = keyof typeof ROUTE_HANDLERS;
+
+/**
  * POST /v1/admin/token (ADMIN_TOKEN_ROUTE): IAM authorization instead of the Lambda authorizer,
  * so no limiter; recorded as operator traffic like every admin request.
  */

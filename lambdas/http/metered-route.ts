@@ -47,7 +47,8 @@ export interface MeteredRouteOptions {
   readonly access: RouteAccess;
   /** Whether calls consume the caller's rate limit. */
   readonly metered: boolean;
-  readonly limiter: TokenBucketLimiter;
+  /** The limiter of metered routes; a function whose routes are all unmetered has none (and none in its bundle). */
+  readonly limiter?: TokenBucketLimiter;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /**
@@ -58,6 +59,13 @@ export interface MeteredRouteOptions {
    */
   readonly keyStatus?: (keyId: string) => Promise<KeyStatus | undefined>;
 }
+
+/** Why a principal that may not call a route of this access is refused. */
+const FORBIDDEN_MESSAGES: Readonly<Record<RouteAccess, string>> = {
+  admin: 'This route needs the admin scope.',
+  tenant: 'This route is for tenant credentials.',
+  account: "This route is for a signed-in account's access token (POST /v1/auth/login), not an API key or a token minted from one.",
+};
 
 /**
  * The adapter every route shares: checks the authorizer's principal against the route's access
@@ -74,6 +82,7 @@ export interface MeteredRouteOptions {
  */
 export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (event: AuthorizedEvent) => Promise<JsonResult> {
   const { limiter, logger, metrics } = options;
+  if (options.metered && !limiter) throw new Error('A metered route needs the limiter: wire its function with routeWiring, not unmeteredRouteWiring.');
   return async (event) => {
     const requestId = event.requestContext.requestId;
     const usage = currentUsageContext();
@@ -82,7 +91,7 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
       if (usage) usage.caller = usageCaller(principal);
       if (!principal) throw new HttpError(401, 'unauthorized', 'No credential was verified for this request.');
       if (!mayAccess(principal, options.access)) {
-        throw new HttpError(403, 'forbidden', options.access === 'admin' ? 'This route needs the admin scope.' : 'This route is for tenant credentials.');
+        throw new HttpError(403, 'forbidden', FORBIDDEN_MESSAGES[options.access]);
       }
       if (!options.metered && principal.keyId && options.keyStatus) refuseUnlessActive(await options.keyStatus(principal.keyId));
       let admitted: RouteRequest['decision'];
@@ -90,7 +99,7 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
       if (options.metered) {
         // mayAccess admits only tenants to a tenant route, and only tenant routes are metered.
         if (principal.kind !== 'tenant') throw new HttpError(403, 'forbidden', 'This route is for tenant credentials.');
-        const decision = await limiter.decide({ tenantId: principal.tenantId, keyId: principal.keyId, tierHint: principal.tier });
+        const decision = await (limiter as TokenBucketLimiter).decide({ tenantId: principal.tenantId, keyId: principal.keyId, tierHint: principal.tier });
         metrics.addMetric(`limiter.${decision.outcome}`, MetricUnit.Count, 1);
         if (usage) usage.caller = usageCaller(principal, decision.tier);
         headers = rateLimitHeaders(decision);

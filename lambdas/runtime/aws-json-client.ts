@@ -94,6 +94,11 @@ export interface AwsJsonClientOptions {
   readonly policy?: RequestPathSdkPolicy;
   /** Where `AWS_ENDPOINT_URL*` and the region are read. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Sends the requests unsigned: for public operations, which the service authorizes by their
+   * input, not by IAM (Cognito's SignUp, InitiateAuth, ...). @default false
+   */
+  readonly unsigned?: boolean;
 }
 
 interface RawAnswer {
@@ -115,6 +120,7 @@ export class AwsJsonClient {
   private readonly policy: RequestPathSdkPolicy;
   private readonly credentials: () => Promise<AwsCredentials>;
   private readonly agent: http.Agent;
+  private readonly unsigned: boolean;
   /** Why no call can be made (no region): said on the first call, as the SDK does, not at construction. */
   private readonly unusable?: Error;
 
@@ -129,6 +135,7 @@ export class AwsJsonClient {
     this.signer = new SigV4Signer(service.signingName, region);
     this.policy = options.policy ?? REQUEST_PATH_SDK;
     this.credentials = options.credentials ?? defaultProvider();
+    this.unsigned = options.unsigned ?? false;
     this.agent = this.endpoint.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   }
 
@@ -158,7 +165,7 @@ export class AwsJsonClient {
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': `${this.service.targetPrefix}.${operation}`,
     };
-    const signed = this.signer.sign({ method: 'POST', path: this.endpoint.pathname, headers, body }, await this.credentials());
+    const signed = this.unsigned ? headers : this.signer.sign({ method: 'POST', path: this.endpoint.pathname, headers, body }, await this.credentials());
     const answer = await this.send(signed, body);
     if (answer.statusCode === 200) return JSON.parse(answer.body) as T;
     throw errorOf(answer);

@@ -2,16 +2,17 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RouteAccess } from '../../contracts/metered-api';
+import type { AccountService } from '../accounts/account-service';
 import { AdminService } from '../admin/admin-service';
 import { AuditLog } from '../admin/audit-log';
 import { Authenticator } from '../auth/authenticator';
-import { CredentialStore } from '../credentials/credential-store';
+import { SelfServiceStore } from '../credentials/self-service-store';
 import { AuthorizedEvent, MeteredRouteOptions, RouteLogic, meteredRoute } from '../http/metered-route';
 import { JsonResult } from '../http/responses';
 import { SourceIpGuard, SourceIpPolicy } from '../limiter/source-ip-guard';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
 import { TokenService } from '../tokens/token-service';
-import { adminTokenSignerOf, routeWiring, secretSource } from './lambda-wiring';
+import { accountServiceOf, adminTokenSignerOf, routeWiring, secretSource } from './lambda-wiring';
 import { UsageLogSink, UsageLogWriter } from '../usage-log/usage-log-writer';
 import { RuntimeConfig, readRuntimeConfig, requestPathClientConfig } from './runtime-config';
 
@@ -19,13 +20,16 @@ import { RuntimeConfig, readRuntimeConfig, requestPathClientConfig } from './run
 export interface MeteredApiDependencies {
   readonly config: RuntimeConfig;
   readonly dynamodb: DynamoDBClient;
-  readonly store: CredentialStore;
+  /** The credential store, with what self-service adds (the local runtime serves every route). */
+  readonly store: SelfServiceStore;
   readonly limiter: TokenBucketLimiter;
   /** Per-source-IP limits and bans of the routes a caller reaches without a token (the token exchange); none behind CloudFront. */
   readonly sourceIpGuard: SourceIpGuard | undefined;
   readonly tokens: TokenService;
   readonly authenticator: Authenticator;
   readonly admin: AdminService;
+  /** Self-service accounts (the `auth` routes) in the configuration's user pool; undefined without one (they answer 503 `accounts-unavailable`). */
+  readonly accounts: AccountService | undefined;
   /**
    * Where every answer's usage event goes: one log line, which the log subscription's forwarder
    * puts on the bus. Nothing on the request path waits for EventBridge.
@@ -51,19 +55,22 @@ export interface DependencyOverrides {
   readonly clock?: () => number;
   /** The token exchange's per-source-IP limits and bans (tests that exchange many tokens from one address raise them). */
   readonly sourceIpPolicy?: Partial<SourceIpPolicy>;
+  /** Where the account routes reach Cognito (the local emulator's endpoint). @default - AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER, else the region's */
+  readonly cognitoEndpoint?: string;
 }
 
 /** Builds the dependencies from a configuration (tests and the local runtime pass their own clients). */
 export function createDependencies(config: RuntimeConfig, overrides: DependencyOverrides = {}): MeteredApiDependencies {
   const dynamodb = overrides.dynamodb ?? new DynamoDBClient(requestPathClientConfig());
   const clock = overrides.clock ?? Date.now;
-  const store = new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers, clock });
+  const store = new SelfServiceStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers, clock });
   const tokens = new TokenService({
     issuer: config.tokenIssuer,
     audience: config.tokenAudience,
     tenantSecret: secretSource(config.tenantSecret),
     adminSigner: adminTokenSignerOf(config),
     external: config.external,
+    ...(config.accounts ? { accounts: config.accounts } : {}),
     clock,
   });
   // The route wiring every route function uses; admin routes read the calling key's status from the store.
@@ -80,6 +87,7 @@ export function createDependencies(config: RuntimeConfig, overrides: DependencyO
     tokens,
     authenticator: new Authenticator(store, tokens, clock),
     admin: new AdminService(store, new AuditLog(dynamodb, config.tables.audit, clock)),
+    accounts: accountServiceOf(config, { dynamodb, store, logger: wiring.logger, clock, ...(overrides.cognitoEndpoint ? { cognitoEndpoint: overrides.cognitoEndpoint } : {}) }),
     usageLog: wiring.usageLog,
     logger: wiring.logger,
     metrics: wiring.metrics,

@@ -1,12 +1,15 @@
 import { Authenticator } from '../auth/authenticator';
+import type { AuthHandlerDependencies } from '../routes/auth-route';
 import { SourceIpGuard } from '../limiter/source-ip-guard';
 import type { MeteredApiDependencies } from './dependencies';
 import {
   NO_ADMIN_TOKEN_SIGNER,
   NO_TENANT_SECRET,
   RouteWiring,
+  accountServiceOf,
   adminTokenSignerOf,
   credentialStoreOf,
+  selfServiceStoreOf,
   observability,
   requestPathDynamoDb,
   routeWiring,
@@ -36,6 +39,23 @@ export function tokenFunctionDependencies(): RouteWiring & Pick<MeteredApiDepend
     ...routeWiring(config, dynamodb),
     tokens: tokenServiceOf(config, NO_ADMIN_TOKEN_SIGNER, secretSource(config.tenantSecret)),
     sourceIpGuard: config.sourceIpGuard === false ? undefined : new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
+  };
+}
+
+/**
+ * The account routes' function (`auth`): Cognito's public operations (no IAM grant), the tenants
+ * its accounts own and their audit entries, behind the source IP guard; no tokens of its own.
+ */
+export function authFunctionDependencies(): AuthHandlerDependencies {
+  const config = readRuntimeConfig();
+  const dynamodb = requestPathDynamoDb();
+  const { logger, metrics } = observability();
+  return {
+    accounts: accountServiceOf(config, { dynamodb, store: selfServiceStoreOf(config, dynamodb), logger }),
+    sourceIpGuard: config.sourceIpGuard === false ? undefined : new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
+    usageLog: usageLogWriter(),
+    logger,
+    metrics,
   };
 }
 

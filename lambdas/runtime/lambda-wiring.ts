@@ -5,7 +5,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BUILT_IN_ROUTES, METERED_API_SERVICE, RouteAccess } from '../../contracts/metered-api';
 import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
+import { AccountService } from '../accounts/account-service';
+import { CognitoAccountsClient } from '../accounts/cognito-accounts';
+import { AuditLog } from '../admin/audit-log';
 import { CredentialStore } from '../credentials/credential-store';
+import { SelfServiceStore } from '../credentials/self-service-store';
 import type { AuthorizedEvent, MeteredRouteOptions } from '../http/metered-route';
 import type { JsonResult } from '../http/responses';
 import { TokenBucketLimiter } from '../limiter/token-bucket-limiter';
@@ -30,6 +34,10 @@ export const usageLogWriter = (sink?: UsageLogSink): UsageLogWriter => new Usage
 /** The credential store of the configuration's tables. */
 export const credentialStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): CredentialStore =>
   new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers });
+
+/** The credential store with what self-service adds (an account's tenant, its keys' listing and rotation): for the `auth` and `account` functions. */
+export const selfServiceStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): SelfServiceStore =>
+  new SelfServiceStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers });
 
 /** The functions' logger and metrics. */
 export function observability(): { readonly logger: Logger; readonly metrics: Metrics } {
@@ -73,8 +81,25 @@ export function tokenServiceOf(config: RuntimeConfig, adminSigner: AdminTokenSig
     tenantSecret,
     adminSigner,
     external: config.external,
+    ...(config.accounts ? { accounts: config.accounts } : {}),
     clock,
   });
+}
+
+/**
+ * The account service of the configuration's user pool, or undefined when it has none (the
+ * account routes then answer 503 `accounts-unavailable`). Cognito is reached at `cognitoEndpoint`
+ * when given (the local emulator), else where `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER` or the
+ * region says (lambdas/accounts/cognito-accounts.ts).
+ */
+export function accountServiceOf(
+  config: RuntimeConfig,
+  parts: { readonly dynamodb: DynamoDBClient; readonly store: Pick<SelfServiceStore, 'createOwnedTenant' | 'findExternalTenant'>; readonly logger: Logger; readonly clock?: () => number; readonly cognitoEndpoint?: string },
+): AccountService | undefined {
+  if (!config.accounts) return undefined;
+  const cognito = new CognitoAccountsClient({ clientId: config.accounts.clientId, ...(parts.cognitoEndpoint ? { endpoint: parts.cognitoEndpoint } : {}) });
+  const audit = new AuditLog(parts.dynamodb, config.tables.audit, parts.clock);
+  return new AccountService({ cognito, store: parts.store, audit, pool: { issuer: config.accounts.issuer }, logger: parts.logger });
 }
 
 /**
@@ -99,7 +124,8 @@ export function secretSource(location: SecretLocation): SecretSource {
 /** What a metered route function needs beyond its own logic: the limiter, usage tracking, the route table's options. */
 export interface RouteWiring {
   readonly config: RuntimeConfig;
-  readonly limiter: TokenBucketLimiter;
+  /** The limiter of metered routes; absent where no route is metered ({@link unmeteredRouteWiring}). */
+  readonly limiter?: TokenBucketLimiter;
   readonly usageLog: UsageLogWriter;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -121,14 +147,31 @@ export function routeWiring(
   dynamodb: DynamoDBClient,
   store?: CredentialStore,
   options: { readonly clock?: () => number; readonly usageLogSink?: UsageLogSink } = {},
-): RouteWiring {
+): RouteWiring & { readonly limiter: TokenBucketLimiter } {
   const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, ...(options.clock ? { clock: options.clock } : {}) });
+  return { ...wiringWith(config, limiter, store, options), limiter };
+}
+
+/**
+ * The wiring of a function whose routes are all unmetered and not admin routes (the account
+ * routes): no limiter, so that its bundle holds none (issue 13's bound on bundle sizes).
+ */
+export function unmeteredRouteWiring(config: RuntimeConfig, options: { readonly usageLogSink?: UsageLogSink } = {}): RouteWiring {
+  return wiringWith(config, undefined, undefined, options);
+}
+
+function wiringWith(
+  config: RuntimeConfig,
+  limiter: TokenBucketLimiter | undefined,
+  store: CredentialStore | undefined,
+  options: { readonly usageLogSink?: UsageLogSink },
+): RouteWiring {
   const usageLog = usageLogWriter(options.usageLogSink);
   const { logger, metrics } = observability();
   const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
     access,
     metered,
-    limiter,
+    ...(limiter ? { limiter } : {}),
     logger,
     metrics,
     ...(access === 'admin' && store ? { keyStatus: (keyId: string) => store.keyStatus(keyId) } : {}),

@@ -1,5 +1,5 @@
 import { externalIssuerProblems } from '../../contracts/external-issuer';
-import { DEFAULT_EXTERNAL_ALGORITHMS, LAMBDA_ENV } from '../../contracts/lambda-environment';
+import { DEFAULT_EXTERNAL_ALGORITHMS, LAMBDA_ENV, jwksUrlOf } from '../../contracts/lambda-environment';
 import { MAX_DEMO_LATENCY_MS, REQUEST_PATH_SDK as CONTRACT_REQUEST_PATH_SDK } from '../../contracts/metered-api';
 import { TierName, TierOverride, TierPolicy, resolveTierPolicies } from '../../contracts/tiers';
 import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event-constants';
@@ -52,11 +52,19 @@ export interface RuntimeConfig {
   readonly tenantSecret: SecretLocation;
   readonly adminKey: AdminKeyLocation;
   readonly external?: ExternalIssuer;
+  /** The consumer accounts' user pool, if the stack has one: the account routes sign in with it, the authorizer verifies its tokens. */
+  readonly accounts?: AccountsPool;
   readonly tiers: Readonly<Record<TierName, TierPolicy>>;
   readonly usageBus?: UsageBusConfig;
   readonly demo: { readonly latencyMs: number; readonly errorRate: number };
   /** Whether the token exchange runs the per-source-IP guard (on unless the environment says `off`). */
   readonly sourceIpGuard?: boolean;
+}
+
+/** The consumer accounts' user pool: its id and app client, and its issuer with its keys. */
+export interface AccountsPool extends ExternalIssuer {
+  readonly userPoolId: string;
+  readonly clientId: string;
 }
 
 /** Thrown at start-up when the environment is incomplete: the handler must not half-work. */
@@ -92,6 +100,7 @@ export function readRuntimeConfig(env: Env = process.env): RuntimeConfig {
     adminKey: readAdminKey(env, problems),
     tiers: readTiers(env, problems),
     external: readExternalIssuer(env, problems),
+    accounts: readAccountsPool(env, problems),
     usageBus: readUsageBus(env),
     demo: readDemo(env, problems),
     sourceIpGuard: env[LAMBDA_ENV.sourceIpGuard] !== 'off',
@@ -153,6 +162,22 @@ function readExternalIssuer(env: Env, problems: string[]): ExternalIssuer | unde
   if (externalProblems.length > 0 || !jwksUrl) return undefined;
   const algorithms = env[LAMBDA_ENV.externalAlgorithms]?.split(',').map((a) => a.trim()) ?? [...DEFAULT_EXTERNAL_ALGORITHMS];
   return { issuer, clientIds, jwks: new URL(jwksUrl), algorithms };
+}
+
+function readAccountsPool(env: Env, problems: string[]): AccountsPool | undefined {
+  const names = [LAMBDA_ENV.accountsUserPoolId, LAMBDA_ENV.accountsClientId, LAMBDA_ENV.accountsIssuer] as const;
+  const [userPoolId, clientId, issuer] = names.map((name) => env[name]?.trim() ?? '');
+  if (!userPoolId && !clientId && !issuer) return undefined;
+  const missing = names.filter((name) => !env[name]?.trim());
+  if (missing.length > 0) {
+    problems.push(`${missing.join(', ')} not set: the accounts pool needs all of ${names.join(', ')}`);
+    return undefined;
+  }
+  const jwksUrl = jwksUrlOf(issuer);
+  const poolProblems = externalIssuerProblems({ issuer, clientIds: [clientId], jwksUrl });
+  problems.push(...poolProblems.map((problem) => `${problem} (${LAMBDA_ENV.accountsIssuer})`));
+  if (poolProblems.length > 0) return undefined;
+  return { userPoolId, clientId, issuer, clientIds: [clientId], jwks: new URL(jwksUrl), algorithms: ['RS256'] };
 }
 
 function readDemo(env: Env, problems: string[]): RuntimeConfig['demo'] {

@@ -56,6 +56,12 @@ export interface TokenServiceProps {
    */
   readonly adminSigner: AdminTokenSigner;
   readonly external?: ExternalIssuer;
+  /**
+   * The project's own user pool (consumer accounts, issue 15): its access tokens speak for the
+   * account whose `sub` the credentials table maps to the tenant registration created, and carry
+   * the account scope (managing that tenant's keys), which no other credential does.
+   */
+  readonly accounts?: ExternalIssuer;
   /** @default Date.now */
   readonly clock?: () => number;
 }
@@ -78,20 +84,42 @@ export type TokenPrincipal =
       /** The token's `jti`, by which it can be revoked. */
       readonly tokenId: string;
     }
-  | {
-      readonly kind: 'external';
-      readonly subject: string;
-      readonly scopes: readonly string[];
-      readonly tokenId?: string;
-      /** The identity to map to a tenant. */
-      readonly external: ExternalIdentity;
-    };
+  | IssuedElsewhere<'external'>
+  | IssuedElsewhere<'account'>;
+
+/** A token of another issuer: `external`, an accepted external issuer's; `account`, the project's own user pool's. */
+interface IssuedElsewhere<Kind extends 'external' | 'account'> {
+  readonly kind: Kind;
+  readonly subject: string;
+  readonly scopes: readonly string[];
+  readonly tokenId?: string;
+  /** The identity to map to a tenant. */
+  readonly external: ExternalIdentity;
+}
 
 /** A token that must not be accepted; the message is for logs, never for the caller. */
 export class TokenRejectedError extends Error {
   constructor(reason: string) {
     super(reason);
     this.name = 'TokenRejectedError';
+  }
+}
+
+/** The keys of an issuer (its JWKS, fetched and cached by `jose`, or pinned); throws when its configuration is unusable. */
+function keysOf(issuer: ExternalIssuer): jose.JWTVerifyGetKey {
+  const { jwks } = issuer;
+  const problems = externalIssuerProblems({ ...issuer, jwksUrl: jwks instanceof URL ? jwks.href : undefined });
+  if (problems.length > 0) throw new ExternalIssuerConfigError(`${problems.join('; ')}.`);
+  return jwks instanceof URL ? jose.createRemoteJWKSet(jwks) : jose.createLocalJWKSet(jwks);
+}
+
+/** The `iss` a token claims, before anything is verified: only to choose which issuer's keys verify it. */
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = jose.decodeJwt(token);
+    return iss;
+  } catch {
+    return undefined;
   }
 }
 
@@ -113,16 +141,13 @@ export class TokenService {
   private tenantKey?: Promise<Uint8Array>;
   private adminKey?: Promise<KeyObject>;
   private readonly externalKeys?: jose.JWTVerifyGetKey;
+  private readonly accountKeys?: jose.JWTVerifyGetKey;
   private readonly clock: () => number;
 
   constructor(private readonly props: TokenServiceProps) {
     this.clock = props.clock ?? Date.now;
-    if (props.external) {
-      const { jwks } = props.external;
-      const problems = externalIssuerProblems({ ...props.external, jwksUrl: jwks instanceof URL ? jwks.href : undefined });
-      if (problems.length > 0) throw new ExternalIssuerConfigError(`${problems.join('; ')}.`);
-      this.externalKeys = jwks instanceof URL ? jose.createRemoteJWKSet(jwks) : jose.createLocalJWKSet(jwks);
-    }
+    if (props.external) this.externalKeys = keysOf(props.external);
+    if (props.accounts) this.accountKeys = keysOf(props.accounts);
   }
 
   /** A short-lived tenant token, the client-credentials exchange of an API key. */
@@ -157,7 +182,12 @@ export class TokenService {
     }
     try {
       if (header.kid === 'tenant' || header.kid === 'admin') return await this.verifyOwn(token, header.kid);
-      if (this.externalKeys && this.props.external) return await this.verifyExternal(token, this.props.external);
+      // The pool and an external issuer both sign with keys of their own (by `kid`); which one to
+      // verify against is chosen by the unverified `iss`, which the verification then checks.
+      if (this.accountKeys && this.props.accounts && unverifiedIssuer(token) === this.props.accounts.issuer) {
+        return { ...(await this.verifyExternal(token, this.props.accounts, this.accountKeys)), kind: 'account' };
+      }
+      if (this.externalKeys && this.props.external) return await this.verifyExternal(token, this.props.external, this.externalKeys);
     } catch (error) {
       if (error instanceof TokenRejectedError) throw error;
       throw new TokenRejectedError((error as Error).message);
@@ -194,9 +224,8 @@ export class TokenService {
     };
   }
 
-  private async verifyExternal(token: string, external: ExternalIssuer): Promise<TokenPrincipal> {
-    if (!this.externalKeys) throw new TokenRejectedError('no external issuer is configured');
-    const { payload } = await jose.jwtVerify(token, this.externalKeys, {
+  private async verifyExternal(token: string, external: ExternalIssuer, keys: jose.JWTVerifyGetKey): Promise<IssuedElsewhere<'external'>> {
+    const { payload } = await jose.jwtVerify(token, keys, {
       algorithms: [...(external.algorithms ?? ['RS256'])],
       issuer: external.issuer,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,

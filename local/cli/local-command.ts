@@ -17,6 +17,9 @@ Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboa
   --api-port N          the metered API and the dashboard (default 3000; 0 = any free port)
   --events-port N       the EventBridge endpoint (default 4010; 0 = any free port)
   --demo | --no-demo    simulated services and API consumers of every tier (default --demo)
+  --no-accounts         no consumer accounts: the Cognito emulator is not started and the
+                        sign-up and sign-in routes answer 503, as a stack deployed with accounts=false
+  --accounts-port N     the Cognito emulator (default 0: the port the data folder's pool was made on)
   --buffer-seconds N    Firehose buffer interval hint (default 10; AWS default 900)
   --buffer-mib N        Firehose buffer size hint (default 1; AWS default 128)
   --etl-seconds N       how often raw/ is curated into Parquet (default 15)
@@ -33,6 +36,8 @@ const LOCAL_OPTIONS = {
   'events-port': { type: 'string' },
   demo: { type: 'boolean' },
   'no-demo': { type: 'boolean' },
+  'no-accounts': { type: 'boolean' },
+  'accounts-port': { type: 'string' },
   'buffer-seconds': { type: 'string' },
   'buffer-mib': { type: 'string' },
   'etl-seconds': { type: 'string' },
@@ -96,6 +101,8 @@ function localStackOptions(values: LocalValues, context: CliContext): LocalStack
     apiPort: port('api-port', values['api-port'], 3000),
     eventsPort: port('events-port', values['events-port'], 4010),
     demo: !values['no-demo'],
+    accounts: !values['no-accounts'],
+    accountsPort: port('accounts-port', values['accounts-port'], 0),
     bufferIntervalSeconds,
     bufferSizeMiB,
     etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
@@ -160,7 +167,10 @@ function banner(stack: LocalStack, options: LocalStackOptions): string {
     `  Metered API      ${stack.apiUrl}          (health: ${stack.apiUrl}/health)`,
     `  Dashboard        ${stack.dashboardUrl}`,
     `  API reference    ${stack.apiUrl}/docs          (OpenAPI: ${stack.apiUrl}/openapi.json)`,
-    `  Client for pages ${stack.apiUrl}/sdk.js        (ES module: ${stack.apiUrl}/sdk.mjs)`,
+    `  Client for pages ${stack.apiUrl}/sdk.js        (ES module: ${stack.apiUrl}/sdk.mjs; demo page: ${stack.apiUrl}/sdk)`,
+    ...(stack.accounts
+      ? [`  Accounts         ${stack.accounts.endpoint}          (Cognito emulator, pool ${stack.accounts.userPoolId}; sign up at ${stack.apiUrl}/sdk, codes print below)`]
+      : ['  Accounts         off (--no-accounts): sign-up and sign-in answer 503']),
     `  EventBridge      ${stack.eventsUrl}          (bus "${stack.busName}", source "${stack.source}")`,
     `  Admin API key    in ${stack.adminKeyFile}${stack.adminKeyCreated ? ' (created now)' : ''}`,
     `  Admin token      env $(cat ${stack.operatorCredentialsFile}) npx tsx scripts/mint-admin-token.ts --api-url ${stack.apiUrl} --region us-east-1`,

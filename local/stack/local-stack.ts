@@ -14,7 +14,7 @@ import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtim
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
 import { UsagePublisher } from '../../sdk/usage-publisher';
-import { createClientBundleHandler } from '../client-bundle';
+import { CognitoEmulator, startCognitoEmulator } from '../accounts/cognito-emulator';
 import { createDashboardHandler } from '../dashboard/dashboard';
 import { DataDirLayout, dataDirLayout } from '../data-dir';
 import { createDynaliteServer } from '../dynalite-server';
@@ -62,6 +62,14 @@ export interface LocalStackOptions {
    * @default 35
    */
   readonly lateEventWindowDays?: number;
+  /**
+   * Whether the consumer accounts' Cognito emulator (cognito-local, local/accounts/) runs; without
+   * it the account routes answer 503 `accounts-unavailable`, as a deployment without a pool does.
+   * @default true
+   */
+  readonly accounts?: boolean;
+  /** The Cognito emulator's port; 0 picks a free one. @default 0 */
+  readonly accountsPort?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -69,6 +77,16 @@ export interface LocalStack {
   readonly apiUrl: string;
   readonly eventsUrl: string;
   readonly dashboardUrl: string;
+  /**
+   * The consumer accounts' user pool in the Cognito emulator: its endpoint (`AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`),
+   * ids and issuer; undefined when the stack runs without accounts.
+   */
+  readonly accounts?: { readonly endpoint: string; readonly userPoolId: string; readonly clientId: string; readonly issuer: string };
+  /**
+   * The latest confirmation code the emulator "sent" to `email` (also printed in the stack's log),
+   * waiting up to `timeoutMs` (default 5000) for one; rejects when none comes or there are no accounts.
+   */
+  verificationCode(email: string, options?: { timeoutMs?: number }): Promise<string>;
   readonly busName: string;
   readonly source: string;
   readonly dataDir: string;
@@ -180,6 +198,20 @@ async function startDynamoDb({ layout, cleanups, timeline }: StartContext): Prom
   return dynamodb;
 }
 
+/**
+ * Consumer accounts: the Cognito emulator in a process of its own, its data in `<dataDir>/cognito`,
+ * with the stack's user pool; each confirmation code it "sends" is a line of the stack's log. Once
+ * the folder has a pool, the stack does not wait for the emulator to answer (`early`): its process
+ * starts beside the rest, and `/health` says `accounts: starting` until it answers.
+ */
+async function startAccounts({ options, layout, log, cleanups, timeline }: StartContext): Promise<CognitoEmulator | undefined> {
+  if (options.accounts === false) return undefined;
+  const emulator = await startCognitoEmulator({ dir: layout.cognito, port: options.accountsPort ?? 0, log, early: true });
+  cleanups.add(() => emulator.stop());
+  void emulator.ready.then(() => { timeline.mark('cognito emulator'); }, () => undefined);
+  return emulator;
+}
+
 /** The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/. */
 interface EventBusParts {
   readonly buffer: FirehoseBuffer;
@@ -256,8 +288,9 @@ async function listenApi({ options, cleanups }: StartContext): Promise<{ server:
 }
 
 /** The Lambda handlers' configuration, as the stack's environment would give it. */
-async function runtimeConfig({ options, layout, busName, source }: StartContext, apiUrl: string): Promise<RuntimeConfig> {
+async function runtimeConfig({ options, layout, busName, source }: StartContext, apiUrl: string, accounts: CognitoEmulator | undefined): Promise<RuntimeConfig> {
   return {
+    ...(accounts ? { accounts: accounts.pool } : {}),
     tables: TABLES,
     tokenIssuer: apiUrl,
     tokenAudience: DEFAULT_TOKEN_AUDIENCE,
@@ -296,6 +329,7 @@ interface ApiParts {
   readonly lake: BackgroundLake;
   readonly buffer: FirehoseBuffer;
   readonly bus: LocalEventBus;
+  readonly accounts: CognitoEmulator | undefined;
   readonly timeline: StartupTimeline;
 }
 
@@ -308,10 +342,17 @@ function lakeHealth(state: LakeState): string {
  * `/health`: 200 once the API, the bus and the buffer serve (the lake opens after, and is reported
  * as it is: "opening" is healthy, a lake that failed to open is not); 503 with the reason otherwise.
  */
-function health({ buffer, bus, lake, timeline }: ApiParts): { status: number; body: Record<string, unknown> } {
+function health({ buffer, bus, lake, accounts, timeline }: ApiParts): { status: number; body: Record<string, unknown> } {
   const lakeState = lake.state;
-  const problem = !buffer.healthy ? 'buffer write-ahead log failing' : lakeState.state === 'failed' ? `lake failed to open: ${lakeState.message}` : undefined;
-  const body = { status: problem ?? 'ok', lake: lakeHealth(lakeState), bus: bus.stats(), buffer: buffer.stats(), startup: { readyMs: timeline.at('healthy'), phases: timeline.phases } };
+  const accountsState = accounts === undefined ? 'off' : accounts.state();
+  const problem = !buffer.healthy
+    ? 'buffer write-ahead log failing'
+    : lakeState.state === 'failed'
+      ? `lake failed to open: ${lakeState.message}`
+      : accountsState === 'failed' || accountsState === 'exited'
+        ? `the Cognito emulator ${accountsState === 'failed' ? 'failed to start' : 'exited'} (see ${accounts?.logFile ?? ''})`
+        : undefined;
+  const body = { status: problem ?? 'ok', lake: lakeHealth(lakeState), accounts: accountsState, bus: bus.stats(), buffer: buffer.stats(), startup: { readyMs: timeline.at('healthy'), phases: timeline.phases } };
   return { status: problem ? 503 : 200, body };
 }
 
@@ -328,16 +369,31 @@ function serveApi(parts: ApiParts): RequestHandler {
     },
   });
   const dashboard = createDashboardHandler(() => parts.lake.demand());
-  const clientBundle = createClientBundleHandler();
   return (req, res) => {
     if (req.url === '/health' && req.method === 'GET') {
       const { status, body } = health(parts);
       sendJson(res, status, body);
       return;
     }
-    if (dashboard(req, res) || clientBundle(req, res)) return;
+    if (dashboard(req, res)) return;
+    const { accounts } = parts;
+    if (accounts?.state() === 'starting' && mayNeedAccounts(req)) {
+      void accounts.ready.catch(() => undefined).then(() => gateway.handle(req, res));
+      return;
+    }
     void gateway.handle(req, res);
   };
+}
+
+/**
+ * Whether a request may reach the Cognito emulator: the account routes, and any Bearer token (an
+ * account's is verified with the pool's keys, which the emulator serves). In the moment after
+ * `/health` turns healthy while the emulator is still starting (a few hundred ms), these wait for
+ * it rather than fail; nothing else does.
+ */
+function mayNeedAccounts(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  return url.startsWith('/v1/auth/') || url.startsWith('/v1/keys') || /^bearer\s/i.test(req.headers.authorization ?? '');
 }
 
 /** A starter price list for billing, written once (before the lake opens, so its catalogue has it); edit it (the ETL reads it on every query). */
@@ -448,12 +504,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const { layout, cleanups, timeline } = start;
   quietLambdaTelemetry();
   try {
-    const [api, dynamodb, { buffer, bus, eventsUrl }] = await allStarted([listenApi(start), startDynamoDb(start), startEventBus(start)] as const);
+    const [api, dynamodb, { buffer, bus, eventsUrl }, accounts] = await allStarted([listenApi(start), startDynamoDb(start), startEventBus(start), startAccounts(start)] as const);
     const { publisher, usageLogs } = startPublisher(start, eventsUrl);
     const lake = backgroundLake(start);
-    const deps = createDependencies(await runtimeConfig(start, api.url), { dynamodb, usageLog: usageLogs.sink });
+    const deps = createDependencies(await runtimeConfig(start, api.url, accounts), {
+      dynamodb,
+      usageLog: usageLogs.sink,
+      ...(accounts ? { cognitoEndpoint: accounts.endpoint } : {}),
+    });
     const [adminKeyCreated, iam] = await Promise.all([ensureAdminKey(layout.adminKey, deps.store), operatorAuthorizer(layout.operatorCredentials)]);
-    api.setHandler(serveApi({ deps, iam, publisher, lake, buffer, bus, timeline }));
+    api.setHandler(serveApi({ deps, iam, publisher, lake, buffer, bus, accounts, timeline }));
     // Stopped first: no request is taken once the rest begins to stop.
     cleanups.add(() => closeGracefully(api.server), { stopFirst: true });
     const readyMs = timeline.mark('healthy');
@@ -465,6 +525,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       apiUrl: api.url,
       eventsUrl,
       dashboardUrl: `${api.url}/dashboard`,
+      ...(accounts ? { accounts: { endpoint: accounts.endpoint, userPoolId: accounts.userPoolId, clientId: accounts.clientId, issuer: accounts.issuer } } : {}),
+      verificationCode: (email, codeOptions) => accounts?.verificationCode(email, codeOptions) ?? Promise.reject(new Error('The local stack runs without accounts.')),
       busName: start.busName,
       source: start.source,
       dataDir: layout.root,

@@ -135,7 +135,9 @@ describe('Class: ApiClient (transport)', () => {
   it.each([
     [{ baseUrl: 'not a url', apiKey: 'k' }, 'ApiClient needs a baseUrl that is an absolute http(s) URL; got "not a url".'],
     [{ baseUrl: 'ftp://host', apiKey: 'k' }, 'ApiClient needs an http or https baseUrl; got ftp:.'],
-    [{ baseUrl: 'http://host', apiKey: ' ' }, 'ApiClient needs an apiKey (a non-empty string).'],
+    [{ baseUrl: 'http://host', apiKey: ' ' }, 'ApiClient needs an apiKey, or an email and a password (non-empty strings).'],
+    [{ baseUrl: 'http://host', email: 'a@example.com', password: '' }, 'ApiClient needs an apiKey, or an email and a password (non-empty strings).'],
+    [{ baseUrl: 'http://host', apiKey: 'k', email: 'a@example.com', password: 'p' }, 'ApiClient takes an apiKey or an email and password, not both.'],
     [{ baseUrl: 'http://host', apiKey: 'k', maxWaitMs: -1 }, "ApiClient's maxWaitMs must be a finite number of ms, 0 or more; got -1."],
   ])('refuses options %j, saying what is wrong', (options, message) => {
     expect(() => new ApiClient(options)).toThrow(message);

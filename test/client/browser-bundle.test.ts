@@ -41,9 +41,10 @@ const CALL_THE_API = (apiKey: string, clientExpression: string) => `(async () =>
 })()`;
 
 /**
- * The browser bundle in Debian's chromium, calling the local metered API. The local API answers
- * no CORS, so the page, the bundle and the API share one origin, as `/sdk.js` served by the API
- * itself would: a server that serves them beside the gateway (as the local stack serves `/health`).
+ * The browser bundle in Debian's chromium, calling the local metered API. The page, the bundle
+ * (built afresh from the sources) and the API share one origin here, as the demo page at `/sdk`
+ * does: a server that serves them beside the gateway. Pages of other origins are tested in
+ * test/local/cors.test.ts.
  */
 describe('Browser bundle (bin/build-client.js) in chromium, against the local metered API', () => {
   let api: MeteredApiHarness;

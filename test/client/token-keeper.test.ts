@@ -88,4 +88,47 @@ describe('Class: TokenKeeper', () => {
     source.grant();
     expect(await next).toEqual({ value: 'token-2', fromCache: false });
   });
+
+  it('hands the refresh token of the last grant that had one to each exchange, and clear() returns it and forgets every token', async () => {
+    // Prepare: the first grant brings refresh-1, the second none (kept), the third refresh-2.
+    const given: (string | undefined)[] = [];
+    const grants: TokenGrant[] = [
+      { accessToken: 'a-1', expiresInSeconds: 900, refreshToken: 'refresh-1' },
+      { accessToken: 'a-2', expiresInSeconds: 900 },
+      { accessToken: 'a-3', expiresInSeconds: 900, refreshToken: 'refresh-2' },
+      { accessToken: 'a-4', expiresInSeconds: 900 },
+    ];
+    const keeper = new TokenKeeper(
+      (refreshToken) => {
+        given.push(refreshToken);
+        return Promise.resolve(grants[given.length - 1]);
+      },
+      clock,
+      60_000,
+    );
+    // Act
+    for (const value of ['a-1', 'a-2', 'a-3']) {
+      expect(await keeper.current()).toEqual({ value, fromCache: false });
+      keeper.discard(value);
+    }
+    const revoked = keeper.clear();
+    const afterClear = await keeper.current();
+    // Assess
+    expect(given).toEqual([undefined, 'refresh-1', 'refresh-1', undefined]);
+    expect(revoked).toBe('refresh-2');
+    expect(afterClear).toEqual({ value: 'a-4', fromCache: false });
+  });
+
+  it('does not keep the tokens of an exchange that was under way when clear() was called', async () => {
+    const source = controlledExchange();
+    const keeper = new TokenKeeper(source.exchange, clock, 60_000);
+    const before = keeper.current();
+    keeper.clear();
+    source.grant();
+    expect(await before).toEqual({ value: 'token-1', fromCache: false });
+    const next = keeper.current();
+    expect(source.calls()).toBe(1);
+    source.grant();
+    expect(await next).toEqual({ value: 'token-2', fromCache: false });
+  });
 });

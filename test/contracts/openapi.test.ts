@@ -78,7 +78,9 @@ describe('Function: buildOpenApiDocument', () => {
     expect(components.securitySchemes.ApiKeyAuthorization).toMatchObject({ type: 'http', scheme: 'ApiKey' });
     expect(components.securitySchemes.AwsSigV4).toMatchObject({ type: 'apiKey', name: 'Authorization', 'x-amazon-apigateway-authtype': 'awsSigv4' });
     for (const route of BUILT_IN_ROUTES) {
-      const expected = route.credential === 'x-api-key' ? [{ ApiKeyHeader: [] }] : [{ BearerToken: [] }, { ApiKeyAuthorization: [] }];
+      // An account's routes take its access token only (issue 15); the others, what their authorizer's identity source carries.
+      const expected =
+        route.access === 'account' ? [{ AccountToken: [] }] : route.credential === 'x-api-key' ? [{ ApiKeyHeader: [] }] : [{ BearerToken: [] }, { ApiKeyAuthorization: [] }];
       expect({ route: route.routeKey, security: operation(route.routeKey).security }).toEqual({ route: route.routeKey, security: expected });
     }
     expect(operation(ADMIN_TOKEN_ROUTE.routeKey).security).toEqual([{ AwsSigV4: [] }]);

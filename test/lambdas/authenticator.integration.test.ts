@@ -1,4 +1,4 @@
-import { CredentialStore } from '../../lambdas/credentials/credential-store';
+import { SelfServiceStore } from '../../lambdas/credentials/self-service-store';
 import { Authenticator, fromAuthorizerContext, toAuthorizerContext } from '../../lambdas/auth/authenticator';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,19 +6,22 @@ import * as path from 'node:path';
 import { LocalAdminTokenSigner } from '../../lambdas/tokens/admin-token-signer';
 import { TokenService } from '../../lambdas/tokens/token-service';
 import { startDynalite } from '../support/dynalite';
+import { BlackHole, faultyClient } from '../support/store-faults';
+import { KEY_LAST_USED_RESOLUTION_SECONDS } from '../../contracts/accounts';
+import { REQUEST_PATH_SDK } from '../../lambdas/runtime/runtime-config';
 
 const secret = (text: string) => () => Promise.resolve(new TextEncoder().encode(text));
 
 /** Integration: what the authorizer makes of API keys in each standing, on dynalite. */
 describe('Class: Authenticator', () => {
   let dynamo: Awaited<ReturnType<typeof startDynalite>>;
-  let store: CredentialStore;
+  let store: SelfServiceStore;
   let authenticator: Authenticator;
   const withKey = (apiKey: string) => authenticator.authenticate({ authorization: `ApiKey ${apiKey}` }, 'authorization');
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    store = new CredentialStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
+    store = new SelfServiceStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter });
     const tokens = new TokenService({ issuer: 'https://iss.test', audience: 'aud', tenantSecret: secret('t'.repeat(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')) });
     authenticator = new Authenticator(store, tokens);
   });
@@ -64,6 +67,100 @@ describe('Class: Authenticator', () => {
       const key = await store.createKey('operators', 'admin');
       await store.setKeyStatus(key.keyId, 'blocked');
       expect(await withKey(key.apiKey)).toMatchObject({ ok: true, principal: { kind: 'admin', keyId: key.keyId, standing: 'key-blocked' } });
+    });
+  });
+
+  describe('Method: authenticate, rotated keys and lastUsedAt (issue 15, item 2)', () => {
+    const clock = { now: Date.parse('2026-11-23T10:00:00.000Z') };
+    let clocked: SelfServiceStore;
+    let onClock: Authenticator;
+    const warnings: Record<string, unknown>[] = [];
+    const withKeyOnClock = (apiKey: string) => onClock.authenticate({ authorization: `ApiKey ${apiKey}` }, 'authorization');
+    const lastUsedOf = async (apiKey: string) => (await clocked.findKey(apiKey))?.lastUsedAt;
+
+    beforeAll(() => {
+      clocked = new SelfServiceStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter, clock: () => clock.now });
+      const tokens = new TokenService({ issuer: 'https://iss.test', audience: 'aud', tenantSecret: secret('t'.repeat(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')) });
+      onClock = new Authenticator(clocked, tokens, () => clock.now, (message, details) => warnings.push({ message, ...details }));
+    });
+
+    it('accepts a rotated key until its expiresAt and refuses it from then on, like a revoked one', async () => {
+      // Prepare
+      const tenant = await clocked.createTenant({ name: 'rotating', tier: 'basic' });
+      const key = await clocked.createKey(tenant.tenantId, 'tenant', { name: 'old' });
+      const { key: successor } = await clocked.rotateKey(key.keyId, { graceSeconds: 60, name: 'old' });
+      // Act
+      const during = await withKeyOnClock(key.apiKey);
+      clock.now += 59_999;
+      const lastMoment = await withKeyOnClock(key.apiKey);
+      clock.now += 1;
+      const atExpiry = await withKeyOnClock(key.apiKey);
+      const successorThen = await withKeyOnClock(successor.apiKey);
+      // Assess
+      expect([during.ok, lastMoment.ok, atExpiry, successorThen.ok]).toEqual([true, true, { ok: false, reason: 'API key expired after its rotation' }, true]);
+    });
+
+    it('refuses a key rotated with a grace of 0 at once', async () => {
+      const tenant = await clocked.createTenant({ name: 'rotated-at-once', tier: 'basic' });
+      const key = await clocked.createKey(tenant.tenantId);
+      await clocked.rotateKey(key.keyId, { graceSeconds: 0, name: 'k' });
+      expect(await withKeyOnClock(key.apiKey)).toEqual({ ok: false, reason: 'API key expired after its rotation' });
+    });
+
+    it(`writes lastUsedAt once per ${KEY_LAST_USED_RESOLUTION_SECONDS} s: two authentications within it write once, one after it writes again`, async () => {
+      // Prepare
+      const tenant = await clocked.createTenant({ name: 'last-used', tier: 'basic' });
+      const key = await clocked.createKey(tenant.tenantId);
+      const touches = jest.spyOn(clocked, 'touchLastUsed');
+      const first = new Date(clock.now).toISOString();
+      // Act
+      await withKeyOnClock(key.apiKey);
+      clock.now += 10 * 60_000;
+      await withKeyOnClock(key.apiKey);
+      const withinResolution = await lastUsedOf(key.apiKey);
+      clock.now += KEY_LAST_USED_RESOLUTION_SECONDS * 1000;
+      await withKeyOnClock(key.apiKey);
+      // Assess
+      expect(withinResolution).toBe(first);
+      expect(await lastUsedOf(key.apiKey)).toBe(new Date(clock.now).toISOString());
+      expect(touches).toHaveBeenCalledTimes(2);
+      touches.mockRestore();
+    });
+
+    it('lets concurrent authorizers that all see a stale lastUsedAt write it once (the condition)', async () => {
+      // Prepare
+      const tenant = await clocked.createTenant({ name: 'concurrent-use', tier: 'basic' });
+      const key = await clocked.createKey(tenant.tenantId);
+      const touches = jest.spyOn(clocked, 'touchLastUsed');
+      // Act
+      const outcomes = await Promise.all([withKeyOnClock(key.apiKey), withKeyOnClock(key.apiKey), withKeyOnClock(key.apiKey)]);
+      const written = await Promise.all(touches.mock.results.map((result) => result.value as Promise<boolean>));
+      // Assess
+      expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true]);
+      expect(written.filter(Boolean)).toHaveLength(1);
+      touches.mockRestore();
+    });
+
+    it('authenticates the key all the same when the lastUsedAt write fails, and logs the failure', async () => {
+      // Prepare: a store whose UpdateItem calls DynamoDB throttles
+      const blackHole = new BlackHole();
+      const faulty = await faultyClient(dynamo.client, REQUEST_PATH_SDK, await blackHole.start());
+      faulty.fail({ table: dynamo.tables.credentials, command: 'UpdateItemCommand' }, 'throttle');
+      const throttled = new SelfServiceStore({ client: faulty.client, credentialsTable: dynamo.tables.credentials, limiterTable: dynamo.tables.limiter, clock: () => clock.now });
+      const tokens = new TokenService({ issuer: 'https://iss.test', audience: 'aud', tenantSecret: secret('t'.repeat(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')) });
+      const authenticatorOfThrottled = new Authenticator(throttled, tokens, () => clock.now, (message, details) => warnings.push({ message, ...details }));
+      const tenant = await clocked.createTenant({ name: 'throttled-use', tier: 'basic' });
+      const key = await clocked.createKey(tenant.tenantId);
+      warnings.length = 0;
+      // Act
+      const outcome = await authenticatorOfThrottled.authenticate({ authorization: `ApiKey ${key.apiKey}` }, 'authorization');
+      // Assess
+      expect(outcome).toMatchObject({ ok: true, principal: { keyId: key.keyId, tenantId: tenant.tenantId } });
+      expect(faulty.counts.throttled).toBe(1);
+      expect(warnings).toEqual([expect.objectContaining({ message: expect.stringContaining('last used') as unknown, keyId: key.keyId })]);
+      expect(await lastUsedOf(key.apiKey)).toBeUndefined();
+      faulty.client.destroy();
+      await blackHole.stop();
     });
   });
 

@@ -46,9 +46,9 @@ describe('Lambda bundles: at most 300 KB each, without the SDK clients and modul
     expect(bundles.flatMap((b) => b.inputs.filter((input) => unwanted.test(input)).map((input) => `${b.name}: ${input}`))).toEqual([]);
   });
 
-  it('uses the replacements: the functions that read the tenant secret or call KMS carry AwsJsonClient', () => {
+  it('uses the replacements: the functions that read the tenant secret, call KMS or speak to Cognito (auth) carry AwsJsonClient', () => {
     const withClient = bundles.filter((b) => b.inputs.includes('lambdas/runtime/aws-json-client.ts')).map((b) => b.name);
-    expect(withClient.sort()).toEqual(['admin-token', 'authorizer', 'token']);
+    expect(withClient.sort()).toEqual(['admin-token', 'auth', 'authorizer', 'token']);
   });
 });
 

@@ -7,9 +7,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BUILT_IN_ROUTES } from '../../contracts/metered-api';
+import { BUILT_IN_ROUTES, PUBLIC_ROUTES } from '../../contracts/metered-api';
 import { createUsageTrackerApp } from '../../lib/app';
-import { EDGE_RULE_NAMES, MeteredApiEdge, MeteredApiEdgeProps, MeteredApiOriginDomain } from '../../lib/metered-api-edge';
+import { DEFAULT_UNAUTHENTICATED_ROUTES, EDGE_RULE_NAMES, MeteredApiEdge, MeteredApiEdgeProps, MeteredApiOriginDomain } from '../../lib/metered-api-edge';
 import { DEFAULT_ROUTE_THROTTLES, MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
 import { CDK_JSON_CONTEXT, testApp } from './fixtures';
 
@@ -43,28 +43,25 @@ const rules = (template: Template) => onlyResource(template, 'AWS::WAFv2::WebACL
 describe('Construct: MeteredApiEdge', () => {
   const template = edgeTemplate();
 
-  it('creates a CLOUDFRONT web ACL with a stricter per-IP rule for POST /v1/auth/token, then one for every route', () => {
+  it('creates a CLOUDFRONT web ACL with a stricter per-IP rule for the token exchange and the account sign-up and sign-in routes, then one for every route', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', { Scope: 'CLOUDFRONT', DefaultAction: { Allow: {} } });
     const [unauthenticated, all] = rules(template);
-    expect(unauthenticated).toMatchObject({
-      Name: EDGE_RULE_NAMES.unauthenticatedPerIp,
-      Priority: 0,
-      Statement: {
-        RateBasedStatement: {
-          AggregateKeyType: 'IP',
-          Limit: 100,
-          EvaluationWindowSec: 300,
-          ScopeDownStatement: {
-            AndStatement: {
-              Statements: [
-                { ByteMatchStatement: { FieldToMatch: { Method: {} }, PositionalConstraint: 'EXACTLY', SearchString: 'POST' } },
-                { ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'EXACTLY', SearchString: '/v1/auth/token' } },
-              ],
-            },
-          },
-        },
+    expect(unauthenticated).toMatchObject({ Name: EDGE_RULE_NAMES.unauthenticatedPerIp, Priority: 0, Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 100, EvaluationWindowSec: 300 } } });
+    // The guarded routes' per-source-IP guard is off behind CloudFront: this rule limits them per viewer instead.
+    const guarded = PUBLIC_ROUTES.filter((route) => route.guarded).map((route) => route.routeKey);
+    expect(DEFAULT_UNAUTHENTICATED_ROUTES).toEqual(['POST /v1/auth/token', ...guarded]);
+    expect(guarded.sort()).toEqual(['POST /v1/auth/confirm', 'POST /v1/auth/login', 'POST /v1/auth/logout', 'POST /v1/auth/refresh', 'POST /v1/auth/register']);
+    const routeMatch = (method: string, uriPath: string) => ({
+      AndStatement: {
+        Statements: [
+          { ByteMatchStatement: { FieldToMatch: { Method: {} }, PositionalConstraint: 'EXACTLY', SearchString: method, TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+          { ByteMatchStatement: { FieldToMatch: { UriPath: {} }, PositionalConstraint: 'EXACTLY', SearchString: uriPath, TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+        ],
       },
     });
+    expect(unauthenticated.Statement.RateBasedStatement.ScopeDownStatement?.OrStatement.Statements).toEqual(
+      DEFAULT_UNAUTHENTICATED_ROUTES.map((routeKey) => routeMatch(...(routeKey.split(' ') as [string, string]))),
+    );
     expect(all).toMatchObject({ Name: EDGE_RULE_NAMES.perIp, Priority: 1, Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: 3000, EvaluationWindowSec: 300 } } });
     expect(all.Statement.RateBasedStatement.ScopeDownStatement).toBeUndefined();
   });
@@ -212,9 +209,10 @@ describe('App: edgeProtection', () => {
   // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/example-function-add-true-client-ip-header.html):
   // a per-source-IP guard there would count every viewer of an edge host as one caller.
   it.each([
-    ['without the edge', {}, 'on', 1],
-    ['behind the edge (the WAF limits the token exchange per viewer instead)', EDGE_CONTEXT, 'off', 0],
-  ] as const)('runs the token exchange\'s source IP guard %s', (_where, context, guard, ipGrants) => {
+    // The token exchange and the auth function (register, confirm, login, refresh, logout).
+    ['without the edge', {}, 'on', 2],
+    ['behind the edge (the WAF limits those routes per viewer instead)', EDGE_CONTEXT, 'off', 0],
+  ] as const)('runs the source IP guard of the token exchange and the account sign-up and sign-in routes %s', (_where, context, guard, ipGrants) => {
     const api = Template.fromStack(newApp(context).stack);
     const functions = Object.values(api.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
     const flags = functions.map((fn) => fn.Properties.Environment?.Variables?.[LAMBDA_ENV.sourceIpGuard]).filter((value) => value !== undefined);

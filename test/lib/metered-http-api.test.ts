@@ -92,6 +92,7 @@ describe('Construct: MeteredHttpApi', () => {
   it('keys authorizers by Authorization or x-api-key, admin routes on their own and uncached, tenant answers cached no longer than the token clock tolerance', () => {
     const authorizers = resourcesOf(template, 'AWS::ApiGatewayV2::Authorizer').map((r) => r.Properties);
     expect(authorizers.map((a) => [a.Name, a.IdentitySource, a.AuthorizerResultTtlInSeconds, a.EnableSimpleResponses, a.AuthorizerPayloadFormatVersion]).sort()).toEqual([
+      ['account-authorization', ['$request.header.Authorization'], TOKEN_CLOCK_TOLERANCE_SECONDS, true, '2.0'],
       ['admin-authorization', ['$request.header.Authorization'], 0, true, '2.0'],
       ['tenant-authorization', ['$request.header.Authorization'], TOKEN_CLOCK_TOLERANCE_SECONDS, true, '2.0'],
       ['tenant-x-api-key', ['$request.header.x-api-key'], TOKEN_CLOCK_TOLERANCE_SECONDS, true, '2.0'],
@@ -129,12 +130,22 @@ describe('Construct: MeteredHttpApi', () => {
     });
   });
 
-  it('lets the authorizer only read credentials by key (GetItem, and BatchGetItem for an external identity\'s two mappings), on the credentials table only', () => {
+  it('lets the authorizer only read credentials by key (GetItem, and BatchGetItem for an external identity\'s two mappings), and write nothing but a by-hash key record\'s lastUsedAt, on the credentials table only', () => {
     const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('AuthorizerFunction') } });
     const statements = (Object.values(policies) as CfnResource[]).flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement);
     const dynamo = statements.filter((s: { Action: string | string[] }) => JSON.stringify(s.Action).includes('dynamodb'));
+    const credentialsTable = { 'Fn::GetAtt': [expect.stringMatching(/^MeteredApiCredentialsTable/), 'Arn'] };
     expect(dynamo).toEqual([
-      expect.objectContaining({ Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^MeteredApiCredentialsTable/), 'Arn'] } }),
+      expect.objectContaining({ Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: credentialsTable }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Resource: credentialsTable,
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['KEYHASH#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'lastUsedAt'] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
+      }),
     ]);
   });
 

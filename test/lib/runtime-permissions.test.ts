@@ -228,3 +228,44 @@ describe('Tenant functions on the limiter table (dynamodb:Attributes)', () => {
     expect((await updateWith(['pk', 'tat', 'tier', 'blocked', 'blockedKeys', 'revokedKeys', 'd2026-11-30', 'm2026-11'])).allowed).toBe(true);
   });
 });
+
+describe('Account functions and the authorizer on the credentials and limiter tables (dynamodb:LeadingKeys, dynamodb:Attributes)', () => {
+  const roleArnOf = (fn: lambda.IFunction) => policies.resolver.resolveString(stack.resolve(fn.role!.roleArn));
+  const accountFunction = stack.meteredApi.node.findChild('AccountFunction') as lambda.IFunction;
+  const roles = { auth: roleArnOf(stack.meteredApi.authFunction), account: roleArnOf(accountFunction), authorizer: roleArnOf(stack.meteredApi.authorizerFunction) };
+  const tables = {
+    credentials: policies.resolver.resolveString(stack.resolve(stack.meteredApi.tables.credentials.tableArn)),
+    limiter: policies.resolver.resolveString(stack.resolve(stack.meteredApi.tables.limiter.tableArn)),
+  };
+  const call = (principal: keyof typeof roles, action: string, table: keyof typeof tables, context: Readonly<Record<string, string | readonly string[]>>) =>
+    evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'role', arn: roles[principal] },
+      action,
+      resource: tables[table],
+      context: Object.fromEntries(Object.entries(context).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]])),
+      why: 'it must not',
+    });
+
+  it.each([
+    ['the auth function writing a key record', 'auth', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEY#key_AbCdEfGhIjKl'] }],
+    ['the auth function revoking an admin token', 'auth', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['ADMINTOKEN#jti'] }],
+    ['the auth function putting counters on a limiter item', 'auth', 'dynamodb:PutItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'tier', 'd2025-01-15'] }],
+    ['the account function mapping an external identity', 'account', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['EXTID#["iss","subject","sub"]'] }],
+    ['the account function changing a tenant record', 'account', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'] }],
+    ['the account function unblocking itself on its limiter item', 'account', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'blocked'] }],
+    ['the account function deleting a key record', 'account', 'dynamodb:DeleteItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEY#key_AbCdEfGhIjKl'] }],
+    ['the authorizer reactivating a key', 'authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'], 'dynamodb:Attributes': ['pk', 'status'] }],
+    ['the authorizer touching a key record by id', 'authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEY#key_AbCdEfGhIjKl'], 'dynamodb:Attributes': ['pk', 'lastUsedAt'] }],
+    ['the auth function reading a key by hash', 'auth', 'dynamodb:BatchGetItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'] }],
+    ['the authorizer touching a tenant record', 'authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'lastUsedAt'] }],
+  ] as const)('denies %s', async (_what, principal, action, table, context) => {
+    const verdict = await call(principal, action, table, context);
+    expect(verdict.allowed).toBe(false);
+  });
+
+  it('allows what the contracts need: the authorizer noting lastUsedAt, the account function revoking on the limiter item', async () => {
+    expect((await call('authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'], 'dynamodb:Attributes': ['pk', 'lastUsedAt'] })).allowed).toBe(true);
+    expect((await call('account', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'revokedKeys'] })).allowed).toBe(true);
+  });
+});

@@ -75,7 +75,7 @@ describe('Function: readUsageTrackerConfig', () => {
       'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
       'glueWorkers', 'lateEventWindowDays', 'rejectedRecordsAlarmThreshold', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
       'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalClientIds', 'externalJwksUrl',
-      'authorizerReservedConcurrency', 'edgeProtection', 'edgeOriginDomainName', 'edgeOriginCertificateArn', 'edgeRateLimitPerIp', 'edgeTokenRateLimitPerIp',
+      'authorizerReservedConcurrency', 'accounts', 'accountsEmailFrom', 'corsAllowOrigins', 'edgeProtection', 'edgeOriginDomainName', 'edgeOriginCertificateArn', 'edgeRateLimitPerIp', 'edgeTokenRateLimitPerIp',
     ]);
   });
 
@@ -96,6 +96,23 @@ describe('Function: readUsageTrackerConfig', () => {
     );
     expect(() => read({ edgeProtection: 'yes' })).toThrow('Context parameter "edgeProtection" is "yes"; expected true or false.');
     expect(() => read({ authorizerReservedConcurrency: '5000' })).toThrow('Context parameter "authorizerReservedConcurrency" is "5000"; expected a whole number from 0 to 1000.');
+  });
+
+  it('turns accounts on by default, off with accounts=false, and reads the SES address of their emails', () => {
+    expect(read()).toMatchObject({ accounts: {} });
+    expect(read({ accounts: 'false', accountsEmailFrom: 'accounts@example.com' }).accounts).toBeUndefined();
+    expect(read({ accountsEmailFrom: ' accounts@example.com ' }).accounts).toEqual({ emailFrom: 'accounts@example.com' });
+    expect(() => read({ accounts: 'no' })).toThrow('Context parameter "accounts" is "no"; expected true or false.');
+    expect(() => read({ accountsEmailFrom: 'accounts' })).toThrow('Context parameter "accountsEmailFrom" is "accounts"; expected an email address verified in Amazon SES');
+  });
+
+  it('allows any origin by default and reads a list of origins, refusing what is no origin (contracts/cors.ts)', () => {
+    expect(read().corsAllowOrigins).toEqual(['*']);
+    expect(read({ corsAllowOrigins: 'https://app.example.com, http://localhost:5173' }).corsAllowOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(read({ corsAllowOrigins: ['https://app.example.com'] }).corsAllowOrigins).toEqual(['https://app.example.com']);
+    expect(() => read({ corsAllowOrigins: 'https://app.example.com/' })).toThrow('Context parameter "corsAllowOrigins" is "https://app.example.com/"; expected origins without a path');
+    expect(() => read({ corsAllowOrigins: 'http://app.example.com' })).toThrow('must be https (http only for localhost)');
+    expect(() => read({ corsAllowOrigins: '*,https://app.example.com' })).toThrow('"*" must be the only origin when given');
   });
 
   it('reads tier overrides, demo settings and an external issuer', () => {

@@ -59,7 +59,7 @@ describe('Security: DynamoDB reads per authorizer cache miss and per admitted re
   });
   afterAll(() => api.stop());
 
-  it.each(['free', 'premium', 'enterprise'] as const)('an API key of a %s tenant: one GetItem (the key by hash) per cache miss, and one write per admitted request from the first on', async (tier) => {
+  it.each(['free', 'premium', 'enterprise'] as const)('an API key of a %s tenant: one GetItem (the key by hash) per cache miss, one write per admitted request from the first on, and the key\'s lastUsedAt at most once an hour', async (tier) => {
     // Prepare
     const { apiKey } = await api.tenantWithKey(tier);
     const headers = { authorization: `ApiKey ${apiKey}` };
@@ -73,15 +73,18 @@ describe('Security: DynamoDB reads per authorizer cache miss and per admitted re
     expect(first.reads).toEqual(miss.reads);
     expect(hit.reads).toEqual([]);
     // The limiter's one write, even on the first request: the key record's tier hint names the right tier.
+    // The first authentication also records when the key was last used (issue 15), on the record it read; the next ones within the hour do not.
     const limiterWrite = { command: 'UpdateItemCommand', table: api.deps.config.tables.limiter, key: 'TENANT#', consistent: false };
-    expect([first.writes, miss.writes, hit.writes]).toEqual([[limiterWrite], [limiterWrite], [limiterWrite]]);
+    const lastUsedWrite = { command: 'UpdateItemCommand', table: api.deps.config.tables.credentials, key: 'KEYHASH#', consistent: false };
+    expect([first.writes, miss.writes, hit.writes]).toEqual([[lastUsedWrite, limiterWrite], [limiterWrite], [limiterWrite]]);
   });
 
   it('an API key after a tier change: the next cache miss hands the limiter the new tier, one write on an instance that never saw the tenant', async () => {
     // Prepare
     const { apiKey, tenantId } = await api.tenantWithKey('basic');
     const headers = { authorization: `ApiKey ${apiKey}` };
-    expect((await measure('/v1/users', headers)).writes).toHaveLength(1);
+    // The limiter's write and the key's first lastUsedAt.
+    expect((await measure('/v1/users', headers)).writes).toHaveLength(2);
     expect((await api.admin('PUT', `/v1/admin/tenants/${tenantId}/tier`, { tier: 'premium' })).status).toBe(200);
     // A limiter instance that has not decided for this tenant yet (a new container, say).
     api.deps.limiter.forget(tenantId);

@@ -141,7 +141,7 @@ describe('Security: external issuer tokens map to tenants on the server', () => 
       [LAMBDA_ENV.externalIssuer]: EXTERNAL.issuer, [LAMBDA_ENV.externalClientIds]: EXTERNAL.clientId, [LAMBDA_ENV.externalJwksUrl]: 'http://idp.test/.well-known/jwks.json',
     };
     // Act + Assess
-    expect(() => readRuntimeConfig(env)).toThrow('the external JWKS URL must be an https URL; got "http://idp.test/.well-known/jwks.json"');
+    expect(() => readRuntimeConfig(env)).toThrow('the external JWKS URL must be an https URL (http only on a loopback address); got "http://idp.test/.well-known/jwks.json"');
     expect(() => readRuntimeConfig({ ...env, [LAMBDA_ENV.externalJwksUrl]: 'https://idp.test/.well-known/jwks.json', [LAMBDA_ENV.externalClientIds]: '' })).toThrow('needs at least one app client id');
     expect(() => new TokenService({ issuer: 'i', audience: 'a', tenantSecret: () => Promise.resolve(new Uint8Array(40)), adminSigner: new LocalAdminTokenSigner(path.join(mkdtempSync(path.join(tmpdir(), 'admin-key-')), 'admin.pem')), external: { issuer: EXTERNAL.issuer, clientIds: ['c'], jwks: new URL('http://idp.test/jwks') } })).toThrow('must be an https URL');
   });
@@ -153,7 +153,7 @@ describe('Security: external issuer tokens map to tenants on the server', () => 
     const context = { externalIssuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', externalClientIds: 'client-a' };
     // Act + Assess
     expect(() => new MeteredHttpApi(stack, 'Plain', { usageEventBus, externalIssuer: { issuer: 'https://idp', clientIds: ['c'], jwksUrl: 'http://idp/jwks' } })).toThrow(
-      'externalIssuer of Synth/Plain: the external JWKS URL must be an https URL; got "http://idp/jwks". Use the issuer\'s https JWKS URL and list its app client ids in clientIds.',
+      'externalIssuer of Synth/Plain: the external JWKS URL must be an https URL (http only on a loopback address); got "http://idp/jwks". Use the issuer\'s https JWKS URL and list its app client ids in clientIds.',
     );
     expect(() => new MeteredHttpApi(stack, 'NoClients', { usageEventBus, externalIssuer: { issuer: 'https://idp', clientIds: [], jwksUrl: 'https://idp/jwks' } })).toThrow('needs at least one app client id');
     expect(() => readUsageTrackerConfig(testApp({ ...context, externalJwksUrl: 'http://idp/jwks' }).node)).toThrow('Context parameter "externalJwksUrl" is "http://idp/jwks"; expected an https URL');

@@ -8,6 +8,7 @@ import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
 import type { SourceIpPolicy } from '../../lambdas/limiter/source-ip-guard';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
+import { startCognitoEmulator } from '../../local/accounts/cognito-emulator';
 import { LocalUsageLogSubscription } from '../../local/events/usage-log-subscription';
 import { LocalHttpApiGateway } from '../../local/http-api-gateway';
 import { LocalIamAuthorizer } from '../../local/iam-authorizer';
@@ -37,12 +38,14 @@ export async function startMeteredApi(
     sourceIpPolicy?: Partial<SourceIpPolicy>;
     /** Routes of your own, as `addMeteredRoute` adds them in AWS. */
     customRoutes?: (deps: MeteredApiDependencies) => readonly LocalMeteredRoute[];
+    /** Also start the local Cognito emulator (cognito-local) with the accounts' pool: the account routes reach it. */
+    accounts?: boolean;
   } = {},
 ) {
-  const dynamo = await startDynalite();
+  const dir = mkdtempSync(path.join(tmpdir(), 'metered-api-'));
+  const [dynamo, emulator] = await Promise.all([startDynalite(), options.accounts ? startCognitoEmulator({ dir: path.join(dir, 'cognito') }) : undefined]);
   const bus = new LoopbackPutEventsServer();
   const busUrl = await bus.start();
-  const dir = mkdtempSync(path.join(tmpdir(), 'metered-api-'));
   writeFileSync(path.join(dir, 'tenant-secret'), TENANT_SECRET, { mode: 0o600 });
   const externalKeys = await jose.generateKeyPair('ES256', { extractable: true });
   const externalJwk = { ...(await jose.exportJWK(externalKeys.publicKey)), kid: EXTERNAL.kid, alg: 'ES256', use: 'sig' };
@@ -56,6 +59,7 @@ export async function startMeteredApi(
     external: { issuer: EXTERNAL.issuer, clientIds: [EXTERNAL.clientId], jwks: { keys: [externalJwk] }, algorithms: ['ES256'] },
     tiers,
     demo: { latencyMs: 0, errorRate: options.demoErrorRate ?? 0 },
+    ...(emulator ? { accounts: emulator.pool } : {}),
   };
   const publisher = new UsagePublisher({
     eventBusName: 'usage-bus',
@@ -71,6 +75,7 @@ export async function startMeteredApi(
     usageLog: usageLogs.sink,
     clock: options.clock,
     ...(options.sourceIpPolicy ? { sourceIpPolicy: options.sourceIpPolicy } : {}),
+    ...(emulator ? { cognitoEndpoint: emulator.endpoint } : {}),
   });
   const gateway = new LocalHttpApiGateway({
     routes: meteredApiRoutes(deps, options.customRoutes?.(deps), new LocalIamAuthorizer([LOCAL_OPERATOR], LOCAL_REGION, options.clock)),
@@ -133,12 +138,20 @@ export async function startMeteredApi(
     call,
     admin,
     tenantWithKey,
+    /** The Cognito emulator, when started with `accounts: true`. */
+    accounts: emulator,
+    /** The latest confirmation code the emulator sent to `email` (waiting for one up to `timeoutMs`); needs `accounts: true`. */
+    verificationCode: (email: string, codeOptions?: { timeoutMs?: number }) => {
+      if (!emulator) throw new Error('startMeteredApi({ accounts: true }) starts the Cognito emulator');
+      return emulator.verificationCode(email, codeOptions);
+    },
     stop: async () => {
       usageLogs.close();
       await publisher.close();
       await gateway.close();
       await bus.stop();
       await dynamo.stop();
+      await emulator?.stop();
     },
   };
 }

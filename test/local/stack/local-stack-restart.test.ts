@@ -69,8 +69,11 @@ describe('npm start stops cleanly and carries on', () => {
       expect((await fetch(banner('API reference'))).headers.get('content-type')).toMatch(/^text\/html/);
       expect(((await (await fetch(`${first.apiUrl}/openapi.json`)).json()) as { openapi: string }).openapi).toMatch(/^3\.1\./);
       const pageClient = await fetch(banner('Client for pages'));
-      // Built by npm ci (prepare); a checkout without the build answers 503 with a JSON body naming the command.
-      expect([200, 503]).toContain(pageClient.status);
+      expect(pageClient.status).toBe(200);
+      expect(pageClient.headers.get('content-type')).toMatch(/^text\/javascript/);
+      // The accounts emulator's line, and the demo page it points to.
+      expect(first.stdout()).toMatch(/Accounts\s+http:\/\/127\.0\.0\.1:\d+\s+\(Cognito emulator, pool /);
+      expect((await fetch(`${first.apiUrl}/sdk`)).status).toBe(200);
       const adminKey = readFileSync(dataDirLayout(dataDir).adminKey, 'utf8').trim();
       const admin = (method: string, route: string, body?: unknown) =>
         fetch(`${first.apiUrl}${route}`, { method, headers: { authorization: `ApiKey ${adminKey}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, string> }));

@@ -1,0 +1,127 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditWrite, TransactItem } from '../admin/audit-log';
+import type { TierName } from '../../contracts/tiers';
+import { NewApiKey, generateApiKey } from './api-key';
+import {
+  ApiKeyRecord,
+  CredentialStore,
+  CredentialStoreError,
+  ExternalIdentityMapping,
+  TIER_HINT,
+  Tenant,
+  TenantOwner,
+  externalItemKey,
+  generateTenantId,
+  hashItemKey,
+  keyItemKey,
+  newKeyRecord,
+  tenantItemKey,
+  toKey,
+} from './credential-store';
+
+/**
+ * What self-service (issue 15) adds to the credential store: an account's own tenant, and its
+ * keys' listing and rotation. A subclass of its own, so that only the functions that serve
+ * accounts (`auth`, `account`) and the local runtime carry it; the admin function's bundle stays
+ * within its bound.
+ */
+export class SelfServiceStore extends CredentialStore {
+  /**
+   * A self-service tenant (issue 15): a free-tier tenant named by its owner's email, its limiter
+   * item, and the mapping of the owner's pool subject to it (the same item {@link mapExternalIdentity}
+   * writes), with the audit entry, in one TransactWriteItems. The mapping's condition makes it
+   * idempotent per subject: a second call for a subject already mapped (a concurrent sign-in that
+   * repairs a registration) writes nothing and throws `external-identity-mapped`.
+   */
+  public async createOwnedTenant(input: { readonly tenantId?: string; readonly owner: TenantOwner; readonly issuer: string }, audit?: AuditWrite): Promise<Tenant> {
+    const tenantId = input.tenantId ?? generateTenantId();
+    const tier: TierName = 'free';
+    const { owner } = input;
+    const record = { tenantId, name: owner.email, tier, blocked: false, createdAt: this.now() };
+    const tenant: Tenant = { ...record, owner };
+    const mapping: ExternalIdentityMapping = { issuer: input.issuer, subject: owner.subject, tenantId, createdAt: tenant.createdAt };
+    const mappingItem = { pk: externalItemKey(input.issuer, 'subject', owner.subject), entity: 'external-identity', sk: `${tenantId}#subject#${owner.subject}`, ...mapping, [TIER_HINT]: tier };
+    await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.props.credentialsTable,
+            Item: { pk: tenantItemKey(tenantId), entity: 'tenant', sk: tenantId, ...record, ownerSubject: owner.subject, ownerEmail: owner.email },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        this.limiterItem.create(tenantId, tier),
+        { Put: { TableName: this.props.credentialsTable, Item: mappingItem, ConditionExpression: 'attribute_not_exists(pk)' } },
+      ],
+      audit,
+      (failed) => {
+        if (failed(2)) throw new CredentialStoreError('external-identity-mapped', `This subject of ${input.issuer} is already mapped to a tenant.`);
+        throw new CredentialStoreError('tenant-exists', `Tenant "${tenantId}" already exists.`);
+      },
+    );
+    return tenant;
+  }
+
+  /**
+   * A tenant's keys (tenant and admin keys alike, as the byEntity index lists them: eventually
+   * consistent, so a key created a moment ago may be missing), newest first, with when each was
+   * last used: that is on the by-hash records (where the authorizer writes it, see
+   * {@link touchLastUsed}), fetched in BatchGetItem requests of at most 100 keys, the operation's
+   * limit (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
+   */
+  public async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const items = (await this.entityItems('key', `${tenantId}#`)).filter((item) => item.tenantId === tenantId && typeof item.hash === 'string');
+    const byHash = new Map<string, Record<string, unknown>>();
+    const hashKeys = items.map((item) => hashItemKey(String(item.hash)));
+    for (let start = 0; start < hashKeys.length; start += 100) {
+      for (const [pk, item] of await this.credentialItems(hashKeys.slice(start, start + 100))) byHash.set(pk, item);
+    }
+    return items
+      .map((item) => {
+        const lastUsedAt = byHash.get(hashItemKey(String(item.hash)))?.lastUsedAt;
+        return { ...toKey(item), ...(typeof lastUsedAt === 'string' ? { lastUsedAt } : {}) };
+      })
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.keyId.localeCompare(a.keyId));
+  }
+
+  /**
+   * Rotates a tenant key: a successor (named `name`, its secret returned once) and, on both of the
+   * old key's records, `expiresAt` = now + `graceSeconds`, after which the authorizer refuses the
+   * old key (0: at once). One transaction writes both, with the audit entry, on the conditions
+   * that the old key is still active and not rotated already, and that its tenant still has the
+   * tier the successor's hint records (a tier change in between means reading again, as
+   * {@link createKey}). A key that does not exist, or is an admin key, is `key-not-found`; one
+   * revoked, blocked or rotated, before or while this runs, is `concurrent-change` (the caller
+   * checks the key first to say which).
+   */
+  public async rotateKey(
+    keyId: string,
+    options: { readonly graceSeconds: number; readonly name: string; readonly key?: NewApiKey; readonly audit?: AuditWrite },
+  ): Promise<{ readonly key: ApiKeyRecord & { apiKey: string }; readonly previous: ApiKeyRecord }> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: keyItemKey(keyId) }, ConsistentRead: true }));
+    if (!Item || Item.role !== 'tenant' || typeof Item.hash !== 'string') throw new CredentialStoreError('key-not-found', `Key "${keyId}" does not exist.`);
+    const previous = toKey(Item);
+    const now = this.clock();
+    const expiresAt = new Date(now + options.graceSeconds * 1000).toISOString();
+    const successor = options.key ?? generateApiKey();
+    const record = newKeyRecord(successor, { tenantId: previous.tenantId, role: 'tenant', createdAt: new Date(now).toISOString(), name: options.name });
+    const oldRecords: TransactItem[] = [hashItemKey(Item.hash), keyItemKey(keyId)].map((pk) => ({
+      Update: {
+        TableName: this.props.credentialsTable,
+        Key: { pk },
+        UpdateExpression: options.audit === undefined ? 'SET #expiresAt = :expiresAt' : 'SET #expiresAt = :expiresAt, #audit = :audit',
+        ConditionExpression: 'attribute_exists(pk) AND #status = :active AND attribute_not_exists(#expiresAt)',
+        ExpressionAttributeNames: { '#expiresAt': 'expiresAt', '#status': 'status', ...(options.audit === undefined ? {} : { '#audit': 'lastAuditEntry' }) },
+        ExpressionAttributeValues: { ':expiresAt': expiresAt, ':active': 'active', ...(options.audit === undefined ? {} : { ':audit': options.audit.entry.id }) },
+      },
+    }));
+    await this.atTenantTier(previous.tenantId, (tier) =>
+      this.transact([this.tenantTierCheck(previous.tenantId, tier), ...oldRecords, ...this.newKeyPuts(successor.hash, record, tier)], options.audit, (failed) => {
+        if (failed(0)) return;
+        throw new CredentialStoreError('concurrent-change', `Key "${keyId}" was revoked, blocked or rotated while it was being rotated; read it again.`);
+      }),
+    );
+    return { key: { ...record, apiKey: successor.apiKey }, previous: { ...previous, expiresAt } };
+  }
+
+}
