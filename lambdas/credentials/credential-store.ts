@@ -430,15 +430,7 @@ export class CredentialStore {
     identity: { issuer: string; subject: string; clientId: string },
     options: { readonly bySubjectOnly?: boolean } = {},
   ): Promise<ExternalTenant | undefined> {
-    const bySubject = externalItemKey(identity.issuer, 'subject', identity.subject);
-    const keys = options.bySubjectOnly ? [bySubject] : [bySubject, externalItemKey(identity.issuer, 'client', identity.clientId)];
-    const items = await this.credentialItems(keys);
-    for (const pk of keys) {
-      const item = items.get(pk);
-      const tierHint: unknown = item?.[TIER_HINT];
-      if (item && typeof item.tenantId === 'string') return { tenantId: item.tenantId, ...(isTierName(tierHint) ? { tierHint } : {}) };
-    }
-    return undefined;
+    return findExternalTenantIn(this.documents, this.props.credentialsTable, identity, options);
   }
 
   /**
@@ -470,17 +462,7 @@ export class CredentialStore {
    * condition failed is a clash of random ids, and any other cancellation is rethrown.
    */
   protected async transact(items: TransactItem[], audit: AuditWrite | undefined, onFailedConditions: (failed: FailedConditions) => void): Promise<boolean> {
-    try {
-      await this.documents.send(new TransactWriteCommand({ TransactItems: audit ? [...items, audit.put] : items }));
-      return true;
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
-      const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
-      const failed: FailedConditions = (index) => codes[index] === 'ConditionalCheckFailed';
-      if (!codes.slice(0, items.length).some((code) => code === 'ConditionalCheckFailed')) throw error;
-      onFailedConditions(failed);
-      return false;
-    }
+    return transactWithAudit(this.documents, items, audit, onFailedConditions);
   }
 
   /** A key's status on its tenant's limiter item: revoked keys and blocked keys are sets there; an active key is in neither. */
@@ -492,17 +474,7 @@ export class CredentialStore {
 
   /** Credential items by key, in BatchGetItem requests until none is left unprocessed (at most 3, backing off 50 then 100 ms). */
   protected async credentialItems(pks: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const table = this.props.credentialsTable;
-    const found = new Map<string, Record<string, unknown>>();
-    let pending: Record<string, unknown>[] = pks.map((pk) => ({ pk }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === 3) throw new Error(`BatchGetItem left ${String(pending.length)} of ${String(pks.length)} keys unprocessed after ${String(attempt)} attempts.`);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-      const { Responses, UnprocessedKeys } = await this.documents.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
-      for (const item of Responses?.[table] ?? []) found.set(String(item.pk), item);
-      pending = UnprocessedKeys?.[table]?.Keys ?? [];
-    }
-    return found;
+    return credentialItemsIn(this.documents, this.props.credentialsTable, pks);
   }
 
   /** The tenant's tier, read consistently; the tenant must exist. */
@@ -659,4 +631,61 @@ export function toKey(item: Record<string, unknown>): ApiKeyRecord {
   );
   const { keyId, tenantId, role, status, createdAt } = item;
   return { keyId: String(keyId), tenantId: String(tenantId), role: role as KeyRole, status: status as KeyStatus, createdAt: String(createdAt), ...optional };
+}
+
+/**
+ * One TransactWriteItems of `items` and, when given, the audit entry that records them: all of it
+ * lands, or none of it. When a condition of `items` failed, `onFailedConditions` says which (it may
+ * throw the domain error) and the answer is false; other failures throw.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+ */
+export async function transactWithAudit(
+  documents: DynamoDBDocumentClient,
+  items: TransactItem[],
+  audit: AuditWrite | undefined,
+  onFailedConditions: (failed: FailedConditions) => void,
+): Promise<boolean> {
+  try {
+    await documents.send(new TransactWriteCommand({ TransactItems: audit ? [...items, audit.put] : items }));
+    return true;
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+    const failed: FailedConditions = (index) => codes[index] === 'ConditionalCheckFailed';
+    if (!codes.slice(0, items.length).some((code) => code === 'ConditionalCheckFailed')) throw error;
+    onFailedConditions(failed);
+    return false;
+  }
+}
+
+/** Items of the credentials table by `pk`, in BatchGetItem requests, with unprocessed keys retried (3 attempts). */
+export async function credentialItemsIn(documents: DynamoDBDocumentClient, table: string, pks: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let pending: Record<string, unknown>[] = pks.map((pk) => ({ pk }));
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt === 3) throw new Error(`BatchGetItem left ${String(pending.length)} of ${String(pks.length)} keys unprocessed after ${String(attempt)} attempts.`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+    const { Responses, UnprocessedKeys } = await documents.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+    for (const item of Responses?.[table] ?? []) found.set(String(item.pk), item);
+    pending = UnprocessedKeys?.[table]?.Keys ?? [];
+  }
+  return found;
+}
+
+/** {@link CredentialStore.findExternalTenant}, for modules that need no more of the store. */
+export async function findExternalTenantIn(
+  documents: DynamoDBDocumentClient,
+  table: string,
+  identity: { issuer: string; subject: string; clientId: string },
+  options: { readonly bySubjectOnly?: boolean } = {},
+): Promise<ExternalTenant | undefined> {
+  const bySubject = externalItemKey(identity.issuer, 'subject', identity.subject);
+  const keys = options.bySubjectOnly ? [bySubject] : [bySubject, externalItemKey(identity.issuer, 'client', identity.clientId)];
+  const items = await credentialItemsIn(documents, table, keys);
+  for (const pk of keys) {
+    const item = items.get(pk);
+    const tierHint: unknown = item?.[TIER_HINT];
+    if (item && typeof item.tenantId === 'string') return { tenantId: item.tenantId, ...(isTierName(tierHint) ? { tierHint } : {}) };
+  }
+  return undefined;
 }

@@ -1,21 +1,16 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditWrite, TransactItem } from '../admin/audit-log';
-import type { TierName } from '../../contracts/tiers';
 import { NewApiKey, generateApiKey } from './api-key';
+import { OwnedTenants } from './owned-tenants';
 import {
   ApiKeyRecord,
   CredentialStore,
   CredentialStoreError,
-  ExternalIdentityMapping,
-  TIER_HINT,
   Tenant,
   TenantOwner,
-  externalItemKey,
-  generateTenantId,
   hashItemKey,
   keyItemKey,
   newKeyRecord,
-  tenantItemKey,
   toKey,
 } from './credential-store';
 
@@ -26,40 +21,9 @@ import {
  * within its bound.
  */
 export class SelfServiceStore extends CredentialStore {
-  /**
-   * A self-service tenant (issue 15): a free-tier tenant named by its owner's email, its limiter
-   * item, and the mapping of the owner's pool subject to it (the same item {@link mapExternalIdentity}
-   * writes), with the audit entry, in one TransactWriteItems. The mapping's condition makes it
-   * idempotent per subject: a second call for a subject already mapped (a concurrent sign-in that
-   * repairs a registration) writes nothing and throws `external-identity-mapped`.
-   */
+  /** {@link OwnedTenants.createOwnedTenant}: an account's own tenant. */
   public async createOwnedTenant(input: { readonly tenantId?: string; readonly owner: TenantOwner; readonly issuer: string }, audit?: AuditWrite): Promise<Tenant> {
-    const tenantId = input.tenantId ?? generateTenantId();
-    const tier: TierName = 'free';
-    const { owner } = input;
-    const record = { tenantId, name: owner.email, tier, blocked: false, createdAt: this.now() };
-    const tenant: Tenant = { ...record, owner };
-    const mapping: ExternalIdentityMapping = { issuer: input.issuer, subject: owner.subject, tenantId, createdAt: tenant.createdAt };
-    const mappingItem = { pk: externalItemKey(input.issuer, 'subject', owner.subject), entity: 'external-identity', sk: `${tenantId}#subject#${owner.subject}`, ...mapping, [TIER_HINT]: tier };
-    await this.transact(
-      [
-        {
-          Put: {
-            TableName: this.props.credentialsTable,
-            Item: { pk: tenantItemKey(tenantId), entity: 'tenant', sk: tenantId, ...record, ownerSubject: owner.subject, ownerEmail: owner.email },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        this.limiterItem.create(tenantId, tier),
-        { Put: { TableName: this.props.credentialsTable, Item: mappingItem, ConditionExpression: 'attribute_not_exists(pk)' } },
-      ],
-      audit,
-      (failed) => {
-        if (failed(2)) throw new CredentialStoreError('external-identity-mapped', `This subject of ${input.issuer} is already mapped to a tenant.`);
-        throw new CredentialStoreError('tenant-exists', `Tenant "${tenantId}" already exists.`);
-      },
-    );
-    return tenant;
+    return new OwnedTenants(this.props).createOwnedTenant(input, audit);
   }
 
   /**

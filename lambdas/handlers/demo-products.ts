@@ -1,5 +1,5 @@
 import { routeFunctionDependencies } from '../runtime/function-dependencies';
-import { ROUTE_HANDLERS } from './registry';
+import { demoProductsHandler } from './registry';
 
 /** Lambda entry of the `demo-products` routes (see BUILT_IN_ROUTES): the limiter and usage tracking, nothing else. */
-export const handler = ROUTE_HANDLERS['demo-products'](routeFunctionDependencies());
+export const handler = demoProductsHandler(routeFunctionDependencies());

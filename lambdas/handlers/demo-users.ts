@@ -1,5 +1,5 @@
 import { routeFunctionDependencies } from '../runtime/function-dependencies';
-import { ROUTE_HANDLERS } from './registry';
+import { demoUsersHandler } from './registry';
 
 /** Lambda entry of the `demo-users` routes (see BUILT_IN_ROUTES): the limiter and usage tracking, nothing else. */
-export const handler = ROUTE_HANDLERS['demo-users'](routeFunctionDependencies());
+export const handler = demoUsersHandler(routeFunctionDependencies());

@@ -20,19 +20,31 @@ import type { MeteredApiDependencies } from '../runtime/dependencies';
  */
 export type RouteDependencies = Pick<MeteredApiDependencies, 'config' | 'routeOptions' | 'track'>;
 
+// How each built-in handler is composed from the domain modules: one function each, so that a
+// function's entry imports its own composition and its bundle holds no other route's modules
+// (an object of all of them would keep every route in every bundle).
+
 /**
- * How each built-in handler is composed from the domain modules: the one definition the Lambda
- * entry files and the local runtime both use. Keys are the `handler` names of BUILT_IN_ROUTES.
+ * The token exchange answers only what the source IP guard admits (lambdas/limiter/source-ip-guard.ts);
+ * behind CloudFront there is no guard here, the edge's WAF limits it per viewer address.
+ */
+export const tokenHandler = (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'>) =>
+  deps.track(deps.sourceIpGuard ? tokenExchange(deps.tokens, deps.routeOptions('token'), deps.sourceIpGuard) : meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token')));
+export const usageHandler = (deps: RouteDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage')));
+export const demoUsersHandler = (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users')));
+export const demoProductsHandler = (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products')));
+export const adminHandler = (deps: RouteDependencies & Pick<MeteredApiDependencies, 'admin'>) => deps.track(meteredRoute(adminRoute(deps.admin), deps.routeOptions('admin')));
+
+/**
+ * The compositions by the `handler` names of BUILT_IN_ROUTES: the one definition the Lambda entry
+ * files (each importing its own) and the local runtime (all of them) use.
  */
 export const ROUTE_HANDLERS = {
-  // The token exchange answers only what the source IP guard admits (lambdas/limiter/source-ip-guard.ts);
-  // behind CloudFront there is no guard here, the edge's WAF limits it per viewer address.
-  token: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'tokens' | 'sourceIpGuard'>) =>
-    deps.track(deps.sourceIpGuard ? tokenExchange(deps.tokens, deps.routeOptions('token'), deps.sourceIpGuard) : meteredRoute(tokenRoute(deps.tokens), deps.routeOptions('token'))),
-  usage: (deps: RouteDependencies) => deps.track(meteredRoute(usageRoute(), deps.routeOptions('usage'))),
-  'demo-users': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('users', deps.config.demo), deps.routeOptions('demo-users'))),
-  'demo-products': (deps: RouteDependencies) => deps.track(meteredRoute(demoRoute('products', deps.config.demo), deps.routeOptions('demo-products'))),
-  admin: (deps: RouteDependencies & Pick<MeteredApiDependencies, 'admin'>) => deps.track(meteredRoute(adminRoute(deps.admin), deps.routeOptions('admin'))),
+  token: tokenHandler,
+  usage: usageHandler,
+  'demo-users': demoUsersHandler,
+  'demo-products': demoProductsHandler,
+  admin: adminHandler,
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 import { tokenFunctionDependencies } from '../runtime/function-dependencies';
-import { ROUTE_HANDLERS } from './registry';
+import { tokenHandler } from './registry';
 
 /** Lambda entry of the `token` routes (see BUILT_IN_ROUTES). */
-export const handler = ROUTE_HANDLERS['token'](tokenFunctionDependencies());
+export const handler = tokenHandler(tokenFunctionDependencies());

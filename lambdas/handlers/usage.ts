@@ -1,5 +1,5 @@
 import { routeFunctionDependencies } from '../runtime/function-dependencies';
-import { ROUTE_HANDLERS } from './registry';
+import { usageHandler } from './registry';
 
 /** Lambda entry of the `usage` routes (see BUILT_IN_ROUTES): the limiter and usage tracking, nothing else. */
-export const handler = ROUTE_HANDLERS['usage'](routeFunctionDependencies());
+export const handler = usageHandler(routeFunctionDependencies());

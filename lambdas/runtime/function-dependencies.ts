@@ -9,7 +9,7 @@ import {
   accountServiceOf,
   adminTokenSignerOf,
   credentialStoreOf,
-  selfServiceStoreOf,
+  ownedTenantsOf,
   observability,
   requestPathDynamoDb,
   routeWiring,
@@ -51,7 +51,7 @@ export function authFunctionDependencies(): AuthHandlerDependencies {
   const dynamodb = requestPathDynamoDb();
   const { logger, metrics } = observability();
   return {
-    accounts: accountServiceOf(config, { dynamodb, store: selfServiceStoreOf(config, dynamodb), logger }),
+    accounts: accountServiceOf(config, { dynamodb, store: ownedTenantsOf(config, dynamodb), logger }),
     sourceIpGuard: config.sourceIpGuard === false ? undefined : new SourceIpGuard({ client: dynamodb, tableName: config.tables.limiter }),
     usageLog: usageLogWriter(),
     logger,

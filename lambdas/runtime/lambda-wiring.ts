@@ -9,6 +9,7 @@ import { AccountService } from '../accounts/account-service';
 import { CognitoAccountsClient } from '../accounts/cognito-accounts';
 import { AuditLog } from '../admin/audit-log';
 import { CredentialStore } from '../credentials/credential-store';
+import { OwnedTenants } from '../credentials/owned-tenants';
 import { SelfServiceStore } from '../credentials/self-service-store';
 import type { AuthorizedEvent, MeteredRouteOptions } from '../http/metered-route';
 import type { JsonResult } from '../http/responses';
@@ -34,6 +35,10 @@ export const usageLogWriter = (sink?: UsageLogSink): UsageLogWriter => new Usage
 /** The credential store of the configuration's tables. */
 export const credentialStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): CredentialStore =>
   new CredentialStore({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter, tiers: config.tiers });
+
+/** What the `auth` function needs of the credentials table: an account's own tenant, and its mapping. */
+export const ownedTenantsOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): OwnedTenants =>
+  new OwnedTenants({ client: dynamodb, credentialsTable: config.tables.credentials, limiterTable: config.tables.limiter });
 
 /** The credential store with what self-service adds (an account's tenant, its keys' listing and rotation): for the `auth` and `account` functions. */
 export const selfServiceStoreOf = (config: RuntimeConfig, dynamodb: DynamoDBClient): SelfServiceStore =>
@@ -94,7 +99,7 @@ export function tokenServiceOf(config: RuntimeConfig, adminSigner: AdminTokenSig
  */
 export function accountServiceOf(
   config: RuntimeConfig,
-  parts: { readonly dynamodb: DynamoDBClient; readonly store: Pick<SelfServiceStore, 'createOwnedTenant' | 'findExternalTenant'>; readonly logger: Logger; readonly clock?: () => number; readonly cognitoEndpoint?: string },
+  parts: { readonly dynamodb: DynamoDBClient; readonly store: Pick<OwnedTenants, 'createOwnedTenant' | 'findExternalTenant'>; readonly logger: Logger; readonly clock?: () => number; readonly cognitoEndpoint?: string },
 ): AccountService | undefined {
   if (!config.accounts) return undefined;
   const cognito = new CognitoAccountsClient({ clientId: config.accounts.clientId, ...(parts.cognitoEndpoint ? { endpoint: parts.cognitoEndpoint } : {}) });
@@ -153,11 +158,12 @@ export function routeWiring(
 }
 
 /**
- * The wiring of a function whose routes are all unmetered and not admin routes (the account
- * routes): no limiter, so that its bundle holds none (issue 13's bound on bundle sizes).
+ * The wiring of a function whose routes are all unmetered (the account and admin routes): no
+ * limiter, so that its bundle holds none (issue 13's bound on bundle sizes). Admin routes read the
+ * calling key's status from `store` instead.
  */
-export function unmeteredRouteWiring(config: RuntimeConfig, options: { readonly usageLogSink?: UsageLogSink } = {}): RouteWiring {
-  return wiringWith(config, undefined, undefined, options);
+export function unmeteredRouteWiring(config: RuntimeConfig, options: { readonly store?: CredentialStore; readonly usageLogSink?: UsageLogSink } = {}): RouteWiring {
+  return wiringWith(config, undefined, options.store, options);
 }
 
 function wiringWith(
