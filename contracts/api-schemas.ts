@@ -3,7 +3,7 @@ import { createTenantBody, externalIdentityBody, setTierBody, TOKEN_ID_PATTERN }
 import { confirmBody, createKeyBody, loginBody, refreshBody, registerBody, rotateKeyBody } from './account-request-schemas';
 import { API_KEY_PATTERN } from './metered-api';
 import { TENANT_ID_PATTERN } from './tenants';
-import { TIER_NAMES } from './tiers';
+import { QUOTA_PERIODS, TIER_NAMES } from './tiers';
 
 /**
  * The metered API's requests and answers as zod schemas (zod/mini, as the admin request schemas):
@@ -41,7 +41,11 @@ export const tokenResponse = z.object({
   scope: z.string(),
 });
 
-/** GET /v1/usage: the caller's tier, limit, what is left, when it resets, and counts today and this month. */
+/**
+ * GET /v1/usage: the caller's tier, limit, what is left, when it resets, and counts today and this
+ * month; and, when the tier has a quota, the quota's period (UTC), its requests, how many the
+ * period has admitted (this one included), how many are left and the seconds until it restarts.
+ */
 export const usageResponse = z.object({
   tenantId: z.optional(z.string()),
   tier: z.enum(TIER_NAMES),
@@ -49,6 +53,15 @@ export const usageResponse = z.object({
   remaining: nonNegative(),
   resetSeconds: z.number().check(z.gte(0)),
   counts: z.object({ today: nonNegative(), thisMonth: nonNegative() }),
+  quota: z.optional(
+    z.object({
+      period: z.enum(QUOTA_PERIODS),
+      limit: wholeNumber(),
+      used: nonNegative(),
+      remaining: nonNegative(),
+      resetSeconds: nonNegative(),
+    }),
+  ),
 });
 
 /** GET /v1/users (demo data). */

@@ -188,7 +188,8 @@ const REFUSALS: Readonly<Record<RefusalStatus, { readonly description: string; r
   409: { description: 'The request clashes with the current state (`tenant-exists`, `key-revoked`, `external-identity-mapped`, `concurrent-change`, `too-many-keys`).', body: 'Error' },
   413: { description: 'The body is over API Gateway\'s 10 MB payload quota: `{"message":"Request Entity Too Large"}`.', body: 'GatewayMessage' },
   429: {
-    description: "The tenant's rate limit is used up (`rate-limited`, with `Retry-After` and `RateLimit`), or API Gateway throttled the route (`{\"message\":\"Too Many Requests\"}`).",
+    description:
+      "The tenant's rate limit is used up (`rate-limited`, with `Retry-After` and `RateLimit`), or its tier's quota for the day, week or month (`quota-exceeded`, `Retry-After` until the period restarts), or API Gateway throttled the route (`{\"message\":\"Too Many Requests\"}`).",
     body: 'Refusal',
   },
   500: { description: 'The request failed (`internal`, logged with its requestId), or the authorizer failed (API Gateway: `{"message":"Internal Server Error"}`).', body: 'Refusal' },
@@ -196,8 +197,11 @@ const REFUSALS: Readonly<Record<RefusalStatus, { readonly description: string; r
 };
 
 const RATE_LIMIT_HEADERS = {
-  'RateLimit-Policy': { description: 'The tier\'s quota as an IETF RateLimit-Policy structured field: `"<tier>";q=<burst>;w=60`.', schema: { type: 'string' } },
-  RateLimit: { description: 'What is left: `"<tier>";r=<remaining>;t=<seconds to reset>`.', schema: { type: 'string' } },
+  'RateLimit-Policy': {
+    description: 'The tier\'s policies as an IETF RateLimit-Policy list: `"<tier>";q=<burst>;w=60`, and `"<tier>-quota";q=<requests>;w=<period seconds>` when the tier has a quota.',
+    schema: { type: 'string' },
+  },
+  RateLimit: { description: 'What is left of each policy: `"<tier>";r=<remaining>;t=<seconds to reset>` (and the quota\'s item).', schema: { type: 'string' } },
   'X-RateLimit-Limit': { description: 'Requests per minute of the tier.', schema: { type: 'integer' } },
   'X-RateLimit-Remaining': { description: 'Requests left now.', schema: { type: 'integer' } },
   'X-RateLimit-Reset': { description: 'Seconds until the bucket is full again.', schema: { type: 'integer' } },

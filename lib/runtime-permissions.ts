@@ -22,7 +22,7 @@ import {
 } from '../contracts/lake-layout';
 import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { STATEMENT_TABLES, billedEventsPrefix, closingRecordKey, monthOf, statementKey, statementPartitionPrefix } from '../contracts/billing-statements';
-import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../contracts/limiter-item';
+import { LIMITER_ATTRIBUTES, dayCounter, monthCounter, weekCounter } from '../contracts/limiter-item';
 import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
 import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES, PUBLIC_ROUTES } from '../contracts/metered-api';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
@@ -583,9 +583,11 @@ function limiterCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions
   const metered = new Set(BUILT_IN_ROUTES.filter((route) => route.metered).map((route) => route.handler));
   const day = (daysBack: number) => dayCounter(new Date(SAMPLE_TIME.getTime() - daysBack * 86_400_000));
   const month = (monthsBack: number) => monthCounter(new Date(Date.UTC(SAMPLE_TIME.getUTCFullYear(), SAMPLE_TIME.getUTCMonth() - monthsBack, 1)));
+  const week = (weeksBack: number) => weekCounter(new Date(SAMPLE_TIME.getTime() - weeksBack * 7 * 86_400_000));
   const { pk, tat, tier, blocked, blockedKeys, revokedKeys, revokedSeen, revokedSeenAt } = LIMITER_ATTRIBUTES;
   const calls = [
     ['dynamodb:UpdateItem', [pk, tat, tier, blocked, blockedKeys, revokedKeys, day(0), month(0), day(2), month(2), revokedSeen, revokedSeenAt], 'the limiter decides with one conditional UpdateItem on the tenant item, counting and tidying on the way'],
+    ['dynamodb:UpdateItem', [pk, tat, tier, blocked, blockedKeys, revokedKeys, day(0), month(0), week(0), day(2), month(2), week(2)], "where a tier's quota is weekly, the same write counts (and tidies) the ISO week too, and its condition holds the quota"],
     ['dynamodb:UpdateItem', [pk, day(3), month(3), revokedSeen, revokedSeenAt, revokedKeys, blockedKeys], 'the limiter tidies the tenant item after an admitting write (old counters, expired revocations)'],
     ['dynamodb:GetItem', [pk, tier, blocked, blockedKeys, revokedKeys], "when its write fails, the limiter reads the item's blocks and revocations (consistent read) before failing open"],
   ] as const;

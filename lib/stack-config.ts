@@ -88,7 +88,11 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
   { key: 'athenaResultsRetentionDays', description: 'Days Athena query results are kept', defaultValue: '30' },
   { key: 'schemaDiscovery', description: 'Run EventBridge schema discovery on the bus (`true`/`false`)', defaultValue: 'false' },
   { key: 'alarmEmail', description: 'E-mail address subscribed to the alarm topic', defaultValue: '(none)' },
-  { key: 'tiers', description: 'JSON tier overrides, e.g. `{"free":{"requestsPerMinute":10},"premium":{"failMode":"closed"}}`', defaultValue: 'free 5, basic 20, premium 100, enterprise 1000 per minute' },
+  {
+    key: 'tiers',
+    description: 'JSON tier overrides of rate, burst, fail mode and quota, e.g. `{"free":{"requestsPerMinute":10,"quota":{"period":"day","requests":1000}},"premium":{"failMode":"closed"}}`',
+    defaultValue: 'free 5, basic 20, premium 100, enterprise 1000 per minute; no quotas',
+  },
   { key: 'demoLatencyMs', description: 'Added latency of the demo routes GET /v1/users and /v1/products', defaultValue: '0' },
   { key: 'demoErrorRate', description: 'Share of demo route requests that fail with 500 (0-1)', defaultValue: '0' },
   {

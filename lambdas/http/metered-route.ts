@@ -147,6 +147,14 @@ function refuseUnlessAdmitted(decision: LimitDecision, principal: Principal, hea
       return decision;
     case 'rate-limited':
       throw new HttpError(429, 'rate-limited', `Rate limit of the ${decision.tier} tier (${decision.policy.requestsPerMinute}/min, burst ${decision.policy.burst}) exceeded; retry after ${decision.retryAfterSeconds} s.`, headers);
+    case 'quota-exceeded':
+      // Retry-After (in the headers) is the end of the quota's period: no earlier retry can succeed.
+      throw new HttpError(
+        429,
+        'quota-exceeded',
+        `Quota of the ${decision.tier} tier (${decision.quota.limit} requests per ${decision.quota.period}, UTC) used up; it resets in ${decision.retryAfterSeconds} s.`,
+        headers,
+      );
     case 'refused':
       if (decision.reason === 'unknown-tenant') {
         // A dangling credential (a mapping or key of a tenant removed behind the API's back) is an operator's matter.

@@ -1,10 +1,24 @@
 import { AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { LIMITER_ATTRIBUTES, dayCounter, monthCounter } from '../../contracts/limiter-item';
+import { LIMITER_ATTRIBUTES, dayCounter, monthCounter, periodBounds, periodCounter, weekCounter } from '../../contracts/limiter-item';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TOKEN_TTL_SECONDS } from '../../contracts/metered-api';
-import { TierLimit, TierName, TierPolicy, isTierName } from '../../contracts/tiers';
+import { QuotaPeriod, TierLimit, TierName, TierPolicy, TierQuota, isTierName } from '../../contracts/tiers';
 
 // The tier policy is a contract (contracts/tiers.ts); the limiter's API speaks of it.
 export type { FailMode, TierPolicy } from '../../contracts/tiers';
+
+/** Where a tenant stands against its tier's quota in the current period (UTC). */
+export interface QuotaState {
+  readonly period: QuotaPeriod;
+  /** Requests the quota admits per period. */
+  readonly limit: number;
+  /** Requests admitted in the period so far (an admitted request counts itself). */
+  readonly used: number;
+  readonly remaining: number;
+  /** Seconds until the next period starts and the count restarts. */
+  readonly resetSeconds: number;
+  /** The current period's length in seconds (a month's varies): the quota's window. */
+  readonly windowSeconds: number;
+}
 
 /** Who a decision is about: the tenant's bucket, and the key (checked against blocked/revoked keys). */
 export interface LimitSubject {
@@ -26,11 +40,15 @@ interface LimitState {
   readonly remaining: number;
   /** Seconds until the bucket is full again. */
   readonly resetSeconds: number;
+  /** The tier's quota, when it has one. */
+  readonly quota?: QuotaState;
 }
 
 export type LimitDecision =
   | (LimitState & { readonly outcome: 'admitted'; readonly countToday: number; readonly countThisMonth: number })
   | (LimitState & { readonly outcome: 'rate-limited'; readonly retryAfterSeconds: number })
+  /** The quota of the period is used up: no write was made, so neither the bucket nor the count moved. */
+  | (LimitState & { readonly outcome: 'quota-exceeded'; readonly quota: QuotaState; readonly retryAfterSeconds: number })
   | { readonly outcome: 'refused'; readonly reason: 'unknown-tenant' | 'tenant-blocked' | 'key-blocked' | 'key-revoked'; readonly tier?: TierName }
   | { readonly outcome: 'store-throttled'; readonly tier: TierName; readonly policy: TierPolicy; readonly retryAfterSeconds: number; readonly error: Error }
   | {
@@ -82,6 +100,7 @@ function isThrottlingError(error: unknown): boolean {
 export const limiterKey = (tenantId: string) => `TENANT#${tenantId}`;
 const DAY_COUNTER = /^d\d{4}-\d{2}-\d{2}$/;
 const MONTH_COUNTER = /^m\d{4}-\d{2}$/;
+const WEEK_COUNTER = /^w\d{4}-W\d{2}$/;
 const DAY_MS = 86_400_000;
 
 /**
@@ -123,6 +142,14 @@ const NO_KEY = '-';
 type Item = Partial<Record<string, AttributeValue>>;
 
 type Refusal = Extract<LimitDecision, { outcome: 'refused' }>;
+
+/** The next write of a decision: the tier it names, the case it predicts, what it tidies (and the old item it was planned from). */
+interface Plan {
+  readonly tier: TierName;
+  readonly predicted: Case;
+  readonly tidying: Tidying;
+  readonly item?: Item;
+}
 
 /** Housekeeping a write does on the way: what keeps the item small. */
 interface Tidying {
@@ -215,8 +242,18 @@ class Update {
  * write, or with a second, unconditional write after an admitting first one. Revoked keys are
  * pruned in two steps, since the item does not say when a key was revoked: a write notes the
  * revoked keys it sees (`revokedSeen`, `revokedSeenAt`), and a write at least the retention later
- * deletes the noted ones, from `blockedKeys` too. So the item holds four counters, the tier, blocks
- * in force and recent revocations: well under 1 KB, one write capacity unit per request.
+ * deletes the noted ones, from `blockedKeys` too. So the item holds four counters (six where a
+ * tier's quota is weekly: this ISO week's and last week's, `w<YYYY>-W<ww>`), the tier, blocks in
+ * force and recent revocations: well under 1 KB, one write capacity unit per request.
+ *
+ * A tier's quota (a day's, week's or month's requests, UTC) is one more clause of the same
+ * condition: the period's counter, which the same write ADDs to, is below the quota. So the quota
+ * costs no write and no read, concurrent requests at its edge admit exactly what remains, and a
+ * request it refuses moves neither the bucket nor the count (a failed condition writes nothing).
+ * The failed condition's old item tells a quota refusal from a rate refusal: its counter is at the
+ * quota (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html,
+ * `ReturnValuesOnConditionCheckFailure: ALL_OLD`: the item as it was, with the refusal); the quota
+ * is told first, since no wait for the rate helps while it is used up.
  */
 export class TokenBucketLimiter {
   private readonly client: DynamoDBClient;
@@ -225,6 +262,8 @@ export class TokenBucketLimiter {
   private readonly clock: () => number;
   private readonly hints = new Map<string, { tat: number; tier: TierName; day: string }>();
   private readonly hintCapacity: number;
+  /** Whether a tier's quota is weekly: then every write counts the ISO week too, so a tier change mid-week finds the week's count. */
+  private readonly countsWeeks: boolean;
   /** When this instance last verified each tenant key's good standing (tenant → key → time, tier). */
   private readonly standing = new Map<string, Map<string, { at: number; tier: TierName }>>();
   /** `UpdateItem` calls made, for benchmarks and metrics. */
@@ -238,61 +277,81 @@ export class TokenBucketLimiter {
     this.tiers = props.tiers;
     this.clock = props.clock ?? Date.now;
     this.hintCapacity = props.hintCapacity ?? 10_000;
+    this.countsWeeks = Object.values(props.tiers).some((policy) => policy.quota?.period === 'week');
   }
 
   public async decide(subject: LimitSubject): Promise<LimitDecision> {
     const now = this.clock();
     const hint = this.hints.get(subject.tenantId);
-    let tier: TierName = hint?.tier ?? subject.tierHint ?? 'free';
+    let plan: Plan = {
+      tier: hint?.tier ?? subject.tierHint ?? 'free',
+      predicted: hint && hint.tat > now ? 'busy' : 'idle',
+      tidying: { stale: likelyStale(now, hint?.day, this.countsWeeks), expiredRevoked: [], expiredBlocked: [] },
+    };
     const attempts = 2;
-    let predicted: Case = hint && hint.tat > now ? 'busy' : 'idle';
-    let tidying: Tidying = { stale: likelyStale(now, hint?.day), expiredRevoked: [], expiredBlocked: [] };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       let old: Item | undefined;
       try {
-        const item = await this.write(subject, tier, predicted, now, tidying);
-        const tat = Number(item[LIMITER_ATTRIBUTES.tat]?.N);
-        this.remember(subject.tenantId, tat, tier, dayCounter(new Date(now)));
-        this.rememberStanding(subject, tier, now);
+        const item = await this.write(subject, plan.tier, plan.predicted, now, plan.tidying);
         // What the new item still shows to tidy goes with this decision's second write, if it has one left.
-        const left = attempt === 1 ? tidyingOf(item, now) : undefined;
-        if (left) await this.tidy(subject.tenantId, left);
-        return {
-          outcome: 'admitted',
-          ...this.state(tier, tat, now),
-          countToday: Number(item[dayCounter(new Date(now))]?.N ?? 0),
-          countThisMonth: Number(item[monthCounter(new Date(now))]?.N ?? 0),
-        };
+        return await this.admit(subject, plan.tier, item, now, attempt === 1);
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) return this.whenStoreFails(subject, tier, error as Error, now);
+        if (!(error instanceof ConditionalCheckFailedException)) return this.whenStoreFails(subject, plan.tier, error as Error, now);
         old = error.Item;
       }
       // Why did the condition fail? The old item tells, without a read.
-      const standing = this.standingBy(old, subject);
-      if ('outcome' in standing) return standing;
-      const storedTier = standing.tier;
-      this.rememberStanding(subject, storedTier, now);
-      const storedTat = standing.item[LIMITER_ATTRIBUTES.tat]?.N;
-      const tat = storedTat === undefined ? undefined : Number(storedTat);
-      const { toleranceMs } = gcra(this.tiers[storedTier]);
-      if (tat !== undefined && tat - now > toleranceMs) {
-        this.remember(subject.tenantId, tat, storedTier, hint?.day ?? dayCounter(new Date(now)));
-        return {
-          outcome: 'rate-limited',
-          ...this.state(storedTier, tat, now),
-          retryAfterSeconds: Math.max(1, Math.ceil((tat - toleranceMs - now) / 1000)),
-        };
-      }
-      if (attempt === attempts) break;
+      const next = this.afterFailedCondition(old, subject, now, hint?.day);
+      if ('outcome' in next) return next;
       // Wrong case or wrong tier: the second (and last) write uses what the old item showed, and tidies what it showed.
-      tier = storedTier;
-      predicted = tat !== undefined && tat > now ? 'busy' : 'idle';
-      tidying = tidyingOf(standing.item, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] };
+      plan = next;
     }
     // Both writes lost a race (the state changed between them): refusing never over-admits.
-    const policy = this.tiers[tier];
+    const policy = this.tiers[plan.tier];
     const tat = this.hints.get(subject.tenantId)?.tat ?? now + gcra(policy).emissionMs;
-    return { outcome: 'rate-limited', ...this.state(tier, tat, now), retryAfterSeconds: 1 };
+    return { outcome: 'rate-limited', ...this.state(plan.tier, tat, now, plan.item), retryAfterSeconds: 1 };
+  }
+
+  /** An admitting write's decision: the new item's bucket, counts and quota, after tidying what it shows (if this was the first write). */
+  private async admit(subject: LimitSubject, tier: TierName, item: Item, now: number, mayTidy: boolean): Promise<LimitDecision> {
+    const tat = Number(item[LIMITER_ATTRIBUTES.tat]?.N);
+    this.remember(subject.tenantId, tat, tier, dayCounter(new Date(now)));
+    this.rememberStanding(subject, tier, now);
+    const left = mayTidy ? tidyingOf(item, now) : undefined;
+    if (left) await this.tidy(subject.tenantId, left);
+    return {
+      outcome: 'admitted',
+      ...this.state(tier, tat, now, item),
+      countToday: Number(item[dayCounter(new Date(now))]?.N ?? 0),
+      countThisMonth: Number(item[monthCounter(new Date(now))]?.N ?? 0),
+    };
+  }
+
+  /**
+   * What a failed condition's old item says: a refusal (blocks, then the quota of the stored tier,
+   * then its rate), or else the plan of the next write (the stored tier, the case its TAT shows).
+   * The quota goes first: while it is used up, no wait for the rate helps.
+   */
+  private afterFailedCondition(old: Item | undefined, subject: LimitSubject, now: number, lastDay: string | undefined): LimitDecision | Plan {
+    const standing = this.standingBy(old, subject);
+    if ('outcome' in standing) return standing;
+    const storedTier = standing.tier;
+    this.rememberStanding(subject, storedTier, now);
+    const storedTat = standing.item[LIMITER_ATTRIBUTES.tat]?.N;
+    const tat = storedTat === undefined ? undefined : Number(storedTat);
+    const { toleranceMs } = gcra(this.tiers[storedTier]);
+    const state = this.state(storedTier, tat ?? now, now, standing.item);
+    const quotaUsedUp = state.quota !== undefined && state.quota.used >= state.quota.limit;
+    if (tat !== undefined && (quotaUsedUp || tat - now > toleranceMs)) this.remember(subject.tenantId, tat, storedTier, lastDay ?? dayCounter(new Date(now)));
+    if (state.quota && quotaUsedUp) return { outcome: 'quota-exceeded', ...state, quota: state.quota, retryAfterSeconds: Math.max(1, state.quota.resetSeconds) };
+    if (tat !== undefined && tat - now > toleranceMs) {
+      return { outcome: 'rate-limited', ...state, retryAfterSeconds: Math.max(1, Math.ceil((tat - toleranceMs - now) / 1000)) };
+    }
+    return {
+      tier: storedTier,
+      predicted: tat !== undefined && tat > now ? 'busy' : 'idle',
+      tidying: tidyingOf(standing.item, now) ?? { stale: [], expiredRevoked: [], expiredBlocked: [] },
+      item: standing.item,
+    };
   }
 
   /** Forgets what this instance remembers about a tenant (after an admin change, say). */
@@ -427,6 +486,11 @@ export class TokenBucketLimiter {
     }
     update.action('ADD', '#day :one');
     update.action('ADD', '#month :one');
+    if (this.countsWeeks) {
+      update.names['#week'] = weekCounter(at);
+      update.action('ADD', '#week :one');
+    }
+    condition += quotaCondition(update, this.tiers[tier].quota);
     update.tidy(tidying);
     this.writes++;
     const result = await this.client.send(
@@ -469,15 +533,18 @@ export class TokenBucketLimiter {
     }
   }
 
-  private state(tier: TierName, tat: number, now: number): LimitState {
+  /** The bucket at `tat`, and the quota as `item` (new or old) counts it. */
+  private state(tier: TierName, tat: number, now: number, item?: Item): LimitState {
     const policy = this.tiers[tier];
     const { emissionMs, toleranceMs } = gcra(policy);
     const backlog = Math.max(0, tat - now);
+    const quota = quotaState(policy.quota, item, now);
     return {
       tier,
       policy,
       remaining: Math.max(0, Math.min(policy.burst, Math.floor((toleranceMs - backlog) / emissionMs) + 1)),
       resetSeconds: Math.ceil(backlog / 1000),
+      ...(quota ? { quota } : {}),
     };
   }
 
@@ -494,26 +561,28 @@ function evictOldest(map: Map<string, unknown>, capacity: number): void {
   if (!oldest.done) map.delete(oldest.value);
 }
 
-/** The day and month counters the item keeps at `now`: today's and yesterday's, this month's and last month's. */
-function keptCounters(now: number): { today: string; yesterday: string; month: string; lastMonth: string } {
+/** The counters the item keeps at `now`: today's and yesterday's, this month's and last month's, this week's and last week's. */
+function keptCounters(now: number): { today: string; yesterday: string; month: string; lastMonth: string; lastWeek: string } {
   const at = new Date(now);
   return {
     today: dayCounter(at),
     yesterday: dayCounter(new Date(now - DAY_MS)),
     month: monthCounter(at),
     lastMonth: monthCounter(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 1, 1))),
+    lastWeek: weekCounter(new Date(now - 7 * DAY_MS)),
   };
 }
 
 /**
  * Counters an item probably still holds from before the kept ones: the day before yesterday's,
- * the month before last's, and those of the day this instance last counted in. Removing an absent
- * attribute is free.
+ * the month before last's (and the week before last's, where weeks are counted), and those of the
+ * day this instance last counted in. Removing an absent attribute is free.
  */
-function likelyStale(now: number, lastDay: string | undefined): string[] {
+function likelyStale(now: number, lastDay: string | undefined, countsWeeks: boolean): string[] {
   const { yesterday, lastMonth } = keptCounters(now);
   const at = new Date(now);
   const names = new Set([dayCounter(new Date(now - 2 * DAY_MS)), monthCounter(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() - 2, 1)))]);
+  if (countsWeeks) names.add(weekCounter(new Date(now - 14 * DAY_MS)));
   if (lastDay !== undefined && lastDay < yesterday) {
     names.add(lastDay);
     const monthOfLastDay = `m${lastDay.slice(1, 8)}`;
@@ -528,9 +597,9 @@ function likelyStale(now: number, lastDay: string | undefined): string[] {
  * if not yet noted, deleted if noted at least the retention ago.
  */
 function tidyingOf(item: Item, now: number): Tidying | undefined {
-  const { yesterday, lastMonth } = keptCounters(now);
+  const { yesterday, lastMonth, lastWeek } = keptCounters(now);
   const stale = Object.keys(item)
-    .filter((name) => (DAY_COUNTER.test(name) && name < yesterday) || (MONTH_COUNTER.test(name) && name < lastMonth))
+    .filter((name) => (DAY_COUNTER.test(name) && name < yesterday) || (MONTH_COUNTER.test(name) && name < lastMonth) || (WEEK_COUNTER.test(name) && name < lastWeek))
     .slice(0, MAX_REMOVALS);
   const revoked = item[LIMITER_ATTRIBUTES.revokedKeys]?.SS ?? [];
   const blocked = item[LIMITER_ATTRIBUTES.blockedKeys]?.SS ?? [];
@@ -551,6 +620,35 @@ function tidyingOf(item: Item, now: number): Tidying | undefined {
   const expiredBlocked = expired.filter((key) => blocked.includes(key));
   if (stale.length === 0 && expiredRevoked.length === 0 && expiredBlocked.length === 0 && note === undefined) return undefined;
   return { stale, expiredRevoked, expiredBlocked, note };
+}
+
+/**
+ * The quota's part of a write's condition: the period's counter, before this request, is below the
+ * quota (an absent counter is a new period's). DynamoDB evaluates it atomically with the rate's,
+ * so concurrent requests at the quota's edge admit exactly what remains, and a refused request
+ * changes nothing. The counter's placeholder is the one the write ADDs to.
+ */
+function quotaCondition(update: Update, quota: TierQuota | undefined): string {
+  if (!quota) return '';
+  const counter = { day: '#day', week: '#week', month: '#month' }[quota.period];
+  update.values[':quota'] = { N: String(quota.requests) };
+  return ` AND (attribute_not_exists(${counter}) OR ${counter} < :quota)`;
+}
+
+/** Where an item (new or old; absent: nothing counted) stands against a quota at `now`. */
+function quotaState(quota: TierQuota | undefined, item: Item | undefined, now: number): QuotaState | undefined {
+  if (!quota) return undefined;
+  const at = new Date(now);
+  const used = Number(item?.[periodCounter(quota.period, at)]?.N ?? 0);
+  const { start, end } = periodBounds(quota.period, at);
+  return {
+    period: quota.period,
+    limit: quota.requests,
+    used,
+    remaining: Math.max(0, quota.requests - used),
+    resetSeconds: Math.ceil((end - now) / 1000),
+    windowSeconds: (end - start) / 1000,
+  };
 }
 
 /** The GCRA parameters of a tier: emission interval T and tolerance τ, in whole milliseconds. */

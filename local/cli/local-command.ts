@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
 import { FIREHOSE_BUFFERING } from '../../contracts/lake-layout';
+import { TierOverride, TierOverrides, resolveTierPolicies } from '../../contracts/tiers';
 import { DEFAULT_DATA_DIR } from '../data-dir';
 import { DataDirInUseError } from '../stack/data-dir-lock';
 import { LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
@@ -24,6 +25,8 @@ Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboa
   --buffer-mib N        Firehose buffer size hint (default 1; AWS default 128)
   --etl-seconds N       how often raw/ is curated into Parquet (default 15)
   --sources a,b         the rule's event source allow-list (default ${DEFAULT_EVENT_SOURCE})
+  --tiers JSON          tier overrides, as the stack's tiers context: rates, bursts, fail modes
+                        and quotas, e.g. '{"free":{"quota":{"period":"day","requests":100}}}'
 
 Ctrl-C, SIGTERM or SIGHUP (to npm, its process group or node) flushes every buffer to raw/ and
 stops; so does the end of the process that started it (npm). A second signal, a second or more
@@ -42,6 +45,7 @@ const LOCAL_OPTIONS = {
   'buffer-mib': { type: 'string' },
   'etl-seconds': { type: 'string' },
   sources: { type: 'string' },
+  tiers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,10 +96,28 @@ function bufferHints(values: LocalValues): { bufferIntervalSeconds: number; buff
   return { bufferIntervalSeconds, bufferSizeMiB };
 }
 
+/** `--tiers`: JSON tier overrides, checked as the stack checks its `tiers` context. */
+function tierOverrides(json: string): TierOverrides {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new UsageError(`--tiers must be JSON, e.g. '{"free":{"requestsPerMinute":10}}'; got ${JSON.stringify(json)}.`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('--tiers must be a JSON object of tier names.');
+  try {
+    resolveTierPolicies(parsed as Record<string, TierOverride>);
+  } catch (error) {
+    throw new UsageError(`--tiers: ${(error as Error).message}`);
+  }
+  return parsed;
+}
+
 /** The stack's options from the command line, every one checked before anything starts. */
 function localStackOptions(values: LocalValues, context: CliContext): LocalStackOptions {
   if (values.demo && values['no-demo']) throw new UsageError('--demo and --no-demo cannot both be given.');
   const { bufferIntervalSeconds, bufferSizeMiB } = bufferHints(values);
+  const tiers = values.tiers === undefined ? {} : { tiers: tierOverrides(values.tiers) };
   return {
     dataDir: dataDir(values['data-dir']),
     apiPort: port('api-port', values['api-port'], 3000),
@@ -106,6 +128,7 @@ function localStackOptions(values: LocalValues, context: CliContext): LocalStack
     bufferIntervalSeconds,
     bufferSizeMiB,
     etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
+    ...tiers,
     sources: values.sources
       ?.split(',')
       .map((s) => s.trim())

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { usageEventPattern } from '../../contracts/event-pattern';
 import { PRICE_LIST } from '../../contracts/lake-layout';
 import { DEFAULT_TOKEN_AUDIENCE, METERED_API_SERVICE, MeteredApiTable } from '../../contracts/metered-api';
-import { TIER_NAMES, resolveTierPolicies } from '../../contracts/tiers';
+import { TIER_NAMES, TierOverrides, resolveTierPolicies } from '../../contracts/tiers';
 import { DEFAULT_EVENT_SOURCES } from '../../contracts/usage-event';
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
@@ -70,6 +70,11 @@ export interface LocalStackOptions {
   readonly accounts?: boolean;
   /** The Cognito emulator's port; 0 picks a free one. @default 0 */
   readonly accountsPort?: number;
+  /**
+   * Tier overrides (rates, bursts, fail modes, quotas), as the stack's `tiers` context parameter,
+   * validated by `resolveTierPolicies`. @default the default tiers, without quotas
+   */
+  readonly tiers?: TierOverrides;
   readonly log?: (line: string) => void;
 }
 
@@ -296,7 +301,7 @@ async function runtimeConfig({ options, layout, busName, source }: StartContext,
     tokenAudience: DEFAULT_TOKEN_AUDIENCE,
     tenantSecret: { kind: 'file', path: await secretFile(layout.tenantTokenSecret) },
     adminKey: { kind: 'file', path: layout.adminTokenKey },
-    tiers: resolveTierPolicies(),
+    tiers: resolveTierPolicies(options.tiers),
     usageBus: { eventBusName: busName, source },
     demo: { latencyMs: options.demoLatencyMs ?? (options.demo ? 20 : 0), errorRate: options.demoErrorRate ?? (options.demo ? 0.02 : 0) },
   };

@@ -140,6 +140,59 @@ describe('Class: TokenBucketLimiter', () => {
       expect([...names]).toEqual(expect.arrayContaining(['pk', 'tat', 'tier', 'blocked', 'd2026-10-01', 'm2026-01', 'revokedSeen']));
     });
 
+    describe('with a quota (issue 16, item 1)', () => {
+      const quotaTiers = resolveTierPolicies({ free: { quota: { period: 'week', requests: 100 } }, basic: { quota: { period: 'day', requests: 50 } } });
+      const quotaLimiter = () => new TokenBucketLimiter({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'limiter', tiers: quotaTiers, clock: () => NOW });
+
+      it('holds the quota in the same conditional write that counts the period (ISO week: w2026-W48)', async () => {
+        ddbMock.on(UpdateItemCommand).resolves({ Attributes: { tat: { N: String(NOW + 12_000) }, 'w2026-W48': { N: '40' } } });
+        const decision = await quotaLimiter().decide({ tenantId: 'acme', tierHint: 'free' });
+        expect(decision).toMatchObject({ outcome: 'admitted', quota: { period: 'week', limit: 100, used: 40, remaining: 60 } });
+        expect(ddbMock.calls()).toHaveLength(1);
+        const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+        expect(input.ExpressionAttributeNames?.['#week']).toBe('w2026-W48');
+        expect(input.UpdateExpression).toContain('ADD #day :one, #month :one, #week :one');
+        expect(input.ConditionExpression).toMatch(/ AND \(attribute_not_exists\(#week\) OR #week < :quota\)$/);
+        expect(input.ExpressionAttributeValues?.[':quota']).toEqual({ N: '100' });
+      });
+
+      it('conditions on the stored tier\'s own period: the day for basic', async () => {
+        ddbMock.on(UpdateItemCommand).resolves({ Attributes: { tat: { N: String(NOW + 3000) } } });
+        await quotaLimiter().decide({ tenantId: 'acme', tierHint: 'basic' });
+        const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+        expect(input.ConditionExpression).toContain('(attribute_not_exists(#day) OR #day < :quota)');
+        expect(input.ExpressionAttributeValues?.[':quota']).toEqual({ N: '50' });
+      });
+
+      it('answers quota-exceeded from the old item, with one write and no read, Retry-After until Monday 00:00 UTC', async () => {
+        // 2026-11-23 10:00 is a Monday: the week ends in 6 days 14 hours.
+        ddbMock.on(UpdateItemCommand).rejects(conditionFailed({ pk: { S: 'TENANT#acme' }, tier: { S: 'free' }, tat: { N: String(NOW + 70_000) }, 'w2026-W48': { N: '100' } }));
+        const bucket = quotaLimiter();
+        const decision = await bucket.decide({ tenantId: 'acme', tierHint: 'free' });
+        expect(decision).toMatchObject({ outcome: 'quota-exceeded', retryAfterSeconds: 6 * 86_400 + 14 * 3600, quota: { used: 100, remaining: 0 }, remaining: 0 });
+        expect([bucket.writes, bucket.reads]).toEqual([1, 0]);
+      });
+
+      it('writes no week counter where no tier has a weekly quota', async () => {
+        ddbMock.on(UpdateItemCommand).resolves({ Attributes: { tat: { N: String(NOW + 3000) } } });
+        await new TokenBucketLimiter({ client: new DynamoDBClient({ region: 'us-east-1' }), tableName: 'limiter', tiers: resolveTierPolicies({ basic: { quota: { period: 'month', requests: 9 } } }), clock: () => NOW }).decide({ tenantId: 'acme', tierHint: 'basic' });
+        const input = ddbMock.commandCalls(UpdateItemCommand)[0].args[0].input;
+        expect(Object.values(input.ExpressionAttributeNames ?? {}).filter((name) => name.startsWith('w'))).toEqual([]);
+        expect(input.ConditionExpression).toContain('(attribute_not_exists(#month) OR #month < :quota)');
+      });
+
+      it('names only attributes the IAM grant allows, week counters and their tidying included', async () => {
+        ddbMock.on(UpdateItemCommand).resolvesOnce({ Attributes: { tat: { N: String(NOW + 12_000) }, 'w2026-W40': { N: '1' } } }).resolves({});
+        await quotaLimiter().decide({ tenantId: 'acme', tierHint: 'free' });
+        const inputs = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+        const names = new Set(inputs.flatMap((input) => Object.values(input.ExpressionAttributeNames ?? {})));
+        const allowed = (name: string) => LIMITER_ATTRIBUTE_PATTERNS.some((pattern) => new RegExp(`^${pattern.replace(/\?/g, '.').replace(/\*/g, '.*')}$`).test(name));
+        expect([...names].filter((name) => !allowed(name))).toEqual([]);
+        // This week's counter is added, the week before last's removed on the way, an older one by the tidying write.
+        expect([...names]).toEqual(expect.arrayContaining(['w2026-W48', 'w2026-W46', 'w2026-W40']));
+      });
+    });
+
     it('refuses an unregistered tenant (no old item)', async () => {
       ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
       expect(await limiter().decide({ tenantId: 'ghost' })).toEqual({ outcome: 'refused', reason: 'unknown-tenant' });

@@ -218,6 +218,8 @@ describe('Tenant functions on the limiter table (dynamodb:Attributes)', () => {
     ['an attribute the limiter does not have', ['pk', 'tat', 'credits']],
     ['a name that only starts like a day counter', ['pk', 'd2025-01-15-extra']],
     ['a name that only starts like a month counter', ['pk', 'm2025-1']],
+    ['a week counter one character short', ['pk', 'w2026-W4']],
+    ['a name shaped like a week counter but longer', ['pk', 'w2026-W48x']],
   ])('denies an UpdateItem naming %s', async (_what, attributes) => {
     const verdict = await updateWith(attributes);
     expect(verdict.allowed).toBe(false);
@@ -226,6 +228,7 @@ describe('Tenant functions on the limiter table (dynamodb:Attributes)', () => {
 
   it('allows the limiter attributes and dated counters', async () => {
     expect((await updateWith(['pk', 'tat', 'tier', 'blocked', 'blockedKeys', 'revokedKeys', 'd2026-11-30', 'm2026-11'])).allowed).toBe(true);
+    expect((await updateWith(['pk', 'tat', 'd2026-11-30', 'm2026-11', 'w2026-W49', 'w2026-W47'])).allowed).toBe(true);
   });
 });
 

@@ -183,6 +183,16 @@ describe('usage-tracker CLI on the local lake', () => {
       expect(existsSync(missing)).toBe(false);
     });
 
+    it.each([
+      ['not JSON', '{free', '--tiers must be JSON'],
+      ['not an object', '[1]', '--tiers must be a JSON object of tier names.'],
+      ['a bad quota', '{"free":{"quota":{"period":"year","requests":10}}}', '--tiers: Tier "free": quota.period must be one of'],
+    ])('local refuses --tiers that is %s with exit code 2 before anything starts', async (_what, tiers, message) => {
+      const c = context();
+      expect(await runCli(['local', '--no-demo', '--api-port', '0', '--events-port', '0', '--tiers', tiers], c)).toBe(2);
+      expect(c.err).toContain(message);
+    });
+
     it('nor is a file taken for a folder', async () => {
       const elsewhere = mkdtempSync(path.join(tmpdir(), 'usage-cli-file-'));
       const file = path.join(elsewhere, 'a-file');
