@@ -55,7 +55,8 @@ const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     refusals: [...METERED, 400],
   },
   'POST /v1/auth/register': {
-    summary: 'Creates an account (email and password) and its free-tier tenant, and emails a code to confirm the address; answers alike whether or not the address has an account',
+    summary:
+      'Creates an account (email and password) and its free-tier tenant, and emails a code to confirm the address (again, for an address not confirmed yet); answers alike whether or not the address has an account',
     tag: 'Accounts',
     body: { schema: REQUEST_BODIES.registerBody, name: 'RegisterRequest' },
     success: { status: 202, schema: 'Registered' },

@@ -68,7 +68,8 @@ export class AccountService {
   /**
    * Registers an account and creates its tenant (free tier, owned by the new user's `sub`). The
    * password policy is checked first, so that a refusal names each rule it misses. A taken address
-   * gets {@link REGISTERED} and nothing is written. A tenant write that fails after SignUp is
+   * gets {@link REGISTERED} too, and nothing is written; if it is not confirmed yet, a new code is
+   * sent ({@link registeredAgain}). A tenant write that fails after SignUp is
    * logged and answered as a success: the first sign-in creates the tenant ({@link login}).
    */
   public async register(input: { readonly email: string; readonly password: string }): Promise<RegisterResponse> {
@@ -79,13 +80,29 @@ export class AccountService {
     try {
       ({ userSub } = await this.props.cognito.signUp({ email, password: input.password }));
     } catch (error) {
-      if (error instanceof CognitoRefusal && error.code === 'UsernameExistsException') return REGISTERED;
+      if (error instanceof CognitoRefusal && error.code === 'UsernameExistsException') return this.registeredAgain(email);
       throw this.registrationRefusal(error);
     }
     try {
       await this.createTenant({ subject: userSub, email });
     } catch (error) {
       this.props.logger.error('registered account without a tenant; its first sign-in creates it', { error: error as Error, subject: userSub });
+    }
+    return REGISTERED;
+  }
+
+  /**
+   * Registering an address that has an account already: a new confirmation code if it is not
+   * confirmed yet (so that a lost code is not the end of the account), and the same answer as a
+   * new registration whatever happens, so that the answer still says nothing about the address.
+   * A confirmed account makes Cognito refuse the resend; that, and any failure, is only logged.
+   */
+  private async registeredAgain(email: string): Promise<RegisterResponse> {
+    try {
+      await this.props.cognito.resendConfirmationCode({ email });
+    } catch (error) {
+      const code = error instanceof CognitoRefusal ? error.code : (error as Error).name;
+      this.props.logger.info('registration of an existing address: no new code sent', { code });
     }
     return REGISTERED;
   }

@@ -51,6 +51,8 @@ export class CognitoUnavailable extends Error {
 export interface CognitoAccounts {
   /** Registers `email` (the username) with `password`; Cognito emails a confirmation code. */
   signUp(input: { readonly email: string; readonly password: string }): Promise<{ readonly userSub: string; readonly confirmed: boolean }>;
+  /** Emails a new confirmation code to a registered address that is not confirmed yet. */
+  resendConfirmationCode(input: { readonly email: string }): Promise<void>;
   /** Confirms a registration with the emailed code. */
   confirmSignUp(input: { readonly email: string; readonly code: string }): Promise<void>;
   /** Signs in with a password (`USER_PASSWORD_AUTH`). */
@@ -126,6 +128,16 @@ export class CognitoAccountsClient implements CognitoAccounts {
     });
     if (!answer.UserSub) throw new CognitoUnavailable('SignUp answered without a UserSub.');
     return { userSub: answer.UserSub, confirmed: answer.UserConfirmed === true };
+  }
+
+  /**
+   * ResendConfirmationCode: `{ ClientId, Username }` → `{ CodeDeliveryDetails }`; a public
+   * operation like SignUp ("Amazon Cognito doesn't evaluate IAM policies in requests for this API
+   * operation"); `InvalidParameterException` for a confirmed user, `LimitExceededException`, ...
+   * https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ResendConfirmationCode.html
+   */
+  public async resendConfirmationCode(input: { readonly email: string }): Promise<void> {
+    await this.call('ResendConfirmationCode', { ClientId: this.appClient.clientId, Username: input.email });
   }
 
   /**

@@ -165,7 +165,8 @@ const body = () => `
 <section aria-labelledby="confirm-title"><h2 id="confirm-title">2. Confirm with the emailed code</h2>
 <form id="confirm-form"><label for="confirm-email">Email</label><input id="confirm-email" type="email" autocomplete="email" required>
 <label for="confirm-code">Code</label><input id="confirm-code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required>
-<button type="submit">Confirm</button></form></section>
+<button type="submit">Confirm</button></form>
+<p>No code? Register again with the same address: a new one is sent.</p></section>
 <section aria-labelledby="login-title"><h2 id="login-title">3. Sign in</h2>
 <form id="login-form"><label for="login-email">Email</label><input id="login-email" type="email" autocomplete="email" required>
 <label for="login-password">Password</label><input id="login-password" type="password" autocomplete="current-password" required>

@@ -5,7 +5,9 @@
 //     box on the console;
 //   - no AWS SDK v2: it is only needed for Lambda triggers and KMS (custom email senders), which the
 //     local pool has none of, so neither the SDK's load time nor its end-of-support notice is paid;
-//   - the port and the issuer come from the parent (PORT, HOST, ISSUER_DOMAIN), which learns the port first.
+//   - the port and the issuer come from the parent (PORT, HOST, ISSUER_DOMAIN), which learns the port first;
+//   - ResendConfirmationCode, which cognito-local does not serve, is answered as Cognito does for an
+//     unconfirmed user (a new code, delivered as SignUp's), and refused for a confirmed one.
 // Its data is in `.cognito/` under its working directory (the parent's `<dir>`); its pino log
 // goes to standard output, which the parent points at a log file.
 // It stops on SIGTERM or when the parent's IPC channel closes (the parent ended, however it ended);
@@ -72,7 +74,30 @@ async function createServer() {
     tokenGenerator: new JwtTokenGenerator(clock, triggers, config.TokenConfig),
     triggers,
   };
-  return createCognitoServer(Router(services), logger, config.ServerConfig, services);
+  const route = Router(services);
+  const router = (target) => (target === 'ResendConfirmationCode' ? resendConfirmationCode(services) : route(target));
+  return createCognitoServer(router, logger, config.ServerConfig, services);
+}
+
+/**
+ * ResendConfirmationCode (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ResendConfirmationCode.html):
+ * a new code for an unconfirmed user, delivered as SignUp delivers its own; `UserNotFoundException`
+ * for no such user, `InvalidParameterException` for a confirmed one.
+ */
+function resendConfirmationCode({ cognito, messages, otp, clock }) {
+  const errors = lib('errors.js');
+  const { selectAppropriateDeliveryMethod } = lib('services/messageDelivery/deliveryMethod.js');
+  return async (ctx, req) => {
+    const userPool = await cognito.getUserPoolForClientId(ctx, req.ClientId);
+    const user = await userPool.getUserByUsername(ctx, req.Username);
+    if (!user) throw new errors.UserNotFoundError();
+    if (user.UserStatus !== 'UNCONFIRMED') throw new errors.InvalidParameterError('User is already confirmed.');
+    const code = otp();
+    const details = selectAppropriateDeliveryMethod(userPool.options.AutoVerifiedAttributes ?? [], user);
+    await userPool.saveUser(ctx, { ...user, ConfirmationCode: code, UserLastModifiedDate: clock.get() });
+    if (details) await messages.deliver(ctx, 'ResendCode', req.ClientId, userPool.options.Id, user, code, req.ClientMetadata, details);
+    return { CodeDeliveryDetails: details ?? undefined };
+  };
 }
 
 /** How long a stop waits for the requests in flight (each saves its data before it answers). */

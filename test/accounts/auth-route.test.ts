@@ -96,6 +96,34 @@ describe('Function: auth routes (local gateway, dynalite, cognito-local)', () =>
     expect(after).toEqual(before);
   });
 
+  it('sends a new code when an address that is not confirmed yet registers again, answering as ever; a confirmed address gets no code', async () => {
+    // Prepare: a registration whose code is "lost"
+    const from = '127.0.1.9';
+    const email = newEmail('lost-code');
+    const first = await api.post('/v1/auth/register', { email, password: GOOD_PASSWORD }, from);
+    const lostCode = await api.cognito.verificationCode(email);
+    const newCode = async () => {
+      for (let waited = 0; waited < 3000; waited += 50) {
+        const code = await api.cognito.verificationCode(email);
+        if (code !== lostCode) return code;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return lostCode;
+    };
+    // Act
+    const again = await api.post('/v1/auth/register', { email, password: GOOD_PASSWORD }, from);
+    const resent = await newCode();
+    const confirmed = await api.post('/v1/auth/confirm', { email, code: resent }, from);
+    const afterConfirmation = await api.post('/v1/auth/register', { email, password: GOOD_PASSWORD }, from);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Assess
+    expect([first.status, again.status, confirmed.status, afterConfirmation.status]).toEqual([202, 202, 200, 202]);
+    expect(again.text).toBe(first.text);
+    expect(afterConfirmation.text).toBe(first.text);
+    expect(resent).not.toBe(lostCode);
+    expect(await api.cognito.verificationCode(email)).toBe(resent);
+  });
+
   it('answers a wrong password and an unknown address with the same 401', async () => {
     // Prepare
     const from = '127.0.1.3';
