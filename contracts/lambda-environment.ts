@@ -46,6 +46,20 @@ export const LAMBDA_ENV = {
   accountsIssuer: 'ACCOUNTS_ISSUER',
   /** `off` when the API sits behind CloudFront: the token exchange's per-source-IP guard is then left to the edge. */
   sourceIpGuard: 'SOURCE_IP_GUARD',
+  /**
+   * Account events (issue 16): the signal thresholds as JSON (`resolveAccountSignals` of
+   * contracts/account-events.ts), read by the forwarders that count 429s and failed authentications.
+   */
+  accountSignals: 'ACCOUNT_SIGNALS_JSON',
+  /**
+   * The notifier (issue 16): the verified SES identity it sends from, the operators' addresses
+   * (comma-separated), the usage page linked from mails (`{tenantId}` is replaced), and the
+   * cooldown per tenant and kind in seconds.
+   */
+  notificationsFrom: 'NOTIFICATIONS_FROM',
+  notificationOperators: 'NOTIFICATION_OPERATORS',
+  notificationUsageUrl: 'NOTIFICATION_USAGE_URL',
+  notificationCooldownSeconds: 'NOTIFICATION_COOLDOWN_SECONDS',
   /** Node.js options (source maps) and the Powertools metrics namespace. */
   nodeOptions: 'NODE_OPTIONS',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
