@@ -7,6 +7,8 @@ import type {
   DemoProduct,
   DemoUser,
   ItemList,
+  NotificationKind,
+  NotificationSettingsResponse,
   OwnApiKeyListResponse,
   OwnApiKeyResponse,
   RegisterResponse,
@@ -56,6 +58,7 @@ const PATHS = {
   logout: routePath('POST /v1/auth/logout'),
   me: routePath('GET /v1/auth/me'),
   keys: routePath('GET /v1/keys'),
+  notifications: routePath('GET /v1/notifications'),
 };
 const keyPath = (keyId: string, action: 'rotate' | 'revoke') => routePath(`POST /v1/keys/{keyId}/${action}`).replace('{keyId}', encodeURIComponent(keyId));
 
@@ -143,6 +146,22 @@ export class ApiClient {
   /** `POST /v1/keys/{keyId}/revoke` (account sign-in only): the key stops working at once. */
   public revokeKey(keyId: string, options: CallOptions = {}): Promise<OwnApiKeyResponse> {
     return this.request<OwnApiKeyResponse>('POST', keyPath(keyId, 'revoke'), options);
+  }
+
+  /**
+   * `GET /v1/notifications` (account sign-in only): the kinds of account event the tenant's contact
+   * opted out of being mailed (`optOuts`), those one may opt out of (`optional`) and those always mailed (`critical`).
+   */
+  public notificationSettings(options: CallOptions = {}): Promise<NotificationSettingsResponse> {
+    return this.request<NotificationSettingsResponse>('GET', PATHS.notifications, options);
+  }
+
+  /**
+   * `PUT /v1/notifications` (account sign-in only): opts out of exactly these kinds (any of `optional`;
+   * `[]` to be mailed every kind again); another kind is refused (`ApiError` 400 naming it).
+   */
+  public setNotificationOptOuts(kinds: readonly NotificationKind[], options: CallOptions = {}): Promise<NotificationSettingsResponse> {
+    return this.request<NotificationSettingsResponse>('PUT', PATHS.notifications, { ...options, body: { optOuts: [...kinds] } });
   }
 
   /**

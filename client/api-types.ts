@@ -1,3 +1,5 @@
+import type { NotificationSettingsResponse } from '../contracts/api-schemas';
+
 /** What `POST /v1/auth/token` answers (OAuth 2.0 client-credentials style). */
 export interface TokenResponse {
   readonly access_token: string;
@@ -36,15 +38,19 @@ export interface ItemList<T> {
   readonly items: readonly T[];
 }
 
-/** The account and key routes' bodies, as the API's zod schemas (contracts/api-schemas.ts) define them: types only, nothing of zod in the bundle. */
+/** The account, key and notification routes' bodies, as the API's zod schemas (contracts/api-schemas.ts) define them: types only, nothing of zod in the bundle. */
 export type {
   AccountResponse,
   AccountTokensResponse,
   ConfirmResponse,
   CreatedOwnApiKeyResponse,
   LogoutResponse,
+  NotificationSettingsResponse,
   OwnApiKeyListResponse,
   OwnApiKeyResponse,
   RegisterResponse,
   RotatedApiKeyResponse,
 } from '../contracts/api-schemas';
+
+/** A kind of account event a tenant may opt out of being mailed (`GET /v1/notifications`' `optional`). */
+export type NotificationKind = NotificationSettingsResponse['optional'][number];

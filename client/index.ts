@@ -15,6 +15,8 @@ export type {
   DemoUser,
   ItemList,
   LogoutResponse,
+  NotificationKind,
+  NotificationSettingsResponse,
   OwnApiKeyListResponse,
   OwnApiKeyResponse,
   RegisterResponse,

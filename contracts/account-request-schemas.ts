@@ -11,6 +11,9 @@ import { CONFIRMATION_CODE_PATTERN, DEFAULT_ROTATION_GRACE_SECONDS, EMAIL_MAX_LE
  *
  * No locale is loaded here: the account routes name each problem themselves (lambdas/routes/auth-route.ts
  * `validBody`), which keeps zod's English messages out of the `auth` function's bundle.
+ *
+ * Each schema is built in a call marked pure, so that a bundle that uses none of them (or only
+ * NOTIFICATION_SETTINGS, through the credential store) carries none of their zod code.
  */
 
 const email = () => z.string().check(z.maxLength(EMAIL_MAX_LENGTH), z.email());
@@ -19,22 +22,28 @@ const password = () => z.string().check(z.minLength(1), z.maxLength(PASSWORD_POL
 const refreshToken = () => z.string().check(z.minLength(1), z.maxLength(8192));
 
 /** POST /v1/auth/register: `{ email, password }`. */
-export const registerBody = z.strictObject({ email: email(), password: password() });
+export const registerBody = /* @__PURE__ */ z.strictObject({ email: /* @__PURE__ */ email(), password: /* @__PURE__ */ password() });
 
 /** POST /v1/auth/confirm: `{ email, code }`, the code Cognito emailed. */
-export const confirmBody = z.strictObject({ email: email(), code: z.string().check(z.regex(CONFIRMATION_CODE_PATTERN, 'code must be the 6 digits emailed')) });
+export const confirmBody = /* @__PURE__ */ z.strictObject({ email: /* @__PURE__ */ email(), code: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.regex(CONFIRMATION_CODE_PATTERN, 'code must be the 6 digits emailed')) });
 
 /** POST /v1/auth/login: `{ email, password }`. */
-export const loginBody = z.strictObject({ email: email(), password: password() });
+export const loginBody = /* @__PURE__ */ z.strictObject({ email: /* @__PURE__ */ email(), password: /* @__PURE__ */ password() });
 
 /** POST /v1/auth/refresh and POST /v1/auth/logout: `{ refresh_token }`. */
-export const refreshBody = z.strictObject({ refresh_token: refreshToken() });
+export const refreshBody = /* @__PURE__ */ z.strictObject({ refresh_token: /* @__PURE__ */ refreshToken() });
 
 /** POST /v1/keys: `{ name }`. */
-export const createKeyBody = z.strictObject({ name: z.string().check(z.regex(KEY_NAME_PATTERN, 'name must be 1-64 letters, digits, spaces and ._- starting with a letter or digit')) });
-
-/** POST /v1/keys/{keyId}/rotate: `{ graceSeconds? }`, how long the old key keeps working (0 to a day). */
-export const rotateKeyBody = z.strictObject({
-  graceSeconds: z._default(z.int().check(z.gte(0), z.lte(MAX_ROTATION_GRACE_SECONDS)), DEFAULT_ROTATION_GRACE_SECONDS),
+export const createKeyBody = /* @__PURE__ */ z.strictObject({
+  name: /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.regex(KEY_NAME_PATTERN, 'name must be 1-64 letters, digits, spaces and ._- starting with a letter or digit')),
 });
 
+/** POST /v1/keys/{keyId}/rotate: `{ graceSeconds? }`, how long the old key keeps working (0 to a day). */
+export const rotateKeyBody = /* @__PURE__ */ z.strictObject({
+  graceSeconds: /* @__PURE__ */ z._default(
+    /* @__PURE__ */ z.int().check(/* @__PURE__ */ z.gte(0), /* @__PURE__ */ z.lte(MAX_ROTATION_GRACE_SECONDS)),
+    DEFAULT_ROTATION_GRACE_SECONDS,
+  ),
+});
+
+export { NOTIFICATION_SETTINGS, type OptionalNotificationKind } from './account-event-names';

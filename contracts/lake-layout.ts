@@ -22,6 +22,12 @@ export const LAKE_PREFIXES = {
   curatedIndex: 'index/usage_events_event_ids/',
   /** Closed months' billing statements, immutable once written (see `contracts/billing-statements.ts`). */
   statements: 'statements/',
+  /**
+   * Account events (issue 16): newline-delimited EventBridge envelopes, gzip, partitioned by
+   * arrival day, written by their own Firehose stream (locally, their own buffer). Not under
+   * `raw/`, so the curation never reads them.
+   */
+  accountEvents: 'account-events/',
 } as const;
 
 /**
@@ -98,6 +104,54 @@ export const FIREHOSE_RAW_PREFIX =
 export const FIREHOSE_ERROR_PREFIX =
   'errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
 
+/**
+ * Firehose's data prefix for account events: arrival day, hive-style, the partitions of the
+ * `account_events` table ({@link ACCOUNT_EVENTS_TABLE}).
+ */
+export const FIREHOSE_ACCOUNT_EVENTS_PREFIX = `${LAKE_PREFIXES.accountEvents}year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/`;
+
+/** Firehose's error prefix for account events: beside the usage stream's, under `errors/account-events/`. */
+export const FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX =
+  'errors/account-events/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
+
+/**
+ * The table over `account-events/` (a Glue table with projected partitions in AWS, a DuckDB view
+ * locally), one row per envelope as delivered: delivery is at least once, so a query keeps one
+ * row per `detail.eventId`. `detail.data` is a map of strings: the JSON SerDe gives a scalar
+ * declared `string` as its text (`800`, `true`), and DuckDB casts it the same way.
+ */
+export const ACCOUNT_EVENTS_TABLE = {
+  table: 'account_events',
+  /** The envelope's top-level fields the table reads, as Glue/Hive types. */
+  columns: [
+    { name: 'id', type: 'string', comment: 'The envelope id EventBridge gave this delivery' },
+    { name: 'time', type: 'string', comment: "The envelope's time (ISO 8601, UTC): the occurrence's, as the publisher sets it" },
+    { name: 'source', type: 'string', comment: 'api-usage-tracker.accounts' },
+    { name: 'detail', type: 'struct', comment: 'The account event (contracts/account-events.ts)' },
+  ],
+  /** The fields of `detail`, in the contract's order; `data` holds the kind's facts. */
+  detailFields: [
+    { name: 'schemaVersion', type: 'string' },
+    { name: 'eventId', type: 'string' },
+    { name: 'kind', type: 'string' },
+    { name: 'tenantId', type: 'string' },
+    { name: 'occurredAt', type: 'string' },
+    { name: 'data', type: 'map<string,string>' },
+  ],
+  /** Years the partition projection covers; a query names the days it reads, so the span costs nothing. */
+  projectedYears: { first: 2024, last: 2099 },
+  /**
+   * Firehose's buffering for account events: few and wanted promptly, so an object at least every
+   * five minutes while events arrive (usage events wait up to 900 s).
+   */
+  buffering: { intervalSeconds: 300, sizeMiB: 5 },
+} as const;
+
+/** The Glue type of `detail`: `struct<schemaVersion:string,...,data:map<string,string>>`. */
+export function accountEventDetailGlueType(): string {
+  return `struct<${ACCOUNT_EVENTS_TABLE.detailFields.map((field) => `${field.name}:${field.type}`).join(',')}>`;
+}
+
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 
 /**
@@ -164,6 +218,11 @@ export const EVENT_ID_INDEX = { column: 'event_key', hexDigits: 15 } as const;
 export function curatedIndexSegmentKey(curatedFileKey: string): string {
   if (!curatedFileKey.startsWith(LAKE_PREFIXES.curated)) throw new Error(`${curatedFileKey} is not under ${LAKE_PREFIXES.curated}`);
   return LAKE_PREFIXES.curatedIndex + curatedFileKey.slice(LAKE_PREFIXES.curated.length);
+}
+
+/** `account-events/year=YYYY/month=MM/day=DD/` for an arrival time (UTC): where Firehose files it. */
+export function accountEventsPartitionPrefix(arrival: Date): string {
+  return partitionFolders(LAKE_PREFIXES.accountEvents, arrival);
 }
 
 /** `curated/usage_events/year=YYYY/month=MM/day=DD/` for an event time. */

@@ -1,3 +1,4 @@
+import type { AccountSignals } from './account-events';
 import type { MeteredApiTable } from './metered-api';
 import { METRICS_NAMESPACE } from './pipeline-metrics';
 import type { TierOverride, TierName } from './tiers';
@@ -64,6 +65,37 @@ export const LAMBDA_ENV = {
   nodeOptions: 'NODE_OPTIONS',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const satisfies { readonly tables: Readonly<Record<MeteredApiTable, string>> } & Readonly<Record<string, unknown>>;
+
+/** The notifier's cooldowns the stack and the function accept (`notificationCooldownSeconds`): a minute to a day. */
+export const NOTIFICATION_COOLDOWN_RANGE = { min: 60, max: 86_400 } as const;
+
+/** What the notifier function's environment says (lib/account-notifications.ts writes it, lambdas/runtime/notifier-dependencies.ts reads it). */
+export interface NotifierEnvironmentSettings {
+  readonly credentialsTable: string;
+  /** The verified SES identity's address mails are sent from. */
+  readonly from: string;
+  readonly operators: readonly string[];
+  /** The usage link of the mails, `{tenantId}` replaced by the function. */
+  readonly usageUrl: string;
+  readonly cooldownSeconds: number;
+}
+
+/** The notifier function's environment variables: only what it reads, none of the API's secrets or keys. */
+export function notifierEnvironment(settings: NotifierEnvironmentSettings): Record<string, string> {
+  return {
+    [LAMBDA_ENV.tables.credentials]: settings.credentialsTable,
+    [LAMBDA_ENV.notificationsFrom]: settings.from,
+    [LAMBDA_ENV.notificationOperators]: settings.operators.join(','),
+    [LAMBDA_ENV.notificationUsageUrl]: settings.usageUrl,
+    [LAMBDA_ENV.notificationCooldownSeconds]: String(settings.cooldownSeconds),
+    [LAMBDA_ENV.metricsNamespace]: METRICS_NAMESPACE,
+  };
+}
+
+/** The variable that carries the signal thresholds to the functions that count 429s and failed authentications (the two forwarders). */
+export function accountSignalsEnvironment(signals: AccountSignals): Record<string, string> {
+  return { [LAMBDA_ENV.accountSignals]: JSON.stringify(signals) };
+}
 
 /** The algorithms of external tokens unless configured. */
 export const DEFAULT_EXTERNAL_ALGORITHMS: readonly string[] = ['RS256'];

@@ -146,6 +146,9 @@ export const BUILT_IN_ROUTES: readonly BuiltInRoute[] = [
   { routeKey: 'GET /v1/keys', handler: 'account', access: 'account', credential: 'authorization', metered: false },
   { routeKey: 'POST /v1/keys/{keyId}/rotate', handler: 'account', access: 'account', credential: 'authorization', metered: false },
   { routeKey: 'POST /v1/keys/{keyId}/revoke', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  // Its tenant's notification settings (issue 16): the kinds of account event its contact opted out of.
+  { routeKey: 'GET /v1/notifications', handler: 'account', access: 'account', credential: 'authorization', metered: false },
+  { routeKey: 'PUT /v1/notifications', handler: 'account', access: 'account', credential: 'authorization', metered: false },
 ];
 
 /**

@@ -9,6 +9,7 @@ import {
   tenantIdParameter,
   tokenIdParameter,
 } from './api-schemas';
+import { OPTIONAL_ACCOUNT_EVENT_KINDS } from './account-events';
 import { ACCOUNT_TOKEN_VALIDITY, MAX_ROTATION_GRACE_SECONDS } from './accounts';
 import { ADMIN_TOKEN_ROUTE, API_KEY_HEADER, BUILT_IN_ROUTES, CredentialSource, PUBLIC_ROUTES, RouteAccess, TOKEN_TTL_SECONDS } from './metered-api';
 import { SOURCE_IP_LIMIT } from './source-ip-limits';
@@ -29,7 +30,7 @@ type RefusalStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 /** What the reference says of one route. */
 interface OperationSpec {
   readonly summary: string;
-  readonly tag: 'Tokens' | 'Accounts' | 'Keys' | 'Usage' | 'Demo' | 'Admin' | 'Reference';
+  readonly tag: 'Tokens' | 'Accounts' | 'Keys' | 'Notifications' | 'Usage' | 'Demo' | 'Admin' | 'Reference';
   readonly pathParameters?: Readonly<Record<string, Schema>>;
   readonly query?: Readonly<Record<string, { readonly schema: Schema; readonly description: string }>>;
   readonly body?: { readonly schema: Schema; readonly name: string };
@@ -108,6 +109,19 @@ const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
     refusals: [...ACCOUNT, 400, 404, 409, 413],
   },
   'POST /v1/keys/{keyId}/revoke': { summary: 'Revokes a key of the account\'s tenant for good', tag: 'Keys', pathParameters: { keyId: keyIdParameter }, success: { status: 200, schema: 'OwnApiKey' }, refusals: [...ACCOUNT, 400, 404] },
+  'GET /v1/notifications': {
+    summary: "The kinds of account event the account's tenant opted out of being mailed, those it may opt out of, and those always mailed",
+    tag: 'Notifications',
+    success: { status: 200, schema: 'NotificationSettings' },
+    refusals: ACCOUNT,
+  },
+  'PUT /v1/notifications': {
+    summary: `Replaces the kinds the account's tenant opts out of (any of ${OPTIONAL_ACCOUNT_EVENT_KINDS.join(', ')}; [] for none); another kind is a 400 naming it`,
+    tag: 'Notifications',
+    body: { schema: REQUEST_BODIES.notificationSettingsBody, name: 'NotificationSettingsRequest' },
+    success: { status: 200, schema: 'NotificationSettings' },
+    refusals: [...ACCOUNT, 400, 413],
+  },
   'GET /v1/usage': { summary: "The caller's tier, limit, remaining requests, reset and counts", tag: 'Usage', success: { status: 200, schema: 'Usage' }, refusals: METERED },
   'GET /v1/users': { summary: 'Demo users', tag: 'Demo', success: { status: 200, schema: 'Users' }, refusals: METERED },
   'GET /v1/products': { summary: 'Demo products', tag: 'Demo', success: { status: 200, schema: 'Products' }, refusals: METERED },
@@ -324,7 +338,7 @@ export function buildOpenApiDocument(): JsonObject {
       version: '1.0.0',
       description: 'Rate limited per tenant tier; every call is tracked. Metered routes answer with RateLimit headers, and 429 with Retry-After.',
     },
-    tags: [{ name: 'Accounts' }, { name: 'Keys' }, { name: 'Tokens' }, { name: 'Usage' }, { name: 'Demo' }, { name: 'Admin' }, { name: 'Reference' }],
+    tags: [{ name: 'Accounts' }, { name: 'Keys' }, { name: 'Notifications' }, { name: 'Tokens' }, { name: 'Usage' }, { name: 'Demo' }, { name: 'Admin' }, { name: 'Reference' }],
     paths,
     components: { schemas: componentSchemas(), securitySchemes: SECURITY_SCHEMES },
   };

@@ -1,13 +1,16 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import { STACK_OUTPUTS, StackOutputKey } from '../contracts/stack-outputs';
+import { resolveTierPolicies } from '../contracts/tiers';
 import { Construct } from 'constructs';
+import { AccountEventsLake } from './account-events-lake';
+import { AccountNotifications } from './account-notifications';
 import { AccountsUserPool } from './accounts-user-pool';
 import { BillingStatements } from './billing-statements';
 import { LakeBucket } from './lake-bucket';
 import { MeteredApiOriginDomain } from './metered-api-edge';
 import { MeteredHttpApi } from './metered-http-api';
-import { EdgeConfig, UsageTrackerConfig } from './stack-config';
+import { EdgeConfig, NotificationsConfig, UsageTrackerConfig } from './stack-config';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
 import { UsageLake } from './usage-lake';
@@ -31,12 +34,18 @@ export class ApiUsageTrackerStack extends Stack {
   public readonly analytics: UsageAnalytics;
   /** Closed months' billing statements under statements/: tables, immutability, grants. */
   public readonly billingStatements: BillingStatements;
+  /** Account events into the lake (account-events/) and the account_events table. */
+  public readonly accountEventsLake: AccountEventsLake;
+  /** The account events' lake stream's alarms (dead letters, data freshness), to the alarm topic. */
+  public readonly accountEventsLakeAlarms: ReturnType<AccountEventsLake['alarmTo']>;
   public readonly monitoring: UsagePipelineMonitoring;
   public readonly meteredApi: MeteredHttpApi;
   /** The API's custom domain behind the edge, when `edgeProtection` is on. */
   public readonly originDomain?: MeteredApiOriginDomain;
   /** The consumer accounts' user pool and app client, unless `accounts` is false. */
   public readonly accounts?: AccountsUserPool;
+  /** Account events mailed to tenants and operators (issue 16), when `notificationsFrom` is set. */
+  public readonly accountNotifications?: AccountNotifications;
 
   constructor(scope: Construct, id: string, props: ApiUsageTrackerStackProps) {
     super(scope, id, props);
@@ -47,6 +56,13 @@ export class ApiUsageTrackerStack extends Stack {
     this.lake = this.createLake(config);
     this.analytics = this.createAnalytics(config);
     this.billingStatements = new BillingStatements(this, 'BillingStatements', { lake: this.lake, analytics: this.analytics, encryptionKey: this.lakeBucket.encryptionKey });
+    this.accountEventsLake = new AccountEventsLake(this, 'AccountEventsLake', {
+      eventBus: this.ingestion.eventBus,
+      lakeBucket: this.lakeBucket.bucket,
+      lakeEncryptionKey: this.lakeBucket.encryptionKey,
+      database: this.lake.database,
+      databaseName: this.lake.databaseName,
+    });
     this.monitoring = new UsagePipelineMonitoring(this, 'Monitoring', {
       ingestion: this.ingestion,
       lake: this.lake,
@@ -60,6 +76,9 @@ export class ApiUsageTrackerStack extends Stack {
     }
     this.meteredApi = this.createMeteredApi(config);
     this.monitoring.watchUsageLogForwarder(this.meteredApi.usageLogForwarder, this.meteredApi.usageLogDeadLetterQueue);
+    this.monitoring.watchQuotaUse(this.meteredApi.usageLineLogGroups, resolveTierPolicies(config.tiers));
+    this.accountEventsLakeAlarms = this.accountEventsLake.alarmTo(this.monitoring.alarmTopic);
+    if (config.notifications) this.accountNotifications = this.createAccountNotifications(config, config.notifications);
     if (config.edge) this.originDomain = this.createEdgeOrigin(config.edge);
     this.addOutputs(config);
   }
@@ -110,7 +129,27 @@ export class ApiUsageTrackerStack extends Stack {
       disableExecuteApiEndpoint: config.edge !== undefined,
       // Behind CloudFront the function sees CloudFront's address; the edge's WAF limits the token exchange per viewer.
       sourceIpGuard: config.edge === undefined,
+      accountSignals: config.accountSignals,
+      alarmTopic: this.monitoring.alarmTopic,
     });
+  }
+
+  /** The notifier and its queue; the mails link to the API's own GET /v1/usage unless `notificationUsageUrl` says otherwise. */
+  private createAccountNotifications(config: UsageTrackerConfig, notifications: NotificationsConfig): AccountNotifications {
+    return new AccountNotifications(this, 'AccountNotifications', {
+      eventBus: this.ingestion.eventBus,
+      credentialsTable: this.meteredApi.tables.credentials,
+      from: notifications.from,
+      operators: notifications.operators,
+      usageUrl: notifications.usageUrl ?? `${this.apiBaseUrl(config)}/v1/usage`,
+      cooldownSeconds: notifications.cooldownSeconds,
+      alarmTopic: this.monitoring.alarmTopic,
+    });
+  }
+
+  /** Where callers reach the API: the origin's custom domain behind the edge, else the execute-api URL. */
+  private apiBaseUrl(config: UsageTrackerConfig): string {
+    return config.edge ? `https://${config.edge.originDomainName}` : this.meteredApi.url;
   }
 
   /** The API's custom domain CloudFront connects to, and where its DNS record must point. */

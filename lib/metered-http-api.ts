@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { HttpIamAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -13,6 +14,8 @@ import * as lambdaNodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as destinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -41,11 +44,14 @@ import {
 import { LIMITER_ATTRIBUTES, LIMITER_ATTRIBUTE_PATTERNS } from '../contracts/limiter-item';
 import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
 import { TierName, TierOverride, tierOverridesOf } from '../contracts/tiers';
-import { AccountsPoolSettings, LambdaEnvironmentSettings, lambdaEnvironment } from '../contracts/lambda-environment';
+import { AccountsPoolSettings, LAMBDA_ENV, LambdaEnvironmentSettings, accountSignalsEnvironment, lambdaEnvironment } from '../contracts/lambda-environment';
+import { AccountSignals, DEFAULT_ACCOUNT_SIGNALS, NOTIFICATION_OPT_OUTS_ATTRIBUTE, SIGNAL_ITEM_ATTRIBUTES, SIGNAL_PARTITION_PREFIX } from '../contracts/account-events';
+import { SIGNAL_CLAIM_ATTRIBUTE } from '../lambdas/account-events/signal-counters';
 import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, DEFAULT_CORS_ALLOW_ORIGINS, corsOriginProblems } from '../contracts/cors';
 import { DEFAULT_EVENT_SOURCE } from '../contracts/usage-event';
-import { USAGE_LOG_LINE } from '../contracts/usage-log-line';
+import { USAGE_LOG_FILTER_PATTERN } from '../contracts/usage-log-line';
 import { externalIssuerProblems } from '../contracts/external-issuer';
+import { aboveThresholdAlarm, notifyTopic } from './topic-alarms';
 import { acknowledgeNagFindings, nagArnToken } from './nag-acknowledgements';
 import { HANDLERS_DIR, PROJECT_ROOT, nodejsBundlingOptions } from './lambda-bundling';
 
@@ -201,7 +207,24 @@ export interface MeteredHttpApiProps {
    * @default false
    */
   readonly sourceMapsAtRuntime?: boolean;
+  /**
+   * When the forwarders raise signal events (issue 16): more than `count` 429s of a tenant, or
+   * 401/403s from a source, within `minutes`.
+   * @default DEFAULT_ACCOUNT_SIGNALS
+   */
+  readonly accountSignals?: AccountSignals;
+  /**
+   * Where the audit stream's alarms go (its on-failure queue, its iterator age).
+   * @default - the alarms exist without an action
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
+
+/** The alarms of the audit outbox (see {@link MeteredHttpApi.auditStreamFunction}). */
+export type AuditStreamAlarm = 'deadLetters' | 'iteratorAge';
+
+/** How far behind the audit stream's function may fall before its alarm fires: its batches retry for at most a few minutes. */
+export const AUDIT_STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000;
 
 /** A route's steady rate (requests per second) and burst, enforced by API Gateway before any Lambda runs. */
 export interface RouteThrottle {
@@ -267,10 +290,20 @@ export class MeteredHttpApi extends Construct {
   public readonly authFunction: lambdaNodejs.NodejsFunction;
   public readonly authorizerFunction: lambdaNodejs.NodejsFunction;
   public readonly accessLogGroup: logs.LogGroup;
+  /** The log groups of the functions that write usage lines (the dashboard's quota use reads them). */
+  public readonly usageLineLogGroups: logs.ILogGroup[] = [];
   /** Puts the usage lines the route functions log on the bus (see {@link forwardUsageLines}). */
   public readonly usageLogForwarder: lambdaNodejs.NodejsFunction;
   /** What the forwarder could not deliver after Lambda's retries: each message one subscription delivery, to replay. */
   public readonly usageLogDeadLetterQueue: sqs.Queue;
+  /**
+   * The audit outbox: each new audit entry (the audit table's stream, INSERTs only) becomes an
+   * account event on the usage bus (lambdas/handlers/audit-stream.ts).
+   */
+  public readonly auditStreamFunction: lambdaNodejs.NodejsFunction;
+  /** Where Lambda records stream batches the audit-stream function failed past its retries (their shard and sequence numbers). */
+  public readonly auditStreamDeadLetterQueue: sqs.Queue;
+  public readonly auditStreamAlarms: Readonly<Record<AuditStreamAlarm, cloudwatch.Alarm>>;
   private readonly environment: Record<string, string>;
   /** {@link environment} and the accounts' user pool: for the authorizer and the account functions only. */
   private readonly accountsEnvironment: Record<string, string>;
@@ -280,6 +313,7 @@ export class MeteredHttpApi extends Construct {
   private readonly routeThrottles: Readonly<Record<string, RouteThrottle>>;
   /** Whether the token exchange and the account sign-up and sign-in routes run the per-source-IP guard (off behind CloudFront). */
   public readonly sourceIpGuard: boolean;
+  private readonly accountSignals: AccountSignals;
 
   constructor(scope: Construct, id: string, props: MeteredHttpApiProps) {
     super(scope, id);
@@ -305,6 +339,7 @@ export class MeteredHttpApi extends Construct {
     this.environment = lambdaEnvironment(environment);
     this.accountsEnvironment = lambdaEnvironment({ ...environment, ...(props.accounts ? { accounts: props.accounts } : {}) });
     this.sourceIpGuard = props.sourceIpGuard ?? true;
+    this.accountSignals = props.accountSignals ?? DEFAULT_ACCOUNT_SIGNALS;
     this.authorizerFunction = this.createAuthorizerFunction(settings.authorizerReservedConcurrency);
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: settings.removalPolicy });
     this.httpApi = this.createHttpApi(props.apiName ?? `${Stack.of(this).stackName}-${id}`, props.disableExecuteApiEndpoint ?? false, settings.corsAllowOrigins);
@@ -315,6 +350,8 @@ export class MeteredHttpApi extends Construct {
     [this.apiDocsFunction, this.authFunction] = this.addPublicRoutes();
     this.node.addValidation({ validate: () => this.throttlesOfMissingRoutes() });
     this.trackGatewayAnswers();
+    [this.auditStreamFunction, this.auditStreamDeadLetterQueue] = this.createAuditStream();
+    this.auditStreamAlarms = this.createAuditStreamAlarms(props.alarmTopic);
   }
 
   /** The API's base URL. */
@@ -739,6 +776,8 @@ export class MeteredHttpApi extends Construct {
     const byEntity = METERED_API_TABLES.credentials.globalSecondaryIndexes[0].indexName;
     iam.Grant.addToPrincipal({ grantee: fn, actions: ['dynamodb:Query'], resourceArns: [`${credentials.tableArn}/index/${byEntity}`] });
     this.grantOnItems(fn, limiter, ['dynamodb:UpdateItem'], [tenant], [LIMITER_ATTRIBUTES.pk, LIMITER_ATTRIBUTES.revokedKeys]);
+    // PUT /v1/notifications (issue 16): the tenant record's opt-outs, that attribute alone (NotificationStore.setOptOuts).
+    this.grantOnItems(fn, credentials, ['dynamodb:UpdateItem'], [tenant], [CREDENTIALS_KEY_ATTRIBUTE, NOTIFICATION_OPT_OUTS_ATTRIBUTE]);
     this.grantAppendAudit(fn, { read: false });
   }
 
@@ -758,6 +797,7 @@ export class MeteredHttpApi extends Construct {
     // The publisher's own retries (6, backing off up to 5 s) must fit in one invocation.
     (fn.node.defaultChild as lambda.CfnFunction).timeout = 60;
     this.grantPutUsageEvents(fn);
+    this.countSignals(fn);
     const queue = new sqs.Queue(this, 'UsageLogDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -781,11 +821,12 @@ export class MeteredHttpApi extends Construct {
    * the forwarder keeps each line's `eventId`, so a delivery made twice bills once.
    */
   private forwardUsageLines(fn: lambda.Function, id: string): void {
+    this.usageLineLogGroups.push(fn.logGroup);
     new logs.SubscriptionFilter(this, `${id}UsageLines`, {
       logGroup: fn.logGroup,
       destination: new destinations.LambdaDestination(this.usageLogForwarder),
-      // A JSON pattern on the marker key: the Powertools and EMF lines have no such key.
-      filterPattern: logs.FilterPattern.stringValue(`$.${USAGE_LOG_LINE.markerKey}`, '=', USAGE_LOG_LINE.marker),
+      // A JSON pattern on the marker keys (usage lines, or account-event lines such as quota thresholds): the Powertools and EMF lines have neither.
+      filterPattern: logs.FilterPattern.literal(USAGE_LOG_FILTER_PATTERN),
     });
   }
 
@@ -793,6 +834,11 @@ export class MeteredHttpApi extends Construct {
   private trackGatewayAnswers(): void {
     const fn = this.handlerFunction('access-log-usage', 'Usage events for requests API Gateway answered itself');
     this.grantPutUsageEvents(fn);
+    this.countSignals(fn);
+    // It fails a delivery whose events it could not put on the bus: CloudWatch Logs invokes it
+    // asynchronously, so Lambda retries twice, then keeps the delivery in the forwarders' on-failure
+    // queue (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).
+    fn.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new lambdaDestinations.SqsDestination(this.usageLogDeadLetterQueue) });
     new logs.SubscriptionFilter(this, 'GatewayAnswers', {
       logGroup: this.accessLogGroup,
       destination: new destinations.LambdaDestination(fn),
@@ -801,36 +847,85 @@ export class MeteredHttpApi extends Construct {
     });
   }
 
-  private handlerFunction(name: string, description: string, environment: Record<string, string> = this.environment): lambdaNodejs.NodejsFunction {
-    const fn = new lambdaNodejs.NodejsFunction(this, `${pascal(name)}Function`, {
-      entry: path.join(HANDLERS_DIR, `${name}.ts`),
-      handler: 'handler',
-      description,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
-      timeout: Duration.seconds(HANDLER_TIMEOUT_SECONDS),
-      tracing: lambda.Tracing.ACTIVE,
-      // Versions exist only for the authorizer aliases; an old one goes once its alias has moved on.
-      currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
-      environment,
-      logGroup: new logs.LogGroup(this, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      // One definition with the Lambda bench (lib/lambda-bundling.ts): the SDK bundled, ES module builds, source maps off at run time.
-      bundling: nodejsBundlingOptions(),
+  /**
+   * The forwarders count 429s (per tenant) and failed authentications (per source) in `SIGNAL#…`
+   * counter items of the limiter table (lambdas/account-events/signal-counters.ts): an UpdateItem
+   * that ADDs to the count (`ReturnValues: ALL_NEW`, the count after the add), and conditional
+   * UpdateItems that claim, mark and release the raise. `dynamodb:LeadingKeys` keeps them off
+   * tenant and IP items; `dynamodb:Attributes` to the counter's own attributes, which are all a
+   * SIGNAL# item holds, so ALL_NEW returns nothing else
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+   * They already put events on the bus (PutEvents); the thresholds come in their environment.
+   */
+  private countSignals(fn: lambdaNodejs.NodejsFunction): void {
+    for (const [name, value] of Object.entries(accountSignalsEnvironment(this.accountSignals))) fn.addEnvironment(name, value);
+    iam.Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.tables.limiter.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${SIGNAL_PARTITION_PREFIX}*`] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...SIGNAL_COUNTER_ATTRIBUTES] },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'ALL_NEW'] },
+      },
     });
-    acknowledgeNagFindings(fn, [
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The AWS managed basic execution policy only allows writing this function\'s CloudWatch logs.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
-      },
+  }
+
+  /**
+   * The audit outbox in AWS: the audit table's stream (NEW_IMAGE) feeds the audit-stream function
+   * through an event source mapping that passes INSERTs only (filter criteria:
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventfiltering.html), starts at the
+   * oldest record the stream keeps (TRIM_HORIZON, 24 hours), splits a failing batch in two, lets
+   * the function name the first record to retry (ReportBatchItemFailures), retries a record at most
+   * 10 times within a day, and then records the batch's shard and sequence numbers in an SQS queue
+   * (parameters: https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html). The
+   * entries themselves stay in the audit table; the queue says which to publish again.
+   */
+  private createAuditStream(): [lambdaNodejs.NodejsFunction, sqs.Queue] {
+    // Of the API's environment, only the bus, the metrics namespace and (when asked) the source maps: no tables, secrets or keys.
+    const wanted: readonly string[] = [LAMBDA_ENV.usageEventBusName, LAMBDA_ENV.metricsNamespace, LAMBDA_ENV.nodeOptions];
+    const environment = Object.fromEntries(Object.entries(this.environment).filter(([name]) => wanted.includes(name)));
+    // The publisher's retries (PutEvents, backing off) must fit in one invocation.
+    const fn = newHandlerFunction(this, 'audit-stream', 'Puts each new audit entry on the usage bus as an account event (audit outbox)', environment, Duration.seconds(60));
+    this.grantPutUsageEvents(fn);
+    const queue = new sqs.Queue(this, 'AuditStreamDeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    acknowledgeNagFindings(queue, [
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the on-failure destination of the audit stream: it holds the positions of stream batches to publish again, read by an operator.' },
     ]);
-    return fn;
+    // CDK grants ListStreams on the stream's ARN, but the action has no resource type: IAM matches it on "*" only
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html). It lists stream ARNs, nothing more.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    fn.addEventSource(
+      new DynamoEventSource(this.tables.audit, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 25,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: 10,
+        maxRecordAge: Duration.hours(24),
+        onFailure: new SqsDlq(queue),
+        // FilterRule.isEqual('INSERT') is ['INSERT'], typed `any`: the pattern written out.
+        filters: [lambda.FilterCriteria.filter({ eventName: ['INSERT'] })],
+      }),
+    );
+    return [fn, queue];
+  }
+
+  /** Alarms on the audit outbox: batches given up (on-failure queue) and the stream falling behind (IteratorAge, ms). */
+  private createAuditStreamAlarms(topic?: sns.ITopic): Readonly<Record<AuditStreamAlarm, cloudwatch.Alarm>> {
+    const period = Duration.minutes(5);
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string) => aboveThresholdAlarm(this, id, metric, threshold, description);
+    const alarms = {
+      deadLetters: alarm('AuditStreamDeadLetterAlarm', this.auditStreamDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 0,
+        'The audit stream gave up on a batch of audit entries: their account events are not on the bus (not mailed, not in the lake). Each message names the shard and sequence numbers; publish those entries again.'),
+      iteratorAge: alarm('AuditStreamIteratorAgeAlarm', this.auditStreamFunction.metric('IteratorAge', { period, statistic: 'Maximum' }), AUDIT_STREAM_ITERATOR_AGE_ALARM_MS,
+        'The audit stream\'s function is more than 5 minutes behind the audit table: account events are late, and past 24 hours the stream drops entries.'),
+    };
+    return topic ? notifyTopic(topic, alarms) : alarms;
+  }
+
+  private handlerFunction(name: string, description: string, environment: Record<string, string> = this.environment): lambdaNodejs.NodejsFunction {
+    return newHandlerFunction(this, name, description, environment);
   }
 
   private createTable(name: MeteredApiTable, definition: TableDefinition, removalPolicy: RemovalPolicy): dynamodb.TableV2 {
@@ -845,6 +940,8 @@ export class MeteredHttpApi extends Construct {
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'timeToLiveAttribute' in definition ? definition.timeToLiveAttribute : undefined,
+      // The audit outbox: every new entry on the table's stream (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html).
+      dynamoStream: name === 'audit' ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
       removalPolicy,
       globalSecondaryIndexes: definition.globalSecondaryIndexes?.map((index) => ({
@@ -856,7 +953,54 @@ export class MeteredHttpApi extends Construct {
   }
 }
 
+/** The attributes a signal counter holds (lambdas/account-events/signal-counters.ts): its key, count, raise mark and claim, and the TTL. */
+export const SIGNAL_COUNTER_ATTRIBUTES = [
+  LIMITER_ATTRIBUTES.pk,
+  SIGNAL_ITEM_ATTRIBUTES.count,
+  SIGNAL_ITEM_ATTRIBUTES.raisedAt,
+  SIGNAL_CLAIM_ATTRIBUTE,
+  SOURCE_IP_ATTRIBUTES.expiresAt,
+] as const;
+
 const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, _d, letter: string) => letter.toUpperCase());
+
+/**
+ * A function of the stack from `lambdas/handlers/<name>.ts`, as every metered API function is
+ * built (runtime, architecture, tracing, its own log group, the shared bundling of
+ * lib/lambda-bundling.ts), with the id `<Name>Function` in `scope`. Its timeout is the handlers'
+ * unless `timeout` says otherwise.
+ */
+export function newHandlerFunction(scope: Construct, name: string, description: string, environment: Record<string, string>, timeout?: Duration): lambdaNodejs.NodejsFunction {
+  const fn = new lambdaNodejs.NodejsFunction(scope, `${pascal(name)}Function`, {
+    entry: path.join(HANDLERS_DIR, `${name}.ts`),
+    handler: 'handler',
+    description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 512,
+    timeout: timeout ?? Duration.seconds(HANDLER_TIMEOUT_SECONDS),
+    tracing: lambda.Tracing.ACTIVE,
+    // Versions exist only for the authorizer aliases; an old one goes once its alias has moved on.
+    currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
+    environment,
+    logGroup: new logs.LogGroup(scope, `${pascal(name)}Logs`, { retention: logs.RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }),
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    // One definition with the Lambda bench (lib/lambda-bundling.ts): the SDK bundled, ES module builds, source maps off at run time.
+    bundling: nodejsBundlingOptions(),
+  });
+  acknowledgeNagFindings(fn, [
+    {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The AWS managed basic execution policy only allows writing this function\'s CloudWatch logs.',
+    },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing (PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.',
+    },
+  ]);
+  return fn;
+}
 
 /** Why each public route may go without an authorizer (cdk-nag AwsSolutions-APIG4). */
 const PUBLIC_ROUTE_REASONS: Readonly<Record<PublicRoute['handler'], string>> = {

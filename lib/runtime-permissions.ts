@@ -7,9 +7,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IConstruct } from 'constructs';
 import {
   CATALOG,
+  FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX,
+  ACCOUNT_EVENTS_TABLE,
+  FIREHOSE_ACCOUNT_EVENTS_PREFIX,
   FIREHOSE_ERROR_PREFIX,
   FIREHOSE_RAW_PREFIX,
   LAKE_PREFIXES,
@@ -24,8 +28,12 @@ import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { STATEMENT_TABLES, billedEventsPrefix, closingRecordKey, monthOf, statementKey, statementPartitionPrefix } from '../contracts/billing-statements';
 import { LIMITER_ATTRIBUTES, dayCounter, monthCounter, weekCounter } from '../contracts/limiter-item';
 import { SOURCE_IP_ATTRIBUTES, sourceIpItemKey } from '../contracts/source-ip-limits';
-import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, METERED_API_TABLES, PUBLIC_ROUTES } from '../contracts/metered-api';
+import { ADMIN_TOKEN_ROUTE, AUDIT_ENTRY_ATTRIBUTES, AUDIT_PARTITION_PREFIX, BUILT_IN_ROUTES, CREDENTIALS_TTL_ATTRIBUTE, METERED_API_TABLES, PUBLIC_ROUTES } from '../contracts/metered-api';
+import { ACCOUNT_EVENT_SOURCE, NOTIFICATION_OPT_OUTS_ATTRIBUTE, SIGNAL_ITEM_ATTRIBUTES, SIGNAL_PARTITION_PREFIX } from '../contracts/account-events';
+import { SIGNAL_CLAIM_ATTRIBUTE } from '../lambdas/account-events/signal-counters';
+import { cooldownKey, notifiedEventKey } from '../lambdas/notifications/notification-store';
 import type { ApiUsageTrackerStack } from './api-usage-tracker-stack';
+import type { AccountNotifications } from './account-notifications';
 import { CREDENTIAL_ITEM_PREFIXES, KEY_LAST_USED_ATTRIBUTE } from './metered-http-api';
 import { ATHENA_DEFAULT_DATABASE } from './usage-lake';
 
@@ -93,6 +101,9 @@ export const CONTRACT_COMPONENTS = {
   usageLogSubscription: 'cloudwatch logs → usage-log-forwarder',
   analyst: 'analyst (grantQuery)',
   monthCloser: 'operator closes a month (grantCloseMonth)',
+  accountEventsRule: 'account events rule → notifier queue',
+  notifier: 'lambda notifier',
+  notifierQueue: 'lambda → notifier queue (event source mapping)',
 } as const;
 
 /** The metered API's Lambda functions, by the name of their entry file under `lambdas/handlers/`. */
@@ -109,6 +120,7 @@ export const METERED_API_FUNCTIONS = [
   'account',
   'access-log-usage',
   'usage-log-forwarder',
+  'audit-stream',
 ] as const;
 
 /** The functions that answer requests: each writes its usage events as log lines, which the forwarder puts on the bus. */
@@ -139,11 +151,13 @@ export function runtimePermissionContracts(stack: ApiUsageTrackerStack, options:
   glueCrawler(builder, stack);
   firehoseDelivery(builder, stack);
   eventBridgeIngestion(builder, stack);
+  accountEventsLake(builder, stack);
   alarmNotifications(builder, stack);
   viewRefresher(builder, stack);
   meteredApi(builder, stack);
   if (options.analyst) analyst(builder, stack, options.analyst);
   if (options.monthCloser) monthCloser(builder, stack, options.monthCloser);
+  if (stack.accountNotifications) accountNotifications(builder, stack, stack.accountNotifications);
   return builder.contracts;
 }
 
@@ -388,6 +402,43 @@ function eventBridgeIngestion(b: ContractBuilder, stack: ApiUsageTrackerStack): 
   });
 }
 
+/** The account events' own stream into the lake (lib/account-events-lake.ts, issue 16). */
+export const ACCOUNT_EVENTS_LAKE_COMPONENTS = {
+  firehose: 'account events firehose delivery',
+  busRuleTarget: 'bus rule target (account events → firehose)',
+  deadLetterDelivery: 'eventbridge → account events dead-letter queue',
+} as const;
+
+/**
+ * Account events take the usage events' path with their own stream, rule and dead-letter queue:
+ * EventBridge puts them on the stream with the rule target's role, Firehose writes account-events/
+ * (and errors/account-events/) with its destination role, SSE-KMS with the lake key.
+ * https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+ */
+function accountEventsLake(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
+  const { accountEventsLake: lake } = stack;
+  const component = ACCOUNT_EVENTS_LAKE_COMPONENTS.firehose;
+  const destinationRole = role(child(lake.deliveryStream, 'S3 Destination Role', iam.Role, 'the account events Firehose S3 destination role'));
+  const bucket = stack.lakeBucket.bucket;
+  const object = `${renderFirehosePrefix(FIREHOSE_ACCOUNT_EVENTS_PREFIX, SAMPLE_TIME)}account-events-1-2025-01-15-09-30-00-0f1e2d3c.gz`;
+  const errorObject = `${renderFirehosePrefix(FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX, SAMPLE_TIME, 'processing-failed')}account-events-1-2025-01-15-09-30-00-0f1e2d3c`;
+  for (const key of [object, errorObject]) {
+    b.addActions(component, destinationRole, ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'], bucket.arnForObjects(key), 'Firehose delivers buffered account events (multipart) and backs up failed ones');
+  }
+  b.addActions(component, destinationRole, ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], bucket.bucketArn, 'Firehose checks the bucket and its pending multipart uploads');
+  b.sseKms(component, destinationRole, stack.lakeBucket.encryptionKey, bucket, ['kms:GenerateDataKey', 'kms:Decrypt'], 'objects are SSE-KMS with the lake key');
+  const stream = child(lake.deliveryLogGroup, 'S3Destination', logs.LogStream, 'the account events Firehose delivery log stream');
+  b.add(component, destinationRole, 'logs:PutLogEvents', b.logStreamArn(lake.deliveryLogGroup.logGroupName, stream.logStreamName), 'Firehose logs delivery errors to its log stream');
+
+  const targetRole = role(child(lake.deliveryStream, 'EventsRole', iam.Role, 'the rule target role of the account events stream'));
+  b.addActions(ACCOUNT_EVENTS_LAKE_COMPONENTS.busRuleTarget, targetRole, ['firehose:PutRecord', 'firehose:PutRecordBatch'], lake.deliveryStream.deliveryStreamArn, 'the rule puts matched account events on their stream');
+  b.add(ACCOUNT_EVENTS_LAKE_COMPONENTS.deadLetterDelivery, service('events.amazonaws.com'), 'sqs:SendMessage', lake.deadLetterQueue.queueArn, 'EventBridge sends account events it could not deliver to the dead-letter queue', {
+    'aws:SourceArn': lake.rule.ruleArn,
+    'aws:SourceAccount': stack.account,
+  });
+}
+
 /**
  * CloudWatch alarms and EventBridge rules publish to the encrypted alarm topic as their service
  * principals: the topic policy must allow them, and the topic key's policy must let them use the key.
@@ -414,6 +465,15 @@ function alarmNotifications(b: ContractBuilder, stack: ApiUsageTrackerStack): vo
   }
   for (const [name, alarm] of Object.entries(monitoring.usageLogForwarderAlarms ?? {})) {
     publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the usage-log forwarder's ${name} alarm (ALARM and OK actions)`);
+  }
+  for (const [name, alarm] of Object.entries(stack.meteredApi.auditStreamAlarms)) {
+    publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the audit stream's ${name} alarm (ALARM and OK actions)`);
+  }
+  for (const [name, alarm] of Object.entries(stack.accountEventsLakeAlarms)) {
+    publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the account events' lake ${name} alarm (ALARM and OK actions)`);
+  }
+  for (const [name, alarm] of Object.entries(stack.accountNotifications?.alarms ?? {})) {
+    publish(CONTRACT_COMPONENTS.alarmsToTopic, 'cloudwatch.amazonaws.com', alarm.alarmArn, `the notifier's ${name} alarm (ALARM and OK actions)`);
   }
   publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.jobFailureRule.ruleArn, 'the Glue job failure rule');
   publish(CONTRACT_COMPONENTS.rulesToTopic, 'events.amazonaws.com', monitoring.crawlerFailureRule.ruleArn, 'the Glue crawler failure rule');
@@ -511,6 +571,8 @@ function meteredApi(b: ContractBuilder, stack: ApiUsageTrackerStack): void {
   adminCalls(b, stack, functions);
   authCalls(b, stack, functions);
   accountCalls(b, stack, functions);
+  signalCounterCalls(b, stack, functions);
+  auditStreamCalls(b, stack, functions);
   apiInvocations(b, stack, functions);
 }
 
@@ -534,10 +596,12 @@ function functionBaseline(b: ContractBuilder, stack: ApiUsageTrackerStack, funct
     // functions make no KMS call of their own.
     if (name === 'access-log-usage' || name === 'usage-log-forwarder') {
       b.add(component, fnRole, 'events:PutEvents', bus.eventBusArn, 'every answer is recorded as a usage event on the bus');
+      b.add(component, fnRole, 'events:PutEvents', bus.eventBusArn, 'signal events (spikes, failed authentications) and quota thresholds go on the bus as account events', { 'events:source': [ACCOUNT_EVENT_SOURCE] });
     }
   }
   // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html (the execution role sends the record)
   b.add(lambdaComponent('usage-log-forwarder'), functionRole(functions['usage-log-forwarder']), 'sqs:SendMessage', stack.meteredApi.usageLogDeadLetterQueue.queueArn, 'Lambda sends a delivery the forwarder failed, after its retries, to the on-failure queue');
+  b.add(lambdaComponent('access-log-usage'), functionRole(functions['access-log-usage']), 'sqs:SendMessage', stack.meteredApi.usageLogDeadLetterQueue.queueArn, 'Lambda sends an access-log delivery it failed, after its retries, to the same on-failure queue');
 }
 
 function authorizerCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
@@ -707,6 +771,13 @@ function accountCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions
     'dynamodb:Attributes': [pk, revokedKeys],
   });
   b.add(component, account, 'dynamodb:PutItem', tables.audit.tableArn, 'records each key created, rotated or revoked in the audit log', auditAppend());
+  // Issue 16: PUT /v1/notifications, an Update of the tenant record's opt-outs alone in the audit entry's TransactWriteItems,
+  // authorized as UpdateItem (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+  b.add(component, account, 'dynamodb:UpdateItem', tables.credentials.tableArn, 'sets the tenant\'s notification opt-outs (attribute_exists(pk)), that attribute alone', {
+    'dynamodb:LeadingKeys': tenantKey,
+    'dynamodb:Attributes': ['pk', NOTIFICATION_OPT_OUTS_ATTRIBUTE],
+    'dynamodb:ReturnValues': 'NONE',
+  });
 }
 
 /** API Gateway invokes the route functions and the authorizer; CloudWatch Logs the access-log function. */
@@ -746,6 +817,90 @@ function apiInvocations(b: ContractBuilder, stack: ApiUsageTrackerStack, functio
   }
 }
 
+/**
+ * The forwarders' signal counters (lambdas/account-events/signal-counters.ts): an ADD to the
+ * window's `SIGNAL#…` item with `ReturnValues: ALL_NEW`, then conditional UpdateItems that claim,
+ * mark and release the raise; each names only the counter's own attributes.
+ */
+function signalCounterCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const { pk, expiresAt, count, raisedAt } = { pk: LIMITER_ATTRIBUTES.pk, expiresAt: SOURCE_IP_ATTRIBUTES.expiresAt, ...SIGNAL_ITEM_ATTRIBUTES };
+  const counters = [
+    ['usage-log-forwarder', `${SIGNAL_PARTITION_PREFIX}rate-limit-spike#${SAMPLE_TENANT_ID}#29000000`, '429s of a tenant'],
+    ['access-log-usage', `${SIGNAL_PARTITION_PREFIX}auth-failures#203.0.113.7#29000000`, '401s and 403s from a source'],
+  ] as const;
+  for (const [name, key, what] of counters) {
+    const principal = functionRole(functions[name]);
+    const limiter = stack.meteredApi.tables.limiter.tableArn;
+    b.add(lambdaComponent(name), principal, 'dynamodb:UpdateItem', limiter, `adds the delivery's ${what} to the window's counter and reads the count after the add`, {
+      'dynamodb:LeadingKeys': [key],
+      'dynamodb:Attributes': [pk, count, expiresAt],
+      'dynamodb:ReturnValues': 'ALL_NEW',
+    });
+    b.add(lambdaComponent(name), principal, 'dynamodb:UpdateItem', limiter, 'claims, marks or releases the raise of the window\'s event (conditional)', {
+      'dynamodb:LeadingKeys': [key],
+      'dynamodb:Attributes': [pk, raisedAt, SIGNAL_CLAIM_ATTRIBUTE],
+    });
+  }
+}
+
+/**
+ * The audit outbox: Lambda reads the audit table's stream with the function's execution role
+ * (DescribeStream, GetRecords, GetShardIterator, ListStreams:
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-eventsourcemapping.html), the
+ * function puts each new entry's account event on the bus, and Lambda sends a batch it gave up on
+ * to the on-failure queue, with the execution role too
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html).
+ */
+function auditStreamCalls(b: ContractBuilder, stack: ApiUsageTrackerStack, functions: MeteredApiFunctions): void {
+  const api = stack.meteredApi;
+  const component = lambdaComponent('audit-stream');
+  const principal = functionRole(functions['audit-stream']);
+  const streamArn = api.tables.audit.tableStreamArn;
+  if (!streamArn) throw new Error('Permission contracts: the audit table has no stream any more; update lib/runtime-permissions.ts.');
+  b.addActions(component, principal, ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], streamArn, 'Lambda reads the audit table\'s stream for the function');
+  b.add(component, principal, 'dynamodb:ListStreams', '*', 'Lambda lists the table\'s streams (ListStreams has no resource type)');
+  b.add(component, principal, 'events:PutEvents', stack.ingestion.eventBus.eventBusArn, 'each new audit entry goes on the bus as an account event', { 'events:source': [ACCOUNT_EVENT_SOURCE] });
+  b.add(component, principal, 'sqs:SendMessage', api.auditStreamDeadLetterQueue.queueArn, 'Lambda records a stream batch it gave up on in the on-failure queue');
+}
+
+/**
+ * The notifier (lib/account-notifications.ts): EventBridge puts account events on its queue (and
+ * what it cannot, on the rule target's dead-letter queue: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html),
+ * Lambda polls the queue with the function's role
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html), and the function
+ * reads tenants, writes its NOTIFY… items (lambdas/notifications/notification-store.ts, the
+ * attributes each call names) and sends with SES v2 (its sending identity).
+ */
+function accountNotifications(b: ContractBuilder, stack: ApiUsageTrackerStack, notifications: AccountNotifications): void {
+  const ruleContext = { 'aws:SourceArn': notifications.rule.ruleArn, 'aws:SourceAccount': stack.account };
+  b.add(CONTRACT_COMPONENTS.accountEventsRule, service('events.amazonaws.com'), 'sqs:SendMessage', notifications.queue.queueArn, 'the rule puts each account event on the notifier\'s queue', ruleContext);
+  b.add(CONTRACT_COMPONENTS.accountEventsRule, service('events.amazonaws.com'), 'sqs:SendMessage', notifications.ruleDeadLetterQueue.queueArn, 'EventBridge sends events it could not put on the queue to the target\'s dead-letter queue', ruleContext);
+  if (!notifications.notifier.role) throw new Error('Permission contracts: the notifier has no execution role; update lib/runtime-permissions.ts.');
+  const principal = role(notifications.notifier.role);
+  const queue: sqs.IQueue = notifications.queue;
+  b.addActions(CONTRACT_COMPONENTS.notifierQueue, principal, ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], queue.queueArn, 'Lambda polls the queue for the notifier and deletes what it handled');
+  const fnLog = notifications.notifier.logGroup.logGroupName;
+  b.addActions(CONTRACT_COMPONENTS.notifier, principal, ['logs:CreateLogStream', 'logs:PutLogEvents'], b.logStreamArn(fnLog, '2025/01/15/[$LATEST]0123456789abcdef'), 'Lambda writes the function log');
+  b.addActions(CONTRACT_COMPONENTS.notifier, principal, ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*', 'active X-Ray tracing');
+  const table = stack.meteredApi.tables.credentials.tableArn;
+  const event = [notifiedEventKey('audit.20250115T093000Z.abc123')];
+  const cooldown = [cooldownKey(SAMPLE_TENANT_ID, 'quota-80')];
+  const calls: [string, readonly string[], readonly string[], string][] = [
+    ['dynamodb:PutItem', event, ['pk', 'state', 'token', 'leaseUntil', CREDENTIALS_TTL_ATTRIBUTE], 'claims an event (conditional, with a lease)'],
+    ['dynamodb:UpdateItem', event, ['pk', 'state', 'token', 'messageId'], 'records how a claimed event ended'],
+    ['dynamodb:DeleteItem', event, ['pk', 'token'], 'releases its claim after a failed send'],
+    ['dynamodb:PutItem', cooldown, ['pk', 'until', 'heldBy', CREDENTIALS_TTL_ATTRIBUTE], 'takes the tenant\'s cooldown of a kind'],
+    ['dynamodb:DeleteItem', cooldown, ['pk', 'heldBy'], 'releases the cooldown after a failed send'],
+  ];
+  for (const [action, keys, attributes, why] of calls) b.add(CONTRACT_COMPONENTS.notifier, principal, action, table, why, { 'dynamodb:LeadingKeys': keys, 'dynamodb:Attributes': attributes });
+  b.add(CONTRACT_COMPONENTS.notifier, principal, 'dynamodb:GetItem', table, 'reads the tenant\'s contact and its opt-outs', { 'dynamodb:LeadingKeys': [`${CREDENTIAL_ITEM_PREFIXES.tenant}${SAMPLE_TENANT_ID}`] });
+  const from = notifications.from;
+  for (const identity of [from, from.slice(from.lastIndexOf('@') + 1)]) {
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservicev2.html (SendEmail: identity)
+    b.add(CONTRACT_COMPONENTS.notifier, principal, 'ses:SendEmail', stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }), `sends from ${from} (SES authorizes the address's identity, or its domain's)`);
+  }
+}
+
 /** Running a named query end to end: start it, wait, read its result rows. */
 function analyst(b: ContractBuilder, stack: ApiUsageTrackerStack, analystRole: iam.IRole): void {
   const component = CONTRACT_COMPONENTS.analyst;
@@ -764,7 +919,8 @@ function analyst(b: ContractBuilder, stack: ApiUsageTrackerStack, analystRole: i
   // rejected_records: partition projection computes the partitions, so Athena reads the table only.
   // https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
   b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, CURATION_ERRORS.table, `rejected_records reads ${CURATION_ERRORS.table}`, viaAthena);
-  curatedReads(b, stack, component, principal, [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors]);
+  b.glueTable(component, principal, ['glue:GetTable'], lake.databaseName, ACCOUNT_EVENTS_TABLE.table, `account_events_by_tenant reads ${ACCOUNT_EVENTS_TABLE.table} (projected partitions)`, viaAthena);
+  curatedReads(b, stack, component, principal, [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors, LAKE_PREFIXES.accountEvents]);
   athenaResults(b, stack, component, principal, true);
 }
 

@@ -6,6 +6,8 @@ import { MAX_DEMO_LATENCY_MS } from '../contracts/metered-api';
 import { TierName } from '../contracts/tiers';
 import { externalIssuerProblems } from '../contracts/external-issuer';
 import { DEFAULT_CORS_ALLOW_ORIGINS, corsOriginProblems } from '../contracts/cors';
+import { AccountSignals, DEFAULT_ACCOUNT_SIGNALS, resolveAccountSignals } from '../contracts/account-events';
+import { NOTIFICATION_COOLDOWN_RANGE } from '../contracts/lambda-environment';
 import { ExternalIssuerProps, TierSettings } from './metered-http-api';
 import { DEFAULT_GLUE_SCHEDULE } from './usage-lake';
 
@@ -38,6 +40,25 @@ export interface UsageTrackerConfig {
   readonly accounts?: AccountsConfig;
   /** Origins whose pages may call the API (CORS). */
   readonly corsAllowOrigins: readonly string[];
+  /** The notifier of account events (issue 16), from the `notification*` context parameters; absent without `notificationsFrom`. */
+  readonly notifications?: NotificationsConfig;
+  /** When 429s and failed authentications raise account events (`accountSignals`). */
+  readonly accountSignals: AccountSignals;
+}
+
+/**
+ * The notifier's settings. Without `notificationsFrom` no notifier, queue or rule is deployed:
+ * account events still reach the lake, and nobody is mailed.
+ */
+export interface NotificationsConfig {
+  /** The address mails are sent from: a verified Amazon SES identity (the address, or its domain) in the stack's region. */
+  readonly from: string;
+  /** Who hears the operator kinds (rate-limit spikes, failed authentications); none: those are not mailed. */
+  readonly operators: readonly string[];
+  /** The usage link of the mails (`{tenantId}` replaced); absent: the API's own GET /v1/usage. */
+  readonly usageUrl?: string;
+  /** The cooldown per tenant and kind of the kinds that repeat. */
+  readonly cooldownSeconds: number;
 }
 
 /** The accounts' settings, from the `accounts*` context parameters. */
@@ -118,6 +139,28 @@ export const CONTEXT_PARAMETERS: readonly ContextParameter[] = [
     description:
       'A verified Amazon SES email address in the stack\'s region that sends the confirmation codes; without it Cognito\'s default email sends them, which allows only a few emails a day per pool',
     defaultValue: '(none: Cognito\'s default email)',
+  },
+  {
+    key: 'notificationsFrom',
+    description:
+      'The address account-event mails (issue 16) are sent from: an Amazon SES identity verified in the stack\'s region (the address, or its domain); without it no notifier is deployed and account events only reach the lake',
+    defaultValue: '(none: no mails)',
+  },
+  { key: 'notificationOperators', description: 'Comma-separated addresses that hear the operator events (rate-limit spikes, repeated failed authentications)', defaultValue: '(none)' },
+  {
+    key: 'notificationUsageUrl',
+    description: 'https link to a tenant\'s usage in the mails; `{tenantId}` is replaced by the tenant\'s id, e.g. `https://dashboard.example.com/tenants/{tenantId}`',
+    defaultValue: 'the API\'s GET /v1/usage',
+  },
+  {
+    key: 'notificationCooldownSeconds',
+    description: `Seconds after a quota, spike or failed-authentication mail in which further events of that tenant and kind are not mailed (${NOTIFICATION_COOLDOWN_RANGE.min}-${NOTIFICATION_COOLDOWN_RANGE.max})`,
+    defaultValue: '3600',
+  },
+  {
+    key: 'accountSignals',
+    description: 'JSON thresholds of the signal events: more than `count` 429s of one tenant (rateLimitSpike) or 401/403s from one source (authFailures) within `minutes`, e.g. `{"rateLimitSpike":{"count":100,"minutes":10}}`',
+    defaultValue: `rateLimitSpike ${DEFAULT_ACCOUNT_SIGNALS.rateLimitSpike.count} in ${DEFAULT_ACCOUNT_SIGNALS.rateLimitSpike.minutes} min, authFailures ${DEFAULT_ACCOUNT_SIGNALS.authFailures.count} in ${DEFAULT_ACCOUNT_SIGNALS.authFailures.minutes} min`,
   },
   {
     key: 'corsAllowOrigins',
@@ -215,6 +258,8 @@ export function readUsageTrackerConfig(node: Node): UsageTrackerConfig {
     edge,
     accounts: context.bool('accounts') ? readAccounts(context) : undefined,
     corsAllowOrigins: readCorsAllowOrigins(context),
+    notifications: readNotifications(context),
+    accountSignals: readAccountSignals(context),
     tiers,
     demo: { latencyMs: context.number('demoLatencyMs', 0, MAX_DEMO_LATENCY_MS), errorRate: context.decimal('demoErrorRate', 1) },
     externalIssuer,
@@ -252,6 +297,50 @@ function readAccounts(context: ContextReader): AccountsConfig {
     throw new ContextParameterError('accountsEmailFrom', emailFrom, 'an email address verified in Amazon SES in the stack\'s region');
   }
   return { emailFrom: emailFrom.trim() };
+}
+
+const EMAIL_ADDRESS = /^[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+$/;
+
+/** The notifier's settings, read when `notificationsFrom` is set; the other `notification*` keys without it are a mistake worth naming. */
+function readNotifications(context: ContextReader): NotificationsConfig | undefined {
+  const from = context.raw('notificationsFrom');
+  if (from === undefined) {
+    const stray = ['notificationOperators', 'notificationUsageUrl', 'notificationCooldownSeconds'].find((key) => context.raw(key) !== undefined);
+    if (stray) throw new ContextParameterError(stray, context.raw(stray), 'to be set together with notificationsFrom (without it no notifier is deployed)');
+    return undefined;
+  }
+  if (typeof from !== 'string' || !EMAIL_ADDRESS.test(from.trim())) {
+    throw new ContextParameterError('notificationsFrom', from, 'an email address whose address or domain is an Amazon SES identity verified in the stack\'s region');
+  }
+  const operatorsRaw = context.raw('notificationOperators');
+  const operators = operatorsRaw === undefined ? [] : context.list('notificationOperators');
+  const wrong = operators.filter((address) => !EMAIL_ADDRESS.test(address));
+  if (wrong.length > 0) throw new ContextParameterError('notificationOperators', operatorsRaw, `comma-separated email addresses (not ${wrong.join(', ')})`);
+  return { from: from.trim(), operators, usageUrl: readUsageUrl(context), cooldownSeconds: context.number('notificationCooldownSeconds', NOTIFICATION_COOLDOWN_RANGE.min, NOTIFICATION_COOLDOWN_RANGE.max) };
+}
+
+/** An https URL, `{tenantId}` allowed anywhere in it. */
+function readUsageUrl(context: ContextReader): string | undefined {
+  const value = context.raw('notificationUsageUrl');
+  if (value === undefined) return undefined;
+  const expected = 'an https URL, with {tenantId} where the tenant\'s id goes, e.g. https://dashboard.example.com/tenants/{tenantId}';
+  if (typeof value !== 'string') throw new ContextParameterError('notificationUsageUrl', value, expected);
+  try {
+    if (new URL(value.trim().replaceAll('{tenantId}', 't-0')).protocol !== 'https:') throw new Error('not https');
+  } catch {
+    throw new ContextParameterError('notificationUsageUrl', value, expected);
+  }
+  return value.trim();
+}
+
+/** Signal thresholds: JSON from `-c`, or an object from cdk.json, checked by resolveAccountSignals (whose errors name the field). */
+function readAccountSignals(context: ContextReader): AccountSignals {
+  const value = context.raw('accountSignals');
+  try {
+    return resolveAccountSignals(value);
+  } catch (error) {
+    throw new ContextParameterError('accountSignals', value, `thresholds such as {"rateLimitSpike":{"count":50,"minutes":5},"authFailures":{"count":20,"minutes":5}} (${(error as Error).message})`);
+  }
 }
 
 /** Allowed CORS origins: `*`, or https origins (http only for localhost), checked as contracts/cors.ts checks them. */

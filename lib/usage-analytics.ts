@@ -241,7 +241,8 @@ export class UsageAnalytics extends Construct {
     const reason = 'The view refresher runs Athena, which reads the curated objects and writes result objects whose names it chooses.';
     acknowledgeBucketPrefixGrant(role, this.resultsBucket, { actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'], prefixes: [''], reason });
     // grantQuery gives what every named query reads, the rejected records under errors/glue/ included.
-    acknowledgeBucketPrefixGrant(role, this.lake.lakeBucket, { actions: [], prefixes: [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors], reason });
+    const lakePrefixes = [LAKE_PREFIXES.curated, PRICE_LIST.prefix, LAKE_PREFIXES.glueErrors, LAKE_PREFIXES.accountEvents];
+    acknowledgeBucketPrefixGrant(role, this.lake.lakeBucket, { actions: [], prefixes: lakePrefixes, reason });
     acknowledgeNagFindings(role, [
       { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'Athena writes SSE-KMS results with the one analytics key.' },
       { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'Granted by CDK with encrypt/decrypt on the one analytics key.' },

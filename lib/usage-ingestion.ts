@@ -104,13 +104,16 @@ export class UsageIngestion extends Construct {
   public readonly schema: eventschemas.CfnSchema;
   /** The effective Firehose buffering interval. */
   public readonly bufferInterval: Duration;
+  /** The `source` values the rule accepts, and the only ones {@link grantPutEvents} lets producers put. */
+  public readonly eventSources: readonly string[];
 
   constructor(scope: Construct, id: string, props: UsageIngestionProps) {
     super(scope, id);
     this.bufferInterval = props.bufferInterval ?? Duration.seconds(FIREHOSE_BUFFER_LIMITS.maxIntervalSeconds);
     const bufferSize = props.bufferSize ?? Size.mebibytes(FIREHOSE_BUFFER_LIMITS.maxSizeMiB);
     validateBuffering(this.bufferInterval, bufferSize);
-    const pattern = usageEventPattern(props.eventSources ?? DEFAULT_EVENT_SOURCES);
+    this.eventSources = [...(props.eventSources ?? DEFAULT_EVENT_SOURCES)];
+    const pattern = usageEventPattern(this.eventSources);
     const eventPattern: events.EventPattern = { source: [...pattern.source], detailType: [...pattern['detail-type']] };
 
     this.eventBus = props.eventBus ?? new events.EventBus(this, 'Bus', { description: 'API usage events from the services' });
@@ -214,9 +217,20 @@ export class UsageIngestion extends Construct {
     ]);
   }
 
-  /** Lets a producer put events on the bus. */
+  /**
+   * Lets a producer put usage events on the bus: PutEvents of entries whose `source` is one of the
+   * allowed usage sources (`events:source`, which EventBridge checks for every entry of the call:
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html). A producer
+   * cannot put an account event (source `api-usage-tracker.accounts`) or any other source: only the
+   * stack's own functions, granted on the bus without this condition, publish account events.
+   */
   public grantPutEvents(grantee: iam.IGrantable): iam.Grant {
-    return this.eventBus.grantPutEventsTo(grantee);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.eventBus.eventBusArn],
+      conditions: { 'ForAllValues:StringEquals': { 'events:source': [...this.eventSources] } },
+    });
   }
 
   /** Messages waiting in the dead-letter queue: events the lake has not received. */

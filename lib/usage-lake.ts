@@ -222,6 +222,8 @@ export class UsageLake extends Construct {
     this.lakeBucket.grantRead(grantee, `${PRICE_LIST.prefix}*`);
     // The rejected records (curation_errors), as rejected_records reads them.
     this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.glueErrors}*`);
+    // The account events (account_events, a table over the JSON the account events' stream writes).
+    this.lakeBucket.grantRead(grantee, `${LAKE_PREFIXES.accountEvents}*`);
     this.encryptionKey.grantDecrypt(grantee);
     // Athena looks up the Region's `default` database for every query it plans.
     // https://docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html#full-access-to-default-db-per-region

@@ -6,11 +6,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RESERVED_TENANT_IDS } from '../contracts/tenants';
+import { TIER_NAMES, TierName, TierPolicy } from '../contracts/tiers';
+import { USAGE_LOG_LINE } from '../contracts/usage-log-line';
 import { UsageAnalytics } from './usage-analytics';
 import { UsageIngestion } from './usage-ingestion';
 import { UsageLake } from './usage-lake';
@@ -125,6 +129,33 @@ export class UsagePipelineMonitoring extends Construct {
     this.usageLogForwarderAlarms = alarms;
     this.dashboard.addWidgets(...usageLogForwarderWidgets(metrics, Object.values(alarms)));
     return alarms;
+  }
+
+  /**
+   * A dashboard row of quota use per tenant (issue 16): a Logs Insights table over the usage lines
+   * the route functions log (`logGroups`), counting per UTC day, tenant and tier the requests the
+   * limiter admitted (every answer but 401, 403 and 429), beside a text widget of the tiers'
+   * quotas (`tiers`, the stack's). Lambda log events that are one JSON object have their fields
+   * discovered, nested ones in dot notation (`detail.tenantId`)
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html);
+   * `stats … by bin(1d), …` groups by day, `d` being one of bin's documented units
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Stats.html).
+   * The widget queries over the dashboard's time range (24 hours unless changed: widen it to a
+   * week or a month for those quotas), each refresh one query
+   * (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_cloudwatch.LogQueryWidget.html).
+   */
+  public watchQuotaUse(logGroups: readonly logs.ILogGroup[], tiers: Readonly<Record<TierName, TierPolicy>>): cloudwatch.LogQueryWidget {
+    if (logGroups.length === 0) throw new Error('watchQuotaUse needs the log groups of the functions that write usage lines; got none.');
+    const widget = new cloudwatch.LogQueryWidget({
+      title: 'Quota use per tenant: requests admitted per UTC day (not 401, 403 or 429)',
+      logGroupNames: logGroups.map((group) => group.logGroupName),
+      queryLines: quotaUseQueryLines(),
+      view: cloudwatch.LogQueryVisualizationType.TABLE,
+      width: 16,
+      height: 8,
+    });
+    this.dashboard.addWidgets(widget, new cloudwatch.TextWidget({ markdown: quotasMarkdown(tiers), width: 8, height: 8 }));
+    return widget;
   }
 
   /** Alarm and OK notifications of some alarms go to the topic. */
@@ -374,4 +405,29 @@ function validateProps(props: UsagePipelineMonitoringProps): number {
     throw new Error(`rejectedRecordsAlarmThreshold must be a whole number of records, 0 or more; got ${rejectedThreshold}.`);
   }
   return rejectedThreshold;
+}
+
+/**
+ * The Logs Insights query of {@link UsagePipelineMonitoring.watchQuotaUse}, one command a line
+ * (LogQueryWidget joins them with `|`): usage lines only, the limiter's refusals and the traffic
+ * no tenant made (RESERVED_TENANT_IDS) left out, counted per UTC day, tenant and tier.
+ */
+export function quotaUseQueryLines(): string[] {
+  const reserved = Object.values(RESERVED_TENANT_IDS).map((id) => `detail.tenantId != "${id}"`);
+  return [
+    `filter ${USAGE_LOG_LINE.markerKey} = "${USAGE_LOG_LINE.marker}"`,
+    `filter detail.statusCode != 401 and detail.statusCode != 403 and detail.statusCode != 429 and ${reserved.join(' and ')}`,
+    'stats count(*) as admitted by bin(1d), detail.tenantId, detail.tier',
+    'sort admitted desc',
+    'limit 100',
+  ];
+}
+
+/** The tiers' quotas as the dashboard's text widget shows them, beside the counts. */
+export function quotasMarkdown(tiers: Readonly<Record<TierName, TierPolicy>>): string {
+  const rows = TIER_NAMES.map((name) => {
+    const quota = tiers[name].quota;
+    return `| ${name} | ${quota ? `${quota.requests.toLocaleString('en-US')} a ${quota.period} (UTC)` : 'none'} | ${tiers[name].requestsPerMinute}/min |`;
+  });
+  return ['### Tier quotas', 'Requests each tenant of a tier may make in a day, ISO week or month; the table counts them per day.', '', '| Tier | Quota | Rate |', '|---|---|---|', ...rows].join('\n');
 }

@@ -39,6 +39,16 @@ export function dataDirLayout(dataDir: string) {
     adminKey: path.join(dataDir, 'admin-key'),
     /** The demo traffic's tenants and keys, one per tier (0600). */
     demoTenants: path.join(dataDir, 'demo-tenants.json'),
+    /**
+     * Account events the local notifier gave up on (invalid, or failing after every retry), one
+     * JSON file each with the envelope and the last error: the local twin of the notifier queue's
+     * dead-letter queue. Publish a file's `envelope.detail` again to retry it.
+     */
+    notificationDeadLetters: path.join(dataDir, 'dead-letters', 'notifications'),
+    /** Account events the local notifier has taken and not yet settled, a file each: the next start delivers what a crash left. */
+    notificationSpool: path.join(state, 'notification-spool'),
+    /** Where the local AuditTailer (the audit table's stream, locally) keeps its cursor. */
+    auditTailerState: path.join(state, 'audit-tailer.json'),
   } as const;
 }
 

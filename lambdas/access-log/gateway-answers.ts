@@ -4,6 +4,7 @@ import { RESERVED_TENANT_IDS } from '../../contracts/tenants';
 import { REFUSED_ANONYMOUS_AGGREGATE } from '../../contracts/usage-aggregates';
 import { UNMATCHED_ROUTE } from '../../sdk/route-template';
 import { UsageEventFields } from '../../sdk/usage-event-builder';
+import { sourceKeyOf } from '../limiter/source-ip-guard';
 
 const present = (value: unknown): value is string | number => value !== undefined && value !== null && value !== '' && value !== '-';
 
@@ -41,6 +42,27 @@ export function usageOfGatewayAnswer(record: AccessLogRecord): UsageEventFields 
     latencyMs: Number.isFinite(latency) && latency >= 0 ? latency : 0,
     ...(Number.isInteger(length) && length >= 0 ? { responseBytes: length } : {}),
   };
+}
+
+/** The gateway's own answers that count as failed authentications: 401 (no credential) and 403 (the authorizer refused it). */
+export const AUTH_FAILURE_STATUSES: readonly number[] = [401, 403];
+
+/**
+ * The source of a failed authentication API Gateway answered itself (401 or 403 without an
+ * integration), keyed as the source IP guard keys callers (an IPv4 address, an IPv6 /64), and when
+ * it happened; undefined for any other record, or one without a usable `sourceIp`
+ * (`$context.identity.sourceIp`, https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+ */
+export function authFailureOf(record: AccessLogRecord): { readonly sourceKey: string; readonly epochMs: number } | undefined {
+  if (present(record.integrationStatus) || !AUTH_FAILURE_STATUSES.includes(Number(record.status)) || !present(record.sourceIp)) return undefined;
+  let sourceKey: string;
+  try {
+    sourceKey = sourceKeyOf(String(record.sourceIp));
+  } catch {
+    return undefined;
+  }
+  const epoch = Number(record.requestTimeEpoch);
+  return { sourceKey, epochMs: Number.isFinite(epoch) && epoch > 0 ? epoch : Date.now() };
 }
 
 interface RefusedGroup {

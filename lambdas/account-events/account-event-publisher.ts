@@ -77,8 +77,13 @@ export class AccountEventPublisher implements AccountEventSink {
     };
   }
 
+  /**
+   * Puts a batch, retrying what may succeed later: the undelivered are the entries refused for good
+   * at any attempt, and those still failing after the last one.
+   */
   private async putWithRetries(batch: readonly { eventId: string; entry: PutEventsRequestEntry }[]): Promise<{ eventId: string; reason: string }[]> {
     let pending = [...batch];
+    const refused: { eventId: string; reason: string }[] = [];
     let failures: { eventId: string; reason: string }[] = [];
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 1) await this.sleep(fullJitterDelay(attempt - 1, { baseDelayMs: this.options.baseDelayMs ?? 100, maxDelayMs: this.options.maxDelayMs ?? 2000 }));
@@ -89,17 +94,19 @@ export class AccountEventPublisher implements AccountEventSink {
         pending.forEach((item, index) => {
           const code = results[index]?.ErrorCode;
           if (results[index]?.EventId && !code) return;
-          const reason = code ? `${code}: ${results[index]?.ErrorMessage ?? ''}` : 'no result entry';
-          failures.push({ eventId: item.eventId, reason });
-          if (!code || isRetryableEntryError(code)) retry.push(item);
+          const failure = { eventId: item.eventId, reason: code ? `${code}: ${results[index]?.ErrorMessage ?? ''}` : 'no result entry' };
+          // A refusal for good is kept apart: a later attempt that delivers the others must not forget it.
+          if (code && !isRetryableEntryError(code)) { refused.push(failure); return; }
+          failures.push(failure);
+          retry.push(item);
         });
       } catch (error) {
         failures = pending.map(({ eventId }) => ({ eventId, reason: errorName(error) }));
-        if (!isRetryableCallError(error)) return failures;
+        if (!isRetryableCallError(error)) return [...refused, ...failures];
         retry.push(...pending);
       }
       pending = retry;
     }
-    return failures;
+    return [...refused, ...failures];
   }
 }

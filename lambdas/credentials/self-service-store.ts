@@ -1,4 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { NOTIFICATION_SETTINGS, OptionalNotificationKind } from '../../contracts/account-request-schemas';
 import type { AuditWrite, TransactItem } from '../admin/audit-log';
 import { NewApiKey, generateApiKey } from './api-key';
 import { OwnedTenants } from './owned-tenants';
@@ -11,8 +12,16 @@ import {
   hashItemKey,
   keyItemKey,
   newKeyRecord,
+  tenantItemKey,
   toKey,
 } from './credential-store';
+
+/** A tenant's notification settings as its record holds them: who owns it, and the kinds its contact opted out of. */
+export interface TenantNotificationSettings {
+  /** The pool `sub` of the account that registered the tenant (a string); none for tenants admins created, or no tenant. */
+  readonly ownerSubject: unknown;
+  readonly optOuts: readonly OptionalNotificationKind[];
+}
 
 /**
  * What self-service (issue 15) adds to the credential store: an account's own tenant, and its
@@ -88,4 +97,36 @@ export class SelfServiceStore extends CredentialStore {
     return { key: { ...record, apiKey: successor.apiKey }, previous: { ...previous, expiresAt } };
   }
 
+  /**
+   * A tenant's owner and opt-outs (NOTIFICATION_SETTINGS.attribute), read consistently so that a
+   * change is seen by the next read; no owner and no opt-outs when the tenant does not exist.
+   * Names that are no optional kind (any more) are left out.
+   */
+  public async notificationSettings(tenantId: string): Promise<TenantNotificationSettings> {
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.props.credentialsTable, Key: { pk: tenantItemKey(tenantId) }, ConsistentRead: true }));
+    const stored: unknown = Item?.[NOTIFICATION_SETTINGS.attribute];
+    return { ownerSubject: Item?.ownerSubject, optOuts: NOTIFICATION_SETTINGS.optional.filter((kind) => Array.isArray(stored) && stored.includes(kind)) };
+  }
+
+  /**
+   * Replaces a tenant's opt-outs (a list, empty for none) in one transaction with its audit entry:
+   * an UpdateItem of that attribute alone, on the condition that the tenant exists
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+   * The caller checks the kinds; a tenant gone in between is `tenant-not-found`.
+   */
+  public async setNotificationOptOuts(tenantId: string, optOuts: readonly OptionalNotificationKind[], audit?: AuditWrite): Promise<void> {
+    const update: TransactItem = {
+      Update: {
+        TableName: this.props.credentialsTable,
+        Key: { pk: tenantItemKey(tenantId) },
+        UpdateExpression: 'SET #optOuts = :optOuts',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#optOuts': NOTIFICATION_SETTINGS.attribute },
+        ExpressionAttributeValues: { ':optOuts': [...optOuts] },
+      },
+    };
+    await this.transact([update], audit, () => {
+      throw new CredentialStoreError('tenant-not-found', 'The tenant does not exist.');
+    });
+  }
 }

@@ -58,6 +58,14 @@ export interface MeteredRouteOptions {
    * @default - no check beyond the authorizer's
    */
   readonly keyStatus?: (keyId: string) => Promise<KeyStatus | undefined>;
+  /**
+   * Called with each admitted decision that carries a quota, to raise the account event of a
+   * request that brings its tenant's count to 80 % or 100 % (`quotaThresholdRecorder` of
+   * lambdas/account-events/account-event-log.ts: a log line, no network call). A hook rather than
+   * an import, so that functions without metered routes do not bundle it.
+   * @default - quota thresholds raise no event
+   */
+  readonly quotaThresholds?: (decision: NonNullable<RouteRequest['decision']>, tenantId: string) => void;
 }
 
 /** Why a principal that may not call a route of this access is refused. */
@@ -104,6 +112,7 @@ export function meteredRoute(logic: RouteLogic, options: MeteredRouteOptions): (
         if (usage) usage.caller = usageCaller(principal, decision.tier);
         headers = rateLimitHeaders(decision);
         admitted = refuseUnlessAdmitted(decision, principal, headers, logger);
+        if (admitted?.quota) options.quotaThresholds?.(admitted, principal.tenantId);
       }
       const response = await logic({ event, principal, decision: admitted });
       return json(response.statusCode, response.body, { ...headers, ...response.headers });
@@ -134,6 +143,11 @@ function usageCaller(principal: Principal | undefined, tier?: string): UsageCall
   return { tenantId: principal.tenantId, ...apiKey, ...(tier ? { tier } : {}) };
 }
 
+/**
+ * Writes the account event of a request whose admission reached a quota threshold (80 % or 100 %
+ * of the period's requests): exactly one request per period and threshold reaches it, since the
+ * limiter's conditional write adds 1 per admission. Its id names the threshold, tenant and period.
+ */
 function refuseUnlessActive(status: KeyStatus | undefined): void {
   if (status === 'active') return;
   if (status === 'blocked') throw new HttpError(403, 'key-blocked', refusalMessage('key-blocked'));

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AttributeValue, ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { ACCOUNT_EVENT_KINDS, AccountEventKind, OPTIONAL_ACCOUNT_EVENT_KINDS, isAccountEventKind } from '../../contracts/account-events';
+import { ACCOUNT_EVENT_KINDS, AccountEventKind, NOTIFICATION_OPT_OUTS_ATTRIBUTE, OPTIONAL_ACCOUNT_EVENT_KINDS, isAccountEventKind } from '../../contracts/account-events';
 import { CREDENTIALS_TTL_ATTRIBUTE } from '../../contracts/metered-api';
 import { tenantItemKey } from '../credentials/credential-store';
-
-/** The tenant record's attribute that lists the kinds its contact opted out of (a list of kind names). */
-export const NOTIFICATION_OPT_OUTS_ATTRIBUTE = 'notificationOptOuts';
 
 /** An event's delivery record: `NOTIFYEVENT#<eventId>`. */
 export const notifiedEventKey = (eventId: string) => `NOTIFYEVENT#${eventId}`;

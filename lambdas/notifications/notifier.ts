@@ -1,4 +1,4 @@
-import { ACCOUNT_EVENT_KINDS, AccountEventDetail, AccountEventKindPolicy, accountEventDetailSchema } from '../../contracts/account-events';
+import { ACCOUNT_EVENT_KINDS, NOTIFICATION_LEASE_SECONDS, AccountEventDetail, AccountEventKindPolicy, accountEventDetailSchema } from '../../contracts/account-events';
 import type { Tenant } from '../credentials/credential-store';
 import { MailSender } from './ses-mail-sender';
 import { NotificationStore } from './notification-store';
@@ -90,7 +90,7 @@ export class Notifier {
   constructor(private readonly props: NotifierProps) {
     this.clock = props.clock ?? Date.now;
     this.cooldownMs = (props.cooldownSeconds ?? 3600) * 1000;
-    this.leaseMs = (props.leaseSeconds ?? 120) * 1000;
+    this.leaseMs = (props.leaseSeconds ?? NOTIFICATION_LEASE_SECONDS) * 1000;
     this.retentionMs = (props.retentionSeconds ?? 15 * 86_400) * 1000;
   }
 

@@ -24,8 +24,8 @@ const value = (data: Data, key: string, fallback = 'unknown'): string => {
 /** Each kind's subject and lines (plain text; escaped for HTML when rendered). */
 const TEMPLATES: Record<AccountEventKind, (tenantId: string, data: Data) => { subject: string; lines: string[] }> = {
   'tenant-created': (t) => ({ subject: `Tenant ${t} was created`, lines: [`Your tenant ${t} was created.`] }),
-  'tier-changed': (t, d) => ({ subject: `Tenant ${t} is now on tier ${value(d, 'tier')}`, lines: [`The tier of tenant ${t} changed from ${value(d, 'previousTier')} to ${value(d, 'tier')}.`] }),
-  'tenant-blocked': (t, d) => ({ subject: `Tenant ${t} was blocked`, lines: [`Tenant ${t} was blocked: its requests are refused.`, `Reason: ${value(d, 'reason', 'not given')}.`] }),
+  'tier-changed': (t, d) => ({ subject: `Tenant ${t} is now on tier ${value(d, 'to')}`, lines: [`The tier of tenant ${t} changed from ${value(d, 'from')} to ${value(d, 'to')}.`] }),
+  'tenant-blocked': (t) => ({ subject: `Tenant ${t} was blocked`, lines: [`Tenant ${t} was blocked: its requests are refused until it is unblocked.`, 'Reply to this mail or contact us to learn why.'] }),
   'tenant-unblocked': (t) => ({ subject: `Tenant ${t} was unblocked`, lines: [`Tenant ${t} was unblocked: its requests are served again.`] }),
   'key-created': (t, d) => ({ subject: `A key was created for tenant ${t}`, lines: [`The API key ${value(d, 'keyId')} was created for tenant ${t}.`, 'If you did not create it, revoke it and tell us.'] }),
   'key-revoked': (t, d) => ({ subject: `A key of tenant ${t} was revoked`, lines: [`The API key ${value(d, 'keyId')} of tenant ${t} was revoked: requests with it are refused.`] }),
@@ -33,7 +33,7 @@ const TEMPLATES: Record<AccountEventKind, (tenantId: string, data: Data) => { su
   'quota-80': (t, d) => ({ subject: `Tenant ${t} has used 80% of its quota`, lines: [`Tenant ${t} has used ${value(d, 'used')} of its ${value(d, 'period', '')} quota of ${value(d, 'limit')} requests.`, `The quota resets at ${value(d, 'resetsAt')}.`] }),
   'quota-100': (t, d) => ({ subject: `Tenant ${t} has used all of its quota`, lines: [`Tenant ${t} has used all ${value(d, 'limit')} requests of its ${value(d, 'period', '')} quota: further requests are refused with 429.`, `The quota resets at ${value(d, 'resetsAt')}.`] }),
   'rate-limit-spike': (t, d) => ({ subject: `Rate-limit spike: tenant ${t}`, lines: [`Tenant ${t} received ${value(d, 'count')} rate-limited answers (429) in ${value(d, 'windowMinutes')} minutes.`] }),
-  'auth-failures': (t, d) => ({ subject: `Repeated failed authentications from ${value(d, 'source')}`, lines: [`${value(d, 'count')} failed authentications from ${value(d, 'source')} in ${value(d, 'windowMinutes')} minutes (tenant: ${t}).`] }),
+  'auth-failures': (_t, d) => ({ subject: `Repeated failed authentications from ${value(d, 'sourceIp')}`, lines: [`${value(d, 'count')} failed authentications (401 or 403) from ${value(d, 'sourceIp')} within ${value(d, 'windowMinutes')} minutes.`] }),
 };
 
 /** Escapes the five characters that matter in HTML text and attribute values. */

@@ -7,6 +7,7 @@ import { METRICS_NAMESPACE } from '../../contracts/pipeline-metrics';
 import { withUsageTracking } from '../../sdk/lambda-wrapper';
 import { AccountService } from '../accounts/account-service';
 import { CognitoAccountsClient } from '../accounts/cognito-accounts';
+import { quotaThresholdRecorder } from '../account-events/account-event-log';
 import { AuditLog } from '../admin/audit-log';
 import { CredentialStore } from '../credentials/credential-store';
 import { OwnedTenants } from '../credentials/owned-tenants';
@@ -154,7 +155,9 @@ export function routeWiring(
   options: { readonly clock?: () => number; readonly usageLogSink?: UsageLogSink } = {},
 ): RouteWiring & { readonly limiter: TokenBucketLimiter } {
   const limiter = new TokenBucketLimiter({ client: dynamodb, tableName: config.tables.limiter, tiers: config.tiers, ...(options.clock ? { clock: options.clock } : {}) });
-  return { ...wiringWith(config, limiter, store, options), limiter };
+  // An admitted request that reaches a quota threshold writes its account event beside its usage line.
+  const metered = (usageLog: UsageLogWriter) => ({ limiter, quotaThresholds: quotaThresholdRecorder(usageLog, options.clock) });
+  return { ...wiringWith(config, metered, store, options), limiter };
 }
 
 /**
@@ -168,16 +171,18 @@ export function unmeteredRouteWiring(config: RuntimeConfig, options: { readonly 
 
 function wiringWith(
   config: RuntimeConfig,
-  limiter: TokenBucketLimiter | undefined,
+  meteredOptions: ((usageLog: UsageLogWriter) => Pick<MeteredRouteOptions, 'limiter' | 'quotaThresholds'>) | undefined,
   store: CredentialStore | undefined,
   options: { readonly usageLogSink?: UsageLogSink },
 ): RouteWiring {
   const usageLog = usageLogWriter(options.usageLogSink);
+  const meteredWith = meteredOptions?.(usageLog) ?? {};
+  const { limiter } = meteredWith;
   const { logger, metrics } = observability();
   const optionsFor = (access: RouteAccess, metered: boolean): MeteredRouteOptions => ({
     access,
     metered,
-    ...(limiter ? { limiter } : {}),
+    ...meteredWith,
     logger,
     metrics,
     ...(access === 'admin' && store ? { keyStatus: (keyId: string) => store.keyStatus(keyId) } : {}),

@@ -1,5 +1,7 @@
 import { once } from 'node:events';
+import type { AccountEventDetail } from '../../contracts/account-events';
 import { USAGE_LOG_LINE } from '../../contracts/usage-log-line';
+import { AccountEventLog, accountEventLogLine } from '../account-events/account-event-log';
 import type { UsageRecorder } from '../../sdk/request-usage';
 import { UsageEventDefaults, UsageEventFields, buildUsageEventDetail } from '../../sdk/usage-event-builder';
 
@@ -31,7 +33,7 @@ export const stdoutSink: UsageLogSink = (line) => {
  * const usage = new UsageLogWriter({ service: 'metered-api' });
  * export const handler = withUsageTracking(usage, route);
  */
-export class UsageLogWriter implements UsageRecorder {
+export class UsageLogWriter implements UsageRecorder, AccountEventLog {
   constructor(
     private readonly defaults?: UsageEventDefaults,
     private readonly sink: UsageLogSink = stdoutSink,
@@ -46,6 +48,15 @@ export class UsageLogWriter implements UsageRecorder {
     const detail = buildUsageEventDetail(fields, this.defaults);
     this.sink(usageLogLine(detail));
     return detail.eventId;
+  }
+
+  /**
+   * Writes an account event raised on the request path (a quota threshold) as one line through the
+   * same sink: the subscription's filter selects both kinds of line, and the forwarder checks this
+   * one against the account-event contract before it puts it on the bus with its `eventId`.
+   */
+  public recordAccountEvent(detail: AccountEventDetail): void {
+    this.sink(accountEventLogLine(detail));
   }
 
   /** Resolves when standard output has handed every line written so far to the system. */

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
+import { AccountSignals, resolveAccountSignals } from '../../contracts/account-events';
 import { DEFAULT_EVENT_SOURCE } from '../../contracts/usage-event';
 import { FIREHOSE_BUFFERING } from '../../contracts/lake-layout';
 import { TierOverride, TierOverrides, resolveTierPolicies } from '../../contracts/tiers';
-import { DEFAULT_DATA_DIR } from '../data-dir';
+import { DEFAULT_DATA_DIR, dataDirLayout } from '../data-dir';
 import { DataDirInUseError } from '../stack/data-dir-lock';
-import { LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
+import { DEFAULT_LOCAL_OPERATOR_EMAIL, LocalStack, LocalStackOptions, startLocalStack } from '../stack/local-stack';
 import { watchLauncher } from '../stack/parent-watch';
 import { CliContext, UsageError, existingDataDir } from './cli-context';
 
@@ -27,6 +28,16 @@ Firehose-like buffer into raw/, the ETL on DuckDB, the metered API and a dashboa
   --sources a,b         the rule's event source allow-list (default ${DEFAULT_EVENT_SOURCE})
   --tiers JSON          tier overrides, as the stack's tiers context: rates, bursts, fail modes
                         and quotas, e.g. '{"free":{"quota":{"period":"day","requests":100}}}'
+  --no-mail             account events are not mailed: the local SES server is not started
+  --mail-port N         the local SES server, whose web UI lists the mails (default 0: any free port)
+  --notification-operators a@x,b@y
+                        who hears of rate-limit spikes and failed authentications
+                        (default ${DEFAULT_LOCAL_OPERATOR_EMAIL})
+  --notification-cooldown S
+                        seconds between two mails of one kind to one tenant (default 3600)
+  --account-signals JSON
+                        signal thresholds, as the stack's accountSignals context, e.g.
+                        '{"rateLimitSpike":{"count":50,"minutes":5},"authFailures":{"count":20,"minutes":5}}'
 
 Ctrl-C, SIGTERM or SIGHUP (to npm, its process group or node) flushes every buffer to raw/ and
 stops; so does the end of the process that started it (npm). A second signal, a second or more
@@ -46,6 +57,11 @@ const LOCAL_OPTIONS = {
   'etl-seconds': { type: 'string' },
   sources: { type: 'string' },
   tiers: { type: 'string' },
+  'no-mail': { type: 'boolean' },
+  'mail-port': { type: 'string' },
+  'notification-operators': { type: 'string' },
+  'notification-cooldown': { type: 'string' },
+  'account-signals': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -113,6 +129,32 @@ function tierOverrides(json: string): TierOverrides {
   return parsed;
 }
 
+/** A simple check of an address: something@domain, no spaces or commas; SES checks the rest. */
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+/** The notifications' options: mail on or off, its port, the operators, the cooldown, the signal thresholds. */
+function notificationOptions(values: LocalValues): Pick<LocalStackOptions, 'mail' | 'mailPort' | 'notificationOperators' | 'notificationCooldownSeconds' | 'accountSignals'> {
+  if (values['no-mail'] && values['mail-port'] !== undefined) throw new UsageError('--mail-port and --no-mail cannot both be given.');
+  const operators = values['notification-operators']?.split(',').map((address) => address.trim()).filter(Boolean);
+  if (operators?.length === 0) throw new UsageError('--notification-operators needs at least one address, e.g. ops@example.com,oncall@example.com.');
+  const invalid = operators?.find((address) => !EMAIL.test(address));
+  if (invalid !== undefined) throw new UsageError(`--notification-operators: "${invalid}" is not an email address.`);
+  let signals: AccountSignals | undefined;
+  try {
+    signals = values['account-signals'] === undefined ? undefined : resolveAccountSignals(values['account-signals']);
+  } catch (error) {
+    throw new UsageError(`--account-signals: ${(error as Error).message}`);
+  }
+  const cooldown = values['notification-cooldown'];
+  return {
+    mail: !values['no-mail'],
+    mailPort: port('mail-port', values['mail-port'], 0),
+    ...(operators ? { notificationOperators: operators } : {}),
+    ...(cooldown === undefined ? {} : { notificationCooldownSeconds: positiveNumber('notification-cooldown', cooldown, 3600, { allowZero: true }) }),
+    ...(signals ? { accountSignals: signals } : {}),
+  };
+}
+
 /** The stack's options from the command line, every one checked before anything starts. */
 function localStackOptions(values: LocalValues, context: CliContext): LocalStackOptions {
   if (values.demo && values['no-demo']) throw new UsageError('--demo and --no-demo cannot both be given.');
@@ -129,6 +171,7 @@ function localStackOptions(values: LocalValues, context: CliContext): LocalStack
     bufferSizeMiB,
     etlIntervalSeconds: positiveNumber('etl-seconds', values['etl-seconds'], 15),
     ...tiers,
+    ...notificationOptions(values),
     sources: values.sources
       ?.split(',')
       .map((s) => s.trim())
@@ -147,7 +190,7 @@ async function startOrExplain(options: LocalStackOptions, context: CliContext): 
       return undefined;
     }
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port and --events-port.\n`);
+    context.stderr(`usage-tracker: a port is already in use (${(error as Error).message}). Is another "npm start" running? Pick others with --api-port, --events-port and --mail-port.\n`);
     return undefined;
   }
 }
@@ -195,6 +238,9 @@ function banner(stack: LocalStack, options: LocalStackOptions): string {
       ? [`  Accounts         ${stack.accounts.endpoint}          (Cognito emulator, pool ${stack.accounts.userPoolId}; sign up at ${stack.apiUrl}/sdk, codes print below)`]
       : ['  Accounts         off (--no-accounts): sign-up and sign-in answer 503']),
     `  EventBridge      ${stack.eventsUrl}          (bus "${stack.busName}", source "${stack.source}")`,
+    stack.mail
+      ? `  Mail             ${stack.mail.url}/          (local SES server: the notifications' mails; dead letters in ${dataDirLayout(stack.dataDir).notificationDeadLetters})`
+      : '  Mail             off (--no-mail): account events are not mailed',
     `  Admin API key    in ${stack.adminKeyFile}${stack.adminKeyCreated ? ' (created now)' : ''}`,
     `  Admin token      env $(cat ${stack.operatorCredentialsFile}) npx tsx scripts/mint-admin-token.ts --api-url ${stack.apiUrl} --region us-east-1`,
     '',

@@ -10,8 +10,19 @@ import { dataDirLayout } from '../data-dir';
 const gzipAsync = promisify(gzip);
 
 export interface FirehoseBufferOptions {
-  /** The data folder; objects go under `raw/` as Firehose names them. */
+  /** The data folder; objects go under the data prefix as Firehose names them. */
   readonly dataDir: string;
+  /**
+   * The delivery stream's data prefix (a Firehose prefix template, see `renderFirehosePrefix`).
+   * @default FIREHOSE_RAW_PREFIX - `raw/` by arrival hour, the usage stream's
+   */
+  readonly prefix?: string;
+  /**
+   * The folder of the write-ahead log. Each buffer needs its own: a start delivers, then deletes,
+   * every segment it finds there.
+   * @default the data folder's `state/firehose-wal/`, the usage stream's
+   */
+  readonly walDir?: string;
   /** Flush when the oldest buffered record is this old (Firehose's interval hint). */
   readonly intervalMs: number;
   /** Flush when this many bytes are buffered (Firehose's size hint). */
@@ -161,8 +172,8 @@ function completeLines(text: string): string[] {
 /**
  * Firehose's buffering on one machine: records (EventBridge envelopes) are held until the size
  * or interval hint is reached, then written as one gzip object of newline-delimited records
- * (the `AppendDelimiterToRecord` processor) under `raw/year=/month=/day=/hour=/` of the first
- * record's arrival. Accepted records are appended to a write-ahead log segment and synced to the
+ * (the `AppendDelimiterToRecord` processor) under the stream's prefix (`raw/year=/month=/day=/hour=/`
+ * unless told otherwise) of the first record's arrival. Accepted records are appended to a write-ahead log segment and synced to the
  * disk (`fdatasync`, by group commit: one write and one sync for all the records that arrived
  * while the previous one ran) before `put` resolves, and a segment is deleted only once its
  * records are in an object that is itself synced, with its folder, so neither a crash nor a power
@@ -191,7 +202,9 @@ export class FirehoseBuffer {
   constructor(private readonly options: FirehoseBufferOptions) {
     this.clock = options.clock ?? Date.now;
     this.sync = options.sync ?? syncToDisk;
-    this.walDir = dataDirLayout(options.dataDir).firehoseWal;
+    this.walDir = options.walDir ?? dataDirLayout(options.dataDir).firehoseWal;
+    // Fails here, not at the first flush, on an expression Firehose would not know.
+    renderFirehosePrefix(options.prefix ?? FIREHOSE_RAW_PREFIX, new Date(0));
   }
 
   /** Delivers what a previous process left in the write-ahead log, then opens a new segment. */
@@ -266,7 +279,7 @@ export class FirehoseBuffer {
     return { buffered: this.records.length, bufferedBytes: this.bytes, delivered: this.delivered, objects: this.objects };
   }
 
-  /** Flushes and closes the log: after this, every accepted record is in `raw/`. */
+  /** Flushes and closes the log: after this, every accepted record is under the stream's prefix. */
   public async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     // From here on nothing is accepted, so the last flush takes every accepted record.
@@ -301,7 +314,7 @@ export class FirehoseBuffer {
   private async writeObject(records: readonly string[], arrival: number): Promise<void> {
     const at = new Date(arrival);
     const stamp = at.toISOString().replace(/[-:T]/g, '-').slice(0, 19);
-    const key = `${renderFirehosePrefix(FIREHOSE_RAW_PREFIX, at)}${this.options.streamName ?? DEFAULT_STREAM_NAME}-1-${stamp}-${randomUUID()}.gz`;
+    const key = `${renderFirehosePrefix(this.options.prefix ?? FIREHOSE_RAW_PREFIX, at)}${this.options.streamName ?? DEFAULT_STREAM_NAME}-1-${stamp}-${randomUUID()}.gz`;
     const file = path.join(this.options.dataDir, key);
     const created = await fs.mkdir(path.dirname(file), { recursive: true });
     const body = await gzipAsync(records.map((r) => `${r}\n`).join(''));

@@ -11,9 +11,24 @@ import { AwsJsonError, RequestBody, isRecord } from './event-bus-requests';
 import { EventBusRules, MatchedTarget } from './event-bus-rules';
 import { EventPattern, matchesEventPattern } from './event-pattern';
 
-/** Where matched events go: the Firehose buffer in the local stack. */
+/** Where matched events go: the Firehose buffer in the local stack, the local notifier. Each record is an event envelope as JSON. */
 export interface EventTarget {
   put(records: readonly string[]): Promise<void>;
+}
+
+/** One of the stack's own fixed rules besides its usage rule (account events to the notifier, to the lake), as the stack defines it in AWS. */
+export interface FixedRule {
+  /** Names the rule in the bus's stats and in what `onRuleError` reports. */
+  readonly name: string;
+  readonly pattern: EventPattern;
+  readonly target: EventTarget;
+}
+
+/** What a fixed rule's target did with the events it matched. */
+export interface FixedRuleStats {
+  readonly matched: number;
+  /** Events whose `put` failed (each rule's target fails on its own: not the others, not PutEvents). */
+  readonly failed: number;
 }
 
 export interface LocalEventBusOptions {
@@ -21,6 +36,14 @@ export interface LocalEventBusOptions {
   readonly busName: string;
   /** The rule's pattern (the stack's own object) and its target. */
   readonly rule: { readonly pattern: EventPattern; readonly target: EventTarget };
+  /**
+   * The stack's other fixed rules (on this bus, matched as the usage rule is): each target gets
+   * its matched events before the answer, on its own, so a failing one fails neither the others
+   * nor PutEvents (it is reported to `onRuleError` and counted). @default none
+   */
+  readonly rules?: readonly FixedRule[];
+  /** A fixed rule's target failed to take its events. */
+  readonly onRuleError?: (rule: string, error: unknown, records: number) => void;
   readonly region?: string;
   readonly account?: string;
   readonly clock?: () => number;
@@ -40,6 +63,8 @@ export interface LocalEventBusStats {
   readonly failed: number;
   /** Events the stack's own rule matched. */
   readonly matched: number;
+  /** Each fixed rule's matches and failed puts, by name. */
+  readonly rules: Readonly<Record<string, FixedRuleStats>>;
   /** Events users' rules sent to API destinations, and how those deliveries went. */
   readonly deliveries: DeliveryStats;
 }
@@ -123,7 +148,7 @@ const PARSER_REFUSALS: Readonly<Record<ParserRefusalStatus, { readonly __type: s
  * missing Source, DetailType or Detail (InvalidArgument), a Detail that is not a JSON object
  * (MalformedDetail) or an `aws.` source (NotAuthorizedForSourceException) fail that entry alone.
  * Accepted events become envelopes; those the stack's rule matches go to its target before the
- * answer, and those users' rules match (see `event-bus-rules.ts`) to their API destinations
+ * answer (as do those its other fixed rules match, each target on its own), and those users' rules match (see `event-bus-rules.ts`) to their API destinations
  * after it. Every refusal is a JSON body, those of Node's HTTP parser included (431, 413, …).
  * Requests are not signature-checked: it listens on loopback only.
  */
@@ -133,6 +158,7 @@ export class LocalEventBus {
   private accepted = 0;
   private failed = 0;
   private matched = 0;
+  private readonly ruleStats = new Map<string, { matched: number; failed: number }>();
   private readonly clock: () => number;
   private readonly rules: EventBusRules;
   private readonly delivery: ApiDestinationDelivery;
@@ -142,6 +168,10 @@ export class LocalEventBus {
     const scope = { region: options.region ?? 'us-east-1', account: options.account ?? '000000000000' };
     this.rules = new EventBusRules({ busName: options.busName, scope, ...(options.dataDir === undefined ? {} : { file: eventBusRulesFile(options.dataDir) }) });
     this.delivery = new ApiDestinationDelivery(options.delivery);
+    for (const rule of options.rules ?? []) {
+      if (this.ruleStats.has(rule.name)) throw new Error(`Two fixed rules are named ${rule.name}.`);
+      this.ruleStats.set(rule.name, { matched: 0, failed: 0 });
+    }
   }
 
   /** Reads the rules a previous run kept, then listens. */
@@ -173,7 +203,8 @@ export class LocalEventBus {
   }
 
   public stats(): LocalEventBusStats {
-    return { requests: this.requests, accepted: this.accepted, failed: this.failed, matched: this.matched, deliveries: this.delivery.stats() };
+    const rules = Object.fromEntries([...this.ruleStats].map(([name, counts]) => [name, { ...counts }]));
+    return { requests: this.requests, accepted: this.accepted, failed: this.failed, matched: this.matched, rules, deliveries: this.delivery.stats() };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -212,6 +243,7 @@ export class LocalEventBus {
 
     const results: ResultEntry[] = [];
     const matched: string[] = [];
+    const fixed = (this.options.rules ?? []).map((rule) => ({ rule, records: [] as string[] }));
     const deliveries: DeliveryRequest[] = [];
     for (const entry of entries as PutEventsRequestEntry[]) {
       const outcome = this.envelope(entry);
@@ -221,11 +253,15 @@ export class LocalEventBus {
       }
       results.push({ EventId: outcome.id });
       const bus = this.busOfEntry(entry);
-      if (bus === this.options.busName && matchesEventPattern(this.options.rule.pattern, outcome)) matched.push(JSON.stringify(outcome));
-      deliveries.push(...this.rules.matchingTargets(bus, outcome).map((m) => invocationOf(m, JSON.stringify(outcome))));
+      const record = JSON.stringify(outcome);
+      if (bus === this.options.busName) {
+        if (matchesEventPattern(this.options.rule.pattern, outcome)) matched.push(record);
+        for (const { rule, records } of fixed) if (matchesEventPattern(rule.pattern, outcome)) records.push(record);
+      }
+      deliveries.push(...this.rules.matchingTargets(bus, outcome).map((m) => invocationOf(m, record)));
     }
-    // Matched events are in the target's log before the caller hears they were accepted.
-    await this.options.rule.target.put(matched);
+    // Matched events are in the targets' logs before the caller hears they were accepted; the fixed rules' failures are their own.
+    await Promise.all([this.options.rule.target.put(matched), ...fixed.map(({ rule, records }) => this.putFixed(rule, records))]);
     // Users' targets are called after the answer, never holding it up.
     for (const delivery of deliveries) this.delivery.enqueue(delivery);
     const failed = results.filter((r) => 'ErrorCode' in r).length;
@@ -233,6 +269,23 @@ export class LocalEventBus {
     this.failed += failed;
     this.matched += matched.length;
     return { FailedEntryCount: failed, Entries: results };
+  }
+
+  /** One fixed rule's matched events to its target; a failure is counted and reported, never thrown. */
+  private async putFixed(rule: FixedRule, records: readonly string[]): Promise<void> {
+    if (records.length === 0) return;
+    const counts = this.ruleStats.get(rule.name);
+    if (counts) counts.matched += records.length;
+    try {
+      await rule.target.put(records);
+    } catch (error) {
+      if (counts) counts.failed += records.length;
+      try {
+        this.options.onRuleError?.(rule.name, error, records.length);
+      } catch {
+        // A reporter that throws does not fail the request either.
+      }
+    }
   }
 
   /** The bus an entry names: `default` (by name or ARN), or this bus (by name, ARN, or nothing, as the stack's producers have always sent). */

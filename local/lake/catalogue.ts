@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { CATALOG, CURATED_PARTITION_KEYS, LAKE_PREFIXES, PRICE_LIST } from '../../contracts/lake-layout';
 import { NamedQuery } from '../../contracts/named-queries';
+import { accountEventsView } from './account-events';
 import { curatedColumnList, curationErrorsView, duckdbType, emptyCuratedRelation, sqlString } from './curation-sql';
 import { hasFileUnder, listFiles } from './lake-files';
 import { statementViews } from './statement-views';
@@ -21,6 +22,8 @@ export async function catalogueStatements(dataDir: string, queries: readonly Nam
     curationErrorsView(await listFiles(path.join(dataDir, LAKE_PREFIXES.glueErrors), '.json.gz')),
     // The Glue tables over statements/ (closed months' billing statements).
     ...(await statementViews(dataDir)),
+    // The Glue table over account-events/ (issue 16): account events as delivered.
+    await accountEventsView(dataDir),
     ...queries.filter((q) => q.isView).map((view) => view.sql),
   ];
 }

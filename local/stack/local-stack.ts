@@ -4,24 +4,35 @@ import { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { AccountSignals, accountEventPattern, resolveAccountSignals } from '../../contracts/account-events';
 import { usageEventPattern } from '../../contracts/event-pattern';
 import { PRICE_LIST } from '../../contracts/lake-layout';
 import { DEFAULT_TOKEN_AUDIENCE, METERED_API_SERVICE, MeteredApiTable } from '../../contracts/metered-api';
 import { TIER_NAMES, TierOverrides, resolveTierPolicies } from '../../contracts/tiers';
 import { DEFAULT_EVENT_SOURCES } from '../../contracts/usage-event';
 import { usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
+import { AccountEventPublisher, AccountEventSink } from '../../lambdas/account-events/account-event-publisher';
+import { SignalCounters } from '../../lambdas/account-events/signal-counters';
+import type { AccountEventSignals } from '../../lambdas/account-events/signal-detector';
+import { accountEventsBuffer } from '../lake/account-events';
+import { NotificationStore } from '../../lambdas/notifications/notification-store';
+import { Notifier } from '../../lambdas/notifications/notifier';
+import { SesMailSender } from '../../lambdas/notifications/ses-mail-sender';
 import { MeteredApiDependencies, createDependencies } from '../../lambdas/runtime/dependencies';
 import { RuntimeConfig } from '../../lambdas/runtime/runtime-config';
 import { createEventBridgeClient } from '../../sdk/eventbridge-client';
+import { SdkPutEventsTransport } from '../../sdk/put-events-transport';
 import { UsagePublisher } from '../../sdk/usage-publisher';
 import { CognitoEmulator, startCognitoEmulator } from '../accounts/cognito-emulator';
+import { choosePort } from '../accounts/emulator-process';
 import { createDashboardHandler } from '../dashboard/dashboard';
 import { DataDirLayout, dataDirLayout } from '../data-dir';
 import { createDynaliteServer } from '../dynalite-server';
 import { closeGracefully, refuseForeignHost } from '../loopback-server';
 import { FirehoseBuffer } from '../events/firehose-buffer';
-import { LocalEventBus } from '../events/local-event-bus';
-import { LocalUsageLogSubscription } from '../events/usage-log-subscription';
+import { AuditTailer } from '../events/audit-tailer';
+import { FixedRule, LocalEventBus } from '../events/local-event-bus';
+import { LocalAccessLogSignals, LocalUsageLogSubscription } from '../events/usage-log-subscription';
 import { LocalHttpApiGateway, createGatewayServer } from '../http-api-gateway';
 import { LocalIamAuthorizer } from '../iam-authorizer';
 import { listFiles } from '../lake/lake-files';
@@ -29,6 +40,8 @@ import { listFiles } from '../lake/lake-files';
 import type * as LakeModule from '../lake/local-lake';
 import type { CompactionResult, LocalLake } from '../lake/local-lake';
 import { createMeteredApiTables, meteredApiRoutes } from '../metered-api';
+import { LocalNotifierStats, LocalNotifierTarget, NotifierLike } from '../notifications/local-notifier-target';
+import { LocalMail, SesLocalServer, startSesLocalServer } from '../notifications/ses-local-server';
 import { BackgroundLake, LakeState } from './background-lake';
 import { acquireStackLock } from './data-dir-lock';
 import { DemoTenant, DemoTraffic } from './demo-traffic';
@@ -75,7 +88,37 @@ export interface LocalStackOptions {
    * validated by `resolveTierPolicies`. @default the default tiers, without quotas
    */
   readonly tiers?: TierOverrides;
+  /**
+   * Whether account events are mailed through a local SES server (aws-ses-v2-local, started beside
+   * the stack; its web UI lists the mails); without it they are not mailed. @default true
+   */
+  readonly mail?: boolean;
+  /** The local SES server's port; 0 picks a free one. @default 0 */
+  readonly mailPort?: number;
+  /** Who hears operator kinds (rate-limit spikes, failed authentications). @default [{@link DEFAULT_LOCAL_OPERATOR_EMAIL}] */
+  readonly notificationOperators?: readonly string[];
+  /** The cooldown per tenant and kind of repeating kinds, as the stack's context parameter. @default 3600 (the notifier's) */
+  readonly notificationCooldownSeconds?: number;
+  /**
+   * Signal thresholds (rate-limit spikes, failed authentications), as the stack's `accountSignals`
+   * context parameter (an object or its JSON), checked by `resolveAccountSignals`. @default its defaults
+   */
+  readonly accountSignals?: Partial<AccountSignals> | string;
   readonly log?: (line: string) => void;
+}
+
+/** The local mail server and the notifier that sends to it, as tests and the banner see them. */
+export interface LocalMailbox {
+  /** The local SES server: its SES v2 endpoint, and its web UI at `/`. */
+  readonly url: string;
+  /** Resolves once the server answers; rejects when it did not start. */
+  ready(): Promise<void>;
+  /** The mails received, oldest first (`GET /store`), once the server answers; `sinceSeconds` keeps those received at or after it. */
+  mails(sinceSeconds?: number): Promise<LocalMail[]>;
+  /** Resolves once every account event the bus has taken so far is notified or dead-lettered (retries included). */
+  settled(): Promise<void>;
+  /** What the local notifier did so far. */
+  stats(): LocalNotifierStats;
 }
 
 export interface LocalStack {
@@ -92,6 +135,13 @@ export interface LocalStack {
    * waiting up to `timeoutMs` (default 5000) for one; rejects when none comes or there are no accounts.
    */
   verificationCode(email: string, options?: { timeoutMs?: number }): Promise<string>;
+  /** The local SES server and the notifier; undefined when the stack runs without mail (`--no-mail`). */
+  readonly mail?: LocalMailbox;
+  /**
+   * Puts account events on the local bus (source and detail-type of account events), as the stack's
+   * own producers do: the AuditTailer, the usage-log forwarder's signals.
+   */
+  readonly accountEvents: AccountEventSink;
   readonly busName: string;
   readonly source: string;
   readonly dataDir: string;
@@ -110,7 +160,10 @@ export interface LocalStack {
   startupPhases(): readonly StartupPhase[];
   /** The lake, once open: it opens in the background after `/health` is healthy. Rejects when it cannot be opened. */
   lake(): Promise<LocalLake>;
-  /** Sends the API's pending usage events to the bus, then writes what the buffer holds to raw/. */
+  /**
+   * Sends the API's pending usage events to the bus (and the forwarders' account events: quota
+   * thresholds, signals), then writes what the buffer holds to raw/. `mail.settled()` then waits for their mails.
+   */
   flush(): Promise<void>;
   /** Runs the ETL now (also what `usage-tracker etl --local` does), once the lake is open. */
   runEtl(): Promise<CompactionResult>;
@@ -119,6 +172,9 @@ export interface LocalStack {
 }
 
 export const DEFAULT_BUS_NAME = 'api-usage-tracker';
+/** Where the local notifier's mails come from, and the operators' address unless given (`.localhost`: never a real domain, RFC 2606). */
+export const LOCAL_MAIL_FROM = 'notifications@api-usage-tracker.localhost';
+export const DEFAULT_LOCAL_OPERATOR_EMAIL = 'operators@api-usage-tracker.localhost';
 /** Per-call prices for the local billing preview: every operation at $0.0004, checkout dearer. */
 const STARTER_PRICE_LIST = `${PRICE_LIST.columns.map((c) => c.name).join(',')}\n${PRICE_LIST.defaultOperation},0.0004,USD\nPOST /v1/orders,0.002,USD\nGET /v1/search,0.0008,USD\n`;
 const TABLES: Record<MeteredApiTable, string> = { credentials: 'api-usage-credentials', limiter: 'api-usage-limiter', audit: 'api-usage-audit' };
@@ -177,6 +233,8 @@ interface StartContext {
   readonly log: (line: string) => void;
   readonly cleanups: Cleanups;
   readonly timeline: StartupTimeline;
+  /** The signal thresholds (`options.accountSignals` on the defaults). */
+  readonly signals: AccountSignals;
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -217,14 +275,125 @@ async function startAccounts({ options, layout, log, cleanups, timeline }: Start
   return emulator;
 }
 
-/** The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/. */
+/** What `/health` says of the local SES server. */
+type MailState = 'starting' | 'running' | { readonly failed: string };
+
+/** The local SES server: its URL is known at once; its process is started once the stack is healthy (`launch`). */
+interface MailServer {
+  readonly url: string;
+  readonly server: Promise<SesLocalServer>;
+  state(): MailState;
+  /** Starts its process (once; again does nothing). */
+  launch(): void;
+}
+
+/**
+ * Mail: the local SES server (aws-ses-v2-local) in a process of its own on loopback. Forking it and
+ * its loading Express take CPU the rest of the start needs, and it takes about 0.4 s to listen:
+ * its port is chosen now (so its URL is known), its process is started once `/health` is healthy
+ * (`launch`). The notifier waits for it before its first mail, and `/health` says `mail: starting`
+ * until it answers. A port asked for must be free.
+ */
+async function startMail({ options, log, cleanups, timeline }: StartContext): Promise<MailServer | undefined> {
+  if (options.mail === false) return undefined;
+  const host = '127.0.0.1';
+  const asked = options.mailPort ?? 0;
+  const port = await choosePort(host, asked);
+  if (asked > 0 && port !== asked) throw Object.assign(new Error(`The mail port ${asked} is in use (--mail-port).`), { code: 'EADDRINUSE' });
+  let state: MailState = 'starting';
+  let launched = false;
+  let stopping = false;
+  const started = deferred<SesLocalServer>();
+  started.promise.then(
+    () => {
+      state = 'running';
+      timeline.mark('mail server');
+    },
+    (error: unknown) => {
+      state = { failed: messageOf(error) };
+      if (!stopping) log(`mail: the local SES server did not start: ${messageOf(error)}`);
+    },
+  );
+  cleanups.add(async () => {
+    stopping = true;
+    if (!launched) started.reject(new Error('The stack stopped before the local SES server started.'));
+    await (await started.promise.catch(() => undefined))?.stop();
+  });
+  const launch = () => {
+    if (launched || stopping) return;
+    launched = true;
+    started.resolve(startSesLocalServer({ host, port }));
+  };
+  return { url: `http://${host}:${port}`, server: started.promise, state: () => state, launch };
+}
+
+/** A promise settled from outside: the notifier, built once DynamoDB and the mail server are up, for a target the bus has from its start. */
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T | Promise<T>): void;
+  reject(reason: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (value: T | Promise<T>) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Its users handle a rejection; none may be left unhandled when nothing uses it (a stack without mail).
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** How long a local delivery's claim shields an event (the notifier's lease): longer than a send may take (10 s), short enough for a retry after a crash. */
+const LOCAL_NOTIFIER_LEASE_SECONDS = 30;
+
+/** The account-events rule's target: the local notifier (the queue and function in AWS), unless the stack runs without mail. */
+function notifierTarget({ options, layout, log }: StartContext, notifier: Promise<NotifierLike>): LocalNotifierTarget | undefined {
+  if (options.mail === false) return undefined;
+  const leaseMs = (LOCAL_NOTIFIER_LEASE_SECONDS + 1) * 1000;
+  return new LocalNotifierTarget({ notifier, deadLetterDir: layout.notificationDeadLetters, spoolDir: layout.notificationSpool, leaseMs, log });
+}
+
+/** The stack's fixed rules besides the usage rule, as in AWS: account events (`accountEventPattern()`) to the notifier (and, added by startEventBus, to the lake). */
+function fixedRules(target: LocalNotifierTarget | undefined): FixedRule[] {
+  const rules: FixedRule[] = [];
+  if (target) rules.push({ name: 'account-events-notifier', pattern: accountEventPattern(), target });
+  return rules;
+}
+
+/** The notifier on the stack's DynamoDB, sending to the local SES server once it answers. */
+function localNotifier({ options }: StartContext, dynamodb: DynamoDBClient, deps: MeteredApiDependencies, mail: MailServer, usageUrl: string): Promise<Notifier> {
+  const notifier = new Notifier({
+    tenants: deps.store,
+    store: new NotificationStore({ client: dynamodb, credentialsTable: TABLES.credentials }),
+    sender: new SesMailSender({ from: LOCAL_MAIL_FROM, region: LOCAL_IAM_REGION, endpoint: new URL(mail.url), credentials: () => Promise.resolve(LOCAL_CREDENTIALS) }),
+    operators: options.notificationOperators ?? [DEFAULT_LOCAL_OPERATOR_EMAIL],
+    templates: { usageUrl },
+    cooldownSeconds: options.notificationCooldownSeconds,
+    leaseSeconds: LOCAL_NOTIFIER_LEASE_SECONDS,
+  });
+  return mail.server.then(() => notifier);
+}
+
+/** Account events from the stack's own producers, put on the local bus through the SDK as in AWS. */
+function startAccountEventPublisher({ busName, cleanups }: StartContext, eventsUrl: string): AccountEventPublisher {
+  const client = createEventBridgeClient({ endpoint: eventsUrl, region: LOCAL_IAM_REGION, credentials: LOCAL_CREDENTIALS });
+  cleanups.add(() => { client.destroy(); });
+  return new AccountEventPublisher({ transport: new SdkPutEventsTransport(client), eventBusName: busName });
+}
+
+/** The bus: PutEvents → the stack's rule pattern → Firehose buffer → raw/; its fixed rules (account events) to their targets. */
 interface EventBusParts {
   readonly buffer: FirehoseBuffer;
+  /** The account events' own buffer to the lake. */
+  readonly accountLake: FirehoseBuffer;
   readonly bus: LocalEventBus;
   readonly eventsUrl: string;
 }
 
-async function startEventBus({ options, layout, busName, sources, log, cleanups, timeline }: StartContext): Promise<EventBusParts> {
+async function startEventBus({ options, layout, busName, sources, log, cleanups, timeline }: StartContext, rules: readonly FixedRule[]): Promise<EventBusParts> {
   const buffer = new FirehoseBuffer({
     dataDir: layout.root,
     intervalMs: options.bufferIntervalSeconds * 1000,
@@ -234,18 +403,31 @@ async function startEventBus({ options, layout, busName, sources, log, cleanups,
   const { recovered } = await buffer.start();
   if (recovered > 0) log(`firehose: delivered ${recovered} events a previous run had accepted but not written`);
   cleanups.add(() => buffer.stop());
-  const bus = new LocalEventBus({ busName, rule: { pattern: usageEventPattern(sources), target: buffer }, dataDir: layout.root });
+  // Account events' own stream to the lake (`account-events/`), with the development buffer hints.
+  const accountLake = await accountEventsBuffer({ dataDir: layout.root, log, intervalMs: options.bufferIntervalSeconds * 1000, sizeBytes: options.bufferSizeMiB * 1024 * 1024 });
+  cleanups.add(() => accountLake.stop());
+  const bus = new LocalEventBus({
+    busName,
+    rule: { pattern: usageEventPattern(sources), target: buffer },
+    rules: [...rules, { name: 'account-events-lake', pattern: accountEventPattern(), target: accountLake.target }],
+    onRuleError: (rule, error, records) => { log(`bus: rule ${rule} did not take ${records} events: ${messageOf(error)}`); },
+    dataDir: layout.root,
+  });
   const eventsUrl = await bus.listen(options.eventsPort);
   cleanups.add(() => bus.close());
   timeline.mark('event bus');
-  return { buffer, bus, eventsUrl };
+  return { buffer, accountLake: accountLake.target, bus, eventsUrl };
 }
 
 /**
  * The metered API's own usage events go through the SDK to that bus, as in AWS: the functions
  * write usage lines, which the log subscription hands to the forwarder's code and its publisher.
  */
-function startPublisher({ layout, busName, source, log, cleanups }: StartContext, eventsUrl: string): { publisher: UsagePublisher; usageLogs: LocalUsageLogSubscription } {
+function startPublisher(
+  { layout, busName, source, log, cleanups }: StartContext,
+  eventsUrl: string,
+  accountEvents: AccountEventSignals,
+): { publisher: UsagePublisher; usageLogs: LocalUsageLogSubscription; accessSignals: LocalAccessLogSignals } {
   const publisher = new UsagePublisher({
     eventBusName: busName,
     source,
@@ -257,10 +439,17 @@ function startPublisher({ layout, busName, source, log, cleanups }: StartContext
     onError: (error) => { log(`usage events: ${error.message}`); },
   });
   cleanups.add(() => publisher.close());
-  const usageLogs = new LocalUsageLogSubscription({ publisher, onSkip: (id, reason) => { log(`usage lines: log event ${id} skipped: ${reason}`); } });
-  // Stopped before the publisher (cleanups run in reverse): what has gathered goes out with it.
-  cleanups.add(() => { usageLogs.close(); });
-  return { publisher, usageLogs };
+  const onAccountEventFailure = (error: Error) => { log(`account events: not put on the bus after every retry: ${error.message}`); };
+  // The forwarders' own code: quota-threshold lines to the bus, 429s and refusals counted into the signal counters.
+  const usageLogs = new LocalUsageLogSubscription({ publisher, accountEvents, onAccountEventFailure, onSkip: (id, reason) => { log(`usage lines: log event ${id} skipped: ${reason}`); } });
+  const accessSignals = new LocalAccessLogSignals({ accountEvents, onAccountEventFailure });
+  // Stopped before the publisher (cleanups run in reverse): what has gathered goes out with it, and their account events before the bus stops.
+  cleanups.add(async () => {
+    usageLogs.close();
+    accessSignals.close();
+    await Promise.all([usageLogs.flush(), accessSignals.flush()]);
+  });
+  return { publisher, usageLogs, accessSignals };
 }
 
 /** What answers the API server's requests: "starting" until `serveApi` wires the stack in. */
@@ -331,11 +520,22 @@ interface ApiParts {
   readonly deps: MeteredApiDependencies;
   readonly iam: LocalIamAuthorizer;
   readonly publisher: UsagePublisher;
+  /** The access log's 401s and 403s, counted per source into the signal counters. */
+  readonly accessSignals: LocalAccessLogSignals;
   readonly lake: BackgroundLake;
   readonly buffer: FirehoseBuffer;
   readonly bus: LocalEventBus;
   readonly accounts: CognitoEmulator | undefined;
+  readonly mail: MailServer | undefined;
+  /** The local notifier (the account-events rule's target), when there is mail. */
+  readonly notifier: LocalNotifierTarget | undefined;
   readonly timeline: StartupTimeline;
+}
+
+/** What `/health` says of the mail server: "off", "starting", "running", or why it failed. */
+function mailHealth(mail: MailServer | undefined): string {
+  const state = mail?.state() ?? 'off';
+  return typeof state === 'string' ? state : `failed: ${state.failed}`;
 }
 
 /** What `/health` says of the lake: "ready", "opening", or why it failed to open. */
@@ -347,17 +547,22 @@ function lakeHealth(state: LakeState): string {
  * `/health`: 200 once the API, the bus and the buffer serve (the lake opens after, and is reported
  * as it is: "opening" is healthy, a lake that failed to open is not); 503 with the reason otherwise.
  */
-function health({ buffer, bus, lake, accounts, timeline }: ApiParts): { status: number; body: Record<string, unknown> } {
+function health({ buffer, bus, lake, accounts, mail, notifier, timeline }: ApiParts): { status: number; body: Record<string, unknown> } {
   const lakeState = lake.state;
   const accountsState = accounts === undefined ? 'off' : accounts.state();
+  const mailState = mailHealth(mail);
   const problem = !buffer.healthy
     ? 'buffer write-ahead log failing'
     : lakeState.state === 'failed'
       ? `lake failed to open: ${lakeState.message}`
       : accountsState === 'failed' || accountsState === 'exited'
         ? `the Cognito emulator ${accountsState === 'failed' ? 'failed to start' : 'exited'} (see ${accounts?.logFile ?? ''})`
-        : undefined;
-  const body = { status: problem ?? 'ok', lake: lakeHealth(lakeState), accounts: accountsState, bus: bus.stats(), buffer: buffer.stats(), startup: { readyMs: timeline.at('healthy'), phases: timeline.phases } };
+        : mailState.startsWith('failed')
+          ? `the local SES server ${mailState}`
+          : undefined;
+  const startup = { readyMs: timeline.at('healthy'), phases: timeline.phases };
+  const notifications = notifier?.stats();
+  const body = { status: problem ?? 'ok', lake: lakeHealth(lakeState), accounts: accountsState, mail: mailState, notifications, bus: bus.stats(), buffer: buffer.stats(), startup };
   return { status: problem ? 503 : 200, body };
 }
 
@@ -371,9 +576,10 @@ function serveApi(parts: ApiParts): RequestHandler {
     onAccessLog: (record) => {
       const usage = usageOfGatewayAnswer(record);
       if (usage) parts.publisher.record(usage);
+      parts.accessSignals.put(record);
     },
   });
-  const dashboard = createDashboardHandler(() => parts.lake.demand());
+  const dashboard = createDashboardHandler(() => parts.lake.demand(), { tiers: parts.deps.config.tiers });
   return (req, res) => {
     if (req.url === '/health' && req.method === 'GET') {
       const { status, body } = health(parts);
@@ -457,6 +663,13 @@ function backgroundLake(start: StartContext): BackgroundLake {
  */
 const LAKE_OPEN_DELAY_MS = 100;
 
+/** The mail server's process, started once the first `/health` poll of the moment has been answered. */
+function launchMailSoon(mail: MailServer | undefined, cleanups: Cleanups): void {
+  if (!mail) return;
+  const immediate = setImmediate(() => { mail.launch(); });
+  cleanups.add(() => { clearImmediate(immediate); });
+}
+
 function openLakeSoon(lake: BackgroundLake, cleanups: Cleanups): void {
   const timer = setTimeout(() => { lake.start(); }, LAKE_OPEN_DELAY_MS);
   cleanups.add(() => { clearTimeout(timer); });
@@ -478,13 +691,15 @@ async function startContext(options: LocalStackOptions): Promise<StartContext> {
   timeline.record('node ready', nodeBootstrapMs());
   timeline.mark('code loaded');
   const log = options.log ?? (() => undefined);
+  // Checked before anything starts: a bad override is the caller's error, not a half-started stack.
+  const signals = resolveAccountSignals(options.accountSignals);
   const layout = dataDirLayout(path.resolve(options.dataDir));
   await fs.mkdir(layout.root, { recursive: true, mode: 0o700 });
   // Before anything opens the folder (dynalite's tables): a second stack on it is refused here (DataDirInUseError).
   const cleanups = new Cleanups(log);
   cleanups.add(await acquireStackLock(layout.root, layout.stackLock)); // added first: given back last
   const sources = options.sources ?? DEFAULT_EVENT_SOURCES;
-  return { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups, timeline };
+  return { options, layout, busName: options.busName ?? DEFAULT_BUS_NAME, sources, source: sources[0], log, cleanups, timeline, signals };
 }
 
 /** Runs start steps side by side; once all have ended (so that cleanups cover whatever did start), the first failure is thrown. */
@@ -496,60 +711,133 @@ async function allStarted<T extends readonly unknown[]>(steps: { [K in keyof T]:
 }
 
 /**
+ * The audit table's stream, locally (dynalite has no streams): the AuditTailer polls the audit
+ * partitions and publishes each new entry's account event, with the same mapping and ids as the
+ * stream function in AWS; its cursor is kept in the data folder.
+ */
+function startAuditTailer({ layout, log, cleanups }: StartContext, dynamodb: DynamoDBClient, sink: AccountEventSink): void {
+  const tailer = new AuditTailer({
+    client: dynamodb,
+    tableName: TABLES.audit,
+    sink,
+    stateFile: layout.auditTailerState,
+    onError: (error) => { log(`account events: audit entries not published yet (retried): ${messageOf(error)}`); },
+  });
+  tailer.start();
+  cleanups.add(() => tailer.close());
+}
+
+/** What a start has running, for the stack object it resolves with. */
+interface Running {
+  readonly start: StartContext;
+  readonly api: { readonly url: string };
+  readonly eventsUrl: string;
+  readonly accounts: CognitoEmulator | undefined;
+  readonly mail: MailServer | undefined;
+  readonly target: LocalNotifierTarget | undefined;
+  readonly accountEvents: AccountEventSink;
+  readonly usageLogs: LocalUsageLogSubscription;
+  readonly accessSignals: LocalAccessLogSignals;
+  readonly buffer: FirehoseBuffer;
+  readonly accountLake: FirehoseBuffer;
+  readonly lake: BackgroundLake;
+  readonly adminKeyCreated: boolean;
+  readonly demoTenants: readonly DemoTenant[];
+  readonly readyMs: number;
+}
+
+/** The mail server and the notifier, as tests see them. */
+function mailboxOf(mail: MailServer, target: LocalNotifierTarget): LocalMailbox {
+  return {
+    url: mail.url,
+    ready: async () => { await mail.server; },
+    mails: async (sinceSeconds) => (await mail.server).mails(sinceSeconds),
+    settled: () => target.flush(),
+    stats: () => target.stats(),
+  };
+}
+
+function stackOf(running: Running): LocalStack {
+  const { start, api, accounts, mail, target, lake } = running;
+  const { layout, timeline, cleanups } = start;
+  let stopping: Promise<void> | undefined;
+  return {
+    apiUrl: api.url,
+    eventsUrl: running.eventsUrl,
+    dashboardUrl: `${api.url}/dashboard`,
+    ...(accounts ? { accounts: { endpoint: accounts.endpoint, userPoolId: accounts.userPoolId, clientId: accounts.clientId, issuer: accounts.issuer } } : {}),
+    verificationCode: (email, codeOptions) => accounts?.verificationCode(email, codeOptions) ?? Promise.reject(new Error('The local stack runs without accounts.')),
+    ...(mail && target ? { mail: mailboxOf(mail, target) } : {}),
+    accountEvents: running.accountEvents,
+    busName: start.busName,
+    source: start.source,
+    dataDir: layout.root,
+    adminKeyFile: layout.adminKey,
+    operatorCredentialsFile: layout.operatorCredentials,
+    adminKeyCreated: running.adminKeyCreated,
+    demoTenants: running.demoTenants,
+    readyMs: running.readyMs,
+    startupPhases: () => timeline.phases,
+    lake: () => lake.lake(),
+    flush: async () => {
+      await Promise.all([running.usageLogs.flush(), running.accessSignals.flush()]);
+      await Promise.all([running.buffer.flush(), running.accountLake.flush()]);
+    },
+    runEtl: async () => runEtlOn(await lake.lake(), start.log),
+    stop: () => (stopping ??= cleanups.run()),
+  };
+}
+
+/**
  * The whole system on one machine, with the same code paths as in AWS: dynalite (persisted) for
  * DynamoDB, a PutEvents endpoint matching the stack's own rule pattern into a Firehose-like
  * buffer writing `raw/`, the Glue job's and crawler's twins on DuckDB on an interval, and the
- * metered API's authorizer and handlers behind a local HTTP API with a dashboard.
+ * metered API's authorizer and handlers behind a local HTTP API with a dashboard. Account events
+ * (from the audit log, through the AuditTailer, and the usage-log forwarder's signals) go by the
+ * bus's account-events rule to the notifier, which mails them through a local SES server.
  *
- * Resolves once `/health` answers healthy: the servers, dynalite and the bus start side by side;
- * the lake (DuckDB and its catalogue) opens after, in the background (see BackgroundLake).
+ * Resolves once `/health` answers healthy: the servers, dynalite, the bus and the mail server start
+ * side by side (the mail server is not waited for); the lake (DuckDB and its catalogue) opens
+ * after, in the background (see BackgroundLake).
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const start = await startContext(options);
   const { layout, cleanups, timeline } = start;
   quietLambdaTelemetry();
+  const notifier = deferred<NotifierLike>();
+  const target = notifierTarget(start, notifier.promise);
   try {
-    const [api, dynamodb, { buffer, bus, eventsUrl }, accounts] = await allStarted([listenApi(start), startDynamoDb(start), startEventBus(start), startAccounts(start)] as const);
-    const { publisher, usageLogs } = startPublisher(start, eventsUrl);
-    const lake = backgroundLake(start);
-    const deps = createDependencies(await runtimeConfig(start, api.url, accounts), {
-      dynamodb,
-      usageLog: usageLogs.sink,
-      ...(accounts ? { cognitoEndpoint: accounts.endpoint } : {}),
+    const [api, dynamodb, { buffer, accountLake, bus, eventsUrl }, accounts, mail] = await allStarted([
+      listenApi(start), startDynamoDb(start), startEventBus(start, fixedRules(target)), startAccounts(start), startMail(start),
+    ] as const);
+    // On stop, after the producers (added below) and before DynamoDB and the mail server: the bus takes no more events, then the notifier settles those it took.
+    cleanups.add(async () => {
+      await bus.close();
+      notifier.reject(new Error('The stack stopped before its notifier was ready.'));
+      await target?.close();
     });
+    const recovered = (await target?.recover()) ?? 0;
+    if (recovered > 0) start.log(`mail: delivering ${recovered} account events a previous run had taken but not mailed`);
+    const accountEvents = startAccountEventPublisher(start, eventsUrl);
+    const signals: AccountEventSignals = { sink: accountEvents, counters: new SignalCounters({ client: dynamodb, tableName: TABLES.limiter }), signals: start.signals };
+    const { publisher, usageLogs, accessSignals } = startPublisher(start, eventsUrl, signals);
+    const lake = backgroundLake(start);
+    const cognito = accounts ? { cognitoEndpoint: accounts.endpoint } : {};
+    const deps = createDependencies(await runtimeConfig(start, api.url, accounts), { dynamodb, usageLog: usageLogs.sink, ...cognito });
+    if (mail) notifier.resolve(localNotifier(start, dynamodb, deps, mail, `${api.url}/dashboard?tenant={tenantId}`));
+    startAuditTailer(start, dynamodb, accountEvents);
     const [adminKeyCreated, iam] = await Promise.all([ensureAdminKey(layout.adminKey, deps.store), operatorAuthorizer(layout.operatorCredentials)]);
-    api.setHandler(serveApi({ deps, iam, publisher, lake, buffer, bus, accounts, timeline }));
+    api.setHandler(serveApi({ deps, iam, publisher, accessSignals, lake, buffer, bus, accounts, mail, notifier: target, timeline }));
     // Stopped first: no request is taken once the rest begins to stop.
     cleanups.add(() => closeGracefully(api.server), { stopFirst: true });
     const readyMs = timeline.mark('healthy');
+    launchMailSoon(mail, cleanups);
     openLakeSoon(lake, cleanups);
     const demoTenants = options.demo ? await startDemo(start, deps.store, api.url, eventsUrl) : [];
     if (options.demo) timeline.mark('demo traffic');
-    let stopping: Promise<void> | undefined;
-    return {
-      apiUrl: api.url,
-      eventsUrl,
-      dashboardUrl: `${api.url}/dashboard`,
-      ...(accounts ? { accounts: { endpoint: accounts.endpoint, userPoolId: accounts.userPoolId, clientId: accounts.clientId, issuer: accounts.issuer } } : {}),
-      verificationCode: (email, codeOptions) => accounts?.verificationCode(email, codeOptions) ?? Promise.reject(new Error('The local stack runs without accounts.')),
-      busName: start.busName,
-      source: start.source,
-      dataDir: layout.root,
-      adminKeyFile: layout.adminKey,
-      operatorCredentialsFile: layout.operatorCredentials,
-      adminKeyCreated,
-      demoTenants,
-      readyMs,
-      startupPhases: () => timeline.phases,
-      lake: () => lake.lake(),
-      flush: async () => {
-        await usageLogs.flush();
-        await buffer.flush();
-      },
-      runEtl: async () => runEtlOn(await lake.lake(), start.log),
-      stop: () => (stopping ??= cleanups.run()),
-    };
+    return stackOf({ start, api, eventsUrl, accounts, mail, target, accountEvents, usageLogs, accessSignals, buffer, accountLake, lake, adminKeyCreated, demoTenants, readyMs });
   } catch (error) {
+    notifier.reject(error);
     await cleanups.run();
     throw error;
   }

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as jose from 'jose';
 import { DEFAULT_ROTATION_GRACE_SECONDS, MAX_KEYS_PER_TENANT, MAX_ROTATION_GRACE_SECONDS } from '../../contracts/accounts';
-import { accountResponse, createdOwnApiKeyResponse, errorBody, ownApiKeyListResponse, ownApiKeyResponse, rotatedApiKeyResponse } from '../../contracts/api-schemas';
+import { OPTIONAL_ACCOUNT_EVENT_KINDS } from '../../contracts/account-events';
+import { accountResponse, createdOwnApiKeyResponse, errorBody, notificationSettingsResponse, ownApiKeyListResponse, ownApiKeyResponse, rotatedApiKeyResponse } from '../../contracts/api-schemas';
+import { AuditLog } from '../../lambdas/admin/audit-log';
+import { NotificationStore } from '../../lambdas/notifications/notification-store';
 import { resolveTierPolicies } from '../../contracts/tiers';
 import { Authenticator, Principal, toAuthorizerContext } from '../../lambdas/auth/authenticator';
 import { createAccountHandler } from '../../lambdas/routes/account-route';
@@ -213,6 +216,79 @@ describe('Handler: account routes', () => {
       [403, 'forbidden'],
       [401, 'unauthorized'],
     ]);
+  });
+
+  describe('Issue 16: GET and PUT /v1/notifications', () => {
+    it('answers no opt-outs at first, then what PUT set, which the notifier\'s own store reads back (one attribute, one writer, one reader)', async () => {
+      // Prepare
+      const alice = await register();
+      const notifier = new NotificationStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials });
+      // Act
+      const before = await call(alice.principal, 'GET /v1/notifications');
+      const put = await call(alice.principal, 'PUT /v1/notifications', { body: { optOuts: ['quota-80', 'tier-changed', 'quota-80'] } });
+      const after = await call(alice.principal, 'GET /v1/notifications');
+      // Assess
+      expect([before.status, notificationSettingsResponse.parse(before.json).optOuts]).toEqual([200, []]);
+      expect(notificationSettingsResponse.parse(before.json).optional).toEqual(OPTIONAL_ACCOUNT_EVENT_KINDS);
+      expect(notificationSettingsResponse.parse(before.json).critical).toEqual(['tenant-blocked', 'tenant-unblocked', 'key-revoked', 'key-blocked', 'quota-100']);
+      expect([put.status, notificationSettingsResponse.parse(put.json).optOuts]).toEqual([200, ['tier-changed', 'quota-80']]);
+      expect(notificationSettingsResponse.parse(after.json).optOuts).toEqual(['tier-changed', 'quota-80']);
+      expect((await notifier.optOuts(alice.tenantId)).sort()).toEqual(['quota-80', 'tier-changed']);
+      // and back to none
+      await call(alice.principal, 'PUT /v1/notifications', { body: { optOuts: [] } });
+      expect(await notifier.optOuts(alice.tenantId)).toEqual([]);
+    });
+
+    it('audits each change in its transaction (action notifications.set, actor the account), and a PUT of the same list writes nothing', async () => {
+      // Prepare
+      const alice = await register();
+      const audit = new AuditLog(dynamo.client, dynamo.tables.audit);
+      const entriesOf = async () => (await audit.recent(500)).filter((entry) => entry.action === 'notifications.set' && entry.target === alice.tenantId);
+      // Act
+      await call(alice.principal, 'PUT /v1/notifications', { body: { optOuts: ['key-created'] } });
+      await call(alice.principal, 'PUT /v1/notifications', { body: { optOuts: ['key-created'] } });
+      // Assess
+      const entries = await entriesOf();
+      expect(entries).toHaveLength(1);
+      expect(entries[0]).toMatchObject({ actor: expect.stringMatching(/^account:sub-/) as unknown, details: { optOuts: 'key-created', from: '' } });
+    });
+
+    it.each([
+      ['a critical kind', { optOuts: ['key-revoked'] }, '"key-revoked"'],
+      ['an operators\' kind', { optOuts: ['tier-changed', 'rate-limit-spike'] }, '"rate-limit-spike"'],
+      ['a name that is no kind', { optOuts: ['newsletter'] }, '"newsletter"'],
+      ['a kind that is not a string', { optOuts: [7] }, 'got 7'],
+      ['no list', { optOuts: 'quota-80' }, '"optOuts":"quota-80"'],
+      ['another field', { optOuts: [], mail: false }, '"mail":false'],
+    ])('refuses %s with 400 invalid-body naming it, and changes nothing', async (_, body, named) => {
+      // Prepare
+      const alice = await register();
+      await call(alice.principal, 'PUT /v1/notifications', { body: { optOuts: ['quota-80'] } });
+      // Act
+      const refused = await call(alice.principal, 'PUT /v1/notifications', { body });
+      // Assess
+      expect([refused.status, errorBody.parse(refused.json).error]).toEqual([400, 'invalid-body']);
+      expect(errorBody.parse(refused.json).message).toContain(named);
+      expect(notificationSettingsResponse.parse((await call(alice.principal, 'GET /v1/notifications')).json).optOuts).toEqual(['quota-80']);
+    });
+
+    it('refuses a tenant the account does not own (403 not-tenant-owner) and an API key\'s principal (403 forbidden)', async () => {
+      // Prepare: a tenant an admin created, mapped to an account's subject; and a key of an owned tenant
+      const admins = await deps.store.createTenant({ name: 'by admins', tier: 'free' });
+      await deps.store.mapExternalIdentity({ issuer: POOL.issuer, tenantId: admins.tenantId, subject: 'sub-mapped' });
+      const mapped = await principalOf(`Bearer ${await accountToken('sub-mapped')}`);
+      const alice = await register();
+      const key = createdOwnApiKeyResponse.parse((await call(alice.principal, 'POST /v1/keys', { body: { name: 'k' } })).json);
+      const keyPrincipal = await principalOf(`ApiKey ${key.apiKey}`);
+      // Act
+      const answers = [await call(mapped, 'PUT /v1/notifications', { body: { optOuts: ['quota-80'] } }), await call(keyPrincipal, 'GET /v1/notifications')];
+      // Assess
+      expect(answers.map(({ status, json }) => [status, errorBody.parse(json).error])).toEqual([
+        [403, 'not-tenant-owner'],
+        [403, 'forbidden'],
+      ]);
+      expect(await new NotificationStore({ client: dynamo.client, credentialsTable: dynamo.tables.credentials }).optOuts(admins.tenantId)).toEqual([]);
+    });
   });
 
   it('records each answer as a usage event of the account\'s tenant', async () => {

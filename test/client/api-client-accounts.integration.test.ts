@@ -1,4 +1,4 @@
-import { ApiClient, ApiError } from '../../client';
+import { ApiClient, ApiError, NotificationKind } from '../../client';
 import { MeteredApiHarness, startMeteredApi } from '../support/metered-api-harness';
 
 const PASSWORD = 'Correct-Horse-9-battery';
@@ -60,6 +60,25 @@ describe('Class: ApiClient with an account, against the local API and its Cognit
     expect(refusal).toBeInstanceOf(ApiError);
     expect(refusal).toMatchObject({ status: 404, error: 'key-not-found' });
     expect((await owner.listKeys()).find((key) => key.keyId === keyId)?.status).toBe('active');
+  });
+
+  it('reads and sets its notification opt-outs (issue 16) through the local API, and gets ApiError 400 for a kind one may not opt out of', async () => {
+    // Prepare
+    const client = await signedUpClient(api, 'notify.client@example.com');
+    // Act
+    const before = await client.notificationSettings();
+    const set = await client.setNotificationOptOuts(['quota-80', 'key-created']);
+    const after = await client.notificationSettings();
+    const refusal = await client.setNotificationOptOuts(['quota-100' as NotificationKind]).catch((error: unknown) => error);
+    // Assess
+    expect(before.optOuts).toEqual([]);
+    expect(before.optional).toContain('quota-80');
+    expect(before.critical).toContain('quota-100');
+    expect(set.optOuts).toEqual(['key-created', 'quota-80']);
+    expect(after.optOuts).toEqual(['key-created', 'quota-80']);
+    expect(refusal).toBeInstanceOf(ApiError);
+    expect(refusal).toMatchObject({ status: 400, error: 'invalid-body', message: expect.stringContaining('"quota-100"') as unknown });
+    expect((await client.notificationSettings()).optOuts).toEqual(['key-created', 'quota-80']);
   });
 
   it('throws ApiError invalid-credentials for a wrong password', async () => {

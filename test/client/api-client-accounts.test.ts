@@ -155,7 +155,7 @@ describe('Class: ApiClient with an account (email and password)', () => {
     }
   });
 
-  it('sends the account helpers to their routes: register and confirm without a credential, me and the key routes with the session', async () => {
+  it('sends the account helpers to their routes: register and confirm without a credential, me, the key and notification routes with the session', async () => {
     const { url, server, received } = await startServer(accountRoutes());
     try {
       const client = new ApiClient({ baseUrl: `${url}/stage`, email: EMAIL, password: PASSWORD });
@@ -166,6 +166,8 @@ describe('Class: ApiClient with an account (email and password)', () => {
       await client.listKeys().catch(() => undefined); // the echo has no items: only the request matters here
       await client.rotateKey('key/1', 600);
       await client.revokeKey('key-2');
+      await client.notificationSettings();
+      await client.setNotificationOptOuts(['tier-changed']);
       expect(received.map((r) => [r.method, r.path, r.body, r.authorization?.split(' ')[0]])).toEqual([
         ['POST', '/stage/v1/auth/register', { email: EMAIL, password: PASSWORD }, undefined],
         ['POST', '/stage/v1/auth/confirm', { email: EMAIL, code: '123456' }, undefined],
@@ -175,6 +177,8 @@ describe('Class: ApiClient with an account (email and password)', () => {
         ['GET', '/stage/v1/keys', undefined, 'Bearer'],
         ['POST', '/stage/v1/keys/key%2F1/rotate', { graceSeconds: 600 }, 'Bearer'],
         ['POST', '/stage/v1/keys/key-2/revoke', undefined, 'Bearer'],
+        ['GET', '/stage/v1/notifications', undefined, 'Bearer'],
+        ['PUT', '/stage/v1/notifications', { optOuts: ['tier-changed'] }, 'Bearer'],
       ]);
     } finally {
       await close(server);

@@ -1,7 +1,14 @@
+import { accountEventDetailSchema } from '../../contracts/account-events';
 import {
+  ACCOUNT_EVENTS_TABLE,
+  FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX,
+  FIREHOSE_ACCOUNT_EVENTS_PREFIX,
+  FIREHOSE_BUFFERING,
   FIREHOSE_ERROR_PREFIX,
   FIREHOSE_RAW_PREFIX,
   LAKE_PREFIXES,
+  accountEventDetailGlueType,
+  accountEventsPartitionPrefix,
   curatedIndexSegmentKey,
   curatedPartitionOf,
   curatedPartitionPrefix,
@@ -67,5 +74,28 @@ describe('Function: curatedIndexSegmentKey', () => {
     expect(curatedIndexSegmentKey(file)).toBe(`${LAKE_PREFIXES.curatedIndex}year=2026/month=09/day=01/part-0a1b.parquet`);
     expect(LAKE_PREFIXES.curatedIndex.startsWith(LAKE_PREFIXES.curated)).toBe(false);
     expect(() => curatedIndexSegmentKey('raw/x.gz')).toThrow();
+  });
+});
+
+describe('Account events in the lake (issue 16)', () => {
+  it('keep their own prefix, outside raw/ (the curation never reads them), with errors under errors/ and the error type Firehose requires', () => {
+    expect(FIREHOSE_ACCOUNT_EVENTS_PREFIX.startsWith(LAKE_PREFIXES.accountEvents)).toBe(true);
+    expect(LAKE_PREFIXES.accountEvents.startsWith(LAKE_PREFIXES.raw)).toBe(false);
+    expect(FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX.startsWith(LAKE_PREFIXES.errors)).toBe(true);
+    expect(FIREHOSE_ACCOUNT_EVENTS_ERROR_PREFIX).toContain('!{firehose:error-output-type}');
+    expect(renderFirehosePrefix(FIREHOSE_ACCOUNT_EVENTS_PREFIX, new Date('2026-01-02T03:04:05Z'))).toBe(accountEventsPartitionPrefix(new Date('2026-01-02T03:04:05Z')));
+  });
+
+  it("the table's detail struct has exactly the contract's detail fields, in its order", () => {
+    expect(ACCOUNT_EVENTS_TABLE.detailFields.map((field) => field.name)).toEqual(Object.keys(accountEventDetailSchema.shape));
+    expect(accountEventDetailGlueType()).toBe('struct<schemaVersion:string,eventId:string,kind:string,tenantId:string,occurredAt:string,data:map<string,string>>');
+  });
+
+  it('buffers within what Firehose takes, and sooner than the usage stream', () => {
+    const { intervalSeconds, sizeMiB } = ACCOUNT_EVENTS_TABLE.buffering;
+    expect(intervalSeconds).toBeLessThan(FIREHOSE_BUFFERING.defaultIntervalSeconds);
+    expect(intervalSeconds).toBeLessThanOrEqual(FIREHOSE_BUFFERING.maxIntervalSeconds);
+    expect(sizeMiB).toBeGreaterThanOrEqual(1);
+    expect(sizeMiB).toBeLessThanOrEqual(FIREHOSE_BUFFERING.maxSizeMiB);
   });
 });

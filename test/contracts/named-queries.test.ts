@@ -237,6 +237,7 @@ describe('queries/*.sql as Athena (Trino) SQL', () => {
   it('holds the whole set analysts rely on', () => {
     expect(queries.map((q) => q.name)).toEqual(
       expect.arrayContaining([
+        'account_events_by_tenant',
         'billable_usage_events',
         'billing_by_tenant',
         'duplicate_event_ids',
@@ -266,6 +267,8 @@ describe('queries/*.sql as Athena (Trino) SQL', () => {
     if (query.name === 'duplicate_event_ids') { expect(query.sql).toMatch(/FROM usage_events\b(?!_)/); return; }
     // The rejects are records that never became usage events.
     if (query.name === 'rejected_records') { expect(query.sql).toMatch(/FROM curation_errors\b/); return; }
+    // Account events are not usage events: their table keeps every delivery, and the query one per detail.eventId.
+    if (query.name === 'account_events_by_tenant') { expect(query.sql).toMatch(/FROM account_events\b[\s\S]*GROUP BY detail\.eventId\b/); return; }
     expect(query.sql).toMatch(/FROM (usage_events_deduped|billable_usage_events)\b/);
     expect(query.sql).not.toMatch(/FROM usage_events\b(?!_)/);
   });

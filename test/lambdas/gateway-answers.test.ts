@@ -1,5 +1,5 @@
 import { METERED_API_SERVICE } from '../../contracts/metered-api';
-import { RefusedAnonymousAggregator, usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
+import { RefusedAnonymousAggregator, authFailureOf, usageOfGatewayAnswer } from '../../lambdas/access-log/gateway-answers';
 
 describe('Function: usageOfGatewayAnswer', () => {
   const record = { requestId: 'Abc=123', requestTimeEpoch: Date.parse('2026-11-23T10:00:00Z'), routeKey: 'GET /v1/users', httpMethod: 'GET', status: 403, integrationStatus: '-', responseLatency: 7, responseLength: 23 };
@@ -86,5 +86,22 @@ describe('Class: RefusedAnonymousAggregator', () => {
       expect(second).toBe(first);
       expect(third).not.toBe(first);
     });
+  });
+});
+
+describe('Function: authFailureOf', () => {
+  const record = { requestId: 'r', requestTimeEpoch: 1795400000000, status: 403, integrationStatus: '-', sourceIp: '203.0.113.5' };
+
+  it('keys the gateway\'s own 401s and 403s by source as the source IP guard does (IPv4 as is, IPv6 by its /64), at the request\'s time', () => {
+    expect(authFailureOf(record)).toEqual({ sourceKey: '203.0.113.5', epochMs: 1795400000000 });
+    expect(authFailureOf({ ...record, status: '401', sourceIp: '2001:db8::1' })).toEqual({ sourceKey: '2001:0db8:0000:0000::/64', epochMs: 1795400000000 });
+    expect(authFailureOf({ ...record, sourceIp: '::ffff:198.51.100.2' })?.sourceKey).toBe('198.51.100.2');
+  });
+
+  it('counts nothing else: other statuses, answers of an integration, and records without a usable source address', () => {
+    expect([404, 429, 500].map((status) => authFailureOf({ ...record, status }))).toEqual([undefined, undefined, undefined]);
+    expect(authFailureOf({ ...record, integrationStatus: 403 })).toBeUndefined();
+    expect(authFailureOf({ ...record, sourceIp: '-' })).toBeUndefined();
+    expect(authFailureOf({ ...record, sourceIp: 'not-an-address' })).toBeUndefined();
   });
 });

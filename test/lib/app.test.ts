@@ -32,6 +32,17 @@ describe('App: cdk-nag AwsSolutions', () => {
     }
   });
 
+  it('synthesizes the notifier (notificationsFrom) with zero unacknowledged findings', () => {
+    // Prepare
+    const { app, stack } = newApp({ notificationsFrom: 'notifications@usage.example.com', notificationOperators: 'ops@example.com' });
+    // Act
+    const assembly = app.synth();
+    // Assess
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
+    expect(stack.accountNotifications).toBeDefined();
+    expect(report.pluginReports.flatMap((plugin) => plugin.violations)).toEqual([]);
+  });
+
   it('fails the synth on a finding nobody acknowledged', () => {
     // Prepare: a bucket without TLS enforcement or access logs.
     const { app, stack } = newApp();

@@ -14,7 +14,7 @@ import { LAMBDA_ENV } from '../../contracts/lambda-environment';
 import { SOURCE_IP_ATTRIBUTES } from '../../contracts/source-ip-limits';
 import { USAGE_LOG_FILTER_PATTERN } from '../../contracts/usage-log-line';
 import { LIMITER_DECISION_ACTIONS, MeteredHttpApi, MeteredHttpApiProps } from '../../lib/metered-http-api';
-import { testApp } from './fixtures';
+import { resourcesOf as typedResourcesOf, testApp } from './fixtures';
 import { Stack } from 'aws-cdk-lib';
 
 /** A resource of a synthesized template, as `findResources` answers it. */
@@ -47,10 +47,10 @@ describe('Construct: MeteredHttpApi', () => {
     const forwarderIds = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('usage lines') } }));
     expect(forwarderIds).toHaveLength(1);
     expect(new Set(filters.map((filter) => JSON.stringify(filter.Properties.DestinationArn)))).toEqual(new Set([JSON.stringify({ 'Fn::GetAtt': [forwarderIds[0], 'Arn'] })]));
-    // Only the two forwarders may call PutEvents: no route function waits for EventBridge.
+    // Only the two forwarders and the audit outbox may call PutEvents: no route function waits for EventBridge.
     const putEvents = resourcesOf(template, 'AWS::IAM::Policy').filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes('events:PutEvents'));
     const putEventsRoles = putEvents.map((policy) => JSON.stringify(policy.Properties.Roles)).sort();
-    expect(putEventsRoles).toEqual([expect.stringMatching(/AccessLogUsageFunction/), expect.stringMatching(/UsageLogForwarderFunction/)]);
+    expect(putEventsRoles).toEqual([expect.stringMatching(/AccessLogUsageFunction/), expect.stringMatching(/AuditStreamFunction/), expect.stringMatching(/UsageLogForwarderFunction/)]);
     // What the forwarder cannot deliver after Lambda's two retries goes to an encrypted queue.
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: forwarderIds[0] },
@@ -58,6 +58,43 @@ describe('Construct: MeteredHttpApi', () => {
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+  });
+
+  it('runs the audit outbox: the audit table\'s stream (NEW_IMAGE), INSERTs only, from the oldest record, bisecting, reporting item failures, with an on-failure queue (services-ddb-params.html)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+    expect(resourcesOf(template, 'AWS::DynamoDB::GlobalTable', { Properties: { StreamSpecification: Match.anyValue() } })).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86_400,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    const [fn] = typedResourcesOf<{ Environment: { Variables: Record<string, unknown> } }>(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('audit outbox') } });
+    expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual([LAMBDA_ENV.metricsNamespace, LAMBDA_ENV.usageEventBusName].sort());
+    const metrics = typedResourcesOf<{ MetricName: string; Threshold: number }>(template, 'AWS::CloudWatch::Alarm').map((alarm) => [alarm.Properties.MetricName, alarm.Properties.Threshold]);
+    expect(metrics).toEqual(expect.arrayContaining([['IteratorAge', 300_000], ['ApproximateNumberOfMessagesVisible', 0]]));
+  });
+
+  it('gives the forwarders the signal thresholds and UpdateItem on SIGNAL# counters only, with the counters\' attributes', () => {
+    const forwarders = typedResourcesOf<{ Environment: { Variables: Record<string, unknown> } }>(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('usage lines|API Gateway answered itself') } });
+    expect(forwarders.map((fn) => fn.Properties.Environment.Variables[LAMBDA_ENV.accountSignals])).toEqual([
+      JSON.stringify({ rateLimitSpike: { count: 50, minutes: 5 }, authFailures: { count: 20, minutes: 5 } }),
+      JSON.stringify({ rateLimitSpike: { count: 50, minutes: 5 }, authFailures: { count: 20, minutes: 5 } }),
+    ]);
+    const signalStatements = typedResourcesOf<{ PolicyDocument: { Statement: { Condition?: Record<string, Record<string, unknown>> }[] } }>(template, 'AWS::IAM::Policy')
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement) => JSON.stringify(statement.Condition ?? {}).includes('SIGNAL#'));
+    expect(signalStatements).toHaveLength(2);
+    for (const statement of signalStatements) {
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SIGNAL#*'] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'signalCount', 'raisedAt', 'raisingUntil', 'expiresAt'] },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'ALL_NEW'] },
+      });
+    }
   });
 
   it('creates the three tables from the contracts, encrypted, with point-in-time recovery', () => {

@@ -27,11 +27,16 @@ import { CDK_JSON_CONTEXT } from './fixtures';
 
 // The stack as lib/app.ts builds it, without the cdk-nag plugin (app.test.ts covers it), so the
 // test-only analyst role needs no acknowledgements. Bundling is skipped: assets do not change policies.
-const app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+// With the notifier on (notificationsFrom), so that its contracts are evaluated too.
+const NOTIFICATIONS_CONTEXT = { notificationsFrom: 'notifications@usage.example.com', notificationOperators: 'ops@example.com' };
+const app = new App({ outdir: mkdtempSync(path.join(tmpdir(), 'cdk-out-')), context: { ...CDK_JSON_CONTEXT, ...NOTIFICATIONS_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
 const stack = new ApiUsageTrackerStack(app, STACK_ID, { config: readUsageTrackerConfig(app.node) });
 // A principal an operator gives query access to, as the README shows.
 const analyst = new iam.Role(stack, 'PermissionTestAnalyst', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only analyst' });
 stack.analytics.grantQuery(analyst);
+// A service that produces usage events, granted as the README shows.
+const producer = new iam.Role(stack, 'PermissionTestProducer', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only producer' });
+stack.ingestion.grantPutEvents(producer);
 // The operator who closes months, as the README shows.
 const monthCloser = new iam.Role(stack, 'PermissionTestMonthCloser', { assumedBy: new iam.AccountRootPrincipal(), description: 'Test-only month closer' });
 stack.billingStatements.grantCloseMonth(monthCloser);
@@ -255,7 +260,10 @@ describe('Account functions and the authorizer on the credentials and limiter ta
     ['the auth function revoking an admin token', 'auth', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['ADMINTOKEN#jti'] }],
     ['the auth function putting counters on a limiter item', 'auth', 'dynamodb:PutItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'tier', 'd2025-01-15'] }],
     ['the account function mapping an external identity', 'account', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['EXTID#["iss","subject","sub"]'] }],
-    ['the account function changing a tenant record', 'account', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'] }],
+    // It may set the tenant record's notification opt-outs (issue 16), and nothing else of it.
+    ['the account function changing its tenant\'s tier on the record', 'account', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'tier'] }],
+    ['the account function unblocking its tenant record', 'account', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'notificationOptOuts', 'blocked'] }],
+    ['the account function taking over a tenant (its owner)', 'account', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'ownerSubject'] }],
     ['the account function unblocking itself on its limiter item', 'account', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'blocked'] }],
     ['the account function deleting a key record', 'account', 'dynamodb:DeleteItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEY#key_AbCdEfGhIjKl'] }],
     ['the authorizer reactivating a key', 'authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'], 'dynamodb:Attributes': ['pk', 'status'] }],
@@ -270,5 +278,56 @@ describe('Account functions and the authorizer on the credentials and limiter ta
   it('allows what the contracts need: the authorizer noting lastUsedAt, the account function revoking on the limiter item', async () => {
     expect((await call('authorizer', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'], 'dynamodb:Attributes': ['pk', 'lastUsedAt'] })).allowed).toBe(true);
     expect((await call('account', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'revokedKeys'] })).allowed).toBe(true);
+  });
+});
+
+describe('Account events (issue 16): who may write what', () => {
+  const arnOf = (value: unknown) => policies.resolver.resolveString(stack.resolve(value));
+  const notifications = stack.accountNotifications;
+  if (!notifications?.notifier.role) throw new Error('The test stack has no notifier: NOTIFICATIONS_CONTEXT is not applied.');
+  const roles = {
+    notifier: arnOf(notifications.notifier.role.roleArn),
+    forwarder: arnOf(stack.meteredApi.usageLogForwarder.role!.roleArn),
+    accessLog: arnOf((stack.meteredApi.node.findChild('AccessLogUsageFunction') as lambda.IFunction).role!.roleArn),
+    producer: arnOf(producer.roleArn),
+  };
+  const resources = {
+    credentials: arnOf(stack.meteredApi.tables.credentials.tableArn),
+    limiter: arnOf(stack.meteredApi.tables.limiter.tableArn),
+    bus: arnOf(stack.ingestion.eventBus.eventBusArn),
+    otherIdentity: `arn:aws:ses:us-east-1:123456789012:identity/other.example.com`,
+  };
+  const call = (principal: keyof typeof roles, action: string, resource: keyof typeof resources, context: Readonly<Record<string, string | readonly string[]>> = {}) =>
+    evaluateCall(policies, {
+      component: 'negative',
+      principal: { kind: 'role', arn: roles[principal] },
+      action,
+      resource: resources[resource],
+      context: Object.fromEntries(Object.entries(context).map(([key, value]) => [key, typeof value === 'string' ? value : [...value]])),
+      why: 'it must not',
+    });
+
+  it.each([
+    ['the notifier writing a tenant record', 'notifier', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'state'] }],
+    ['the notifier changing a tenant\'s opt-outs', 'notifier', 'dynamodb:UpdateItem', 'credentials', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'notificationOptOuts'] }],
+    ['the notifier deleting a key record', 'notifier', 'dynamodb:DeleteItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEY#key_AbCdEfGhIjKl'], 'dynamodb:Attributes': ['pk', 'token'] }],
+    ['the notifier storing another attribute on its claim', 'notifier', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['NOTIFYEVENT#ev-1'], 'dynamodb:Attributes': ['pk', 'state', 'payload'] }],
+    ['the notifier reading a key record', 'notifier', 'dynamodb:GetItem', 'credentials', { 'dynamodb:LeadingKeys': ['KEYHASH#a3f1'] }],
+    ['the notifier sending from another identity', 'notifier', 'ses:SendEmail', 'otherIdentity', {}],
+    ['the usage-log forwarder writing a tenant\'s limiter item', 'forwarder', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['TENANT#t-1'], 'dynamodb:Attributes': ['pk', 'signalCount'] }],
+    ['the usage-log forwarder setting a GCRA tat on a signal item', 'forwarder', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['SIGNAL#rate-limit-spike#t-1#1'], 'dynamodb:Attributes': ['pk', 'tat'] }],
+    ['the access-log function writing an IP item', 'accessLog', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['IP#203.0.113.7'], 'dynamodb:Attributes': ['pk', 'signalCount'] }],
+    ['the access-log function returning an old item', 'accessLog', 'dynamodb:UpdateItem', 'limiter', { 'dynamodb:LeadingKeys': ['SIGNAL#auth-failures#203.0.113.7#1'], 'dynamodb:Attributes': ['pk', 'signalCount'], 'dynamodb:ReturnValues': 'ALL_OLD' }],
+    ['a producer forging an account event', 'producer', 'events:PutEvents', 'bus', { 'events:source': ['api-usage-tracker.accounts'] }],
+    ['a producer slipping an account event into a batch of usage events', 'producer', 'events:PutEvents', 'bus', { 'events:source': ['my-applications', 'api-usage-tracker.accounts'] }],
+  ] as const)('denies %s', async (_what, principal, action, resource, context) => {
+    expect((await call(principal, action, resource, context)).allowed).toBe(false);
+  });
+
+  it('allows what the contracts need: a producer\'s usage events, the notifier\'s claim, a forwarder\'s count', async () => {
+    expect((await call('producer', 'events:PutEvents', 'bus', { 'events:source': ['my-applications'] })).allowed).toBe(true);
+    expect((await call('notifier', 'dynamodb:PutItem', 'credentials', { 'dynamodb:LeadingKeys': ['NOTIFYEVENT#ev-1'], 'dynamodb:Attributes': ['pk', 'state', 'token', 'leaseUntil', 'expiresAt'] })).allowed).toBe(true);
+    const count = { 'dynamodb:LeadingKeys': ['SIGNAL#rate-limit-spike#t-1#1'], 'dynamodb:Attributes': ['pk', 'signalCount', 'expiresAt'], 'dynamodb:ReturnValues': 'ALL_NEW' };
+    expect((await call('forwarder', 'dynamodb:UpdateItem', 'limiter', count)).allowed).toBe(true);
   });
 });

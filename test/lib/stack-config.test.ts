@@ -75,7 +75,8 @@ describe('Function: readUsageTrackerConfig', () => {
       'eventSources', 'bufferIntervalSeconds', 'bufferSizeMiB', 'archiveRetentionDays', 'rawRetentionDays', 'glueSchedule',
       'glueWorkers', 'lateEventWindowDays', 'rejectedRecordsAlarmThreshold', 'databaseName', 'athenaBytesScannedCutoffGiB', 'athenaResultsRetentionDays', 'schemaDiscovery', 'alarmEmail',
       'tiers', 'demoLatencyMs', 'demoErrorRate', 'externalIssuer', 'externalClientIds', 'externalJwksUrl',
-      'authorizerReservedConcurrency', 'accounts', 'accountsEmailFrom', 'corsAllowOrigins', 'edgeProtection', 'edgeOriginDomainName', 'edgeOriginCertificateArn', 'edgeRateLimitPerIp', 'edgeTokenRateLimitPerIp',
+      'authorizerReservedConcurrency', 'accounts', 'accountsEmailFrom',
+      'notificationsFrom', 'notificationOperators', 'notificationUsageUrl', 'notificationCooldownSeconds', 'accountSignals', 'corsAllowOrigins', 'edgeProtection', 'edgeOriginDomainName', 'edgeOriginCertificateArn', 'edgeRateLimitPerIp', 'edgeTokenRateLimitPerIp',
     ]);
   });
 
@@ -122,5 +123,45 @@ describe('Function: readUsageTrackerConfig', () => {
     expect(config.externalIssuer).toEqual({ issuer: 'https://idp', clientIds: ['client-a', 'client-b'], jwksUrl: 'https://idp/jwks' });
     expect(() => read({ tiers: '{free' })).toThrow('Context parameter "tiers" is "{free"; expected a JSON object');
     expect(() => read({ externalIssuer: 'https://idp' })).toThrow('expected externalIssuer, externalClientIds and externalJwksUrl together');
+  });
+
+  it('deploys no notifier without notificationsFrom, and refuses the other notification keys alone', () => {
+    expect(read().notifications).toBeUndefined();
+    expect(() => read({ notificationOperators: 'ops@example.com' })).toThrow('Context parameter "notificationOperators" is "ops@example.com"; expected to be set together with notificationsFrom');
+  });
+
+  it('reads the notifier\'s sender, operators, usage link and cooldown, with their defaults', () => {
+    expect(read({ notificationsFrom: ' notify@usage.example.com ' }).notifications).toEqual({ from: 'notify@usage.example.com', operators: [], usageUrl: undefined, cooldownSeconds: 3600 });
+    const config = read({
+      notificationsFrom: 'notify@usage.example.com',
+      notificationOperators: 'ops@example.com, oncall@example.com',
+      notificationUsageUrl: 'https://dashboard.example.com/tenants/{tenantId}/usage',
+      notificationCooldownSeconds: '600',
+    });
+    expect(config.notifications).toEqual({
+      from: 'notify@usage.example.com',
+      operators: ['ops@example.com', 'oncall@example.com'],
+      usageUrl: 'https://dashboard.example.com/tenants/{tenantId}/usage',
+      cooldownSeconds: 600,
+    });
+  });
+
+  it.each([
+    [{ notificationsFrom: 'usage.example.com' }, 'Context parameter "notificationsFrom" is "usage.example.com"; expected an email address'],
+    [{ notificationsFrom: 'n@usage.example.com', notificationOperators: 'ops@example.com, oncall' }, 'Context parameter "notificationOperators" is "ops@example.com, oncall"; expected comma-separated email addresses (not oncall)'],
+    [{ notificationsFrom: 'n@usage.example.com', notificationUsageUrl: 'http://dashboard.example.com/{tenantId}' }, 'Context parameter "notificationUsageUrl" is "http://dashboard.example.com/{tenantId}"; expected an https URL'],
+    [{ notificationsFrom: 'n@usage.example.com', notificationUsageUrl: 'dashboard' }, 'Context parameter "notificationUsageUrl" is "dashboard"; expected an https URL'],
+    [{ notificationsFrom: 'n@usage.example.com', notificationCooldownSeconds: '59' }, 'Context parameter "notificationCooldownSeconds" is "59"; expected a whole number from 60 to 86400'],
+    [{ notificationsFrom: 'n@usage.example.com', notificationCooldownSeconds: '86401' }, 'Context parameter "notificationCooldownSeconds" is "86401"; expected a whole number from 60 to 86400'],
+  ])('refuses %j, naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+
+  it('reads accountSignals onto the defaults, from JSON or an object, and names the wrong field', () => {
+    expect(read().accountSignals).toEqual({ rateLimitSpike: { count: 50, minutes: 5 }, authFailures: { count: 20, minutes: 5 } });
+    expect(read({ accountSignals: '{"rateLimitSpike":{"count":100,"minutes":10}}' }).accountSignals).toEqual({ rateLimitSpike: { count: 100, minutes: 10 }, authFailures: { count: 20, minutes: 5 } });
+    expect(read({ accountSignals: { authFailures: { count: 5 } } }).accountSignals.authFailures).toEqual({ count: 5, minutes: 5 });
+    expect(() => read({ accountSignals: '{"rateLimitSpike":{"minutes":7}}' })).toThrow(/Context parameter "accountSignals" is .*accountSignals\.rateLimitSpike\.minutes must divide 60/);
+    expect(() => read({ accountSignals: '{bad' })).toThrow(/Context parameter "accountSignals" is "\{bad"; expected thresholds/);
   });
 });

@@ -67,7 +67,7 @@ describe('Integration: Notifier on dynalite and the local SES server', () => {
       const { notifier } = notifierOn();
       const { tenantId, email } = await ownedTenant();
       // Act
-      const result = await notifier.notify(event(kind, tenantId, { keyId: 'k-123', tier: 'premium', previousTier: 'free', used: 800, limit: 1000, period: 'day' }));
+      const result = await notifier.notify(event(kind, tenantId, { keyId: 'k-123', from: 'free', to: 'premium', used: 800, limit: 1000, period: 'day' }));
       // Assess
       const mails = await ses.mails();
       expect(result).toMatchObject({ outcome: 'sent', to: [email], recorded: true });
@@ -84,11 +84,11 @@ describe('Integration: Notifier on dynalite and the local SES server', () => {
       const { notifier } = notifierOn();
       const { tenantId } = await ownedTenant();
       // Act
-      await notifier.notify(event(kind, tenantId, { count: 120, windowMinutes: 5, source: '203.0.113.9' }));
+      await notifier.notify(event(kind, tenantId, { count: 120, windowMinutes: 5, sourceIp: '203.0.113.9' }));
       // Assess
       const mails = await ses.mails();
       expect(mails.map((mail) => mail.destination.to)).toEqual([OPERATORS]);
-      expect(mails[0].body.text).toMatch(kind === 'auth-failures' ? /120 failed authentications from 203\.0\.113\.9 in 5 minutes/ : /120 rate-limited answers \(429\) in 5 minutes/);
+      expect(mails[0].body.text).toMatch(kind === 'auth-failures' ? /120 failed authentications \(401 or 403\) from 203\.0\.113\.9 within 5 minutes/ : /120 rate-limited answers \(429\) in 5 minutes/);
     });
 
     it("escapes the event's values in the HTML body and keeps them as they are in the text body", async () => {
@@ -96,12 +96,12 @@ describe('Integration: Notifier on dynalite and the local SES server', () => {
       const { notifier } = notifierOn();
       const { tenantId } = await ownedTenant();
       // Act
-      await notifier.notify(event('tenant-blocked', tenantId, { reason: '<script>alert("x")</script> & more' }));
+      await notifier.notify(event('key-created', tenantId, { keyId: '<script>alert("x")</script> & more' }));
       // Assess
       const [mail] = await ses.mails();
-      expect(mail.body.html).toContain('Reason: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more.');
+      expect(mail.body.html).toContain('The API key &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more was created');
       expect(mail.body.html).not.toContain('<script>');
-      expect(mail.body.text).toContain('Reason: <script>alert("x")</script> & more.');
+      expect(mail.body.text).toContain('The API key <script>alert("x")</script> & more was created');
     });
 
     it('sends nothing, and writes nothing, for a tenant without a contact (created by an admin)', async () => {
@@ -175,7 +175,7 @@ describe('Integration: Notifier on dynalite and the local SES server', () => {
       const results = [
         await notifier.notify(event('quota-80', tenantId)),
         await notifier.notify(event('key-created', tenantId, { keyId: 'k-1' })),
-        await notifier.notify(event('tier-changed', tenantId, { tier: 'basic', previousTier: 'free' })),
+        await notifier.notify(event('tier-changed', tenantId, { from: 'free', to: 'basic' })),
         await notifier.notify(event('quota-100', tenantId)),
         await notifier.notify(event('key-revoked', tenantId, { keyId: 'k-1' })),
       ];

@@ -6,7 +6,7 @@ const base = { schemaVersion: '1', eventId: 'ev-00000001', tenantId: 't-acme', o
 describe('Function: renderNotification', () => {
   it.each(ACCOUNT_EVENT_KIND_NAMES)('renders "%s" with its facts, the time and the usage link, in text and HTML', (kind) => {
     // Act
-    const mail = renderNotification({ ...base, kind, data: { tier: 'premium', keyId: 'k-1', count: 7, limit: 1000, source: '198.51.100.7' } }, { usageUrl: 'https://api.example.com/v1/usage?tenant={tenantId}' });
+    const mail = renderNotification({ ...base, kind, data: { tier: 'premium', keyId: 'k-1', count: 7, limit: 1000, sourceIp: '198.51.100.7' } }, { usageUrl: 'https://api.example.com/v1/usage?tenant={tenantId}' });
     // Assess
     expect(mail.subject.startsWith('[API usage tracker] ')).toBe(true);
     expect(mail.text).toContain('When: 2026-11-30T10:00:00Z (event ev-00000001).');
@@ -17,7 +17,7 @@ describe('Function: renderNotification', () => {
 
   it('says "unknown" for a fact the event lacks, and keeps control characters out of the subject', () => {
     // Act
-    const mail = renderNotification({ ...base, kind: 'auth-failures', data: { source: 'evil\r\nBcc: x@example.com' } }, { usageUrl: 'https://d.example.com/{tenantId}' });
+    const mail = renderNotification({ ...base, kind: 'auth-failures', data: { sourceIp: 'evil\r\nBcc: x@example.com' } }, { usageUrl: 'https://d.example.com/{tenantId}' });
     // Assess
     expect(mail.subject).toBe('[API usage tracker] Repeated failed authentications from evil Bcc: x@example.com');
     expect(mail.text).toContain('unknown failed authentications');

@@ -134,6 +134,36 @@ function billingTable(rows) {
   section.dataset.points = String(rows.length);
 }
 
+const PERIOD_LABELS = { day: 'a day', week: 'a week', month: 'a month' };
+
+/** quotaUse: per tenant, its calls today, this week and this month, and the share of its tier's quota (in the quota's period) used. */
+function quotaTable(rows) {
+  if (rows.length === 0) return empty('quota', 'No calls counted against a quota this month yet.');
+  const { section, holder } = chartOf('quota');
+  const table = document.createElement('table');
+  const head = table.createTHead().insertRow();
+  for (const [title, numeric] of [['Tenant', false], ['Tier', false], ['Today', true], ['Week', true], ['Month', true], ['Quota used', false]]) {
+    const th = document.createElement('th');
+    th.textContent = title;
+    if (numeric) th.className = 'num';
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    const used = row.quota ? `${format(row.percentUsed, 1)}% of ${format(row.quota.requests)} ${PERIOD_LABELS[row.quota.period] ?? row.quota.period}` : 'no quota';
+    const cells = [row.tenantId, row.tier ?? '?', format(row.used.day), format(row.used.week), format(row.used.month), used];
+    cells.forEach((value, i) => {
+      const td = tr.insertCell();
+      td.textContent = value;
+      if (i > 1 && i < 5) td.className = 'num';
+      if (i === 5 && row.percentUsed !== null && row.percentUsed >= 80) td.className = row.percentUsed >= 100 ? 'quota-out' : 'quota-near';
+    });
+  }
+  holder.appendChild(table);
+  section.dataset.points = String(rows.length);
+}
+
 function render(data) {
   const all = data.summary.find((row) => row.operation === '(all)');
   document.getElementById('tile-requests').textContent = all ? format(all.requests) : '0';
@@ -150,6 +180,7 @@ function render(data) {
   barChart('tenants', [...data.billing].sort((a, b) => b.calls - a.calls), (r) => r.tenant_id, (r) => r.calls);
   barChart('rate-limited', data.rateLimited, (r) => `${r.tenant_id} (${r.tier ?? '?'})`, (r) => r.rate_limited, { className: 'bar limited' });
   billingTable(data.billing);
+  quotaTable(data.quotaUse);
   const rejected = data.rejects.reduce((sum, row) => sum + row.records, 0);
   document.getElementById('tile-rejects').textContent = format(rejected);
   barChart('rejects', data.rejects, (r) => `${r.reason} (${r.service})`, (r) => r.records, { className: 'bar rejected', limit: 15 });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ACCOUNT_EVENT_DETAIL_TYPE, ACCOUNT_EVENT_SOURCE, accountEventPattern } from '../../../contracts/account-events';
 import { usageEventPattern } from '../../../contracts/event-pattern';
 import { DEFAULT_EVENT_SOURCE, USAGE_EVENT_DETAIL_TYPE } from '../../../contracts/usage-event';
 import { dataDirLayout } from '../../../local/data-dir';
@@ -238,4 +239,58 @@ describe('FirehoseBuffer on its own', () => {
       expect(buffer.stats().buffered).toBe(0);
       expect(readdirSync(dataDirLayout(dataDir).firehoseWal)).toEqual([]);
     }));
+});
+
+describe('LocalEventBus: the stack’s fixed rules besides the usage rule (account events to the notifier and the lake)', () => {
+  /** A target that keeps what it is given, or fails every put. */
+  const collecting = (fail = false) => {
+    const records: string[] = [];
+    return { records, put: (given: readonly string[]) => (fail ? Promise.reject(new Error('target down')) : Promise.resolve(void records.push(...given))) };
+  };
+  const accountEntry = (eventId: string) => ({
+    EventBusName: BUS_NAME,
+    Source: ACCOUNT_EVENT_SOURCE,
+    DetailType: ACCOUNT_EVENT_DETAIL_TYPE,
+    Detail: JSON.stringify({ schemaVersion: '1', eventId, kind: 'key-created', tenantId: 't', occurredAt: '2026-11-30T10:00:00Z', data: {} }),
+  });
+
+  it('matches each fixed rule with its own pattern and hands every target its events before answering; a failing target fails neither the others nor PutEvents', async () => {
+    // Prepare
+    const usage = collecting();
+    const notifier = collecting(true);
+    const lake = collecting();
+    const errors: [string, string, number][] = [];
+    const bus = new LocalEventBus({
+      busName: BUS_NAME,
+      rule: { pattern: usageEventPattern([DEFAULT_EVENT_SOURCE]), target: usage },
+      rules: [
+        { name: 'account-events-notifier', pattern: accountEventPattern(), target: notifier },
+        { name: 'account-events-lake', pattern: accountEventPattern(), target: lake },
+      ],
+      onRuleError: (rule, error, records) => errors.push([rule, (error as Error).message, records]),
+    });
+    const endpoint = await bus.listen(0);
+    const client = new EventBridgeClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    try {
+      // Act
+      const result = await client.send(new PutEventsCommand({ Entries: [entry('u-1'), accountEntry('a-1'), accountEntry('a-2'), { ...accountEntry('a-3'), EventBusName: 'default' }] }));
+      // Assess
+      expect(result.FailedEntryCount).toBe(0);
+      expect(usage.records.map((r) => (JSON.parse(r) as DeliveredRecord).detail.eventId)).toEqual(['u-1']);
+      // The default bus is not the stack's: its events meet users' rules only.
+      expect(lake.records.map((r) => (JSON.parse(r) as DeliveredRecord).detail.eventId)).toEqual(['a-1', 'a-2']);
+      expect(JSON.parse(lake.records[0])).toMatchObject({ source: ACCOUNT_EVENT_SOURCE, 'detail-type': ACCOUNT_EVENT_DETAIL_TYPE, detail: { kind: 'key-created' } });
+      expect(errors).toEqual([['account-events-notifier', 'target down', 2]]);
+      expect(bus.stats()).toMatchObject({ accepted: 4, matched: 1, rules: { 'account-events-notifier': { matched: 2, failed: 2 }, 'account-events-lake': { matched: 2, failed: 0 } } });
+    } finally {
+      client.destroy();
+      await bus.close();
+    }
+  });
+
+  it('refuses two fixed rules of one name', () => {
+    const target = collecting();
+    const rule = { name: 'twice', pattern: accountEventPattern(), target };
+    expect(() => new LocalEventBus({ busName: BUS_NAME, rule: { pattern: usageEventPattern([DEFAULT_EVENT_SOURCE]), target }, rules: [rule, rule] })).toThrow('Two fixed rules are named twice.');
+  });
 });

@@ -74,6 +74,15 @@ describe('npm start stops cleanly and carries on', () => {
       // The accounts emulator's line, and the demo page it points to.
       expect(first.stdout()).toMatch(/Accounts\s+http:\/\/127\.0\.0\.1:\d+\s+\(Cognito emulator, pool /);
       expect((await fetch(`${first.apiUrl}/sdk`)).status).toBe(200);
+      // The local SES server's line: its web UI, which lists the notifications' mails (it starts once /health is healthy, and says when it answers).
+      let mailState = '';
+      for (let i = 0; i < 200 && mailState !== 'running'; i++) {
+        mailState = ((await (await fetch(`${first.apiUrl}/health`)).json()) as { mail: string }).mail;
+        if (mailState !== 'running') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const mailUi = await fetch(banner('Mail'));
+      expect(banner('Mail')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      expect(mailUi.headers.get('content-type')).toMatch(/^text\/html/);
       const adminKey = readFileSync(dataDirLayout(dataDir).adminKey, 'utf8').trim();
       const admin = (method: string, route: string, body?: unknown) =>
         fetch(`${first.apiUrl}${route}`, { method, headers: { authorization: `ApiKey ${adminKey}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, string> }));
@@ -133,6 +142,13 @@ describe('npm start stops cleanly and carries on', () => {
     [['--buffer-seconds', '901'], "--buffer-seconds must be at most 900 (Firehose's limit); got 901."],
     [['--etl-seconds', '0'], '--etl-seconds must be a positive number; got "0".'],
     [['--demo', '--no-demo'], '--demo and --no-demo cannot both be given.'],
+    [['--no-mail', '--mail-port', '8005'], '--mail-port and --no-mail cannot both be given.'],
+    [['--mail-port', '70000'], '--mail-port must be a port number from 0 to 65535; got "70000".'],
+    [['--notification-operators', 'ops@example.com,not-an-address'], '--notification-operators: "not-an-address" is not an email address.'],
+    [['--notification-operators', ' , '], '--notification-operators needs at least one address, e.g. ops@example.com,oncall@example.com.'],
+    [['--notification-cooldown', 'soon'], '--notification-cooldown must be a non-negative number; got "soon".'],
+    [['--account-signals', '{"spike":{"count":3}}'], '--account-signals: accountSignals.spike is not a signal; use rateLimitSpike or authFailures.'],
+    [['--account-signals', '{"authFailures":{"minutes":7}}'], '--account-signals: accountSignals.authFailures.minutes must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60); got 7.'],
   ])('refuses local %j with a message and exit code 2, starting nothing', async (args, message) => {
     const c = cliContext();
     expect(await runCli(['local', ...args], c)).toBe(2);

@@ -192,7 +192,7 @@ describe('npm start, end to end: the real SDK and API against the local stack, t
       const points = await page.$$eval('[data-chart]', (sections: { getAttribute(name: string): string | null }[]) =>
         Object.fromEntries(sections.map((s) => [s.getAttribute('data-chart') ?? '', Number(s.getAttribute('data-points') ?? 0)])),
       );
-      expect(Object.keys(points).sort()).toEqual(['billing', 'error-rate', 'latency', 'rate-limited', 'rejects', 'requests', 'tenants']);
+      expect(Object.keys(points).sort()).toEqual(['billing', 'error-rate', 'latency', 'quota', 'rate-limited', 'rejects', 'requests', 'tenants']);
       for (const [chart, count] of Object.entries(points)) expect([chart, count > 0]).toEqual([chart, true]);
       expect(await page.$$eval('[data-chart="requests"] svg circle', (dots) => dots.length)).toBeGreaterThan(0);
       expect(await page.$$eval('[data-chart="tenants"] svg rect', (bars) => bars.length)).toBeGreaterThanOrEqual(3);
