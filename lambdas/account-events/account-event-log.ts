@@ -67,12 +67,13 @@ export function quotaThresholdEvent(quota: AdmittedQuota, subject: { readonly te
 
 const nearestMinute = (epochMs: number): string => new Date(Math.round(epochMs / 60_000) * 60_000).toISOString();
 
+/** What the metered route calls with each admitted decision that carries a quota. */
+export type QuotaThresholdHook = (decision: { readonly tier: TierName; readonly quota?: AdmittedQuota }, tenantId: string) => void;
+
 /**
  * The metered route's `quotaThresholds` hook: writes the account event of an admitted request
  * whose count reached a threshold through `log` (the function's usage log writer).
  */
-export type QuotaThresholdHook = (decision: { readonly tier: TierName; readonly quota?: AdmittedQuota }, tenantId: string) => void;
-
 export function quotaThresholdRecorder(log: AccountEventLog, clock: () => number = Date.now): QuotaThresholdHook {
   return (decision, tenantId) => {
     if (!decision.quota) return;

@@ -100,7 +100,25 @@ function accountEventOfRecord(record: Record<string, unknown>): { detail: Accoun
   if (record[ACCOUNT_EVENT_LINE.markerKey] !== ACCOUNT_EVENT_LINE.marker) return undefined;
   const parsed = accountEventDetailSchema.safeParse(record[ACCOUNT_EVENT_LINE.detailKey]);
   if (!parsed.success) return { problem: `account event refused by the contract: ${parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}` };
-  return { detail: parsed.data };
+  const problem = notAQuotaThreshold(parsed.data);
+  return problem ? { problem } : { detail: parsed.data };
+}
+
+/** A route's account-event line id: `quota-<80|100>.<tenantId>.<d|w|m period key>` (accountEventIds.ofQuota). */
+const QUOTA_EVENT_ID = /^quota-(80|100)\.(.+)\.(d\d{4}-\d{2}-\d{2}|w\d{4}-W\d{2}|m\d{4}-\d{2})$/;
+
+/**
+ * Route functions raise only quota thresholds in their log: any other kind from a log line (a
+ * tenant block, a key revoked) would let whoever can write a subscribed log line (a custom
+ * route's code, a route logging untrusted JSON as a raw line) mail any tenant's contact about
+ * it, so it is refused, as is a quota event whose id does not name its own threshold, tenant and
+ * period. (A custom route is trusted with its tenants' limiter items, and so with their quota events.)
+ */
+function notAQuotaThreshold(detail: AccountEventDetail): string | undefined {
+  if (detail.kind !== 'quota-80' && detail.kind !== 'quota-100') return `account event of kind ${detail.kind} refused: a log line may raise only quota-80 and quota-100`;
+  const match = QUOTA_EVENT_ID.exec(detail.eventId);
+  if (match?.[1] !== detail.kind.slice('quota-'.length) || match[2] !== detail.tenantId) return `quota event ${detail.eventId} refused: its id must be quota-<threshold>.<tenantId>.<period>`;
+  return undefined;
 }
 
 /**

@@ -111,6 +111,32 @@ describe('Function: notifyRecords (a stand-in notifier)', () => {
   });
 });
 
+describe('Function: notifyRecords runs a batch side by side', () => {
+  it('notifies distinct events at once, and two records of one event one after the other', async () => {
+    // Prepare: three distinct events and a second delivery of the first.
+    const details = [detailOf('key-created', 't-1'), detailOf('tier-changed', 't-2'), detailOf('tenant-blocked', 't-3')];
+    const records = [...details, details[0]].map((detail) => recordOf(envelopeOf(detail)));
+    const inFlight = new Map<string, number>();
+    let most = 0;
+    const overlaps: string[] = [];
+    const notify = async (detail: unknown) => {
+      const { eventId } = detail as AccountEventDetail;
+      if ((inFlight.get(eventId) ?? 0) > 0) overlaps.push(eventId);
+      inFlight.set(eventId, (inFlight.get(eventId) ?? 0) + 1);
+      most = Math.max(most, [...inFlight.values()].reduce((a, b) => a + b, 0));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      inFlight.set(eventId, (inFlight.get(eventId) ?? 1) - 1);
+      return { outcome: 'duplicate' } as const;
+    };
+    // Act
+    const answer = await notifyRecords(records, { notify }, recordingLog().log);
+    // Assess: the three events were in flight together; the same event never twice at once.
+    expect(answer.batchItemFailures).toEqual([]);
+    expect(most).toBe(3);
+    expect(overlaps).toEqual([]);
+  });
+});
+
 describe('Function: readNotifierConfig', () => {
   const complete = {
     [LAMBDA_ENV.tables.credentials]: 'credentials',

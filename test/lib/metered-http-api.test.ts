@@ -60,7 +60,17 @@ describe('Construct: MeteredHttpApi', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
   });
 
-  it('runs the audit outbox: the audit table\'s stream (NEW_IMAGE), INSERTs only, from the oldest record, bisecting, reporting item failures, with an on-failure queue (services-ddb-params.html)', () => {
+  it('gives the access-log function the forwarder\'s 60 s and its on-failure queue: it now fails deliveries it could not put on the bus (invocation-async-retain-records.html)', () => {
+    const ids = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('API Gateway answered itself'), Timeout: 60 } }));
+    expect(ids).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: ids[0] },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('runs the audit outbox: the audit table\'s stream (NEW_IMAGE), unfiltered (with-ddb-filtering.html), from the oldest record, bisecting, reporting item failures, with an on-failure queue (services-ddb-params.html)', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }], StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
     expect(resourcesOf(template, 'AWS::DynamoDB::GlobalTable', { Properties: { StreamSpecification: Match.anyValue() } })).toHaveLength(1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -69,7 +79,7 @@ describe('Construct: MeteredHttpApi', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 86_400,
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+      FilterCriteria: Match.absent(),
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
     const [fn] = typedResourcesOf<{ Environment: { Variables: Record<string, unknown> } }>(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('audit outbox') } });
