@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { createUsageTrackerApp } from '../lib/app';
+import { createApp } from '../lib/app';
 
-createUsageTrackerApp().app.synth();
+createApp().app.synth();

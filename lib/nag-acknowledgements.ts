@@ -1,4 +1,4 @@
-import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Stack, Token, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -44,4 +44,15 @@ export function acknowledgeBucketPrefixGrant(
     ...findings.actions.map((action) => ({ id: `AwsSolutions-IAM5[Action::${action}]`, reason: findings.reason })),
     ...findings.prefixes.map((prefix) => ({ id: `AwsSolutions-IAM5[Resource::${arn}/${prefix}*]`, reason: findings.reason })),
   ]);
+}
+
+/**
+ * An ARN in this stack's account and region as cdk-nag writes it in a finding: pseudo parameters
+ * as `<AWS::Region>` when the stack is environment-agnostic, literals when its env is concrete
+ * (a pipeline stage's stack). Acknowledgements built with it hold in both.
+ */
+export function nagStackArn(scope: IConstruct, service: string, resource: string): string {
+  const stack = Stack.of(scope);
+  const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  return `arn:${literal(stack.partition, 'Partition')}:${service}:${literal(stack.region, 'Region')}:${literal(stack.account, 'AccountId')}:${resource}`;
 }

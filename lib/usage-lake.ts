@@ -11,7 +11,7 @@ import { renderCuratedColumnsJson } from '../contracts/generated-artifacts';
 import { CATALOG, CURATED_PARTITION_KEYS, CURATED_PARTITION_LAYOUT, CURATION_ERRORS, LAKE_PREFIXES, PRICE_LIST, curatedTableLevel } from '../contracts/lake-layout';
 import { CURATION_METRICS } from '../contracts/pipeline-metrics';
 import { EVENT_TIME_WINDOW, LATE_EVENT_WINDOW_DAYS_RANGE } from '../contracts/usage-event';
-import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
+import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings, nagStackArn } from './nag-acknowledgements';
 
 /** The PySpark job's source, shipped as an asset. */
 export const GLUE_JOB_SCRIPT = path.join(__dirname, '..', 'glue-scripts', 'usage_events_job.py');
@@ -493,7 +493,7 @@ export class UsageLake extends Construct {
       'CDK grants kms:GenerateDataKey* and kms:ReEncrypt* on the one lake key; Glue needs both for SSE-KMS writes and CSE-KMS bookmarks.';
     const logsReason =
       'Glue names its log groups and streams per run under /aws-glue/; the grant is limited to that prefix in this account and region.';
-    const logsArn = `Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*`;
+    const logsArn = `Resource::${nagStackArn(this, 'logs', 'log-group:/aws-glue/*')}`;
     for (const role of [this.jobRole, this.crawlerRole]) {
       acknowledgeNagFindings(role, [
         { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: keyReason },
@@ -521,7 +521,7 @@ export class UsageLake extends Construct {
     });
     acknowledgeNagFindings(this.crawlerRole, [
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/${this.databaseName}/${CATALOG.table}*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagStackArn(this, 'glue', `table/${this.databaseName}/${CATALOG.table}*`)}]`,
         reason: 'The crawler manages the usage_events table; the wildcard covers only that name in the usage database.',
       },
     ]);

@@ -20,7 +20,24 @@ export interface CliContext {
    * @default - the system clock
    */
   readonly now?: () => Date;
+  /**
+   * Temporary credentials of an assumed role, for `status --aws --role-arn` (the lookup role of
+   * another account): `fromTemporaryCredentials` of @aws-sdk/credential-providers, which calls STS
+   * AssumeRole when a client first needs credentials and again before they expire.
+   * @default - `fromTemporaryCredentials` itself (tests give a stand-in)
+   */
+  readonly assumeRole?: (role: RoleToAssume) => AwsCredentialsProvider;
 }
+
+/** What `--role-arn` assumes: the role, the session name CloudTrail records, the region of STS's endpoint. */
+export interface RoleToAssume {
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly region?: string;
+}
+
+/** Credentials as the AWS SDK's clients take them (`credentials`): resolved when a request needs them. */
+export type AwsCredentialsProvider = () => Promise<{ readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string; readonly expiration?: Date }>;
 
 /** A mistake in how the CLI was called: printed with the usage hint, exit code 2. */
 export class UsageError extends Error {}

@@ -10,6 +10,7 @@ import type * as Firehose from '@aws-sdk/client-firehose';
 import type * as Glue from '@aws-sdk/client-glue';
 import type * as Sns from '@aws-sdk/client-sns';
 import type * as Sqs from '@aws-sdk/client-sqs';
+import type * as CredentialProviders from '@aws-sdk/credential-providers';
 import type * as Lake from '../lake/local-lake';
 import type { LocalLake } from '../lake/local-lake';
 import type * as AthenaQuery from './athena-query';
@@ -21,7 +22,7 @@ import type * as StackOutputsModule from './stack-outputs';
 import type { StackOutputs } from './stack-outputs';
 import type { StatusCheck } from '../status-check';
 import { OUTPUT_FORMATS, OutputFormat, formatResult } from './output-format';
-import { CliContext, UsageError, existingDataDir } from './cli-context';
+import { AwsCredentialsProvider, CliContext, RoleToAssume, UsageError, existingDataDir } from './cli-context';
 import { runRejectsCommand } from './rejects-command';
 
 export type { CliContext } from './cli-context';
@@ -47,6 +48,7 @@ const load = {
   localCommand: () => require('./local-command') as typeof LocalCommand,
   pipelineStatus: () => require('./pipeline-status') as typeof PipelineStatus,
   stackOutputs: () => require('./stack-outputs') as typeof StackOutputsModule,
+  credentialProviders: () => require('@aws-sdk/credential-providers') as typeof CredentialProviders,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -74,6 +76,9 @@ Commands
   status --aws [--stack S]              The deployed pipeline (--stack or --region alone selects it too):
          [--region R]                   Firehose, data freshness, DLQ, workflow runs, job, crawler, table,
          [--format table|csv|json]      views, alarm subscription.
+         [--role-arn ARN]               Read with the credentials of this IAM role (STS AssumeRole, session
+                                        usage-tracker-status), e.g. another account's CDK lookup role
+                                        arn:aws:iam::<account>:role/cdk-hnb659fds-lookup-role-<account>-<region>.
   rejects --start YYYY-MM-DD            Records the curation refused between two days it ran (UTC),
           --end YYYY-MM-DD              by reason and producing service (named query rejected_records;
           [--format ...] [--local ... | --aws ...]   the options of "query").
@@ -186,10 +191,49 @@ function outputFormat(value: string | undefined): OutputFormat {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(2)} MiB`;
 
-async function stackOutputsFor(values: { stack?: string; region?: string }, needed: boolean): Promise<StackOutputs> {
+/** What every AWS client of a command is created with: the region, and the credentials of an assumed role if one is given. */
+interface AwsAccess {
+  readonly region?: string;
+  readonly credentials?: AwsCredentialsProvider;
+}
+
+/**
+ * An IAM role ARN, with an optional path; role names are at most 64 of `[A-Za-z0-9+=,.@_-]`:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html
+ */
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** The session name of `--role-arn`: what CloudTrail shows in the target account for the status check's reads. */
+export const STATUS_ROLE_SESSION_NAME = 'usage-tracker-status';
+
+/**
+ * The region and credentials of a command's AWS clients. With `--role-arn` the role is checked
+ * before any call (a usage error otherwise) and assumed when the first client needs credentials.
+ */
+function awsAccess(values: { region?: string; 'role-arn'?: string }, context: CliContext): AwsAccess {
+  const roleArn = values['role-arn'];
+  if (roleArn === undefined) return { region: values.region };
+  if (!ROLE_ARN.test(roleArn)) throw new UsageError(`--role-arn must be an IAM role ARN such as arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-eu-west-1; got "${roleArn}".`);
+  const assume = context.assumeRole ?? assumedRoleCredentials;
+  return { region: values.region, credentials: assume({ roleArn, sessionName: STATUS_ROLE_SESSION_NAME, region: values.region }) };
+}
+
+/**
+ * The SDK's `fromTemporaryCredentials`: STS AssumeRole with the caller's own credentials (in a
+ * pipeline's CodeBuild step, its role), called when a client first needs credentials and again
+ * before they expire (https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-aws-sdk-credential-providers/).
+ */
+export function assumedRoleCredentials(role: RoleToAssume): AwsCredentialsProvider {
+  return load.credentialProviders().fromTemporaryCredentials({
+    params: { RoleArn: role.roleArn, RoleSessionName: role.sessionName },
+    ...(role.region ? { clientConfig: { region: role.region } } : {}),
+  });
+}
+
+async function stackOutputsFor(values: { stack?: string; region?: string }, needed: boolean, access: AwsAccess = { region: values.region }): Promise<StackOutputs> {
   if (!needed) return {};
   const { CloudFormationClient } = load.cloudFormation();
-  const client = new CloudFormationClient({ region: values.region });
+  const client = new CloudFormationClient(access);
   try {
     return await load.stackOutputs().readStackOutputs(client, values.stack ?? DEFAULT_STACK_NAME);
   } finally {
@@ -288,16 +332,15 @@ async function commandEtl(argv: readonly string[], context: CliContext): Promise
 }
 
 /** The deployed pipeline's health, one line per step, named by the stack's outputs. */
-async function awsPipelineStatus(values: { stack?: string; region?: string }): Promise<StatusCheck[]> {
-  const outputs = await stackOutputsFor(values, true);
-  const region = values.region;
+async function awsPipelineStatus(values: { stack?: string; region?: string }, access: AwsAccess): Promise<StatusCheck[]> {
+  const outputs = await stackOutputsFor(values, true, access);
   const [{ FirehoseClient }, { GlueClient }, { SQSClient }, { CloudWatchClient }, { SNSClient }] = [load.firehose(), load.glue(), load.sqs(), load.cloudWatch(), load.sns()];
   const clients = {
-    firehose: new FirehoseClient({ region }),
-    glue: new GlueClient({ region }),
-    sqs: new SQSClient({ region }),
-    cloudwatch: new CloudWatchClient({ region }),
-    sns: new SNSClient({ region }),
+    firehose: new FirehoseClient(access),
+    glue: new GlueClient(access),
+    sqs: new SQSClient(access),
+    cloudwatch: new CloudWatchClient(access),
+    sns: new SNSClient(access),
   };
   const threshold = outputs.dataFreshnessThresholdSeconds === undefined ? undefined : Number(outputs.dataFreshnessThresholdSeconds);
   try {
@@ -320,12 +363,17 @@ async function awsPipelineStatus(values: { stack?: string; region?: string }): P
   }
 }
 
-/** `status`: the local lake by default, as every command; the deployed pipeline with --aws, --stack or --region. */
+/**
+ * `status`: the local lake by default, as every command; the deployed pipeline with --aws, --stack,
+ * --region or --role-arn (another account's, through a role it trusts this one to assume).
+ */
 async function commandStatus(argv: readonly string[], context: CliContext): Promise<number> {
-  const { values, positionals } = parse(argv, { format: { type: 'string' } });
+  const { values, positionals } = parse(argv, { format: { type: 'string' }, 'role-arn': { type: 'string' } });
   if (positionals.length > 0) throw new UsageError(`status takes no arguments; got ${positionals.join(' ')}.`);
   const format = outputFormat(values.format);
-  const checks = wantsAws(values, ['stack', 'region']) ? await awsPipelineStatus(values) : await withLocalLake(values, (lake) => lake.status());
+  const checks = wantsAws(values, ['stack', 'region', 'role-arn'])
+    ? await awsPipelineStatus(values, awsAccess(values, context))
+    : await withLocalLake(values, (lake) => lake.status());
   context.stdout(formatResult({ columns: ['component', 'state', 'healthy', 'detail'], rows: checks.map((c) => ({ ...c })) }, format));
   return checks.every((c) => c.healthy) ? 0 : 1;
 }

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CONTEXT_PARAMETERS } from '../../lib/stack-config';
-import { createUsageTrackerApp } from '../../lib/app';
+import { createApp, createUsageTrackerApp, DELIVERY_STACK_ID, STACK_ID } from '../../lib/app';
 import { CDK_JSON_CONTEXT } from './fixtures';
 
 const newApp = (context: Record<string, unknown> = {}) =>
@@ -73,5 +73,31 @@ describe('Stack: ApiUsageTrackerStack', () => {
     for (const parameter of CONTEXT_PARAMETERS) {
       expect(readme).toContain(`\`${parameter.key}\``);
     }
+  });
+});
+
+describe('App: with or without the deliveryPipeline context (createApp, what bin/app.ts synthesizes)', () => {
+  const outdir = () => mkdtempSync(path.join(tmpdir(), 'cdk-out-'));
+
+  it('without it, holds exactly the single stack createUsageTrackerApp builds', () => {
+    const { app, deliveryStack } = createApp({ outdir: outdir(), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const { app: single } = newApp();
+    expect(deliveryStack).toBeUndefined();
+    expect(app.node.children.map((child) => child.node.id)).toEqual(single.node.children.map((child) => child.node.id));
+    expect(app.node.children.map((child) => child.node.id)).toEqual([STACK_ID]);
+  });
+
+  it('with it, holds only the delivery stack, whose stages hold the usage tracker stacks', () => {
+    const deliveryPipeline = {
+      connectionArn: 'arn:aws:codeconnections:eu-west-1:111111111111:connection/abcd-1234',
+      repository: 'my-org/api-usage-tracker',
+      branch: 'main',
+      account: '111111111111',
+      region: 'eu-west-1',
+      environments: [{ name: 'staging', account: '222222222222', region: 'eu-west-1' }],
+    };
+    const { app, deliveryStack } = createApp({ outdir: outdir(), context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], deliveryPipeline } });
+    expect(app.node.children.filter((child) => Stack.isStack(child)).map((child) => child.node.id)).toEqual([DELIVERY_STACK_ID]);
+    expect(deliveryStack?.stages.map((stage) => [stage.stageName, stage.stacks.stack.node.path])).toEqual([['staging', `${DELIVERY_STACK_ID}/staging/${STACK_ID}`]]);
   });
 });

@@ -387,7 +387,7 @@ describe('usage-tracker status against AWS (mocked clients)', () => {
   ])('refuses %j, the local lake and AWS at once, with exit code 2 and asks nothing of AWS', async (argv) => {
     const c = capturingCliContext();
     expect(await runCli(argv, c)).toBe(2);
-    expect(c.err).toMatch(/^usage-tracker: --(local|data-dir) cannot be combined with --aws\/--stack\/--region: the local lake or AWS, not both\.\n/);
+    expect(c.err).toMatch(/^usage-tracker: --(local|data-dir) cannot be combined with --aws\/--stack\/--region\/--role-arn: the local lake or AWS, not both\.\n/);
     expect(c.out).toBe('');
     expect(cloudformation.calls()).toHaveLength(0);
   });
