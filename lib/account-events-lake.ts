@@ -24,6 +24,7 @@ import { FirehoseTargetWithDeadLetterQueue } from './firehose-target-with-dlq';
 import { acknowledgeBucketPrefixGrant, acknowledgeNagFindings } from './nag-acknowledgements';
 import { aboveThresholdAlarm, notifyTopic } from './topic-alarms';
 import { FIREHOSE_BUFFER_LIMITS } from './usage-ingestion';
+import { GZIP_JSON_LINES_STORAGE } from './usage-lake';
 
 /** Properties of an {@link AccountEventsLake}. */
 export interface AccountEventsLakeProps {
@@ -196,9 +197,7 @@ export class AccountEventsLake extends Construct {
             comment: column.comment,
           })),
           location: props.lakeBucket.s3UrlForObject(LAKE_PREFIXES.accountEvents),
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+          ...GZIP_JSON_LINES_STORAGE,
         },
       },
     });

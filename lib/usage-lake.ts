@@ -116,6 +116,16 @@ export interface UsageLakeProps {
 }
 
 /**
+ * How a Glue table reads gzipped newline-delimited JSON (the curation errors, the account events):
+ * text input, the OpenX JSON SerDe (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html).
+ */
+export const GZIP_JSON_LINES_STORAGE = {
+  inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+  outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+  serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+} as const;
+
+/**
  * Raw JSON to curated Parquet: a Glue database and security configuration, the PySpark job
  * (bookmarked, deduplicating, partitioned by event time), a crawler that keeps exactly one table
  * current, and a workflow that runs the job on a schedule and then the crawler.
@@ -449,10 +459,7 @@ export class UsageLake extends Construct {
         storageDescriptor: {
           columns: CURATION_ERRORS.columns.map((column) => ({ name: column.name, type: column.type, comment: column.comment })),
           location: this.lakeBucket.s3UrlForObject(LAKE_PREFIXES.glueErrors),
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          // https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html
-          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+          ...GZIP_JSON_LINES_STORAGE,
         },
       },
     });

@@ -8,8 +8,9 @@ import { FIREHOSE_RAW_PREFIX, renderFirehosePrefix } from '../../../contracts/la
 import { resolveTierPolicies } from '../../../contracts/tiers';
 import { createDashboardHandler, dashboardData, quotaPeriodStarts } from '../../../local/dashboard/dashboard';
 import { LocalLake } from '../../../local/lake/local-lake';
-import { CuratedEvent, deduplicate, isBillable } from '../../support/expected-answers';
-import { DatasetEvent, envelopeLine, generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
+import { openGeneratedLake, GeneratedLake } from '../../support/generated-lake';
+import { CuratedEvent, isBillable } from '../../support/expected-answers';
+import { DatasetEvent, envelopeLine, writeRawObjects } from '../../support/usage-dataset';
 
 /** A Wednesday: its ISO week began on Monday the 23rd, its month on the 1st. */
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -147,23 +148,17 @@ describe('Dashboard page: the quota panel (in chromium)', () => {
 });
 
 describe('Named query: quota_use_by_tenant on the generated dataset (DuckDB)', () => {
-  let dataDir: string;
+  let generated: GeneratedLake;
   let lake: LocalLake;
   let events: CuratedEvent[];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'quota-use-'));
-    const dataset = generateUsageDataset(new Date('2026-11-23T12:00:00Z'));
-    events = deduplicate(dataset.deliveries);
-    writePriceList(dataDir, dataset.prices);
-    writeRawObjects(dataDir, [...dataset.firstBatch, ...dataset.secondBatch]);
-    lake = await LocalLake.open(dataDir);
-    await lake.compact();
+    generated = await openGeneratedLake('quota-use');
+    ({ lake, events } = generated);
   });
 
   afterAll(async () => {
-    await lake.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await generated.close();
   });
 
   it('over a month, counts per tenant the calls billing_by_tenant bills, and the billable calls an independent count finds', async () => {

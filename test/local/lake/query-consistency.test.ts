@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { RESERVED_TENANT_IDS } from '../../../contracts/tenants';
 import { LocalLake, QueryResult } from '../../../local/lake/local-lake';
-import { CuratedEvent, deduplicate, expectedRateLimited, isBillable } from '../../support/expected-answers';
-import { generateUsageDataset, writePriceList, writeRawObjects } from '../../support/usage-dataset';
+import { openGeneratedLake, GeneratedLake } from '../../support/generated-lake';
+import { CuratedEvent, expectedRateLimited, isBillable } from '../../support/expected-answers';
 
 /** The last day of a month given as YYYY-MM. */
 const lastDay = (month: string) => {
@@ -15,23 +12,17 @@ const sum = (rows: readonly Record<string, unknown>[], column: string) => rows.r
 const reserved = Object.values(RESERVED_TENANT_IDS) as string[];
 
 describe('The named queries agree where they overlap (billing_by_tenant, usage_by_api_key, rate_limited_by_tenant)', () => {
-  let dataDir: string;
+  let generated: GeneratedLake;
   let lake: LocalLake;
   let events: CuratedEvent[];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'query-consistency-'));
-    const dataset = generateUsageDataset(new Date('2026-11-23T12:00:00Z'));
-    events = deduplicate(dataset.deliveries);
-    writePriceList(dataDir, dataset.prices);
-    writeRawObjects(dataDir, [...dataset.firstBatch, ...dataset.secondBatch]);
-    lake = await LocalLake.open(dataDir);
-    await lake.compact();
+    generated = await openGeneratedLake('query-consistency');
+    ({ lake, events } = generated);
   });
 
   afterAll(async () => {
-    await lake.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await generated.close();
   });
 
   describe.each(['2026-10', '2026-11'])('for %s', (month) => {
